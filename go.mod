@@ -1,0 +1,3 @@
+module github.com/xphone-go/xphone
+
+go 1.25
