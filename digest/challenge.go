@@ -1,0 +1,192 @@
+package digest
+
+import (
+	"strings"
+)
+
+// Challenge is a Digest challenge: the value of a WWW-Authenticate (401) or
+// Proxy-Authenticate (407) header (RFC 7616 §3.3, RFC 3261 §22.2, §22.3).
+//
+// ParseChallenge fills it with strings that share memory with the parsed
+// value (a quoted-string with escapes is copied). Strings are immutable, so
+// a Challenge stays valid for as long as it is kept; strings.Clone a field
+// to keep it without the rest of the header value.
+type Challenge struct {
+	Realm     string
+	Domain    string // space-separated URIs, as sent
+	Nonce     string
+	Opaque    string
+	Stale     bool // the previous nonce expired; retry with the same password (RFC 7616 §3.3)
+	Algorithm Algorithm
+	QOP       string // the qop-options list as sent, e.g. "auth,auth-int"
+	Charset   string // "UTF-8" or empty (RFC 7616 §4)
+	Userhash  bool   // the server accepts a hashed username (RFC 7616 §3.4.4)
+	Params    []Param
+}
+
+// Known challenge parameters, as bits of a set used to refuse duplicates.
+const (
+	cRealm = 1 << iota
+	cDomain
+	cNonce
+	cOpaque
+	cStale
+	cAlgorithm
+	cQOP
+	cCharset
+	cUserhash
+)
+
+// ParseChallenge parses the value of a WWW-Authenticate or
+// Proxy-Authenticate header holding one Digest challenge (SIP sends one
+// challenge per header line, RFC 3261 §20.44). It accepts whitespace and
+// empty list elements where RFC 7235 allows them, tokens or quoted-strings
+// for every value, and parameter names in any case; unknown parameters go to
+// Params. A parameter this package knows may appear only once. Errors are
+// *ParseError. Safe for concurrent use; does not allocate unless a value
+// has escapes or there are unknown parameters.
+func ParseChallenge(value string) (Challenge, error) {
+	var c Challenge
+	l := lexer{s: value}
+	if err := l.scheme(); err != nil {
+		return c, err
+	}
+	seen := 0
+	for {
+		start := l.i
+		p, ok, err := l.next()
+		if err != nil {
+			return Challenge{}, err
+		}
+		if !ok {
+			return c, nil
+		}
+		bit := 0
+		switch {
+		case strings.EqualFold(p.Name, "realm"):
+			bit, c.Realm = cRealm, p.Value
+		case strings.EqualFold(p.Name, "domain"):
+			bit, c.Domain = cDomain, p.Value
+		case strings.EqualFold(p.Name, "nonce"):
+			bit, c.Nonce = cNonce, p.Value
+		case strings.EqualFold(p.Name, "opaque"):
+			bit, c.Opaque = cOpaque, p.Value
+		case strings.EqualFold(p.Name, "stale"):
+			bit, c.Stale = cStale, parseBool(p.Value)
+		case strings.EqualFold(p.Name, "algorithm"):
+			bit, c.Algorithm = cAlgorithm, Algorithm(p.Value)
+		case strings.EqualFold(p.Name, "qop"):
+			bit, c.QOP = cQOP, p.Value
+		case strings.EqualFold(p.Name, "charset"):
+			bit, c.Charset = cCharset, p.Value
+		case strings.EqualFold(p.Name, "userhash"):
+			bit, c.Userhash = cUserhash, parseBool(p.Value)
+		default:
+			c.Params = append(c.Params, p)
+			continue
+		}
+		if seen&bit != 0 {
+			return Challenge{}, &ParseError{Offset: skipSpaceFrom(value, start), Reason: "duplicate " + strings.ToLower(p.Name)}
+		}
+		seen |= bit
+	}
+}
+
+// skipSpaceFrom returns the offset of the first byte at or after i that is
+// neither whitespace nor a comma.
+func skipSpaceFrom(s string, i int) int {
+	for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+		i++
+	}
+	return i
+}
+
+// AppendTo appends the challenge as a header value ("Digest realm=...") to
+// b and returns the extended slice. Realm, domain, nonce, opaque and qop are
+// quoted-strings, the other values tokens (RFC 7616 §3.3); empty values and
+// false flags are left out. Parsing the result gives c back. Safe for
+// concurrent use if nothing modifies c.
+func (c *Challenge) AppendTo(b []byte) []byte {
+	b = append(b, "Digest"...)
+	first := true
+	if c.Realm != "" {
+		b = appendParam(b, &first, "realm", c.Realm, true)
+	}
+	if c.Domain != "" {
+		b = appendParam(b, &first, "domain", c.Domain, true)
+	}
+	if c.Nonce != "" {
+		b = appendParam(b, &first, "nonce", c.Nonce, true)
+	}
+	if c.Opaque != "" {
+		b = appendParam(b, &first, "opaque", c.Opaque, true)
+	}
+	if c.Stale {
+		b = appendParam(b, &first, "stale", "true", false)
+	}
+	if c.Algorithm != "" {
+		b = appendParam(b, &first, "algorithm", string(c.Algorithm), false)
+	}
+	if c.QOP != "" {
+		b = appendParam(b, &first, "qop", c.QOP, true)
+	}
+	if c.Charset != "" {
+		b = appendParam(b, &first, "charset", c.Charset, false)
+	}
+	if c.Userhash {
+		b = appendParam(b, &first, "userhash", "true", false)
+	}
+	return appendParams(b, &first, c.Params)
+}
+
+// String returns the header value AppendTo would append.
+func (c *Challenge) String() string { return string(c.AppendTo(make([]byte, 0, 160))) }
+
+// HasQOP reports whether the challenge offers the quality of protection q
+// ("auth" or "auth-int") in its qop list; the comparison ignores case.
+func (c *Challenge) HasQOP(q string) bool {
+	list := c.QOP
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, ",")
+		if strings.EqualFold(strings.TrimSpace(item), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// Supported reports whether this package can answer c: its algorithm is
+// known, and it either offers auth or auth-int or has no qop at all.
+func (c *Challenge) Supported() bool {
+	return c.Algorithm.Supported() && (c.QOP == "" || c.HasQOP("auth") || c.HasQOP("auth-int"))
+}
+
+// Strongest returns the index of the challenge to answer among several that
+// a 401 or 407 offers for the same realm: the supported one with the
+// strongest algorithm (SHA-512-256, then SHA-256, then MD5; RFC 8760 §2.4),
+// the first one on a tie. It returns -1 when none is supported. A response
+// that challenges for several realms (a proxy and a registrar) needs one
+// answer per realm: group the challenges by Realm first.
+func Strongest(chals []Challenge) int {
+	best, bestStrength := -1, 0
+	for i := range chals {
+		if !chals[i].Supported() {
+			continue
+		}
+		if s := chals[i].Algorithm.strength(); s > bestStrength {
+			best, bestStrength = i, s
+		}
+	}
+	return best
+}
+
+// Rejects reports whether c, received in answer to a request that carried
+// sent, means the credentials were refused (a wrong username or password)
+// rather than that the nonce expired: it is true when c is for the same
+// realm and is not stale. A stale challenge asks for the same request again
+// with the new nonce and the same password (RFC 7616 §3.3); it must not be
+// reported to the user as a bad password.
+func (c *Challenge) Rejects(sent *Credentials) bool {
+	return !c.Stale && c.Realm == sent.Realm
+}

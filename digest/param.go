@@ -1,0 +1,264 @@
+package digest
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Param is an auth-param this package does not interpret (RFC 7235 §2.1),
+// kept so that it survives a round trip.
+type Param struct {
+	Name   string
+	Value  string
+	Quoted bool // the value was (or is to be) a quoted-string
+}
+
+// ErrMalformed is wrapped by every parse error: the header value does not
+// follow the auth-param syntax of RFC 7235 §2.1. A server answers such a
+// request with 400, not with a new challenge.
+var ErrMalformed = errors.New("digest: malformed header")
+
+// ParseError is the error of ParseChallenge and ParseCredentials. It
+// unwraps to ErrMalformed.
+type ParseError struct {
+	Offset int    // byte offset in the header value
+	Reason string // what was wrong there
+}
+
+func (e *ParseError) Error() string {
+	return "digest: malformed header at offset " + strconv.Itoa(e.Offset) + ": " + e.Reason
+}
+
+// Unwrap returns ErrMalformed.
+func (e *ParseError) Unwrap() error { return ErrMalformed }
+
+// lexer walks the value of an Authenticate or Authorization header.
+type lexer struct {
+	s string
+	i int
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// isTchar reports whether c may appear in a token (RFC 7230 §3.2.6, which
+// also covers the SIP token of RFC 3261 §25.1).
+func isTchar(c byte) bool {
+	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// isBare reports whether c may appear in an unquoted parameter value. The
+// set is wider than tchar to accept what real peers send (base64 nonces with
+// '/' and '=', for instance) and narrow enough that a value made of these
+// bytes always reads back the same.
+func isBare(c byte) bool {
+	return c > ' ' && c != 0x7f && c != ',' && c != '"' && c != '\\'
+}
+
+func (l *lexer) skipSpace() {
+	for l.i < len(l.s) && isSpace(l.s[l.i]) {
+		l.i++
+	}
+}
+
+func (l *lexer) fail(reason string) error { return &ParseError{Offset: l.i, Reason: reason} }
+
+// scheme reads the auth-scheme and checks that it is Digest.
+func (l *lexer) scheme() error {
+	l.skipSpace()
+	start := l.i
+	for l.i < len(l.s) && isTchar(l.s[l.i]) {
+		l.i++
+	}
+	if start == l.i {
+		return l.fail("missing auth-scheme")
+	}
+	if !strings.EqualFold(l.s[start:l.i], "Digest") {
+		l.i = start
+		return &ParseError{Offset: start, Reason: "auth-scheme is not Digest"}
+	}
+	if l.i < len(l.s) && !isSpace(l.s[l.i]) {
+		return l.fail("no space after auth-scheme")
+	}
+	return nil
+}
+
+// next reads the next name=value pair. It skips empty list elements (RFC
+// 7230 §7) and returns ok=false at the end of the input.
+func (l *lexer) next() (p Param, ok bool, err error) {
+	for {
+		l.skipSpace()
+		if l.i == len(l.s) {
+			return p, false, nil
+		}
+		if l.s[l.i] != ',' {
+			break
+		}
+		l.i++
+	}
+	start := l.i
+	for l.i < len(l.s) && isTchar(l.s[l.i]) {
+		l.i++
+	}
+	if start == l.i {
+		return p, false, l.fail("expected a parameter name")
+	}
+	p.Name = l.s[start:l.i]
+	l.skipSpace()
+	if l.i == len(l.s) || l.s[l.i] != '=' {
+		return p, false, l.fail("expected '=' after " + strconv.Quote(p.Name))
+	}
+	l.i++
+	l.skipSpace()
+	if l.i < len(l.s) && l.s[l.i] == '"' {
+		p.Quoted = true
+		if p.Value, err = l.quoted(); err != nil {
+			return p, false, err
+		}
+	} else {
+		start = l.i
+		for l.i < len(l.s) && isBare(l.s[l.i]) {
+			l.i++
+		}
+		p.Value = l.s[start:l.i]
+	}
+	l.skipSpace()
+	if l.i < len(l.s) {
+		if l.s[l.i] != ',' {
+			return p, false, l.fail("expected ',' between parameters")
+		}
+		l.i++
+	}
+	return p, true, nil
+}
+
+// quoted reads a quoted-string at l.i (RFC 7230 §3.2.6) and returns its
+// content without the escapes. Without escapes the result shares memory
+// with the input; with escapes it is a new string.
+func (l *lexer) quoted() (string, error) {
+	open := l.i
+	l.i++ // opening quote
+	start := l.i
+	escaped := false
+	for l.i < len(l.s) {
+		switch l.s[l.i] {
+		case '"':
+			v := l.s[start:l.i]
+			l.i++
+			if escaped {
+				v = unescape(v)
+			}
+			return v, nil
+		case '\\':
+			escaped = true
+			l.i++
+			if l.i == len(l.s) {
+				return "", &ParseError{Offset: open, Reason: "unterminated quoted-string"}
+			}
+		}
+		l.i++
+	}
+	return "", &ParseError{Offset: open, Reason: "unterminated quoted-string"}
+}
+
+// unescape removes the quoted-pair backslashes of a quoted-string body.
+func unescape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// appendQuoted appends v as a quoted-string, escaping '"' and '\'.
+func appendQuoted(b []byte, v string) []byte {
+	b = append(b, '"')
+	for {
+		i := strings.IndexAny(v, "\"\\")
+		if i < 0 {
+			break
+		}
+		b = append(b, v[:i]...)
+		b = append(b, '\\', v[i])
+		v = v[i+1:]
+	}
+	b = append(b, v...)
+	return append(b, '"')
+}
+
+// bare reports whether v can be written without quotes and read back.
+func bare(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isBare(v[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendParam appends `, name=value` (no comma for the first parameter),
+// quoting value when quoted is set or when it could not be read back bare.
+func appendParam(b []byte, first *bool, name, value string, quoted bool) []byte {
+	if *first {
+		b = append(b, ' ')
+		*first = false
+	} else {
+		b = append(b, ", "...)
+	}
+	b = append(b, name...)
+	b = append(b, '=')
+	if quoted || !bare(value) && value != "" {
+		return appendQuoted(b, value)
+	}
+	return append(b, value...)
+}
+
+// appendParams appends the uninterpreted parameters.
+func appendParams(b []byte, first *bool, ps []Param) []byte {
+	for _, p := range ps {
+		if p.Name == "" || !validName(p.Name) {
+			continue
+		}
+		b = appendParam(b, first, p.Name, p.Value, p.Quoted)
+	}
+	return b
+}
+
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isTchar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseBool reads the value of stale or userhash: "true" in any case is
+// true, anything else false (RFC 7616 §3.3).
+func parseBool(v string) bool { return strings.EqualFold(v, "true") }
+
+// parseNC reads an nc value: up to 8 hex digits (RFC 7616 §3.4).
+func parseNC(v string) (uint32, bool) {
+	if v == "" || len(v) > 8 {
+		return 0, false
+	}
+	var n uint32
+	for i := 0; i < len(v); i++ {
+		d := unhex(v[i])
+		if d < 0 {
+			return 0, false
+		}
+		n = n<<4 | uint32(d)
+	}
+	return n, true
+}
