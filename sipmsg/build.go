@@ -1,0 +1,269 @@
+package sipmsg
+
+import "strings"
+
+// NewRequest returns a request with the given method and Request-URI and
+// no header fields. Add the mandatory headers (RFC 3261 §8.1.1: To, From,
+// CSeq, Call-ID, Max-Forwards, Via) with [Message.Add] or the typed
+// setters, then set the body and call [Message.SetContentLength].
+func NewRequest(method string, uri URI) *Message {
+	m := &Message{Method: method, RequestURI: uri}
+	m.fields = m.inline[:0]
+	return m
+}
+
+// NewResponse builds a response to req as RFC 3261 §8.2.6.2 says: it copies
+// every Via (in order), From, To, Call-ID and CSeq, and Timestamp for a 100
+// (§8.2.6.1). For a 101-299 response to a dialog-creating request (INVITE,
+// SUBSCRIBE, REFER) it copies Record-Route too (§12.1.1). reason "" means
+// the default phrase for code. It ends with "Content-Length: 0". Add a To
+// tag with [Message.SetToTag].
+func NewResponse(req *Message, code int, reason string) *Message {
+	if reason == "" {
+		reason = ReasonPhrase(code)
+	}
+	m := &Message{StatusCode: code, Reason: reason}
+	m.fields = m.inline[:0]
+	dialog := code > 100 && code < 300 && (req.Method == "INVITE" || req.Method == "SUBSCRIBE" || req.Method == "REFER")
+	for _, f := range req.fields {
+		switch f.id {
+		case hVia, hFrom, hTo, hCallID, hCSeq:
+		case hRecordRoute:
+			if !dialog {
+				continue
+			}
+		case hTimestamp:
+			if code != 100 {
+				continue
+			}
+		default:
+			continue
+		}
+		m.fields = append(m.fields, f)
+	}
+	m.fields = append(m.fields, Field{Name: "Content-Length", Value: "0", id: hContentLength})
+	return m
+}
+
+// SetToTag adds tag to the To header unless it already has one
+// (RFC 3261 §8.2.6.2). It returns an error when To is missing or invalid.
+func (m *Message) SetToTag(tag string) error {
+	to, err := m.To()
+	if err != nil {
+		return err
+	}
+	if to.Params.Has("tag") {
+		return nil
+	}
+	to.Params = to.Params.Set("tag", tag)
+	m.Set("To", to.String())
+	return nil
+}
+
+// SetVia replaces the topmost Via value with v (for example to add
+// received and rport, RFC 3261 §18.2.1, RFC 3581 §4), keeping the other
+// values on the same line.
+func (m *Message) SetVia(v Via) error {
+	i := m.indexID(hVia, 0)
+	if i < 0 {
+		return ErrMissingHeader
+	}
+	_, rest := nextListItem(m.fields[i].Value)
+	val := v.String()
+	if rest = trimWS(rest); rest != "" {
+		val += ", " + rest
+	}
+	m.mutated()
+	m.fields[i].Value = val
+	return nil
+}
+
+// PrependVia adds v as the new topmost Via (RFC 3261 §8.1.1.7, §16.6).
+func (m *Message) PrependVia(v Via) { m.Prepend("Via", v.String()) }
+
+// RemoveVia removes the topmost Via value (RFC 3261 §16.7 step 3) and
+// reports whether there was one.
+func (m *Message) RemoveVia() bool {
+	i := m.indexID(hVia, 0)
+	if i < 0 {
+		return false
+	}
+	m.mutated()
+	_, rest := nextListItem(m.fields[i].Value)
+	if rest = trimWS(rest); rest != "" {
+		m.fields[i].Value = rest
+		return true
+	}
+	copy(m.fields[i:], m.fields[i+1:])
+	m.fields[len(m.fields)-1] = Field{}
+	m.fields = m.fields[:len(m.fields)-1]
+	return true
+}
+
+// Validate checks what RFC 3261 §8.1.1, §8.2 and §16.3 require of a
+// message before a UA or proxy acts on it: Via, From, To, Call-ID and
+// CSeq present and well formed, From, To, Call-ID, CSeq and Max-Forwards
+// not repeated, Max-Forwards in 0-255, every Via and Contact well formed.
+// A request that fails answers 400 Bad Request. Validate caches what it
+// parses.
+func (m *Message) Validate() error {
+	for _, id := range [...]hdrID{hFrom, hTo, hCallID, hCSeq, hMaxForwards} {
+		i := m.indexID(id, 0)
+		if i < 0 {
+			if id == hMaxForwards {
+				continue // optional for RFC 2543 peers (RFC 4475 §3.4.1)
+			}
+			return &ParseError{Reason: "missing " + hdrTable[id].name + " header", Err: ErrMissingHeader}
+		}
+		if m.indexID(id, i+1) >= 0 {
+			return &ParseError{Reason: "more than one " + hdrTable[id].name + " header"}
+		}
+		if _, rest := nextListItem(m.fields[i].Value); rest != "" && id != hCallID {
+			return &ParseError{Reason: "more than one " + hdrTable[id].name + " value"}
+		}
+	}
+	if strings.ContainsAny(m.CallID(), " \t") {
+		return newError(m.CallID(), 0, "invalid Call-ID")
+	}
+	if _, err := m.Via(); err != nil {
+		if err == ErrMissingHeader {
+			return &ParseError{Reason: "missing Via header", Err: err}
+		}
+		return err
+	}
+	if _, err := m.Vias(); err != nil {
+		return err
+	}
+	if _, err := m.From(); err != nil {
+		return err
+	}
+	if _, err := m.To(); err != nil {
+		return err
+	}
+	if _, err := m.CSeq(); err != nil {
+		return err
+	}
+	if _, err := m.MaxForwards(); err != nil && err != ErrMissingHeader {
+		return err
+	}
+	if m.Has("Contact") {
+		if _, err := m.Contacts(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReasonPhrase returns the RFC 3261 §21 reason phrase for code, or "" for
+// codes it does not know.
+func ReasonPhrase(code int) string {
+	switch code {
+	case 100:
+		return "Trying"
+	case 180:
+		return "Ringing"
+	case 181:
+		return "Call Is Being Forwarded"
+	case 182:
+		return "Queued"
+	case 183:
+		return "Session Progress"
+	case 200:
+		return "OK"
+	case 202:
+		return "Accepted"
+	case 300:
+		return "Multiple Choices"
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Moved Temporarily"
+	case 305:
+		return "Use Proxy"
+	case 380:
+		return "Alternative Service"
+	case 400:
+		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 402:
+		return "Payment Required"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 406:
+		return "Not Acceptable"
+	case 407:
+		return "Proxy Authentication Required"
+	case 408:
+		return "Request Timeout"
+	case 410:
+		return "Gone"
+	case 413:
+		return "Request Entity Too Large"
+	case 414:
+		return "Request-URI Too Long"
+	case 415:
+		return "Unsupported Media Type"
+	case 416:
+		return "Unsupported URI Scheme"
+	case 420:
+		return "Bad Extension"
+	case 421:
+		return "Extension Required"
+	case 422:
+		return "Session Interval Too Small"
+	case 423:
+		return "Interval Too Brief"
+	case 480:
+		return "Temporarily Unavailable"
+	case 481:
+		return "Call/Transaction Does Not Exist"
+	case 482:
+		return "Loop Detected"
+	case 483:
+		return "Too Many Hops"
+	case 484:
+		return "Address Incomplete"
+	case 485:
+		return "Ambiguous"
+	case 486:
+		return "Busy Here"
+	case 487:
+		return "Request Terminated"
+	case 488:
+		return "Not Acceptable Here"
+	case 489:
+		return "Bad Event"
+	case 491:
+		return "Request Pending"
+	case 493:
+		return "Undecipherable"
+	case 500:
+		return "Server Internal Error"
+	case 501:
+		return "Not Implemented"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	case 504:
+		return "Server Time-out"
+	case 505:
+		return "Version Not Supported"
+	case 513:
+		return "Message Too Large"
+	case 600:
+		return "Busy Everywhere"
+	case 603:
+		return "Decline"
+	case 604:
+		return "Does Not Exist Anywhere"
+	case 606:
+		return "Not Acceptable"
+	}
+	return ""
+}

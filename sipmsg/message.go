@@ -1,0 +1,295 @@
+package sipmsg
+
+// Field is one header field line: its name as written (or as given to
+// [Message.Add]) and its value with surrounding whitespace removed and line
+// folding replaced by a single space.
+type Field struct {
+	Name  string
+	Value string
+	id    hdrID
+}
+
+// Message is a SIP request or response (RFC 3261 §7).
+//
+// A Message returned by [Parse] holds strings that share one copy of the
+// input, so it stays valid after the input buffer is reused. Typed header
+// views ([Message.Via], [Message.From], ...) are parsed on first use and
+// cached; any mutation through the Message's methods drops the cache.
+// A Message is not safe for concurrent use while it is being mutated or
+// while a typed accessor fills its cache; use [Message.Clone] to hand a copy
+// to another goroutine. Do not copy a Message by value: use Clone.
+type Message struct {
+	// Method is the request method ("INVITE"); empty for a response.
+	Method string
+	// RequestURI is the Request-URI of a request.
+	RequestURI URI
+	// StatusCode is the status of a response (100-699); 0 for a request.
+	StatusCode int
+	// Reason is the reason phrase of a response (may be empty).
+	Reason string
+	// Body is the message body: exactly Content-Length bytes when the
+	// message carried a Content-Length header.
+	Body []byte
+
+	fields []Field
+	inline [16]Field
+
+	cached  cacheBits
+	via     Via
+	from    Address
+	to      Address
+	cseq    CSeq
+	contact Address
+}
+
+type cacheBits uint8
+
+const (
+	cVia cacheBits = 1 << iota
+	cFrom
+	cTo
+	cCSeq
+	cContact
+)
+
+// IsRequest reports whether m is a request.
+func (m *Message) IsRequest() bool { return m.Method != "" }
+
+// Fields returns the header fields in order. The slice is owned by m: do not
+// modify it, and do not keep it across a mutation of m.
+func (m *Message) Fields() []Field { return m.fields }
+
+func (m *Message) index(name string, from int) int {
+	id := lookupHeader(name)
+	for i := from; i < len(m.fields); i++ {
+		if fieldIs(&m.fields[i], id, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+func fieldIs(f *Field, id hdrID, name string) bool {
+	if id != hOther {
+		return f.id == id
+	}
+	return f.id == hOther && equalFold(f.Name, name)
+}
+
+func (m *Message) indexID(id hdrID, from int) int {
+	for i := from; i < len(m.fields); i++ {
+		if m.fields[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Has reports whether m has a header field called name (case-insensitive,
+// compact forms match their long forms).
+func (m *Message) Has(name string) bool { return m.index(name, 0) >= 0 }
+
+// Get returns the value of the first header field called name, as written
+// (it may hold several comma-separated values), or "" when there is none.
+// Names are case-insensitive and compact forms match ("i" finds Call-ID).
+func (m *Message) Get(name string) string {
+	if i := m.index(name, 0); i >= 0 {
+		return m.fields[i].Value
+	}
+	return ""
+}
+
+// Values returns every value of the header called name, in order. For
+// headers whose grammar is a comma-separated list (Via, Contact, Route,
+// Allow, ... RFC 3261 §7.3.1) each field line is split at commas outside
+// quoted strings and angle brackets; other headers (the Authorization
+// family, Date, unknown extension headers, ...) yield one value per line.
+func (m *Message) Values(name string) []string { return m.AppendValues(nil, name) }
+
+// AppendValues appends the values [Message.Values] would return to dst.
+func (m *Message) AppendValues(dst []string, name string) []string {
+	for i := m.index(name, 0); i >= 0; i = m.index(name, i+1) {
+		f := &m.fields[i]
+		if !hdrTable[f.id].list || f.id == hOther {
+			dst = append(dst, f.Value)
+			continue
+		}
+		rest := f.Value
+		for rest != "" {
+			var item string
+			item, rest = nextListItem(rest)
+			if item != "" {
+				dst = append(dst, item)
+			}
+		}
+	}
+	return dst
+}
+
+// nextListItem splits s at the first comma outside quotes and <>, returning
+// the trimmed item and the rest after the comma.
+func nextListItem(s string) (item, rest string) {
+	inQuote, inAngle := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inQuote:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inQuote = false
+			}
+		case c == '"':
+			inQuote = true
+		case c == '<':
+			inAngle = true
+		case c == '>':
+			inAngle = false
+		case c == ',' && !inAngle:
+			return trimWS(s[:i]), s[i+1:]
+		}
+	}
+	return trimWS(s), ""
+}
+
+func (m *Message) mutated() {
+	m.cached = 0
+	if m.fields == nil {
+		m.fields = m.inline[:0]
+	}
+}
+
+// Add appends a header field. It does not check the value.
+func (m *Message) Add(name, value string) {
+	m.mutated()
+	m.fields = append(m.fields, Field{Name: name, Value: value, id: lookupHeader(name)})
+}
+
+// Prepend inserts a header field before all others, as a proxy or a
+// client transport does with its Via (RFC 3261 §8.1.1.7, §16.6).
+func (m *Message) Prepend(name, value string) {
+	m.mutated()
+	m.fields = append(m.fields, Field{})
+	copy(m.fields[1:], m.fields)
+	m.fields[0] = Field{Name: name, Value: value, id: lookupHeader(name)}
+}
+
+// Set replaces the first header field called name with value and removes
+// the others of that name; if there is none, it appends one.
+func (m *Message) Set(name, value string) {
+	i := m.index(name, 0)
+	if i < 0 {
+		m.Add(name, value)
+		return
+	}
+	m.mutated()
+	m.fields[i].Value = value
+	m.delFrom(name, i+1)
+}
+
+// Del removes every header field called name.
+func (m *Message) Del(name string) {
+	m.mutated()
+	m.delFrom(name, 0)
+}
+
+func (m *Message) delFrom(name string, from int) {
+	id := lookupHeader(name)
+	j := from
+	for i := from; i < len(m.fields); i++ {
+		if fieldIs(&m.fields[i], id, name) {
+			continue
+		}
+		m.fields[j] = m.fields[i]
+		j++
+	}
+	clear(m.fields[j:])
+	m.fields = m.fields[:j]
+}
+
+// SetContentLength sets the Content-Length header to len(m.Body).
+func (m *Message) SetContentLength() {
+	m.Set("Content-Length", itoa(len(m.Body)))
+}
+
+// Clone returns a deep copy of m that shares no mutable memory with it.
+func (m *Message) Clone() *Message {
+	c := new(Message)
+	c.Method, c.RequestURI, c.StatusCode, c.Reason = m.Method, m.RequestURI, m.StatusCode, m.Reason
+	if m.Body != nil {
+		c.Body = append([]byte(nil), m.Body...)
+	}
+	if len(m.fields) <= len(c.inline) {
+		c.fields = c.inline[:len(m.fields)]
+	} else {
+		c.fields = make([]Field, len(m.fields))
+	}
+	copy(c.fields, m.fields)
+	return c
+}
+
+// String returns the wire form of m.
+func (m *Message) String() string { return string(m.AppendTo(nil)) }
+
+// AppendTo appends the wire form of m to dst and returns the extended
+// slice. It writes the start line, each header field as "Name: Value" in
+// order, an empty line and the body; it neither adds nor fixes
+// Content-Length (see [Message.SetContentLength]). A message parsed from
+// canonical input (one field per line, one space after the colon)
+// serializes back byte for byte. It does not allocate when dst has room.
+func (m *Message) AppendTo(dst []byte) []byte {
+	if m.IsRequest() {
+		dst = append(dst, m.Method...)
+		dst = append(dst, ' ')
+		dst = m.RequestURI.AppendTo(dst)
+		dst = append(dst, " SIP/2.0\r\n"...)
+	} else {
+		dst = append(dst, "SIP/2.0 "...)
+		dst = appendInt(dst, m.StatusCode)
+		dst = append(dst, ' ')
+		dst = append(dst, m.Reason...)
+		dst = append(dst, "\r\n"...)
+	}
+	for i := range m.fields {
+		f := &m.fields[i]
+		dst = append(dst, f.Name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, f.Value...)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	return append(dst, m.Body...)
+}
+
+func trimWS(s string) string {
+	i, j := 0, len(s)
+	for i < j && isWS(s[i]) {
+		i++
+	}
+	for j > i && isWS(s[j-1]) {
+		j--
+	}
+	return s[i:j]
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func appendInt(dst []byte, n int) []byte {
+	if n < 0 {
+		dst = append(dst, '-')
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+func itoa(n int) string { return string(appendInt(nil, n)) }

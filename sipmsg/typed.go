@@ -1,0 +1,406 @@
+package sipmsg
+
+import "strings"
+
+// CSeq is the value of a CSeq header (RFC 3261 §20.16).
+type CSeq struct {
+	Seq    uint32
+	Method string
+}
+
+// ParseCSeq parses "1*DIGIT LWS Method". The number must fit in 32 bits
+// (RFC 3261 §8.1.1.5; RFC 4475 §3.1.2.4).
+func ParseCSeq(s string) (CSeq, error) {
+	var c CSeq
+	v := trimWS(s)
+	i := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	n, ok := parseUint(v[:i], 1<<32-1)
+	if !ok {
+		return c, newError(s, 0, "invalid CSeq number")
+	}
+	j := skipWS(v, i)
+	if j == i || !isToken(v[j:]) {
+		return c, newError(s, j, "invalid CSeq method")
+	}
+	c.Seq, c.Method = uint32(n), v[j:]
+	return c, nil
+}
+
+// String returns "Seq Method".
+func (c CSeq) String() string {
+	return string(append(append(appendInt(nil, int(c.Seq)), ' '), c.Method...))
+}
+
+// first returns the first list item of the first field with id.
+func (m *Message) first(id hdrID) (string, bool) {
+	i := m.indexID(id, 0)
+	if i < 0 {
+		return "", false
+	}
+	item, _ := nextListItem(m.fields[i].Value)
+	return item, true
+}
+
+// Via returns the topmost Via value, parsed and cached.
+func (m *Message) Via() (Via, error) {
+	if m.cached&cVia != 0 {
+		return m.via, nil
+	}
+	s, ok := m.first(hVia)
+	if !ok {
+		return Via{}, ErrMissingHeader
+	}
+	v, err := ParseVia(s)
+	if err != nil {
+		return v, err
+	}
+	m.via = v
+	m.cached |= cVia
+	return v, nil
+}
+
+// Vias returns every Via value in order (RFC 3261 §20.42).
+func (m *Message) Vias() ([]Via, error) {
+	var out []Via
+	for _, s := range m.AppendValues(nil, "Via") {
+		v, err := ParseVia(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (m *Message) addr(id hdrID, bit cacheBits, cache *Address) (Address, error) {
+	if m.cached&bit != 0 {
+		return *cache, nil
+	}
+	i := m.indexID(id, 0)
+	if i < 0 {
+		return Address{}, ErrMissingHeader
+	}
+	s := m.fields[i].Value
+	if id == hContact {
+		s, _ = nextListItem(s)
+	}
+	a, err := ParseAddress(s)
+	if err != nil {
+		return a, err
+	}
+	*cache = a
+	m.cached |= bit
+	return a, nil
+}
+
+// From returns the From header, parsed and cached.
+func (m *Message) From() (Address, error) { return m.addr(hFrom, cFrom, &m.from) }
+
+// To returns the To header, parsed and cached.
+func (m *Message) To() (Address, error) { return m.addr(hTo, cTo, &m.to) }
+
+// Contact returns the first Contact value, parsed and cached. A Contact of
+// "*" has Wildcard set.
+func (m *Message) Contact() (Address, error) { return m.addr(hContact, cContact, &m.contact) }
+
+// Addresses parses every value of a header whose values are name-addrs
+// (Contact, Route, Record-Route, Path, P-Asserted-Identity, ...).
+func (m *Message) Addresses(name string) ([]Address, error) {
+	var out []Address
+	for _, s := range m.AppendValues(nil, name) {
+		a, err := ParseAddress(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Contacts returns every Contact value.
+func (m *Message) Contacts() ([]Address, error) { return m.Addresses("Contact") }
+
+// Route returns the Route set in order (RFC 3261 §20.34).
+func (m *Message) Route() ([]Address, error) { return m.Addresses("Route") }
+
+// RecordRoute returns the Record-Route values in order (RFC 3261 §20.30).
+func (m *Message) RecordRoute() ([]Address, error) { return m.Addresses("Record-Route") }
+
+// CallID returns the Call-ID, or "" when absent.
+func (m *Message) CallID() string {
+	if i := m.indexID(hCallID, 0); i >= 0 {
+		return m.fields[i].Value
+	}
+	return ""
+}
+
+// CSeq returns the CSeq header, parsed and cached.
+func (m *Message) CSeq() (CSeq, error) {
+	if m.cached&cCSeq != 0 {
+		return m.cseq, nil
+	}
+	i := m.indexID(hCSeq, 0)
+	if i < 0 {
+		return CSeq{}, ErrMissingHeader
+	}
+	c, err := ParseCSeq(m.fields[i].Value)
+	if err != nil {
+		return c, err
+	}
+	m.cseq = c
+	m.cached |= cCSeq
+	return c, nil
+}
+
+func (m *Message) uintHeader(id hdrID, max uint64) (uint64, error) {
+	i := m.indexID(id, 0)
+	if i < 0 {
+		return 0, ErrMissingHeader
+	}
+	v := m.fields[i].Value
+	num := v
+	if j := strings.IndexByte(v, ';'); j >= 0 { // Session-Expires, Min-SE carry params
+		num = trimWS(v[:j])
+	}
+	n, ok := parseUint(num, max)
+	if !ok {
+		return 0, newError(v, 0, "invalid "+hdrTable[id].name)
+	}
+	return n, nil
+}
+
+// MaxForwards returns Max-Forwards (0-255, RFC 3261 §20.22).
+func (m *Message) MaxForwards() (int, error) {
+	n, err := m.uintHeader(hMaxForwards, 255)
+	return int(n), err
+}
+
+// ContentLength returns Content-Length.
+func (m *Message) ContentLength() (int, error) {
+	n, err := m.uintHeader(hContentLength, 1<<31-1)
+	return int(n), err
+}
+
+// Expires returns the Expires header in seconds (RFC 3261 §20.19).
+func (m *Message) Expires() (uint32, error) {
+	n, err := m.uintHeader(hExpires, 1<<32-1)
+	return uint32(n), err
+}
+
+// MinExpires returns Min-Expires in seconds (RFC 3261 §20.23).
+func (m *Message) MinExpires() (uint32, error) {
+	n, err := m.uintHeader(hMinExpires, 1<<32-1)
+	return uint32(n), err
+}
+
+// MinSE returns Min-SE in seconds (RFC 4028 §5).
+func (m *Message) MinSE() (uint32, error) {
+	n, err := m.uintHeader(hMinSE, 1<<32-1)
+	return uint32(n), err
+}
+
+// RSeq returns RSeq (RFC 3262 §7.1).
+func (m *Message) RSeq() (uint32, error) {
+	n, err := m.uintHeader(hRSeq, 1<<32-1)
+	return uint32(n), err
+}
+
+// SessionExpires is the Session-Expires header (RFC 4028 §4).
+type SessionExpires struct {
+	Delta     uint32 // seconds
+	Refresher string // "uac", "uas" or ""
+	Params    Params
+}
+
+// SessionExpires returns the Session-Expires header.
+func (m *Message) SessionExpires() (SessionExpires, error) {
+	var se SessionExpires
+	n, err := m.uintHeader(hSessionExpires, 1<<32-1)
+	if err != nil {
+		return se, err
+	}
+	se.Delta = uint32(n)
+	v := m.Get("Session-Expires")
+	if j := strings.IndexByte(v, ';'); j >= 0 {
+		se.Params = Params(v[j+1:])
+		se.Refresher = se.Params.Value("refresher")
+	}
+	return se, nil
+}
+
+// MediaType is a Content-Type value (RFC 3261 §20.15).
+type MediaType struct {
+	Type, Subtype string
+	Params        Params
+}
+
+// ContentType returns the Content-Type header.
+func (m *Message) ContentType() (MediaType, error) {
+	var mt MediaType
+	i := m.indexID(hContentType, 0)
+	if i < 0 {
+		return mt, ErrMissingHeader
+	}
+	v := m.fields[i].Value
+	main, params, _ := strings.Cut(v, ";")
+	t, sub, ok := strings.Cut(main, "/")
+	t, sub = trimWS(t), trimWS(sub)
+	if !ok || !isToken(t) || !isToken(sub) {
+		return mt, newError(v, 0, "invalid Content-Type")
+	}
+	mt.Type, mt.Subtype, mt.Params = t, sub, Params(params)
+	return mt, nil
+}
+
+// HasToken reports whether the comma-separated token list in the headers
+// called name (Require, Supported, Allow, Proxy-Require, ...) contains tok,
+// compared case-insensitively. It does not allocate.
+func (m *Message) HasToken(name, tok string) bool {
+	id := lookupHeader(name)
+	for i := range m.fields {
+		if !fieldIs(&m.fields[i], id, name) {
+			continue
+		}
+		for rest := m.fields[i].Value; rest != ""; {
+			var item string
+			item, rest = nextListItem(rest)
+			if equalFold(item, tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Require returns the option tags of Require (RFC 3261 §20.32).
+func (m *Message) Require() []string { return m.Values("Require") }
+
+// Supported returns the option tags of Supported (RFC 3261 §20.37).
+func (m *Message) Supported() []string { return m.Values("Supported") }
+
+// Allow returns the methods of Allow (RFC 3261 §20.5).
+func (m *Message) Allow() []string { return m.Values("Allow") }
+
+// ReferTo returns the Refer-To address (RFC 3515 §2.1).
+func (m *Message) ReferTo() (Address, error) {
+	i := m.indexID(hReferTo, 0)
+	if i < 0 {
+		return Address{}, ErrMissingHeader
+	}
+	return ParseAddress(m.fields[i].Value)
+}
+
+// Replaces is the Replaces header (RFC 3891 §6.1).
+type Replaces struct {
+	CallID    string
+	ToTag     string
+	FromTag   string
+	EarlyOnly bool
+	Params    Params
+}
+
+// Replaces returns the Replaces header.
+func (m *Message) Replaces() (Replaces, error) {
+	var r Replaces
+	i := m.indexID(hReplaces, 0)
+	if i < 0 {
+		return r, ErrMissingHeader
+	}
+	v := m.fields[i].Value
+	id, params, _ := strings.Cut(v, ";")
+	r.CallID = trimWS(id)
+	r.Params = Params(params)
+	r.ToTag, r.FromTag = r.Params.Value("to-tag"), r.Params.Value("from-tag")
+	r.EarlyOnly = r.Params.Has("early-only")
+	if r.CallID == "" || !r.Params.Has("to-tag") || !r.Params.Has("from-tag") {
+		return r, newError(v, 0, "invalid Replaces")
+	}
+	return r, nil
+}
+
+// Event is the Event header (RFC 6665 §8.2.1).
+type Event struct {
+	Type   string // event package, e.g. "refer", "dialog"
+	ID     string // id parameter
+	Params Params
+}
+
+// Event returns the Event header.
+func (m *Message) Event() (Event, error) {
+	var e Event
+	i := m.indexID(hEvent, 0)
+	if i < 0 {
+		return e, ErrMissingHeader
+	}
+	v := m.fields[i].Value
+	t, params, _ := strings.Cut(v, ";")
+	e.Type, e.Params = trimWS(t), Params(params)
+	e.ID = e.Params.Value("id")
+	if !isToken(e.Type) {
+		return e, newError(v, 0, "invalid Event")
+	}
+	return e, nil
+}
+
+// SubscriptionState is the Subscription-State header (RFC 6665 §8.2.3).
+type SubscriptionState struct {
+	State   string // "active", "pending", "terminated" or an extension
+	Reason  string
+	Expires int // -1 when absent
+	Params  Params
+}
+
+// SubscriptionState returns the Subscription-State header.
+func (m *Message) SubscriptionState() (SubscriptionState, error) {
+	ss := SubscriptionState{Expires: -1}
+	i := m.indexID(hSubscriptionState, 0)
+	if i < 0 {
+		return ss, ErrMissingHeader
+	}
+	v := m.fields[i].Value
+	st, params, _ := strings.Cut(v, ";")
+	ss.State, ss.Params = trimWS(st), Params(params)
+	if !isToken(ss.State) {
+		return ss, newError(v, 0, "invalid Subscription-State")
+	}
+	ss.Reason = ss.Params.Value("reason")
+	if e, ok := ss.Params.Get("expires"); ok {
+		n, ok := parseUint(e, 1<<31-1)
+		if !ok {
+			return ss, newError(v, 0, "invalid Subscription-State expires")
+		}
+		ss.Expires = int(n)
+	}
+	return ss, nil
+}
+
+// RAck is the RAck header (RFC 3262 §7.2).
+type RAck struct {
+	RSeq   uint32
+	CSeq   uint32
+	Method string
+}
+
+// RAck returns the RAck header.
+func (m *Message) RAck() (RAck, error) {
+	var r RAck
+	i := m.indexID(hRAck, 0)
+	if i < 0 {
+		return r, ErrMissingHeader
+	}
+	v := m.fields[i].Value
+	f := strings.Fields(v)
+	if len(f) != 3 {
+		return r, newError(v, 0, "invalid RAck")
+	}
+	a, ok1 := parseUint(f[0], 1<<32-1)
+	b, ok2 := parseUint(f[1], 1<<32-1)
+	if !ok1 || !ok2 || !isToken(f[2]) {
+		return r, newError(v, 0, "invalid RAck")
+	}
+	r.RSeq, r.CSeq, r.Method = uint32(a), uint32(b), f[2]
+	return r, nil
+}
