@@ -1,0 +1,123 @@
+package g722
+
+// Encoder is a G.722 encoder at 64 kbit/s (mode 1): 16 kHz 16-bit PCM in,
+// one octet per two samples out, in the RFC 3551 §4.5.2 bit order. It keeps
+// the filter and predictor state of one stream between calls, so use one
+// Encoder per stream. It is not safe for concurrent use; the zero value is
+// not ready, use NewEncoder.
+type Encoder struct {
+	qmf     qmfLine
+	lo, hi  band
+	pending int16 // first sample of an incomplete pair
+	odd     bool  // pending holds a sample
+}
+
+// NewEncoder returns an encoder in the initial state of G.722 §6.
+func NewEncoder() *Encoder {
+	e := new(Encoder)
+	e.Reset()
+	return e
+}
+
+// Reset returns the encoder to its initial state, as at the start of a
+// stream.
+func (e *Encoder) Reset() {
+	*e = Encoder{}
+	e.lo.reset(32)
+	e.hi.reset(8)
+}
+
+// Encode appends to dst one octet per pair of samples in pcm and returns
+// the extended slice. A trailing unpaired sample is kept and paired with
+// the first sample of the next call, so the output holds
+// (held + len(pcm)) / 2 octets. Encode allocates only when dst lacks the
+// capacity: a 20 ms frame (320 samples) gives 160 octets.
+func (e *Encoder) Encode(dst []byte, pcm []int16) []byte {
+	if len(pcm) == 0 {
+		return dst
+	}
+	if e.odd {
+		dst = append(dst, e.encodePair(int32(e.pending), int32(pcm[0])))
+		pcm = pcm[1:]
+		e.odd = false
+	}
+	n := len(pcm) / 2
+	l := len(dst)
+	if cap(dst)-l < n {
+		nd := make([]byte, l, l+n)
+		copy(nd, dst)
+		dst = nd
+	}
+	dst = dst[:l+n]
+	out := dst[l:]
+	pcm2 := pcm[:2*len(out)]
+	for i := range out {
+		out[i] = e.encodePair(int32(pcm2[2*i]), int32(pcm2[2*i+1]))
+	}
+	if len(pcm)%2 == 1 {
+		e.pending = pcm[len(pcm)-1]
+		e.odd = true
+	}
+	return dst
+}
+
+// encodePair runs the transmit QMF and both sub-band ADPCM encoders on
+// the samples a (earlier) and b.
+func (e *Encoder) encodePair(a, b int32) byte {
+	// Transmit QMF (§3.2): split into lower and higher sub-bands.
+	odd, even := e.qmf.push(a, b)
+	xl := (even + odd) >> 14
+	xh := (even - odd) >> 14
+
+	// Lower sub-band, Block 1L SUBTRA and QUANTL.
+	lo := &e.lo
+	el := sat16(xl - lo.s)
+	il := quantizeLow(el, lo.det)
+	// Block 2L INVQAL on the 4-bit code, then Blocks 3L and 4L.
+	c4 := il >> 2
+	dl := (lo.det * qm4[c4]) >> 15
+	lo.adaptLow(c4)
+	lo.predict(dl)
+
+	// Higher sub-band, Blocks 1H SUBTRA and QUANTH.
+	hi := &e.hi
+	eh := sat16(xh - hi.s)
+	mag := eh ^ eh>>31 // |eh| as the standard takes it: -(eh+1) if negative
+	var iv int32
+	if mag >= (564*hi.det)>>12 {
+		iv = 1
+	}
+	ih := highCode[iv|(eh>>31)&2]
+	// Block 2H INVQAH, then Blocks 3H and 4H.
+	dh := (hi.det * qm2[ih]) >> 15
+	hi.adaptHigh(ih)
+	hi.predict(dh)
+
+	return byte(ih<<6 | il)
+}
+
+// quantizeLow is Block 1L QUANTL: the 6-bit code of the difference el for
+// scale factor det. The interval is the first i in 1…29 whose decision
+// level (q6[i]·det)>>12 exceeds the magnitude, or 30; a branch-free binary
+// search over the monotonic levels finds it.
+func quantizeLow(el, det int32) int32 {
+	mag := int64(el ^ el>>31)
+	d := int64(det)
+	n := 0
+	if (q6[16]*d)>>12 <= mag {
+		n = 16
+	}
+	if (q6[n+8]*d)>>12 <= mag {
+		n += 8
+	}
+	if (q6[n+4]*d)>>12 <= mag {
+		n += 4
+	}
+	if (q6[n+2]*d)>>12 <= mag {
+		n += 2
+	}
+	if (q6[n+1]*d)>>12 <= mag {
+		n++
+	}
+	return lowCode[n+1+int(el>>31)&32]
+}
