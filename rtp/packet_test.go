@@ -19,10 +19,15 @@ func readHex(tb testing.TB, name string) []byte {
 	return mustHex(tb, string(raw))
 }
 
+// mustHex decodes hex, ignoring whitespace; tb may be nil in package
+// level tables, where a bad literal panics.
 func mustHex(tb testing.TB, s string) []byte {
-	tb.Helper()
 	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
 	if err != nil {
+		if tb == nil {
+			panic(err)
+		}
+		tb.Helper()
 		tb.Fatal(err)
 	}
 	return b
