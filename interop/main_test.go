@@ -1,0 +1,11 @@
+//go:build interop
+
+package interop
+
+import (
+	"testing"
+
+	"github.com/xphone-go/xphone/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
