@@ -246,11 +246,11 @@ func (c *Context) EncryptRTP(dst, packet []byte) ([]byte, error) {
 	case t.gcm != nil && c.plainSRTP:
 		copy(out, packet)
 		iv := t.gcmIV(ssrc, idx)
-		t.gcm.Seal(out[n:n], iv[:], nil, out[:n])
+		t.gcm.Seal(out[n:n], iv, nil, out[:n])
 	case t.gcm != nil:
 		copy(out[:hl], packet[:hl])
 		iv := t.gcmIV(ssrc, idx)
-		t.gcm.Seal(out[hl:hl], iv[:], packet[hl:], out[:hl])
+		t.gcm.Seal(out[hl:hl], iv, packet[hl:], out[:hl])
 	default:
 		copy(out[:hl], packet[:hl])
 		if c.plainSRTP {
@@ -258,9 +258,7 @@ func (c *Context) EncryptRTP(dst, packet []byte) ([]byte, error) {
 		} else {
 			t.xorCM(out[hl:n], packet[hl:n], ssrc, idx)
 		}
-		var roc [4]byte
-		binary.BigEndian.PutUint32(roc[:], uint32(idx>>16))
-		copy(out[n:], t.mac.mac(out[:n], roc[:]))
+		copy(out[n:], t.mac.mac(out[:n], t.rocWord(idx)))
 	}
 	s.update(idx)
 	return ret, nil
@@ -303,7 +301,7 @@ func (c *Context) DecryptRTP(dst, packet []byte) ([]byte, error) {
 	switch {
 	case t.gcm != nil && c.plainSRTP:
 		iv := t.gcmIV(ssrc, idx)
-		if _, err := t.gcm.Open(t.ks[:0], iv[:], packet[n:], packet[:n]); err != nil {
+		if _, err := t.gcm.Open(t.ks[:0], iv, packet[n:], packet[:n]); err != nil {
 			return dst, ErrAuthFailed
 		}
 		ret = append(dst, packet[:n]...)
@@ -311,14 +309,12 @@ func (c *Context) DecryptRTP(dst, packet []byte) ([]byte, error) {
 		ret = grow(dst, n)
 		out := ret[len(dst):]
 		iv := t.gcmIV(ssrc, idx)
-		if _, err := t.gcm.Open(out[hl:hl], iv[:], packet[hl:], packet[:hl]); err != nil {
+		if _, err := t.gcm.Open(out[hl:hl], iv, packet[hl:], packet[:hl]); err != nil {
 			return dst, ErrAuthFailed
 		}
 		copy(out[:hl], packet[:hl])
 	default:
-		var roc [4]byte
-		binary.BigEndian.PutUint32(roc[:], uint32(idx>>16))
-		if subtle.ConstantTimeCompare(t.mac.mac(packet[:n], roc[:])[:t.tagLen], packet[n:]) != 1 {
+		if subtle.ConstantTimeCompare(t.mac.mac(packet[:n], t.rocWord(idx))[:t.tagLen], packet[n:]) != 1 {
 			return dst, ErrAuthFailed
 		}
 		ret = grow(dst, n)

@@ -3,7 +3,6 @@ package srtp
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/subtle"
 )
 
 // Key derivation labels, RFC 3711 §4.3.1 and §4.3.2.
@@ -31,21 +30,23 @@ func deriveKey(block cipher.Block, masterSalt []byte, label byte, out []byte) {
 // keystream overwrites out with the AES counter-mode keystream starting at
 // the counter block iv (RFC 3711 §4.1.1); iv is advanced past the blocks used.
 // The counter is the low 16 bits, as SRTP never needs more than 2^16 blocks.
+// len(out) must be a multiple of the block size except at the end of a run.
 func keystream(block cipher.Block, iv *[16]byte, out []byte) {
-	var tmp [aes.BlockSize]byte
 	for len(out) > 0 {
 		if len(out) >= aes.BlockSize {
 			block.Encrypt(out[:aes.BlockSize], iv[:])
 			out = out[aes.BlockSize:]
 		} else {
-			block.Encrypt(tmp[:], iv[:])
-			copy(out, tmp[:])
-			out = nil
+			// The last, partial block: encrypt into the iv itself, which is
+			// not used again for this packet.
+			block.Encrypt(iv[:], iv[:])
+			copy(out, iv[:])
+			clear(iv[:])
+			return
 		}
 		c := uint16(iv[14])<<8 | uint16(iv[15]) + 1
 		iv[14], iv[15] = byte(c>>8), byte(c)
 	}
-	subtle.XORBytes(tmp[:], tmp[:], tmp[:]) // clear
 }
 
 // sessionKeys are the derived keys of one direction and one of SRTP or SRTCP.

@@ -42,15 +42,15 @@ func (c *Context) EncryptRTCP(dst, packet []byte) ([]byte, error) {
 		c.aad = binary.BigEndian.AppendUint32(append(c.aad[:0], packet...), eIndex)
 		copy(out, packet)
 		iv := t.gcmIV(ssrc, uint64(idx))
-		t.gcm.Seal(out[n:n], iv[:], nil, c.aad)
+		t.gcm.Seal(out[n:n], iv, nil, c.aad)
 		binary.BigEndian.PutUint32(out[n+t.tagLen:], eIndex)
 	case t.gcm != nil:
 		// AAD = first 8 octets || ESRTCP word; the word follows the tag.
-		var aad [12]byte
+		aad := &t.aad
 		copy(aad[:8], packet[:8])
 		binary.BigEndian.PutUint32(aad[8:], eIndex)
 		iv := t.gcmIV(ssrc, uint64(idx))
-		t.gcm.Seal(out[8:8], iv[:], packet[8:], aad[:])
+		t.gcm.Seal(out[8:8], iv, packet[8:], aad[:])
 		copy(out[:8], aad[:8])
 		binary.BigEndian.PutUint32(out[n+t.tagLen:], eIndex)
 	default:
@@ -96,12 +96,12 @@ func (c *Context) DecryptRTCP(dst, packet []byte) ([]byte, error) {
 		iv := t.gcmIV(ssrc, uint64(idx))
 		body := packet[:len(packet)-4]
 		if encrypted {
-			var aad [12]byte
+			aad := &t.aad
 			copy(aad[:8], packet[:8])
 			binary.BigEndian.PutUint32(aad[8:], eIndex)
 			ret = grow(dst, n)
 			out := ret[len(dst):]
-			if _, err := t.gcm.Open(out[8:8], iv[:], body[8:], aad[:]); err != nil {
+			if _, err := t.gcm.Open(out[8:8], iv, body[8:], aad[:]); err != nil {
 				return dst, ErrAuthFailed
 			}
 			copy(out[:8], packet[:8])
@@ -109,7 +109,7 @@ func (c *Context) DecryptRTCP(dst, packet []byte) ([]byte, error) {
 			// Tag only (RFC 7714 §9.2): AAD is the whole packet and the
 			// ESRTCP word, the "ciphertext" is the tag alone.
 			c.aad = append(append(c.aad[:0], body[:n]...), packet[len(packet)-4:]...)
-			if _, err := t.gcm.Open(t.ks[:0], iv[:], body[n:], c.aad); err != nil {
+			if _, err := t.gcm.Open(t.ks[:0], iv, body[n:], c.aad); err != nil {
 				return dst, ErrAuthFailed
 			}
 			ret = append(dst, packet[:n]...)

@@ -17,6 +17,10 @@ type transform struct {
 	mac    hmacSHA1     // AES-CM profiles
 	gcm    cipher.AEAD  // AEAD profiles
 	ks     [512]byte    // keystream scratch
+	iv     [16]byte     // counter block scratch (heap-resident: no escapes per packet)
+	nonce  [12]byte     // GCM IV scratch
+	word   [4]byte      // ROC scratch
+	aad    [12]byte     // SRTCP AAD scratch
 }
 
 func (t *transform) init(p Profile, tagLen int) error {
@@ -45,23 +49,23 @@ func (t *transform) zero() {
 
 // cmIV returns the AES-CM counter block of RFC 3711 §4.1.1:
 // IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16).
-func (t *transform) cmIV(ssrc uint32, idx uint64) (iv [16]byte) {
+func (t *transform) cmIV(iv *[16]byte, ssrc uint32, idx uint64) {
 	copy(iv[:14], t.keys.salt[:])
+	iv[14], iv[15] = 0, 0
 	hi := binary.BigEndian.Uint64(iv[0:8]) ^ uint64(ssrc)
 	lo := binary.BigEndian.Uint64(iv[8:16]) ^ idx<<16
 	binary.BigEndian.PutUint64(iv[0:8], hi)
 	binary.BigEndian.PutUint64(iv[8:16], lo)
-	return iv
 }
 
 // xorCM sets dst to src XOR the AES-CM keystream for (ssrc, idx).
 // dst and src must be the same length and overlap exactly or not at all.
 func (t *transform) xorCM(dst, src []byte, ssrc uint32, idx uint64) {
-	iv := t.cmIV(ssrc, idx)
+	t.cmIV(&t.iv, ssrc, idx)
 	for len(src) > 0 {
 		k := min(len(src), len(t.ks))
-		if !t.ctr.keystream(&iv, t.ks[:k]) {
-			keystream(t.block, &iv, t.ks[:k])
+		if !t.ctr.keystream(&t.iv, t.ks[:k]) {
+			keystream(t.block, &t.iv, t.ks[:k])
 		}
 		subtle.XORBytes(dst[:k], src[:k], t.ks[:k])
 		dst, src = dst[k:], src[k:]
@@ -71,10 +75,19 @@ func (t *transform) xorCM(dst, src []byte, ssrc uint32, idx uint64) {
 // gcmIV returns the 12-octet AES-GCM IV of RFC 7714 §8.1 (SRTP: 00 00 ||
 // SSRC || ROC || SEQ) or §9.1 (SRTCP: 00 00 || SSRC || 00 00 || 0+index),
 // XORed with the session salt. mid is ROC<<16|SEQ or the SRTCP index.
-func (t *transform) gcmIV(ssrc uint32, mid uint64) (iv [12]byte) {
+func (t *transform) gcmIV(ssrc uint32, mid uint64) []byte {
+	iv := &t.nonce
+	iv[0], iv[1] = 0, 0
 	binary.BigEndian.PutUint32(iv[2:6], ssrc)
 	binary.BigEndian.PutUint16(iv[6:8], uint16(mid>>32))
 	binary.BigEndian.PutUint32(iv[8:12], uint32(mid))
 	subtle.XORBytes(iv[:], iv[:], t.keys.salt[:12])
-	return iv
+	return iv[:]
+}
+
+// rocWord returns the 4-octet ROC that SRTP authenticates after the packet
+// (RFC 3711 §4.2: M = Authenticated Portion || ROC).
+func (t *transform) rocWord(idx uint64) []byte {
+	binary.BigEndian.PutUint32(t.word[:], uint32(idx>>16))
+	return t.word[:]
 }

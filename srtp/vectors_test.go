@@ -235,7 +235,8 @@ func TestRFC3711KeystreamB2(t *testing.T) {
 	}
 	// The slow reference path must agree with whatever xorCM used.
 	ref := make([]byte, f.Segment)
-	iv := c.rtp.cmIV(0, 0)
+	var iv [16]byte
+	c.rtp.cmIV(&iv, 0, 0)
 	keystream(c.rtp.block, &iv, ref)
 	if !bytes.Equal(ref, ks) {
 		t.Errorf("reference keystream differs from xorCM")
