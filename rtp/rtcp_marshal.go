@@ -13,26 +13,58 @@ var (
 	errRTCPSubtype  = errors.New("rtp: APP subtype larger than 31")
 )
 
-// appendHeader appends the 4-byte common header (RFC 3550 §6.4.1) for a
-// packet of size bytes in all.
-func appendHeader(dst []byte, count uint8, typ uint8, size int) ([]byte, error) {
-	if size > 4*0x10000 {
-		return dst, errRTCPTooLarge
-	}
-	return append(dst, 0x80|count, typ, byte((size/4-1)>>8), byte(size/4-1)), nil
+// putHeader writes the 4-byte common header (RFC 3550 §6.4.1) for a
+// packet of size bytes in all; size ≤ maxRTCPSize.
+func putHeader(b []byte, count uint8, typ uint8, size int) {
+	b[0] = 0x80 | count
+	b[1] = typ
+	binary.BigEndian.PutUint16(b[2:], uint16(size/4-1))
 }
 
-func appendReports(dst []byte, rs []ReceptionReport) []byte {
+const maxRTCPSize = 4 * 0x10000
+
+// extend grows dst by n bytes and returns it with the new bytes.
+func extend(dst []byte, n int) ([]byte, []byte) {
+	dst = grow(dst, n)
+	l := len(dst)
+	dst = dst[:l+n]
+	return dst, dst[l:]
+}
+
+// packet is implemented by every RTCP packet type.
+type packet interface {
+	MarshalSize() int
+	check() error
+	put(b []byte)
+}
+
+// appendPacket validates p and appends it to dst.
+func appendPacket(dst []byte, p packet) ([]byte, error) {
+	if err := p.check(); err != nil {
+		return dst, err
+	}
+	size := p.MarshalSize()
+	if size > maxRTCPSize {
+		return dst, errRTCPTooLarge
+	}
+	dst, b := extend(dst, size)
+	p.put(b)
+	return dst, nil
+}
+
+func putReports(b []byte, rs []ReceptionReport) []byte {
 	for i := range rs {
 		r := &rs[i]
-		dst = binary.BigEndian.AppendUint32(dst, r.SSRC)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(r.FractionLost)<<24|uint32(clampLost(r.PacketsLost))&0xffffff)
-		dst = binary.BigEndian.AppendUint32(dst, r.HighestSequence)
-		dst = binary.BigEndian.AppendUint32(dst, r.Jitter)
-		dst = binary.BigEndian.AppendUint32(dst, r.LastSR)
-		dst = binary.BigEndian.AppendUint32(dst, r.DelaySinceLastSR)
+		_ = b[23]
+		binary.BigEndian.PutUint32(b, r.SSRC)
+		binary.BigEndian.PutUint32(b[4:], uint32(r.FractionLost)<<24|uint32(clampLost(r.PacketsLost))&0xffffff)
+		binary.BigEndian.PutUint32(b[8:], r.HighestSequence)
+		binary.BigEndian.PutUint32(b[12:], r.Jitter)
+		binary.BigEndian.PutUint32(b[16:], r.LastSR)
+		binary.BigEndian.PutUint32(b[20:], r.DelaySinceLastSR)
+		b = b[24:]
 	}
-	return dst
+	return b
 }
 
 // clampLost limits a cumulative loss to the signed 24-bit field
@@ -48,26 +80,27 @@ func (p *SenderReport) MarshalSize() int {
 
 // AppendTo appends the SR to dst. It allocates only when dst lacks
 // capacity.
-func (p *SenderReport) AppendTo(dst []byte) ([]byte, error) {
+func (p *SenderReport) AppendTo(dst []byte) ([]byte, error) { return appendPacket(dst, p) }
+
+func (p *SenderReport) check() error {
 	if len(p.Reports) > 31 {
-		return dst, errRTCPTooMany
+		return errRTCPTooMany
 	}
 	if len(p.ProfileExtension)%4 != 0 {
-		return dst, errRTCPAlign
+		return errRTCPAlign
 	}
-	size := p.MarshalSize()
-	dst = grow(dst, size)
-	dst, err := appendHeader(dst, uint8(len(p.Reports)), TypeSR, size)
-	if err != nil {
-		return dst, err
-	}
-	dst = binary.BigEndian.AppendUint32(dst, p.SSRC)
-	dst = binary.BigEndian.AppendUint64(dst, p.NTPTime)
-	dst = binary.BigEndian.AppendUint32(dst, p.RTPTime)
-	dst = binary.BigEndian.AppendUint32(dst, p.PacketCount)
-	dst = binary.BigEndian.AppendUint32(dst, p.OctetCount)
-	dst = appendReports(dst, p.Reports)
-	return append(dst, p.ProfileExtension...), nil
+	return nil
+}
+
+func (p *SenderReport) put(b []byte) {
+	putHeader(b, uint8(len(p.Reports)), TypeSR, len(b))
+	_ = b[27]
+	binary.BigEndian.PutUint32(b[4:], p.SSRC)
+	binary.BigEndian.PutUint64(b[8:], p.NTPTime)
+	binary.BigEndian.PutUint32(b[16:], p.RTPTime)
+	binary.BigEndian.PutUint32(b[20:], p.PacketCount)
+	binary.BigEndian.PutUint32(b[24:], p.OctetCount)
+	copy(putReports(b[28:], p.Reports), p.ProfileExtension)
 }
 
 // MarshalSize returns the length of the marshaled packet in bytes.
@@ -77,22 +110,22 @@ func (p *ReceiverReport) MarshalSize() int {
 
 // AppendTo appends the RR to dst. It allocates only when dst lacks
 // capacity.
-func (p *ReceiverReport) AppendTo(dst []byte) ([]byte, error) {
+func (p *ReceiverReport) AppendTo(dst []byte) ([]byte, error) { return appendPacket(dst, p) }
+
+func (p *ReceiverReport) check() error {
 	if len(p.Reports) > 31 {
-		return dst, errRTCPTooMany
+		return errRTCPTooMany
 	}
 	if len(p.ProfileExtension)%4 != 0 {
-		return dst, errRTCPAlign
+		return errRTCPAlign
 	}
-	size := p.MarshalSize()
-	dst = grow(dst, size)
-	dst, err := appendHeader(dst, uint8(len(p.Reports)), TypeRR, size)
-	if err != nil {
-		return dst, err
-	}
-	dst = binary.BigEndian.AppendUint32(dst, p.SSRC)
-	dst = appendReports(dst, p.Reports)
-	return append(dst, p.ProfileExtension...), nil
+	return nil
+}
+
+func (p *ReceiverReport) put(b []byte) {
+	putHeader(b, uint8(len(p.Reports)), TypeRR, len(b))
+	binary.BigEndian.PutUint32(b[4:], p.SSRC)
+	copy(putReports(b[8:], p.Reports), p.ProfileExtension)
 }
 
 // MarshalSize returns the length of the marshaled packet in bytes.
@@ -116,39 +149,41 @@ func (c *SDESChunk) size() int {
 
 // AppendTo appends the SDES packet to dst. It allocates only when dst
 // lacks capacity.
-func (p *SourceDescription) AppendTo(dst []byte) ([]byte, error) {
+func (p *SourceDescription) AppendTo(dst []byte) ([]byte, error) { return appendPacket(dst, p) }
+
+func (p *SourceDescription) check() error {
 	if len(p.Chunks) > 31 {
-		return dst, errRTCPTooMany
+		return errRTCPTooMany
 	}
 	for i := range p.Chunks {
 		for _, it := range p.Chunks[i].Items {
 			if len(it.Text) > 255 {
-				return dst, errRTCPTextLen
+				return errRTCPTextLen
 			}
 			if it.Type == SDESEnd {
-				return dst, errRTCPSDES
+				return errRTCPSDES
 			}
 		}
 	}
-	size := p.MarshalSize()
-	dst = grow(dst, size)
-	dst, err := appendHeader(dst, uint8(len(p.Chunks)), TypeSDES, size)
-	if err != nil {
-		return dst, err
-	}
+	return nil
+}
+
+func (p *SourceDescription) put(b []byte) {
+	putHeader(b, uint8(len(p.Chunks)), TypeSDES, len(b))
+	b = b[4:]
 	for i := range p.Chunks {
 		c := &p.Chunks[i]
-		start := len(dst)
-		dst = binary.BigEndian.AppendUint32(dst, c.Source)
+		binary.BigEndian.PutUint32(b, c.Source)
+		n := 4
 		for _, it := range c.Items {
-			dst = append(dst, byte(it.Type), byte(len(it.Text)))
-			dst = append(dst, it.Text...)
+			b[n] = byte(it.Type)
+			b[n+1] = byte(len(it.Text))
+			n += 2 + copy(b[n+2:], it.Text)
 		}
-		for end := start + c.size(); len(dst) < end; {
-			dst = append(dst, 0)
-		}
+		end := (n + 4) &^ 3
+		clear(b[n:end])
+		b = b[end:]
 	}
-	return dst, nil
 }
 
 // MarshalSize returns the length of the marshaled packet in bytes.
@@ -162,31 +197,30 @@ func (p *Goodbye) MarshalSize() int {
 
 // AppendTo appends the BYE packet to dst. It allocates only when dst
 // lacks capacity.
-func (p *Goodbye) AppendTo(dst []byte) ([]byte, error) {
+func (p *Goodbye) AppendTo(dst []byte) ([]byte, error) { return appendPacket(dst, p) }
+
+func (p *Goodbye) check() error {
 	if len(p.Sources) > 31 {
-		return dst, errRTCPTooMany
+		return errRTCPTooMany
 	}
 	if len(p.Reason) > 255 {
-		return dst, errRTCPTextLen
+		return errRTCPTextLen
 	}
-	size := p.MarshalSize()
-	dst = grow(dst, size)
-	start := len(dst)
-	dst, err := appendHeader(dst, uint8(len(p.Sources)), TypeBYE, size)
-	if err != nil {
-		return dst, err
-	}
+	return nil
+}
+
+func (p *Goodbye) put(b []byte) {
+	putHeader(b, uint8(len(p.Sources)), TypeBYE, len(b))
+	n := 4
 	for _, s := range p.Sources {
-		dst = binary.BigEndian.AppendUint32(dst, s)
+		binary.BigEndian.PutUint32(b[n:], s)
+		n += 4
 	}
 	if len(p.Reason) > 0 {
-		dst = append(dst, byte(len(p.Reason)))
-		dst = append(dst, p.Reason...)
-		for len(dst)-start < size {
-			dst = append(dst, 0)
-		}
+		b[n] = byte(len(p.Reason))
+		n += 1 + copy(b[n+1:], p.Reason)
+		clear(b[n:])
 	}
-	return dst, nil
 }
 
 // MarshalSize returns the length of the marshaled packet in bytes.
@@ -194,22 +228,23 @@ func (p *App) MarshalSize() int { return 12 + len(p.Data) }
 
 // AppendTo appends the APP packet to dst. It allocates only when dst
 // lacks capacity.
-func (p *App) AppendTo(dst []byte) ([]byte, error) {
+func (p *App) AppendTo(dst []byte) ([]byte, error) { return appendPacket(dst, p) }
+
+func (p *App) check() error {
 	if p.Subtype > 31 {
-		return dst, errRTCPSubtype
+		return errRTCPSubtype
 	}
 	if len(p.Data)%4 != 0 {
-		return dst, errRTCPAlign
+		return errRTCPAlign
 	}
-	size := p.MarshalSize()
-	dst = grow(dst, size)
-	dst, err := appendHeader(dst, p.Subtype, TypeAPP, size)
-	if err != nil {
-		return dst, err
-	}
-	dst = binary.BigEndian.AppendUint32(dst, p.SSRC)
-	dst = append(dst, p.Name[:]...)
-	return append(dst, p.Data...), nil
+	return nil
+}
+
+func (p *App) put(b []byte) {
+	putHeader(b, p.Subtype, TypeAPP, len(b))
+	binary.BigEndian.PutUint32(b[4:], p.SSRC)
+	copy(b[8:12], p.Name[:])
+	copy(b[12:], p.Data)
 }
 
 // MarshalSize returns the length of the marshaled packet in bytes.
@@ -223,129 +258,143 @@ func (p *ExtendedReport) MarshalSize() int {
 
 // AppendTo appends the XR packet to dst: VoIP Metrics blocks first, then
 // the other blocks. It allocates only when dst lacks capacity.
-func (p *ExtendedReport) AppendTo(dst []byte) ([]byte, error) {
+func (p *ExtendedReport) AppendTo(dst []byte) ([]byte, error) { return appendPacket(dst, p) }
+
+func (p *ExtendedReport) check() error {
 	for i := range p.Blocks {
 		if l := len(p.Blocks[i].Body); l%4 != 0 || l > 4*0xffff {
-			return dst, errRTCPAlign
+			return errRTCPAlign
 		}
 	}
-	size := p.MarshalSize()
-	dst = grow(dst, size)
-	dst, err := appendHeader(dst, 0, TypeXR, size)
-	if err != nil {
-		return dst, err
-	}
-	dst = binary.BigEndian.AppendUint32(dst, p.SSRC)
+	return nil
+}
+
+func (p *ExtendedReport) put(b []byte) {
+	putHeader(b, 0, TypeXR, len(b))
+	binary.BigEndian.PutUint32(b[4:], p.SSRC)
+	b = b[8:]
 	for i := range p.VoIPMetrics {
 		m := &p.VoIPMetrics[i]
-		dst = append(dst, XRTypeVoIPMetrics, 0, 0, 8) // RFC 3611 §4.7: block length 8
-		dst = binary.BigEndian.AppendUint32(dst, m.SSRC)
-		dst = append(dst, m.LossRate, m.DiscardRate, m.BurstDensity, m.GapDensity)
-		dst = binary.BigEndian.AppendUint16(dst, m.BurstDuration)
-		dst = binary.BigEndian.AppendUint16(dst, m.GapDuration)
-		dst = binary.BigEndian.AppendUint16(dst, m.RoundTripDelay)
-		dst = binary.BigEndian.AppendUint16(dst, m.EndSystemDelay)
-		dst = append(dst, byte(m.SignalLevel), byte(m.NoiseLevel), m.RERL, m.Gmin,
-			m.RFactor, m.ExtRFactor, m.MOSLQ, m.MOSCQ, m.RXConfig, 0)
-		dst = binary.BigEndian.AppendUint16(dst, m.JBNominal)
-		dst = binary.BigEndian.AppendUint16(dst, m.JBMaximum)
-		dst = binary.BigEndian.AppendUint16(dst, m.JBAbsoluteMaximum)
+		_ = b[35]
+		// RFC 3611 §4.7: block type 7, block length 8.
+		b[0], b[1], b[2], b[3] = XRTypeVoIPMetrics, 0, 0, 8
+		binary.BigEndian.PutUint32(b[4:], m.SSRC)
+		b[8], b[9], b[10], b[11] = m.LossRate, m.DiscardRate, m.BurstDensity, m.GapDensity
+		binary.BigEndian.PutUint16(b[12:], m.BurstDuration)
+		binary.BigEndian.PutUint16(b[14:], m.GapDuration)
+		binary.BigEndian.PutUint16(b[16:], m.RoundTripDelay)
+		binary.BigEndian.PutUint16(b[18:], m.EndSystemDelay)
+		b[20], b[21], b[22], b[23] = byte(m.SignalLevel), byte(m.NoiseLevel), m.RERL, m.Gmin
+		b[24], b[25], b[26], b[27] = m.RFactor, m.ExtRFactor, m.MOSLQ, m.MOSCQ
+		b[28], b[29] = m.RXConfig, 0
+		binary.BigEndian.PutUint16(b[30:], m.JBNominal)
+		binary.BigEndian.PutUint16(b[32:], m.JBMaximum)
+		binary.BigEndian.PutUint16(b[34:], m.JBAbsoluteMaximum)
+		b = b[36:]
 	}
 	for i := range p.Blocks {
-		b := &p.Blocks[i]
-		dst = append(dst, b.Type, b.TypeSpecific)
-		dst = binary.BigEndian.AppendUint16(dst, uint16(len(b.Body)/4))
-		dst = append(dst, b.Body...)
+		x := &p.Blocks[i]
+		b[0], b[1] = x.Type, x.TypeSpecific
+		binary.BigEndian.PutUint16(b[2:], uint16(len(x.Body)/4))
+		b = b[4+copy(b[4:], x.Body):]
 	}
-	return dst, nil
 }
 
 // MarshalSize returns the length of the marshaled packet in bytes.
 func (p *RawPacket) MarshalSize() int { return 4 + len(p.Body) }
 
 // AppendTo appends the packet to dst with its original type and count.
-func (p *RawPacket) AppendTo(dst []byte) ([]byte, error) {
+func (p *RawPacket) AppendTo(dst []byte) ([]byte, error) { return appendPacket(dst, p) }
+
+func (p *RawPacket) check() error {
 	if p.Count > 31 {
-		return dst, errRTCPSubtype
+		return errRTCPSubtype
 	}
 	if len(p.Body)%4 != 0 {
-		return dst, errRTCPAlign
+		return errRTCPAlign
 	}
-	dst, err := appendHeader(grow(dst, p.MarshalSize()), p.Count, p.Type, p.MarshalSize())
-	if err != nil {
-		return dst, err
-	}
-	return append(dst, p.Body...), nil
+	return nil
+}
+
+func (p *RawPacket) put(b []byte) {
+	putHeader(b, p.Count, p.Type, len(b))
+	copy(b[4:], p.Body)
 }
 
 // MarshalSize returns the length of the marshaled compound in bytes.
 func (c *Compound) MarshalSize() int {
 	n := 0
+	c.each(func(p packet) bool { n += p.MarshalSize(); return true })
+	return n
+}
+
+// each calls f for every packet in marshal order until f returns false.
+func (c *Compound) each(f func(packet) bool) {
 	for i := range c.SenderReports {
-		n += c.SenderReports[i].MarshalSize()
+		if !f(&c.SenderReports[i]) {
+			return
+		}
 	}
 	for i := range c.ReceiverReports {
-		n += c.ReceiverReports[i].MarshalSize()
+		if !f(&c.ReceiverReports[i]) {
+			return
+		}
 	}
 	for i := range c.SourceDescriptions {
-		n += c.SourceDescriptions[i].MarshalSize()
+		if !f(&c.SourceDescriptions[i]) {
+			return
+		}
 	}
 	for i := range c.ExtendedReports {
-		n += c.ExtendedReports[i].MarshalSize()
+		if !f(&c.ExtendedReports[i]) {
+			return
+		}
 	}
 	for i := range c.Apps {
-		n += c.Apps[i].MarshalSize()
+		if !f(&c.Apps[i]) {
+			return
+		}
 	}
 	for i := range c.Unknown {
-		n += c.Unknown[i].MarshalSize()
+		if !f(&c.Unknown[i]) {
+			return
+		}
 	}
 	for i := range c.Goodbyes {
-		n += c.Goodbyes[i].MarshalSize()
+		if !f(&c.Goodbyes[i]) {
+			return
+		}
 	}
-	return n
 }
 
 // AppendTo appends the compound packet to dst in the order RFC 3550 §6.1
 // asks for: SRs, RRs, SDES, XR, APP, other packets, BYE last. It
 // allocates only when dst lacks capacity (MarshalSize tells how much).
-// On error, dst is returned with a partial packet appended.
+// On error dst is returned unchanged.
 func (c *Compound) AppendTo(dst []byte) ([]byte, error) {
-	dst = grow(dst, c.MarshalSize())
 	var err error
-	for i := range c.SenderReports {
-		if dst, err = c.SenderReports[i].AppendTo(dst); err != nil {
-			return dst, err
+	total := 0
+	c.each(func(p packet) bool {
+		if err = p.check(); err != nil {
+			return false
 		}
-	}
-	for i := range c.ReceiverReports {
-		if dst, err = c.ReceiverReports[i].AppendTo(dst); err != nil {
-			return dst, err
+		size := p.MarshalSize()
+		if size > maxRTCPSize {
+			err = errRTCPTooLarge
+			return false
 		}
+		total += size
+		return true
+	})
+	if err != nil {
+		return dst, err
 	}
-	for i := range c.SourceDescriptions {
-		if dst, err = c.SourceDescriptions[i].AppendTo(dst); err != nil {
-			return dst, err
-		}
-	}
-	for i := range c.ExtendedReports {
-		if dst, err = c.ExtendedReports[i].AppendTo(dst); err != nil {
-			return dst, err
-		}
-	}
-	for i := range c.Apps {
-		if dst, err = c.Apps[i].AppendTo(dst); err != nil {
-			return dst, err
-		}
-	}
-	for i := range c.Unknown {
-		if dst, err = c.Unknown[i].AppendTo(dst); err != nil {
-			return dst, err
-		}
-	}
-	for i := range c.Goodbyes {
-		if dst, err = c.Goodbyes[i].AppendTo(dst); err != nil {
-			return dst, err
-		}
-	}
+	dst, b := extend(dst, total)
+	c.each(func(p packet) bool {
+		n := p.MarshalSize()
+		p.put(b[:n])
+		b = b[n:]
+		return true
+	})
 	return dst, nil
 }
