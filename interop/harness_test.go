@@ -348,3 +348,16 @@ func expand(t *testing.T, tmpl string, vars map[string]string) string {
 	}
 	return out
 }
+
+// readTail returns up to the last n bytes of the file at path, or a note
+// that it could not be read.
+func readTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(%v)\n", err)
+	}
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
