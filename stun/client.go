@@ -80,6 +80,18 @@ func (c *ClientConfig) withDefaults() ClientConfig {
 	return v
 }
 
+// wait returns how long to wait for a response after the nth transmission
+// (n from 1): the RTO, doubled after each transmission, and Rm times the
+// initial RTO after the last (RFC 8489 §6.2.1). With the defaults the
+// requests go out at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s, and the
+// transaction fails at 39.5 s.
+func (c *ClientConfig) wait(n int) time.Duration {
+	if n >= c.Rc {
+		return time.Duration(c.Rm) * c.RTO
+	}
+	return c.RTO << (n - 1)
+}
+
 // aLongTimeAgo is a read deadline in the past, to unblock a read at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -152,7 +164,6 @@ func Bind(ctx context.Context, conn net.PacketConn, server net.Addr, cfg *Client
 
 	buf := make([]byte, 1500)
 	var m Message
-	rto := c.RTO
 	for n := 1; ; n++ {
 		if ctx.Err() != nil {
 			return netip.AddrPort{}, ctxErr()
@@ -160,12 +171,7 @@ func Bind(ctx context.Context, conn net.PacketConn, server net.Addr, cfg *Client
 		if _, err := conn.WriteTo(req, server); err != nil {
 			return netip.AddrPort{}, fmt.Errorf("stun: sending binding request to %v: %w", server, err)
 		}
-		wait := rto
-		if n >= c.Rc {
-			wait = time.Duration(c.Rm) * c.RTO
-		}
-		rto *= 2
-		deadline := time.Now().Add(wait)
+		deadline := time.Now().Add(c.wait(n))
 		if err := setDeadline(deadline); err != nil {
 			if ctx.Err() != nil {
 				return netip.AddrPort{}, ctxErr()

@@ -220,9 +220,7 @@ func (m *Message) Decode(b []byte) error {
 	// multiple of 4 bytes; the padding is not counted in length.
 	seenMI, seenFP := false, false
 	for off := HeaderSize; off < len(raw); {
-		if len(raw)-off < attrHeaderSize {
-			return fmt.Errorf("stun: truncated attribute header at offset %d", off)
-		}
+		// off and len(raw) are multiples of 4, so the header fits.
 		t := AttrType(binary.BigEndian.Uint16(raw[off:]))
 		l := int(binary.BigEndian.Uint16(raw[off+2:]))
 		v := off + attrHeaderSize
@@ -230,10 +228,7 @@ func (m *Message) Decode(b []byte) error {
 		if end > len(raw) {
 			return fmt.Errorf("stun: attribute 0x%04x length %d overruns the message at offset %d", uint16(t), l, off)
 		}
-		next := v + (l+3)&^3
-		if next > len(raw) {
-			return fmt.Errorf("stun: attribute 0x%04x padding overruns the message at offset %d", uint16(t), off)
-		}
+		next := v + (l+3)&^3 // within raw, as len(raw) is a multiple of 4
 		keep := !seenFP && (!seenMI || t == AttrMessageIntegritySHA256 || t == AttrFingerprint)
 		if keep {
 			m.Attributes = append(m.Attributes, Attribute{Type: t, Value: raw[v:end:end], Offset: off})

@@ -54,7 +54,7 @@ func loadVectors(t testing.TB) []vector {
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
-	b, err := hex.DecodeString(strings.TrimSpace(s))
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
 	if err != nil {
 		t.Fatal(err)
 	}
