@@ -12,15 +12,15 @@ import (
 type transform struct {
 	keys   sessionKeys
 	tagLen int
-	block  cipher.Block // AES-CM profiles
-	ctr    fastCTR      // AES-CM profiles, when available
-	mac    hmacSHA1     // AES-CM profiles
-	gcm    cipher.AEAD  // AEAD profiles
-	ks     [512]byte    // keystream scratch
-	iv     [16]byte     // counter block scratch (heap-resident: no escapes per packet)
-	nonce  [12]byte     // GCM IV scratch
-	word   [4]byte      // ROC scratch
-	aad    [12]byte     // SRTCP AAD scratch
+	block  cipher.Block   // AES-CM profiles
+	ctr    fastCTR        // AES-CM profiles, when available
+	mac    hmacSHA1       // AES-CM profiles
+	gcm    cipher.AEAD    // AEAD profiles
+	ks     [512 + 16]byte // keystream scratch (+16 for the discarded GCM tag)
+	iv     [16]byte       // counter block scratch (heap-resident: no escapes per packet)
+	nonce  [12]byte       // GCM IV scratch
+	word   [4]byte        // ROC scratch
+	aad    [12]byte       // SRTCP AAD scratch
 }
 
 func (t *transform) init(p Profile, tagLen int) error {
@@ -63,8 +63,8 @@ func (t *transform) cmIV(iv *[16]byte, ssrc uint32, idx uint64) {
 func (t *transform) xorCM(dst, src []byte, ssrc uint32, idx uint64) {
 	t.cmIV(&t.iv, ssrc, idx)
 	for len(src) > 0 {
-		k := min(len(src), len(t.ks))
-		if !t.ctr.keystream(&t.iv, t.ks[:k]) {
+		k := min(len(src), 512)
+		if !t.ctr.keystream(&t.iv, t.ks[:], k) {
 			keystream(t.block, &t.iv, t.ks[:k])
 		}
 		subtle.XORBytes(dst[:k], src[:k], t.ks[:k])
