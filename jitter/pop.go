@@ -28,7 +28,9 @@ func (b *Buffer) Pop(now time.Time) (Frame, Status) {
 			if h == nil {
 				return b.gap(nil)
 			}
-			if t < b.tsNanos(h.ts)+b.est.base+b.target() {
+			// Start at the tick nearest the packet's playout time, so the
+			// delay lands within half a frame of the target.
+			if t < b.tsNanos(h.ts)+b.est.base+b.target()-b.frameNS/2 {
 				return b.gap(h)
 			}
 			// Talkspurt start: play h now (RFC 3550 §5.1 marker bit; a
@@ -60,7 +62,7 @@ func (b *Buffer) Pop(now time.Time) (Frame, Status) {
 			return b.missing()
 		}
 		if have {
-			if canAdapt && b.delay > target+b.frameNS {
+			if canAdapt && b.delay >= target+b.frameNS*3/4 {
 				if n := b.slotOf(b.nextSeq + 1); n.ext == b.nextSeq+1 && n.state == slotPending && b.onTime(n.ts, b.playTS+b.frameTS) {
 					// Playing too late (the target shrank, or the sender's
 					// clock is fast): skip one frame.
@@ -125,15 +127,23 @@ func (b *Buffer) missing() (Frame, Status) {
 }
 
 // gap answers a tick outside a talkspurt: h is the next packet, not yet
-// due, or nil. Right after real frames a gap is concealed (it may be loss),
-// unless the next packet shows a new talkspurt; after MaxConceal it is
-// Silence.
+// due, or nil. A gap before a new talkspurt is Silence; a gap before a
+// packet of the same talkspurt is loss, concealed; with no packet at all it
+// is concealed for MaxConceal after the last real frame (it may be loss),
+// then Silence (the sender has likely paused).
 func (b *Buffer) gap(h *slot) (Frame, Status) {
-	if !b.started || b.sinceReal >= b.conceals {
+	if !b.started {
 		return Frame{}, Silence
 	}
-	if h != nil && (h.marker || (h.ext == b.nextSeq && !b.onTime(h.ts, b.playTS))) {
-		b.sinceReal = b.conceals
+	if h != nil {
+		if h.marker || (h.ext == b.nextSeq && !b.onTime(h.ts, b.playTS)) {
+			b.sinceReal = b.conceals
+			return Frame{}, Silence
+		}
+		// Packets are missing before h, in the same talkspurt: loss.
+		return b.missing()
+	}
+	if b.sinceReal >= b.conceals {
 		return Frame{}, Silence
 	}
 	return b.missing()
