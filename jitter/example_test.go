@@ -9,8 +9,9 @@ import (
 
 // Packets arrive with jitter, out of order, and one is lost; the consumer
 // pops one frame every 20 ms and gets them back in order, with the loss
-// reported as Missing. Once the packets run out, the next frame is
-// concealed too: it may be lost or late, or the sender may have paused.
+// reported as Missing. Once the packets run out, the frame due is
+// concealed while the buffer waits: it may be lost or late, or the sender
+// may have paused (after Config.MaxConceal it reports Silence).
 func Example() {
 	buf := jitter.New(jitter.Config{ClockRate: 8000, FrameDuration: 20 * time.Millisecond})
 	start := time.Unix(1_700_000_000, 0)
@@ -46,13 +47,13 @@ func Example() {
 	fmt.Printf("played %d, lost %d, reordered %d\n", s.Played, s.Lost, s.Reordered)
 	// Output:
 	// 0 silence
-	// 1 silence
-	// 2 ready 100
-	// 3 ready 101
-	// 4 ready 102
-	// 5 missing 103
-	// 6 ready 104
-	// 7 ready 105
+	// 1 ready 100
+	// 2 ready 101
+	// 3 ready 102
+	// 4 missing 103
+	// 5 ready 104
+	// 6 ready 105
+	// 7 missing 106
 	// 8 missing 106
 	// played 5, lost 1, reordered 1
 }

@@ -14,7 +14,7 @@ import (
 type netConfig struct {
 	duration time.Duration
 	seed     uint64
-	latency  time.Duration                   // fixed one-way delay
+	latency  time.Duration                  // fixed one-way delay
 	jitter   func(*rand.Rand) time.Duration // extra delay per packet
 	// jitterFrom and jitterUntil limit the jitter to packets sent in
 	// [jitterFrom, jitterUntil) when jitterUntil > 0.
@@ -24,12 +24,12 @@ type netConfig struct {
 	maxBurst            int // longest loss burst, 0 for no limit
 	// outageFrom and outageUntil lose every packet sent in between.
 	outageFrom, outageUntil time.Duration
-	dup                 float64 // probability a packet is delivered twice
-	skew                float64 // sender clock runs 1+skew times faster
-	talk, pause         time.Duration
-	ssrcChangeAt        time.Duration
-	seq0                uint16
-	ts0                 uint32
+	dup                     float64 // probability a packet is delivered twice
+	skew                    float64 // sender clock runs 1+skew times faster
+	talk, pause             time.Duration
+	ssrcChangeAt            time.Duration
+	seq0                    uint16
+	ts0                     uint32
 }
 
 type simPacket struct {
