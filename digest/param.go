@@ -41,22 +41,35 @@ type lexer struct {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-// isTchar reports whether c may appear in a token (RFC 7230 §3.2.6, which
-// also covers the SIP token of RFC 3261 §25.1).
-func isTchar(c byte) bool {
-	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+// Character classes of the header grammar, one bit each in charClass.
+const (
+	classTchar   = 1 << iota // token character (RFC 7230 §3.2.6, RFC 3261 §25.1)
+	classBare                // may appear in an unquoted value
+	classSpecial             // '"' or '\\': escaped inside a quoted-string
+)
 
-// isBare reports whether c may appear in an unquoted parameter value. The
-// set is wider than tchar to accept what real peers send (base64 nonces with
-// '/' and '=', for instance) and narrow enough that a value made of these
-// bytes always reads back the same.
-func isBare(c byte) bool {
-	return c > ' ' && c != 0x7f && c != ',' && c != '"' && c != '\\'
-}
+var charClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0 {
+			t[c] |= classTchar
+		}
+		// Wider than tchar, to accept what real peers send (base64 nonces
+		// with '/' and '=', for instance), and narrow enough that a value
+		// made of these bytes always reads back the same.
+		if b > ' ' && b != 0x7f && b != ',' && b != '"' && b != '\\' {
+			t[c] |= classBare
+		}
+		if b == '"' || b == '\\' {
+			t[c] |= classSpecial
+		}
+	}
+	return t
+}()
+
+func isTchar(c byte) bool { return charClass[c]&classTchar != 0 }
+func isBare(c byte) bool  { return charClass[c]&classBare != 0 }
 
 func (l *lexer) skipSpace() {
 	for l.i < len(l.s) && isSpace(l.s[l.i]) {
@@ -142,22 +155,19 @@ func (l *lexer) quoted() (string, error) {
 	open := l.i
 	l.i++ // opening quote
 	start := l.i
-	escaped := false
+	// Fast path: no backslash before the closing quote.
+	if j := strings.IndexByte(l.s[start:], '"'); j >= 0 && strings.IndexByte(l.s[start:start+j], '\\') < 0 {
+		l.i = start + j + 1
+		return l.s[start : start+j], nil
+	}
 	for l.i < len(l.s) {
 		switch l.s[l.i] {
 		case '"':
-			v := l.s[start:l.i]
+			v := unescape(l.s[start:l.i])
 			l.i++
-			if escaped {
-				v = unescape(v)
-			}
 			return v, nil
 		case '\\':
-			escaped = true
 			l.i++
-			if l.i == len(l.s) {
-				return "", &ParseError{Offset: open, Reason: "unterminated quoted-string"}
-			}
 		}
 		l.i++
 	}
@@ -180,16 +190,19 @@ func unescape(s string) string {
 // appendQuoted appends v as a quoted-string, escaping '"' and '\'.
 func appendQuoted(b []byte, v string) []byte {
 	b = append(b, '"')
-	for {
-		i := strings.IndexAny(v, "\"\\")
-		if i < 0 {
-			break
-		}
-		b = append(b, v[:i]...)
-		b = append(b, '\\', v[i])
-		v = v[i+1:]
+	if strings.IndexByte(v, '"') < 0 && strings.IndexByte(v, '\\') < 0 {
+		b = append(b, v...)
+		return append(b, '"')
 	}
-	b = append(b, v...)
+	start := 0
+	for i := 0; i < len(v); i++ {
+		if charClass[v[i]]&classSpecial != 0 {
+			b = append(b, v[start:i]...)
+			b = append(b, '\\')
+			start = i
+		}
+	}
+	b = append(b, v[start:]...)
 	return append(b, '"')
 }
 
