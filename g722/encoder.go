@@ -98,26 +98,12 @@ func (e *Encoder) encodePair(a, b int32) byte {
 
 // quantizeLow is Block 1L QUANTL: the 6-bit code of the difference el for
 // scale factor det. The interval is the first i in 1…29 whose decision
-// level (q6[i]·det)>>12 exceeds the magnitude, or 30; a branch-free binary
-// search over the monotonic levels finds it.
+// level (q6[i]·det)>>12 exceeds the magnitude m, or 30. Since
+// (q·det)>>12 ≤ m exactly when q ≤ ((m+1)·4096 - 1)/det (integer division),
+// one division and a table of interval by that bound find it without a
+// search.
 func quantizeLow(el, det int32) int32 {
-	mag := int64(el ^ el>>31)
-	d := int64(det)
-	n := 0
-	if (q6[16]*d)>>12 <= mag {
-		n = 16
-	}
-	if (q6[n+8]*d)>>12 <= mag {
-		n += 8
-	}
-	if (q6[n+4]*d)>>12 <= mag {
-		n += 4
-	}
-	if (q6[n+2]*d)>>12 <= mag {
-		n += 2
-	}
-	if (q6[n+1]*d)>>12 <= mag {
-		n++
-	}
-	return lowCode[n+1+int(el>>31)&32]
+	mag := uint32(el ^ el>>31) // |el| as the standard takes it: -(el+1) if negative
+	bound := min(((mag+1)<<12-1)/uint32(det), q6Max)
+	return lowCode[int32(intervalBelow[bound])+(el>>31)&32]
 }

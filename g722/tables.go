@@ -22,14 +22,29 @@ const (
 )
 
 // q6 holds the lower sub-band quantiser decision levels (Table 9, "LL6"
-// magnitudes scaled as in Block 1L QUANTL) for intervals 1…29; entries 30
-// and 31 are sentinels above every possible magnitude, so the binary search
-// in quantizeLow needs no bounds test.
-var q6 = [32]int64{
+// magnitudes scaled as in Block 1L QUANTL) for intervals 1…29.
+var q6 = [30]uint32{
 	0, 35, 72, 110, 150, 190, 233, 276,
 	323, 370, 422, 473, 530, 587, 650, 714,
 	786, 858, 940, 1023, 1121, 1219, 1339, 1458,
-	1612, 1765, 1980, 2195, 2557, 2919, 1 << 30, 1 << 30,
+	1612, 1765, 1980, 2195, 2557, 2919,
+}
+
+// q6Max is the largest decision level; any bound above it gives interval 30.
+const q6Max = 2920
+
+// intervalBelow[q] is the quantiser interval (1…30) of a magnitude whose
+// decision bound is q: one more than the number of levels q6[1…29] ≤ q.
+var intervalBelow [q6Max + 1]uint8
+
+func init() {
+	i := 1
+	for q := range intervalBelow {
+		for i < 30 && q6[i] <= uint32(q) {
+			i++
+		}
+		intervalBelow[q] = uint8(i)
+	}
 }
 
 // lowCode maps a quantiser interval (1…30) and the sign of the difference
