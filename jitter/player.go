@@ -3,7 +3,8 @@ package jitter
 import "time"
 
 // DecodeFunc decodes the payload of a Ready frame, appending the PCM to
-// dst and returning the extended slice. A payload it cannot decode should
+// dst and returning the extended slice. The Frame is valid only during the
+// call. A payload it cannot decode should
 // append nothing; the Player conceals the frame instead.
 type DecodeFunc func(dst []int16, f *Frame) []int16
 
@@ -16,6 +17,7 @@ type Player struct {
 	decode  DecodeFunc
 	conceal Concealer
 	samples int
+	frame   Frame
 }
 
 // NewPlayer returns a Player that pops from buf and produces frames of
@@ -30,14 +32,16 @@ func NewPlayer(buf *Buffer, samples int, decode DecodeFunc, c Concealer) *Player
 // slice and what the Buffer reported. It allocates only when dst lacks the
 // capacity.
 func (p *Player) Next(dst []int16, now time.Time) ([]int16, Status) {
-	f, st := p.buf.Pop(now)
+	var st Status
+	p.frame, st = p.buf.Pop(now)
+	f := &p.frame
 	start := len(dst)
 	switch st {
 	case Ready:
 		if f.Resync && p.conceal != nil {
 			p.conceal.Reset()
 		}
-		dst = p.decode(dst, &f)
+		dst = p.decode(dst, f)
 		if len(dst) == start {
 			st = Missing
 			break
