@@ -12,8 +12,9 @@ import (
 // comprehension-optional.
 type AttrType uint16
 
-// Attribute types of RFC 8489 §18.3 and the ICE (RFC 8445 §16.1) and TURN
-// (RFC 8656 §18) attributes a media stack meets.
+// Attribute types of RFC 8489 §18.3 and the ICE (RFC 8445 §16.1), TURN
+// (RFC 8656 §18) and NAT behaviour discovery (RFC 5780 §7) attributes a media
+// stack meets. coturn's Binding responses carry RESPONSE-ORIGIN.
 const (
 	AttrMappedAddress          AttrType = 0x0001 // RFC 8489 §14.1
 	AttrUsername               AttrType = 0x0006 // RFC 8489 §14.3
@@ -45,6 +46,8 @@ const (
 	AttrFingerprint            AttrType = 0x8028 // RFC 8489 §14.7
 	AttrICEControlled          AttrType = 0x8029 // RFC 8445 §16.1
 	AttrICEControlling         AttrType = 0x802A // RFC 8445 §16.1
+	AttrResponseOrigin         AttrType = 0x802B // RFC 5780 §7.3
+	AttrOtherAddress           AttrType = 0x802C // RFC 5780 §7.4
 )
 
 var attrNames = map[AttrType]string{
@@ -78,6 +81,8 @@ var attrNames = map[AttrType]string{
 	AttrFingerprint:            "FINGERPRINT",
 	AttrICEControlled:          "ICE-CONTROLLED",
 	AttrICEControlling:         "ICE-CONTROLLING",
+	AttrResponseOrigin:         "RESPONSE-ORIGIN",
+	AttrOtherAddress:           "OTHER-ADDRESS",
 }
 
 // String returns the registered name, or the number in hex.

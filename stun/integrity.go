@@ -64,7 +64,7 @@ type Integrity struct {
 	key    []byte
 	sha1   hash.Hash
 	sha256 hash.Hash
-	hdr    [2]byte
+	hdr    [HeaderSize]byte
 	sum    [sha256.Size]byte
 }
 
@@ -111,10 +111,10 @@ func (i *Integrity) mac(msg []byte, end, length int, sha256Alg bool) []byte {
 	if int(binary.BigEndian.Uint16(msg[2:4])) == length {
 		h.Write(msg[:end])
 	} else {
-		binary.BigEndian.PutUint16(i.hdr[:], uint16(length))
-		h.Write(msg[:2])
+		copy(i.hdr[:], msg[:HeaderSize])
+		binary.BigEndian.PutUint16(i.hdr[2:4], uint16(length))
 		h.Write(i.hdr[:])
-		h.Write(msg[4:end])
+		h.Write(msg[HeaderSize:end])
 	}
 	return h.Sum(i.sum[:0])
 }

@@ -217,21 +217,26 @@ func (m *Message) Decode(b []byte) error {
 	m.Type = Type(binary.BigEndian.Uint16(raw[0:2]))
 	copy(m.TransactionID[:], raw[8:20])
 	// RFC 8489 §14: each attribute is type, length, value, padded to a
-	// multiple of 4 bytes; the padding is not counted in length.
+	// multiple of 4 bytes; the padding is not counted in length. The
+	// offsets and len(raw) are multiples of 4, so every header fits and
+	// the padding ends within raw.
+	attrs := m.Attributes[:0]
 	seenMI, seenFP := false, false
-	for off := HeaderSize; off < len(raw); {
-		// off and len(raw) are multiples of 4, so the header fits.
-		t := AttrType(binary.BigEndian.Uint16(raw[off:]))
-		l := int(binary.BigEndian.Uint16(raw[off+2:]))
+	for off := HeaderSize; off+attrHeaderSize <= len(raw); {
+		h := raw[off : off+attrHeaderSize]
+		t := AttrType(h[0])<<8 | AttrType(h[1])
+		l := int(h[2])<<8 | int(h[3])
 		v := off + attrHeaderSize
 		end := v + l
 		if end > len(raw) {
+			m.Attributes = attrs
 			return fmt.Errorf("stun: attribute 0x%04x length %d overruns the message at offset %d", uint16(t), l, off)
 		}
-		next := v + (l+3)&^3 // within raw, as len(raw) is a multiple of 4
-		keep := !seenFP && (!seenMI || t == AttrMessageIntegritySHA256 || t == AttrFingerprint)
-		if keep {
-			m.Attributes = append(m.Attributes, Attribute{Type: t, Value: raw[v:end:end], Offset: off})
+		// RFC 8489 §14.5, §14.7: after MESSAGE-INTEGRITY only
+		// MESSAGE-INTEGRITY-SHA256 and FINGERPRINT count; nothing after
+		// FINGERPRINT does.
+		if !seenFP && (!seenMI || t == AttrMessageIntegritySHA256 || t == AttrFingerprint) {
+			attrs = append(attrs, Attribute{Type: t, Value: raw[v:end:end], Offset: off})
 			switch t {
 			case AttrMessageIntegrity, AttrMessageIntegritySHA256:
 				seenMI = true
@@ -239,8 +244,9 @@ func (m *Message) Decode(b []byte) error {
 				seenFP = true
 			}
 		}
-		off = next
+		off = v + (l+3)&^3
 	}
+	m.Attributes = attrs
 	m.Raw = raw
 	return nil
 }
