@@ -86,14 +86,6 @@ func (h hashID) hexSum(dst *[maxHex]byte, p []byte) []byte {
 	}
 }
 
-// hexLen is the length of h's hex digest.
-func (h hashID) hexLen() int {
-	if h == hashMD5 {
-		return 32
-	}
-	return 64
-}
-
 const hexDigits = "0123456789abcdef"
 
 // hexTo writes the lower-case hex form of src into dst, which must be long
@@ -121,7 +113,7 @@ func unhex(c byte) int {
 
 // unhexTo decodes the hex string s into dst and reports whether s was valid
 // hex of exactly len(dst) bytes.
-func unhexTo(dst []byte, s string) bool {
+func unhexTo[T string | []byte](dst []byte, s T) bool {
 	if len(s) != 2*len(dst) {
 		return false
 	}

@@ -63,23 +63,23 @@ func ParseChallenge(value string) (Challenge, error) {
 		}
 		bit := 0
 		switch {
-		case strings.EqualFold(p.Name, "realm"):
+		case is(p.Name, "realm"):
 			bit, c.Realm = cRealm, p.Value
-		case strings.EqualFold(p.Name, "domain"):
+		case is(p.Name, "domain"):
 			bit, c.Domain = cDomain, p.Value
-		case strings.EqualFold(p.Name, "nonce"):
+		case is(p.Name, "nonce"):
 			bit, c.Nonce = cNonce, p.Value
-		case strings.EqualFold(p.Name, "opaque"):
+		case is(p.Name, "opaque"):
 			bit, c.Opaque = cOpaque, p.Value
-		case strings.EqualFold(p.Name, "stale"):
+		case is(p.Name, "stale"):
 			bit, c.Stale = cStale, parseBool(p.Value)
-		case strings.EqualFold(p.Name, "algorithm"):
+		case is(p.Name, "algorithm"):
 			bit, c.Algorithm = cAlgorithm, Algorithm(p.Value)
-		case strings.EqualFold(p.Name, "qop"):
+		case is(p.Name, "qop"):
 			bit, c.QOP = cQOP, p.Value
-		case strings.EqualFold(p.Name, "charset"):
+		case is(p.Name, "charset"):
 			bit, c.Charset = cCharset, p.Value
-		case strings.EqualFold(p.Name, "userhash"):
+		case is(p.Name, "userhash"):
 			bit, c.Userhash = cUserhash, parseBool(p.Value)
 		default:
 			c.Params = append(c.Params, p)

@@ -60,30 +60,30 @@ func ParseCredentials(value string) (Credentials, error) {
 		}
 		bit := 0
 		switch {
-		case strings.EqualFold(p.Name, "username"):
+		case is(p.Name, "username"):
 			bit, c.Username = kUsername, p.Value
-		case strings.EqualFold(p.Name, "realm"):
+		case is(p.Name, "realm"):
 			bit, c.Realm = kRealm, p.Value
-		case strings.EqualFold(p.Name, "nonce"):
+		case is(p.Name, "nonce"):
 			bit, c.Nonce = kNonce, p.Value
-		case strings.EqualFold(p.Name, "uri"):
+		case is(p.Name, "uri"):
 			bit, c.URI = kURI, p.Value
-		case strings.EqualFold(p.Name, "response"):
+		case is(p.Name, "response"):
 			bit, c.Response = kResponse, p.Value
-		case strings.EqualFold(p.Name, "algorithm"):
+		case is(p.Name, "algorithm"):
 			bit, c.Algorithm = kAlgorithm, Algorithm(p.Value)
-		case strings.EqualFold(p.Name, "cnonce"):
+		case is(p.Name, "cnonce"):
 			bit, c.Cnonce = kCnonce, p.Value
-		case strings.EqualFold(p.Name, "opaque"):
+		case is(p.Name, "opaque"):
 			bit, c.Opaque = kOpaque, p.Value
-		case strings.EqualFold(p.Name, "qop"):
+		case is(p.Name, "qop"):
 			bit, c.QOP = kQOP, p.Value
-		case strings.EqualFold(p.Name, "nc"):
+		case is(p.Name, "nc"):
 			bit = kNC
 			if c.NC, ok = parseNC(p.Value); !ok {
 				return Credentials{}, &ParseError{Offset: skipSpaceFrom(value, start), Reason: "nc is not 1 to 8 hex digits"}
 			}
-		case strings.EqualFold(p.Name, "userhash"):
+		case is(p.Name, "userhash"):
 			bit, c.Userhash = kUserhash, parseBool(p.Value)
 		default:
 			c.Params = append(c.Params, p)

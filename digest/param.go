@@ -256,6 +256,21 @@ func validName(s string) bool {
 	return true
 }
 
+// is reports whether the token name equals lit, a lower-case parameter
+// name, ignoring ASCII case. Setting bit 5 lower-cases a letter and maps no
+// other token character onto a letter, a digit or '-'.
+func is(name, lit string) bool {
+	if len(name) != len(lit) {
+		return false
+	}
+	for i := 0; i < len(lit); i++ {
+		if name[i]|0x20 != lit[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // parseBool reads the value of stale or userhash: "true" in any case is
 // true, anything else false (RFC 7616 §3.3).
 func parseBool(v string) bool { return strings.EqualFold(v, "true") }

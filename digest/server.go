@@ -72,7 +72,7 @@ func Check(cr *Credentials, req Request, username, password string) error {
 	var got, exp [maxHex / 2]byte
 	n := len(want) / 2
 	ok := unhexTo(got[:n], cr.Response)
-	unhexTo(exp[:n], string(want))
+	unhexTo(exp[:n], want)
 	if subtle.ConstantTimeCompare(got[:n], exp[:n]) != 1 || !ok {
 		return ErrBadResponse
 	}
@@ -124,7 +124,8 @@ type Server struct {
 	MaxNonces int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Rand supplies the random part of nonces; nil means crypto/rand.
+	// Rand supplies the random part of nonces and must be safe for
+	// concurrent use; nil means crypto/rand.
 	Rand io.Reader
 
 	once   sync.Once
@@ -155,11 +156,12 @@ type nonceCount struct {
 }
 
 func (s *Server) init() {
-	if len(s.Secret) == 0 {
-		s.Secret = make([]byte, 32)
-		s.random(s.Secret)
+	secret := s.Secret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		s.random(secret)
 	}
-	s.mac = hmac.New(sha256.New, s.Secret)
+	s.mac = hmac.New(sha256.New, secret)
 	s.realm = []byte(s.Realm)
 	s.counts = make(map[nonceID]nonceCount)
 }
@@ -198,8 +200,12 @@ func (s *Server) algorithms() []Algorithm {
 	if s.Algorithms != nil {
 		return s.Algorithms
 	}
-	return []Algorithm{SHA256, MD5}
+	return defaultAlgorithms
 }
+
+// defaultAlgorithms are offered when Server.Algorithms is nil: SHA-256
+// first, as RFC 8760 §2.4 asks, and MD5 for the many UAs that know no other.
+var defaultAlgorithms = []Algorithm{SHA256, MD5}
 
 // sign computes the MAC of a nonce's first 16 bytes, bound to the realm.
 // s.mu is held.
@@ -307,6 +313,9 @@ func (a Algorithm) key() int {
 // increase. The table holds at most maxNonces entries; when it is full the
 // oldest is dropped and the horizon moves past its issue time.
 func (s *Server) count(id nonceID, issued int64, nc uint32) error {
+	if nc == 0 {
+		return ErrReplay // counts start at 1 (RFC 7616 §3.4)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.counts[id]; ok {

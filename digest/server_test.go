@@ -219,3 +219,41 @@ func TestServerConcurrent(t *testing.T) {
 		t.Errorf("got %v, want nil", err)
 	}
 }
+
+func TestServerVerifyAllocs(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	s := newTestServer(clock)
+	cl := &Client{Username: "alice", Password: "pw", Cnonce: counter()}
+	chals := s.Challenges(false)
+	creds := make([]Credentials, 110)
+	for i := range creds {
+		creds[i], _ = cl.Authorize(&chals[0], register)
+	}
+	if err := s.Verify(&creds[0], register, "alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	i := 1
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := s.Verify(&creds[i], register, "alice", "pw"); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Fatalf("Verify of a known nonce: got %v allocs, want 0", allocs)
+	}
+	// A right response computed with nc 0: counts start at 1.
+	zero := creds[0]
+	zero.NC = 0
+	h, _ := zero.Algorithm.parse()
+	in := inputs{h: h, username: "alice", realm: zero.Realm, password: "pw", nonce: zero.Nonce,
+		cnonce: zero.Cnonce, qop: zero.QOP, method: register.Method, uri: zero.URI}
+	var out [maxHex]byte
+	zero.Response = string(in.response(&out))
+	if err := Check(&zero, register, "alice", "pw"); err != nil {
+		t.Fatalf("Check with nc 0: got %v, want nil", err)
+	}
+	if err := s.Verify(&zero, register, "alice", "pw"); !errors.Is(err, ErrReplay) {
+		t.Errorf("Verify with nc 0: got %v, want %v", err, ErrReplay)
+	}
+}
