@@ -39,17 +39,15 @@ type simPacket struct {
 }
 
 type simResult struct {
-	sent, netLost                int
-	ready, missing, silence      int
-	spanTicks, spanSilence       int // ticks between the first and last Ready
-	delays                       []time.Duration
-	targets                      []time.Duration // TargetDelay at every tick
-	playDelays                   []time.Duration // Stats.Delay at every tick
-	resyncFrames                 int
-	stats                        Stats
-	firstReady, lastReady        int
-	pausedTicks                  int // ticks in span whose frame the sender never sent (DTX)
-	maxConsecutiveMissingInTalks int
+	sent, netLost           int
+	ready, missing, silence int
+	spanTicks, spanSilence  int // ticks between the first and last Ready
+	delays                  []time.Duration
+	targets                 []time.Duration // TargetDelay at every tick
+	playDelays              []time.Duration // Stats.Delay at every tick
+	resyncFrames            int
+	stats                   Stats
+	firstReady, lastReady   int
 }
 
 func uniformJitter(d time.Duration) func(*rand.Rand) time.Duration {
