@@ -122,7 +122,9 @@ func (p *Packet) Unmarshal(buf []byte) error {
 }
 
 // Unmarshal parses the header at the start of buf into h and returns the
-// header's length in bytes. The payload follows at buf[n:].
+// header's length in bytes. The payload follows at buf[n:], padding
+// included (Packet.Unmarshal removes it). SRTP uses this to find where
+// the encrypted portion starts.
 func (h *Header) Unmarshal(buf []byte) (n int, err error) {
 	return h.unmarshal(buf)
 }
@@ -448,8 +450,11 @@ func (h *Header) FindExtension(id uint8) ([]byte, bool) {
 // two-byte form when the new element does not fit the one-byte form
 // (RFC 8285 §4.1.2).
 func (h *Header) SetExtension(id uint8, payload []byte) error {
-	if id == 0 || len(payload) > 255 {
+	if id == 0 {
 		return errExtensionID
+	}
+	if len(payload) > 255 {
+		return errExtensionLen
 	}
 	oneByteOK := id <= 14 && len(payload) >= 1 && len(payload) <= 16
 	switch {

@@ -234,7 +234,7 @@ func next[T any](s []T) ([]T, *T) {
 // 2, length within buf, padding per RFC 3550 §6.4.1); packets of unknown
 // type are kept in Unknown and skipped. Unmarshal does not require the
 // first packet to be an SR or RR, so it also reads reduced-size RTCP
-// (RFC 5506).
+// (RFC 5506). On error c holds the packets parsed before the bad one.
 func (c *Compound) Unmarshal(buf []byte) error {
 	c.Reset()
 	if len(buf) == 0 {

@@ -293,3 +293,28 @@ func ExampleEventReceiver() {
 	// key 1
 	// key #
 }
+
+func TestEventAllocs(t *testing.T) {
+	var (
+		s   EventSender
+		r   EventReceiver
+		buf = make([]byte, 0, 4)
+		ts  uint32
+	)
+	allocs := testing.AllocsPerRun(100, func() {
+		s.Start(1, 10, 480, 160)
+		for {
+			e, _, ok := s.Next()
+			if !ok {
+				break
+			}
+			if _, _, err := r.Push(ts, e.AppendTo(buf[:0])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ts += 800
+	})
+	if allocs != 0 {
+		t.Errorf("got %v allocs, want 0", allocs)
+	}
+}
