@@ -92,6 +92,13 @@ func (c *ClientConfig) wait(n int) time.Duration {
 	return c.RTO << (n - 1)
 }
 
+// connectedConn is a PacketConn that may be connected to one peer, as a
+// *net.UDPConn from net.DialUDP is.
+type connectedConn interface {
+	RemoteAddr() net.Addr
+	Write(b []byte) (int, error)
+}
+
 // aLongTimeAgo is a read deadline in the past, to unblock a read at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -107,8 +114,11 @@ var aLongTimeAgo = time.Unix(1, 0)
 // error, or the end of ctx (the error then wraps context.Cause(ctx)). An
 // error response yields a *ResponseError.
 //
-// Bind reads from conn and uses its read deadline, which it clears before
-// returning: nothing else may read from conn meanwhile. Packets that are not
+// conn may be unconnected (net.ListenPacket) or connected to server
+// (net.DialUDP); on a connected socket an ICMP port unreachable from the
+// server ends Bind with a "connection refused" error. Bind reads from conn
+// and uses its read deadline, which it clears before returning: nothing
+// else may read from conn meanwhile. Packets that are not
 // the awaited response (RTP on a shared socket, stray STUN) are passed to
 // cfg.Unhandled or dropped. Responses are matched by transaction ID.
 // Concurrent Binds on different conns are safe.
@@ -162,13 +172,20 @@ func Bind(ctx context.Context, conn net.PacketConn, server net.Addr, cfg *Client
 		return fmt.Errorf("stun: binding request to %v: %w", server, context.Cause(ctx))
 	}
 
+	// A connected socket (net.DialUDP) refuses WriteTo; it also reports an
+	// ICMP port unreachable as a read error, which ends Bind at once.
+	send := func() error { _, err := conn.WriteTo(req, server); return err }
+	if cc, ok := conn.(connectedConn); ok && cc.RemoteAddr() != nil {
+		send = func() error { _, err := cc.Write(req); return err }
+	}
+
 	buf := make([]byte, 1500)
 	var m Message
 	for n := 1; ; n++ {
 		if ctx.Err() != nil {
 			return netip.AddrPort{}, ctxErr()
 		}
-		if _, err := conn.WriteTo(req, server); err != nil {
+		if err := send(); err != nil {
 			return netip.AddrPort{}, fmt.Errorf("stun: sending binding request to %v: %w", server, err)
 		}
 		deadline := time.Now().Add(c.wait(n))

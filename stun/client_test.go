@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -181,6 +182,40 @@ func TestBindTimeout(t *testing.T) {
 	s.waitRequests(t, 4)
 	if got := s.received.Load(); got != 4 {
 		t.Errorf("server received %d requests, want 4", got)
+	}
+}
+
+// TestBindConnectedRefused: over a socket connected to a closed port, the
+// ICMP port unreachable ends Bind at once with ECONNREFUSED (Linux reports
+// it on connected UDP sockets) instead of after all retransmissions.
+func TestBindConnectedRefused(t *testing.T) {
+	closed := listenClient(t)
+	addr := closed.LocalAddr().(*net.UDPAddr)
+	closed.Close()
+	c, err := net.DialUDP("udp4", nil, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = Bind(ctx, c, addr, &ClientConfig{RTO: time.Second})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("got %v, want %v", err, syscall.ECONNREFUSED)
+	}
+}
+
+// TestBindConnected binds over a socket connected to the server.
+func TestBindConnected(t *testing.T) {
+	s := startServer(t, &testServer{drop: 1})
+	c, err := net.DialUDP("udp4", nil, s.conn.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := Bind(context.Background(), c, s.conn.LocalAddr(), fastConfig())
+	if want := c.LocalAddr().(*net.UDPAddr).AddrPort(); err != nil || got != want {
+		t.Fatalf("got %v, %v, want %v", got, err, want)
 	}
 }
 
