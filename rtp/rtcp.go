@@ -486,3 +486,11 @@ func parseVoIPMetrics(b []byte) VoIPMetrics {
 		JBAbsoluteMaximum: binary.BigEndian.Uint16(b[30:]),
 	}
 }
+
+// IsRTCP reports whether a packet received on a multiplexed RTP/RTCP port
+// is RTCP: its second octet is in 192–223, the range RTP payload types
+// must avoid when RTP and RTCP share a port (RFC 5761 §4). It checks only
+// that octet and the version bits.
+func IsRTCP(buf []byte) bool {
+	return len(buf) >= 2 && buf[0]>>6 == 2 && buf[1] >= 192 && buf[1] <= 223
+}

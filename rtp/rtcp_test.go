@@ -308,3 +308,28 @@ func BenchmarkRTCPMarshal(b *testing.B) {
 		}
 	})
 }
+
+func TestIsRTCP(t *testing.T) {
+	tests := []struct {
+		name string
+		hex  string
+		want bool
+	}{
+		{"sr", "80c8", true},
+		{"rr", "81c9000700000001", true},
+		{"xr", "80cf", true},
+		{"fir 192", "80c0", true},
+		{"rtp pcmu", "8000", false},
+		{"rtp pt 96 with marker", "80e0", false},
+		{"rtp pt 127 with marker", "80ff", false},
+		{"version 0", "00c8", false},
+		{"one byte", "80", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsRTCP(mustHex(t, tt.hex)); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
