@@ -55,9 +55,11 @@ func startSIPp(t *testing.T, scenario string, args ...string) (*peer, int) {
 }
 
 // udpBound reports an error unless a UDP socket is bound to port on this
-// host (in /proc/net/udp), for peers whose readiness has no reply to wait for.
+// host, for peers whose readiness has no reply to wait for. It reads the
+// calling thread's view (/proc/thread-self): the netem tests park threads
+// in other namespaces, possibly the main thread, which /proc/net follows.
 func udpBound(port int) error {
-	f, err := os.Open("/proc/net/udp")
+	f, err := os.Open("/proc/thread-self/net/udp")
 	if err != nil {
 		return err
 	}
