@@ -23,11 +23,11 @@ type Address struct {
 }
 
 // Tag returns the tag parameter (RFC 3261 §19.3), or "".
-func (a *Address) Tag() string { return a.Params.Value("tag") }
+func (a Address) Tag() string { return a.Params.Value("tag") }
 
 // DisplayName returns the display name with quotes removed and quoted-pairs
 // decoded.
-func (a *Address) DisplayName() string { return Unquote(a.Display) }
+func (a Address) DisplayName() string { return Unquote(a.Display) }
 
 // ParseAddress parses one name-addr or addr-spec followed by header
 // parameters, or "*". Whitespace is accepted where RFC 3261 §25.1 allows

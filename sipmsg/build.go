@@ -7,9 +7,7 @@ import "strings"
 // CSeq, Call-ID, Max-Forwards, Via) with [Message.Add] or the typed
 // setters, then set the body and call [Message.SetContentLength].
 func NewRequest(method string, uri URI) *Message {
-	m := &Message{Method: method, RequestURI: uri}
-	m.fields = m.inline[:0]
-	return m
+	return &Message{Method: method, RequestURI: uri}
 }
 
 // NewResponse builds a response to req as RFC 3261 §8.2.6.2 says: it copies
@@ -22,8 +20,8 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	if reason == "" {
 		reason = ReasonPhrase(code)
 	}
-	m := &Message{StatusCode: code, Reason: reason}
-	m.fields = m.inline[:0]
+	m := &Message{StatusCode: code, Reason: reason, raw: req.raw}
+	m.fields = make([]field, 0, 8)
 	dialog := code > 100 && code < 300 && (req.Method == "INVITE" || req.Method == "SUBSCRIBE" || req.Method == "REFER")
 	for _, f := range req.fields {
 		switch f.id {
@@ -39,9 +37,13 @@ func NewResponse(req *Message, code int, reason string) *Message {
 		default:
 			continue
 		}
+		if f.ext {
+			// Names and values added to req live in req.extra.
+			f = m.newField(req.fname(&f), req.fvalue(&f), f.id)
+		}
 		m.fields = append(m.fields, f)
 	}
-	m.fields = append(m.fields, Field{Name: "Content-Length", Value: "0", id: hContentLength})
+	m.fields = append(m.fields, m.newField("Content-Length", "0", hContentLength))
 	return m
 }
 
@@ -68,13 +70,13 @@ func (m *Message) SetVia(v Via) error {
 	if i < 0 {
 		return ErrMissingHeader
 	}
-	_, rest := nextListItem(m.fields[i].Value)
+	_, rest := nextListItem(m.value(i))
 	val := v.String()
 	if rest = trimWS(rest); rest != "" {
 		val += ", " + rest
 	}
 	m.mutated()
-	m.fields[i].Value = val
+	m.setValue(i, val)
 	return nil
 }
 
@@ -89,13 +91,12 @@ func (m *Message) RemoveVia() bool {
 		return false
 	}
 	m.mutated()
-	_, rest := nextListItem(m.fields[i].Value)
+	_, rest := nextListItem(m.value(i))
 	if rest = trimWS(rest); rest != "" {
-		m.fields[i].Value = rest
+		m.setValue(i, rest)
 		return true
 	}
 	copy(m.fields[i:], m.fields[i+1:])
-	m.fields[len(m.fields)-1] = Field{}
 	m.fields = m.fields[:len(m.fields)-1]
 	return true
 }
@@ -118,7 +119,7 @@ func (m *Message) Validate() error {
 		if m.indexID(id, i+1) >= 0 {
 			return &ParseError{Reason: "more than one " + hdrTable[id].name + " header"}
 		}
-		if _, rest := nextListItem(m.fields[i].Value); rest != "" && id != hCallID {
+		if _, rest := nextListItem(m.value(i)); rest != "" && id != hCallID {
 			return &ParseError{Reason: "more than one " + hdrTable[id].name + " value"}
 		}
 	}

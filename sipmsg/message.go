@@ -6,7 +6,17 @@ package sipmsg
 type Field struct {
 	Name  string
 	Value string
-	id    hdrID
+}
+
+// field records one header line without pointers: offsets into m.raw, or,
+// when ext is set, indexes into m.extra (values added by mutation or
+// unfolded). Pointer-free records keep parsing cheap for the GC.
+type field struct {
+	nOff, vOff uint32
+	vLen       uint32
+	nLen       uint16
+	id         hdrID
+	ext        bool
 }
 
 // Message is a SIP request or response (RFC 3261 §7).
@@ -31,15 +41,28 @@ type Message struct {
 	// message carried a Content-Length header.
 	Body []byte
 
-	fields []Field
-	inline [16]Field
+	raw    string   // the parsed header section
+	fields []field  // header lines in order
+	extra  []string // names and values not in raw
 
-	cached  cacheBits
+	cached cacheBits
+	cseq   CSeq
+	views  *views
+}
+
+// views caches typed headers; allocated on first use.
+type views struct {
 	via     Via
 	from    Address
 	to      Address
-	cseq    CSeq
 	contact Address
+}
+
+func (m *Message) view() *views {
+	if m.views == nil {
+		m.views = new(views)
+	}
+	return m.views
 }
 
 type cacheBits uint8
@@ -52,28 +75,81 @@ const (
 	cContact
 )
 
+func (m *Message) fname(f *field) string {
+	if f.ext {
+		return m.extra[f.nOff]
+	}
+	return m.raw[f.nOff : f.nOff+uint32(f.nLen)]
+}
+
+func (m *Message) fvalue(f *field) string {
+	if f.ext {
+		return m.extra[f.vOff]
+	}
+	return m.raw[f.vOff : f.vOff+f.vLen]
+}
+
+// value returns the value of field i.
+func (m *Message) value(i int) string { return m.fvalue(&m.fields[i]) }
+
+// setValue replaces the value of field i.
+func (m *Message) setValue(i int, v string) {
+	f := &m.fields[i]
+	if !f.ext {
+		name := m.fname(f)
+		f.ext = true
+		f.nOff = uint32(len(m.extra))
+		m.extra = append(m.extra, name)
+		f.vOff = uint32(len(m.extra))
+		m.extra = append(m.extra, v)
+		return
+	}
+	m.extra[f.vOff] = v
+}
+
+func (m *Message) newField(name, value string, id hdrID) field {
+	f := field{id: id, ext: true, nOff: uint32(len(m.extra)), vOff: uint32(len(m.extra) + 1)}
+	m.extra = append(m.extra, name, value)
+	return f
+}
+
+// NumFields returns the number of header field lines.
+func (m *Message) NumFields() int { return len(m.fields) }
+
+// Field returns header field line i (0 <= i < NumFields) without
+// allocating.
+func (m *Message) Field(i int) Field {
+	f := &m.fields[i]
+	return Field{Name: m.fname(f), Value: m.fvalue(f)}
+}
+
+// Fields returns a new slice of the header fields in order.
+func (m *Message) Fields() []Field {
+	out := make([]Field, len(m.fields))
+	for i := range m.fields {
+		out[i] = m.Field(i)
+	}
+	return out
+}
+
 // IsRequest reports whether m is a request.
 func (m *Message) IsRequest() bool { return m.Method != "" }
-
-// Fields returns the header fields in order. The slice is owned by m: do not
-// modify it, and do not keep it across a mutation of m.
-func (m *Message) Fields() []Field { return m.fields }
 
 func (m *Message) index(name string, from int) int {
 	id := lookupHeader(name)
 	for i := from; i < len(m.fields); i++ {
-		if fieldIs(&m.fields[i], id, name) {
+		if m.fieldIs(&m.fields[i], id, name) {
 			return i
 		}
 	}
 	return -1
 }
 
-func fieldIs(f *Field, id hdrID, name string) bool {
+func (m *Message) fieldIs(f *field, id hdrID, name string) bool {
 	if id != hOther {
 		return f.id == id
 	}
-	return f.id == hOther && equalFold(f.Name, name)
+	return f.id == hOther && equalFold(m.fname(f), name)
 }
 
 func (m *Message) indexID(id hdrID, from int) int {
@@ -94,7 +170,7 @@ func (m *Message) Has(name string) bool { return m.index(name, 0) >= 0 }
 // Names are case-insensitive and compact forms match ("i" finds Call-ID).
 func (m *Message) Get(name string) string {
 	if i := m.index(name, 0); i >= 0 {
-		return m.fields[i].Value
+		return m.value(i)
 	}
 	return ""
 }
@@ -111,10 +187,10 @@ func (m *Message) AppendValues(dst []string, name string) []string {
 	for i := m.index(name, 0); i >= 0; i = m.index(name, i+1) {
 		f := &m.fields[i]
 		if !hdrTable[f.id].list || f.id == hOther {
-			dst = append(dst, f.Value)
+			dst = append(dst, m.fvalue(f))
 			continue
 		}
-		rest := f.Value
+		rest := m.fvalue(f)
 		for rest != "" {
 			var item string
 			item, rest = nextListItem(rest)
@@ -153,25 +229,30 @@ func nextListItem(s string) (item, rest string) {
 }
 
 func (m *Message) mutated() {
-	m.cached = 0
-	if m.fields == nil {
-		m.fields = m.inline[:0]
-	}
+	m.cached &= cCSeq
 }
 
 // Add appends a header field. It does not check the value.
 func (m *Message) Add(name, value string) {
 	m.mutated()
-	m.fields = append(m.fields, Field{Name: name, Value: value, id: lookupHeader(name)})
+	id := lookupHeader(name)
+	if id == hCSeq {
+		m.cached &^= cCSeq
+	}
+	m.fields = append(m.fields, m.newField(name, value, id))
 }
 
 // Prepend inserts a header field before all others, as a proxy or a
 // client transport does with its Via (RFC 3261 §8.1.1.7, §16.6).
 func (m *Message) Prepend(name, value string) {
 	m.mutated()
-	m.fields = append(m.fields, Field{})
+	id := lookupHeader(name)
+	if id == hCSeq {
+		m.cached &^= cCSeq
+	}
+	m.fields = append(m.fields, field{})
 	copy(m.fields[1:], m.fields)
-	m.fields[0] = Field{Name: name, Value: value, id: lookupHeader(name)}
+	m.fields[0] = m.newField(name, value, id)
 }
 
 // Set replaces the first header field called name with value and removes
@@ -183,13 +264,19 @@ func (m *Message) Set(name, value string) {
 		return
 	}
 	m.mutated()
-	m.fields[i].Value = value
+	if m.fields[i].id == hCSeq {
+		m.cached &^= cCSeq
+	}
+	m.setValue(i, value)
 	m.delFrom(name, i+1)
 }
 
 // Del removes every header field called name.
 func (m *Message) Del(name string) {
 	m.mutated()
+	if lookupHeader(name) == hCSeq {
+		m.cached &^= cCSeq
+	}
 	m.delFrom(name, 0)
 }
 
@@ -197,13 +284,12 @@ func (m *Message) delFrom(name string, from int) {
 	id := lookupHeader(name)
 	j := from
 	for i := from; i < len(m.fields); i++ {
-		if fieldIs(&m.fields[i], id, name) {
+		if m.fieldIs(&m.fields[i], id, name) {
 			continue
 		}
 		m.fields[j] = m.fields[i]
 		j++
 	}
-	clear(m.fields[j:])
 	m.fields = m.fields[:j]
 }
 
@@ -214,17 +300,13 @@ func (m *Message) SetContentLength() {
 
 // Clone returns a deep copy of m that shares no mutable memory with it.
 func (m *Message) Clone() *Message {
-	c := new(Message)
-	c.Method, c.RequestURI, c.StatusCode, c.Reason = m.Method, m.RequestURI, m.StatusCode, m.Reason
+	c := &Message{Method: m.Method, RequestURI: m.RequestURI, StatusCode: m.StatusCode,
+		Reason: m.Reason, raw: m.raw, cseq: m.cseq, cached: m.cached & cCSeq}
 	if m.Body != nil {
 		c.Body = append([]byte(nil), m.Body...)
 	}
-	if len(m.fields) <= len(c.inline) {
-		c.fields = c.inline[:len(m.fields)]
-	} else {
-		c.fields = make([]Field, len(m.fields))
-	}
-	copy(c.fields, m.fields)
+	c.fields = append([]field(nil), m.fields...)
+	c.extra = append([]string(nil), m.extra...)
 	return c
 }
 
@@ -252,9 +334,9 @@ func (m *Message) AppendTo(dst []byte) []byte {
 	}
 	for i := range m.fields {
 		f := &m.fields[i]
-		dst = append(dst, f.Name...)
+		dst = append(dst, m.fname(f)...)
 		dst = append(dst, ": "...)
-		dst = append(dst, f.Value...)
+		dst = append(dst, m.fvalue(f)...)
 		dst = append(dst, "\r\n"...)
 	}
 	dst = append(dst, "\r\n"...)

@@ -91,14 +91,12 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	}
 	pos := eol + 1
 
-	if n := strings.Count(s[pos:], "\n"); n > len(m.inline) {
-		if n > maxHeaders {
-			n = maxHeaders
-		}
-		m.fields = make([]Field, 0, n)
-	} else {
-		m.fields = m.inline[:0]
+	m.raw = s
+	n := strings.Count(s[pos:], "\n")
+	if n > maxHeaders {
+		n = maxHeaders
 	}
+	m.fields = make([]field, 0, n)
 	cl := -1
 	for pos < len(s) {
 		if len(m.fields) == maxHeaders {
@@ -141,12 +139,26 @@ func (p *Parser) parse(m *Message, b []byte) error {
 			return newError(b, start+lineStart, "invalid header name")
 		}
 		value := line[colon+1:]
-		if folded {
-			value = unfold(value)
-		}
-		value = trimWS(value)
 		id := lookupHeader(name)
-		m.fields = append(m.fields, Field{Name: name, Value: value, id: id})
+		if folded {
+			value = trimWS(unfold(value))
+			m.fields = append(m.fields, m.newField(name, value, id))
+		} else {
+			vs := colon + 1
+			for vs < len(line) && (line[vs] == ' ' || line[vs] == '\t') {
+				vs++
+			}
+			ve := len(line)
+			for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
+				ve--
+			}
+			value = line[vs:ve]
+			if len(name) > 0xffff {
+				return newError(b, start+lineStart, "header name too long")
+			}
+			m.fields = append(m.fields, field{nOff: uint32(lineStart), nLen: uint16(len(name)),
+				vOff: uint32(lineStart + vs), vLen: uint32(len(value)), id: id})
+		}
 		switch id {
 		case hContentLength:
 			// RFC 4475 §3.3.9: several Content-Length values make the framing unknowable.

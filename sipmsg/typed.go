@@ -40,14 +40,14 @@ func (m *Message) first(id hdrID) (string, bool) {
 	if i < 0 {
 		return "", false
 	}
-	item, _ := nextListItem(m.fields[i].Value)
+	item, _ := nextListItem(m.value(i))
 	return item, true
 }
 
 // Via returns the topmost Via value, parsed and cached.
 func (m *Message) Via() (Via, error) {
 	if m.cached&cVia != 0 {
-		return m.via, nil
+		return m.views.via, nil
 	}
 	s, ok := m.first(hVia)
 	if !ok {
@@ -57,7 +57,7 @@ func (m *Message) Via() (Via, error) {
 	if err != nil {
 		return v, err
 	}
-	m.via = v
+	m.view().via = v
 	m.cached |= cVia
 	return v, nil
 }
@@ -75,15 +75,15 @@ func (m *Message) Vias() ([]Via, error) {
 	return out, nil
 }
 
-func (m *Message) addr(id hdrID, bit cacheBits, cache *Address) (Address, error) {
+func (m *Message) addr(id hdrID, bit cacheBits) (Address, error) {
 	if m.cached&bit != 0 {
-		return *cache, nil
+		return *m.addrCache(bit), nil
 	}
 	i := m.indexID(id, 0)
 	if i < 0 {
 		return Address{}, ErrMissingHeader
 	}
-	s := m.fields[i].Value
+	s := m.value(i)
 	if id == hContact {
 		s, _ = nextListItem(s)
 	}
@@ -91,20 +91,31 @@ func (m *Message) addr(id hdrID, bit cacheBits, cache *Address) (Address, error)
 	if err != nil {
 		return a, err
 	}
-	*cache = a
+	*m.addrCache(bit) = a
 	m.cached |= bit
 	return a, nil
 }
 
+func (m *Message) addrCache(bit cacheBits) *Address {
+	v := m.view()
+	switch bit {
+	case cFrom:
+		return &v.from
+	case cTo:
+		return &v.to
+	}
+	return &v.contact
+}
+
 // From returns the From header, parsed and cached.
-func (m *Message) From() (Address, error) { return m.addr(hFrom, cFrom, &m.from) }
+func (m *Message) From() (Address, error) { return m.addr(hFrom, cFrom) }
 
 // To returns the To header, parsed and cached.
-func (m *Message) To() (Address, error) { return m.addr(hTo, cTo, &m.to) }
+func (m *Message) To() (Address, error) { return m.addr(hTo, cTo) }
 
 // Contact returns the first Contact value, parsed and cached. A Contact of
 // "*" has Wildcard set.
-func (m *Message) Contact() (Address, error) { return m.addr(hContact, cContact, &m.contact) }
+func (m *Message) Contact() (Address, error) { return m.addr(hContact, cContact) }
 
 // Addresses parses every value of a header whose values are name-addrs
 // (Contact, Route, Record-Route, Path, P-Asserted-Identity, ...).
@@ -132,7 +143,7 @@ func (m *Message) RecordRoute() ([]Address, error) { return m.Addresses("Record-
 // CallID returns the Call-ID, or "" when absent.
 func (m *Message) CallID() string {
 	if i := m.indexID(hCallID, 0); i >= 0 {
-		return m.fields[i].Value
+		return m.value(i)
 	}
 	return ""
 }
@@ -146,7 +157,7 @@ func (m *Message) CSeq() (CSeq, error) {
 	if i < 0 {
 		return CSeq{}, ErrMissingHeader
 	}
-	c, err := ParseCSeq(m.fields[i].Value)
+	c, err := ParseCSeq(m.value(i))
 	if err != nil {
 		return c, err
 	}
@@ -160,7 +171,7 @@ func (m *Message) uintHeader(id hdrID, max uint64) (uint64, error) {
 	if i < 0 {
 		return 0, ErrMissingHeader
 	}
-	v := m.fields[i].Value
+	v := m.value(i)
 	num := v
 	if j := strings.IndexByte(v, ';'); j >= 0 { // Session-Expires, Min-SE carry params
 		num = trimWS(v[:j])
@@ -244,7 +255,7 @@ func (m *Message) ContentType() (MediaType, error) {
 	if i < 0 {
 		return mt, ErrMissingHeader
 	}
-	v := m.fields[i].Value
+	v := m.value(i)
 	main, params, _ := strings.Cut(v, ";")
 	t, sub, ok := strings.Cut(main, "/")
 	t, sub = trimWS(t), trimWS(sub)
@@ -261,10 +272,10 @@ func (m *Message) ContentType() (MediaType, error) {
 func (m *Message) HasToken(name, tok string) bool {
 	id := lookupHeader(name)
 	for i := range m.fields {
-		if !fieldIs(&m.fields[i], id, name) {
+		if !m.fieldIs(&m.fields[i], id, name) {
 			continue
 		}
-		for rest := m.fields[i].Value; rest != ""; {
+		for rest := m.value(i); rest != ""; {
 			var item string
 			item, rest = nextListItem(rest)
 			if equalFold(item, tok) {
@@ -290,7 +301,7 @@ func (m *Message) ReferTo() (Address, error) {
 	if i < 0 {
 		return Address{}, ErrMissingHeader
 	}
-	return ParseAddress(m.fields[i].Value)
+	return ParseAddress(m.value(i))
 }
 
 // Replaces is the Replaces header (RFC 3891 §6.1).
@@ -309,7 +320,7 @@ func (m *Message) Replaces() (Replaces, error) {
 	if i < 0 {
 		return r, ErrMissingHeader
 	}
-	v := m.fields[i].Value
+	v := m.value(i)
 	id, params, _ := strings.Cut(v, ";")
 	r.CallID = trimWS(id)
 	r.Params = Params(params)
@@ -335,7 +346,7 @@ func (m *Message) Event() (Event, error) {
 	if i < 0 {
 		return e, ErrMissingHeader
 	}
-	v := m.fields[i].Value
+	v := m.value(i)
 	t, params, _ := strings.Cut(v, ";")
 	e.Type, e.Params = trimWS(t), Params(params)
 	e.ID = e.Params.Value("id")
@@ -360,7 +371,7 @@ func (m *Message) SubscriptionState() (SubscriptionState, error) {
 	if i < 0 {
 		return ss, ErrMissingHeader
 	}
-	v := m.fields[i].Value
+	v := m.value(i)
 	st, params, _ := strings.Cut(v, ";")
 	ss.State, ss.Params = trimWS(st), Params(params)
 	if !isToken(ss.State) {
@@ -391,7 +402,7 @@ func (m *Message) RAck() (RAck, error) {
 	if i < 0 {
 		return r, ErrMissingHeader
 	}
-	v := m.fields[i].Value
+	v := m.value(i)
 	f := strings.Fields(v)
 	if len(f) != 3 {
 		return r, newError(v, 0, "invalid RAck")

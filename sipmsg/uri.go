@@ -20,13 +20,13 @@ type URI struct {
 }
 
 // IsSIP reports whether u is a sip or sips URI.
-func (u *URI) IsSIP() bool { return equalFold(u.Scheme, "sip") || equalFold(u.Scheme, "sips") }
+func (u URI) IsSIP() bool { return equalFold(u.Scheme, "sip") || equalFold(u.Scheme, "sips") }
 
 // IsSecure reports whether u is a sips URI.
-func (u *URI) IsSecure() bool { return equalFold(u.Scheme, "sips") }
+func (u URI) IsSecure() bool { return equalFold(u.Scheme, "sips") }
 
 // IsTel reports whether u is a tel URI.
-func (u *URI) IsTel() bool { return equalFold(u.Scheme, "tel") }
+func (u URI) IsTel() bool { return equalFold(u.Scheme, "tel") }
 
 // ParseURI parses an absolute URI as found in a Request-URI or inside <>:
 // sip, sips and tel URIs are parsed into their parts (RFC 3261 §25.1,
@@ -113,16 +113,8 @@ func (u *URI) parseSIP(s string, off int) error {
 			q = len(rest)
 		}
 		p := rest[1:q]
-		for i := 0; i < len(p); i++ {
-			c := p[i]
-			if c == ';' || c == '=' || is(c, cParam) {
-				continue
-			}
-			if c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
-				i += 2
-				continue
-			}
-			return newError(s, off+1+i, "invalid character in URI parameter")
+		if i := checkURIParams(p); i >= 0 {
+			return newError(s, off+1+i, "invalid URI parameter")
 		}
 		u.Params = Params(p)
 		off += q
@@ -144,6 +136,36 @@ func (u *URI) parseSIP(s string, off int) error {
 		u.Headers = h
 	}
 	return nil
+}
+
+// checkURIParams checks uri-parameter syntax: pname ["=" pvalue], each a
+// non-empty run of paramchar (RFC 3261 §25.1). It returns the offset of
+// the first problem or -1.
+func checkURIParams(p string) int {
+	start, eq := 0, -1
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == ';' {
+			if i == start || eq == start || eq == i-1 {
+				return i
+			}
+			start, eq = i+1, -1
+			continue
+		}
+		c := p[i]
+		if c == '=' && eq < 0 {
+			eq = i
+			continue
+		}
+		if is(c, cParam) {
+			continue
+		}
+		if c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
+			i += 2
+			continue
+		}
+		return i
+	}
+	return -1
 }
 
 // splitHostPort parses hostport = host [":" port] (RFC 3261 §25.1).
@@ -217,7 +239,7 @@ func parsePort(s string) (int, bool) {
 		}
 		n = n*10 + int(c-'0')
 	}
-	return n, n <= 65535
+	return n, n > 0 && n <= 65535
 }
 
 // parseTel parses telephone-subscriber *( ";" param ) (RFC 3966 §3).
@@ -237,16 +259,8 @@ func (u *URI) parseTel(s string, off int) error {
 	u.User = num
 	if end < len(rest) {
 		p := rest[end+1:]
-		for i := 0; i < len(p); i++ {
-			c := p[i]
-			if c == ';' || c == '=' || is(c, cParam) {
-				continue
-			}
-			if c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
-				i += 2
-				continue
-			}
-			return newError(s, off+end+1+i, "invalid character in tel URI parameter")
+		if i := checkURIParams(p); i >= 0 {
+			return newError(s, off+end+1+i, "invalid tel URI parameter")
 		}
 		u.Params = Params(p)
 	}
@@ -342,7 +356,11 @@ func equalParams(a, b Params, sip bool) bool {
 		if !ok {
 			break
 		}
+		seen := paramBefore(a, len(a)-len(rest), n)
 		rest = r
+		if seen {
+			continue // only the first occurrence of a name counts
+		}
 		for rb := b; ; {
 			m, vb, r2, ok := rb.Next()
 			if !ok {
@@ -364,6 +382,20 @@ func equalParams(a, b Params, sip bool) bool {
 		return paramCount(a) == paramCount(b)
 	}
 	return true
+}
+
+// paramBefore reports whether a parameter called name occurs in p[:end].
+func paramBefore(p Params, end int, name string) bool {
+	for rest := p[:end]; ; {
+		n, _, r, ok := rest.Next()
+		if !ok {
+			return false
+		}
+		if equalEscaped(n, name, true) {
+			return true
+		}
+		rest = r
+	}
 }
 
 func paramCount(p Params) int {

@@ -13,11 +13,11 @@ type Via struct {
 }
 
 // Branch returns the branch parameter (RFC 3261 §8.1.1.7), or "".
-func (v *Via) Branch() string { return v.Params.Value("branch") }
+func (v Via) Branch() string { return v.Params.Value("branch") }
 
 // Received returns the received parameter (RFC 3261 §18.2.1) without
 // brackets around an IPv6 address (RFC 5118 §4.5), or "".
-func (v *Via) Received() string {
+func (v Via) Received() string {
 	r := v.Params.Value("received")
 	if len(r) > 2 && r[0] == '[' && r[len(r)-1] == ']' {
 		r = r[1 : len(r)-1]
@@ -27,7 +27,7 @@ func (v *Via) Received() string {
 
 // RPort returns the rport parameter (RFC 3581): present reports whether it
 // appears at all, port is its value or 0 when it has none.
-func (v *Via) RPort() (port int, present bool) {
+func (v Via) RPort() (port int, present bool) {
 	s, ok := v.Params.Get("rport")
 	if !ok {
 		return 0, false
@@ -37,10 +37,10 @@ func (v *Via) RPort() (port int, present bool) {
 }
 
 // MAddr returns the maddr parameter, or "".
-func (v *Via) MAddr() string { return v.Params.Value("maddr") }
+func (v Via) MAddr() string { return v.Params.Value("maddr") }
 
 // TTL returns the ttl parameter, or -1 when absent or invalid.
-func (v *Via) TTL() int {
+func (v Via) TTL() int {
 	s, ok := v.Params.Get("ttl")
 	if !ok {
 		return -1
