@@ -158,9 +158,12 @@ type inputs struct {
 	body                            []byte
 }
 
+// scratch is the buffer the hash inputs are assembled in; inputs longer
+// than it spill to the heap.
+type scratch [256]byte
+
 // ha1 computes H(A1) of RFC 7616 §3.4.2 into out and returns its hex.
-func (in *inputs) ha1(out *[maxHex]byte) []byte {
-	var buf [256]byte
+func (in *inputs) ha1(out *[maxHex]byte, buf *scratch) []byte {
 	// A1 = username ":" realm ":" passwd
 	b := append(buf[:0], in.username...)
 	b = append(b, ':')
@@ -183,8 +186,7 @@ func (in *inputs) ha1(out *[maxHex]byte) []byte {
 // ha2 computes H(A2) of RFC 7616 §3.4.3 into out and returns its hex. In
 // SIP the method is the request's and the entity-body its message body
 // (RFC 3261 §22.4, RFC 8760 §2.3); an empty body hashes the empty string.
-func (in *inputs) ha2(out *[maxHex]byte) []byte {
-	var buf [256]byte
+func (in *inputs) ha2(out *[maxHex]byte, buf *scratch) []byte {
 	// A2 = Method ":" request-uri [":" H(entity-body)] (auth-int)
 	b := append(buf[:0], in.method...)
 	b = append(b, ':')
@@ -200,10 +202,10 @@ func (in *inputs) ha2(out *[maxHex]byte) []byte {
 // response computes the request-digest of RFC 7616 §3.4.1 (RFC 2617
 // §3.2.2.1 for MD5, RFC 3261 §22.4 for SIP) into out and returns its hex.
 func (in *inputs) response(out *[maxHex]byte) []byte {
-	var buf [256]byte
+	var buf scratch
 	var ha1, ha2 [maxHex]byte
-	h1 := in.ha1(&ha1)
-	h2 := in.ha2(&ha2)
+	h1 := in.ha1(&ha1, &buf)
+	h2 := in.ha2(&ha2, &buf)
 	// response = KD(H(A1), nonce ":" nc ":" cnonce ":" qop ":" H(A2)), or
 	// KD(H(A1), nonce ":" H(A2)) without qop (RFC 2069 compatibility),
 	// where KD(secret, data) = H(secret ":" data).
