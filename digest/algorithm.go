@@ -13,7 +13,7 @@ import (
 // (RFC 7616 §3.3: "If this is not present, it is assumed to be MD5").
 type Algorithm string
 
-// The algorithms of RFC 7616 §6.1 that RFC 8760 §2.2 registers for SIP. The
+// The algorithms of the RFC 7616 §6.1 registry that RFC 8760 §2 opens to SIP. The
 // -sess variants hash the nonce and cnonce into HA1 (RFC 7616 §3.4.2).
 const (
 	MD5            Algorithm = "MD5"
@@ -64,7 +64,7 @@ func (a Algorithm) Supported() bool {
 }
 
 // strength orders supported algorithms: SHA-512-256 > SHA-256 > MD5
-// (RFC 8760 §2.4 lists them in this order of preference); 0 is unsupported.
+// (the order of preference of the RFC 8760 §2.3 example); 0 is unsupported.
 func (a Algorithm) strength() int {
 	h, _ := a.parse()
 	return int(h)
@@ -185,7 +185,7 @@ func (in *inputs) ha1(out *[maxHex]byte, buf *scratch) []byte {
 
 // ha2 computes H(A2) of RFC 7616 §3.4.3 into out and returns its hex. In
 // SIP the method is the request's and the entity-body its message body
-// (RFC 3261 §22.4, RFC 8760 §2.3); an empty body hashes the empty string.
+// (RFC 3261 §22.4, RFC 8760 §2); an empty body hashes the empty string.
 func (in *inputs) ha2(out *[maxHex]byte, buf *scratch) []byte {
 	// A2 = Method ":" request-uri [":" H(entity-body)] (auth-int)
 	b := append(buf[:0], in.method...)

@@ -164,8 +164,8 @@ func (c *Challenge) Supported() bool {
 
 // Strongest returns the index of the challenge to answer among several that
 // a 401 or 407 offers for the same realm: the supported one with the
-// strongest algorithm (SHA-512-256, then SHA-256, then MD5; RFC 8760 §2.4),
-// the first one on a tie. It returns -1 when none is supported. A response
+// strongest algorithm (SHA-512-256, then SHA-256, then MD5, the order of
+// RFC 8760 §2.3), the first one on a tie. It returns -1 when none is supported. A response
 // that challenges for several realms (a proxy and a registrar) needs one
 // answer per realm: group the challenges by Realm first.
 func Strongest(chals []Challenge) int {

@@ -26,6 +26,7 @@ type ParseError struct {
 	Reason string // what was wrong there
 }
 
+// Error returns "digest: malformed header at offset N: reason".
 func (e *ParseError) Error() string {
 	return "digest: malformed header at offset " + strconv.Itoa(e.Offset) + ": " + e.Reason
 }

@@ -39,7 +39,7 @@ var (
 // When cr.Userhash is set, cr.Username must be the userhash of username
 // (RFC 7616 §3.4.4). The response is compared in constant time. Errors wrap
 // ErrBadResponse or ErrUnsupported. Safe for concurrent use; does not
-// allocate.
+// allocate when it returns nil.
 func Check(cr *Credentials, req Request, username, password string) error {
 	h, sess := cr.Algorithm.parse()
 	if h == hashNone {
@@ -110,7 +110,7 @@ type Server struct {
 	// first use, so that nonces do not survive a restart.
 	Secret []byte
 	// Algorithms are offered in this order, one challenge each (RFC 8760
-	// §2.4). Nil means SHA-256 then MD5.
+	// §2.3). Nil means SHA-256 then MD5.
 	Algorithms []Algorithm
 	// QOP is the qop-options list offered; empty means "auth".
 	QOP string
@@ -204,7 +204,8 @@ func (s *Server) algorithms() []Algorithm {
 }
 
 // defaultAlgorithms are offered when Server.Algorithms is nil: SHA-256
-// first, as RFC 8760 §2.4 asks, and MD5 for the many UAs that know no other.
+// first (a UAS lists its challenges in order of preference, RFC 8760
+// §2.3), and MD5 for the many UAs that know no other.
 var defaultAlgorithms = []Algorithm{SHA256, MD5}
 
 // sign computes the MAC of a nonce's first 16 bytes, bound to the realm.
@@ -256,7 +257,8 @@ func (s *Server) Challenges(stale bool) []Challenge {
 // the response (in constant time, see Check) and the nonce count. It
 // returns nil, or an error that wraps ErrBadResponse, ErrBadNonce, ErrStale,
 // ErrReplay or ErrUnsupported. A stale nonce is reported only when the
-// response is otherwise right (RFC 7616 §3.3). Safe for concurrent use.
+// response is otherwise right (RFC 7616 §3.3). Safe for concurrent use;
+// does not allocate when it accepts a nonce it already tracks.
 func (s *Server) Verify(cr *Credentials, req Request, username, password string) error {
 	s.once.Do(s.init)
 	if cr.Realm != s.Realm {
