@@ -117,7 +117,7 @@ func (p *Packet) Unmarshal(buf []byte) error {
 		p.PaddingSize = uint8(pad)
 		end -= pad
 	}
-	p.Payload = buf[n:end]
+	p.Payload = buf[n:end:end] // appending never overwrites the padding
 	return nil
 }
 

@@ -101,11 +101,16 @@ func TestPacketRoundTrip(t *testing.T) {
 				Payload: []byte{},
 			},
 		},
+		{
+			name: "plain, after packets with extensions",
+			hex:  "80 00 0001 00000002 00000003 ff",
+			want: Packet{Header: Header{SequenceNumber: 1, Timestamp: 2, SSRC: 3}, Payload: []byte{0xff}},
+		},
 	}
+	var p Packet // reused on purpose: no state may leak between packets
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := mustHex(t, tt.hex)
-			var p Packet
 			if err := p.Unmarshal(raw); err != nil {
 				t.Fatal(err)
 			}

@@ -97,7 +97,8 @@ const (
 // describe, and produces the report blocks of an SR or RR.
 //
 // Set SSRC and ClockRate before the first Update; the zero value of the
-// rest is ready. Not safe for concurrent use: the receiving goroutine owns
+// rest is ready. A source that changes SSRC is a new source and needs a
+// new Stats. Not safe for concurrent use: the receiving goroutine owns
 // it.
 type Stats struct {
 	// SSRC of the source, copied into report blocks.
