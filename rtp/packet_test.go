@@ -284,6 +284,10 @@ func FuzzUnmarshalRTP(f *testing.F) {
 	f.Add(mustHex(f, "90 60 0001 00000002 00000003 bede 0002 10aa 22bbccdd 0000 ff"))
 	f.Add(mustHex(f, "90 60 0001 00000002 00000003 1005 0002 1000 2003aabbcc 00 ff"))
 	f.Add(mustHex(f, "90 60 0001 00000002 00000003 abcd 0001 01020304"))
+	rtpPkts, _ := libsrtpPlain(f)
+	for _, raw := range rtpPkts {
+		f.Add(raw)
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var p Packet
 		if err := p.Unmarshal(raw); err != nil {

@@ -252,6 +252,10 @@ func FuzzUnmarshalRTCP(f *testing.F) {
 		f.Add(mustHex(f, tt.hex))
 	}
 	f.Add(mustHex(f, "a0c90002 00000001 00000004"))
+	_, rtcpPkts := libsrtpPlain(f)
+	for _, raw := range rtcpPkts {
+		f.Add(raw)
+	}
 	var c, d Compound
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if err := c.Unmarshal(raw); err != nil {
