@@ -257,3 +257,45 @@ func TestServerVerifyAllocs(t *testing.T) {
 		t.Errorf("Verify with nc 0: got %v, want %v", err, ErrReplay)
 	}
 }
+
+func TestServerAlgorithms(t *testing.T) {
+	body := []byte("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n")
+	invite := Request{Method: "INVITE", URI: "sip:bob@example.com", Body: body}
+	for _, alg := range []Algorithm{MD5, MD5Sess, SHA256, SHA256Sess, SHA512_256, SHA512_256Sess} {
+		for _, qop := range []string{"auth", "auth-int"} {
+			t.Run(string(alg)+"/"+qop, func(t *testing.T) {
+				clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+				s := newTestServer(clock)
+				s.Algorithms, s.QOP = []Algorithm{alg}, "auth,auth-int"
+				chals := s.Challenges(false)
+				if len(chals) != 1 || chals[0].Algorithm != alg {
+					t.Fatalf("got %+v, want one %s challenge", chals, alg)
+				}
+				// Through the header values, as on the wire.
+				chal, err := ParseChallenge(chals[0].String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for nc := uint32(1); nc <= 3; nc++ {
+					cr, err := Respond(&chal, &Options{Username: "alice", Password: "pw", Request: invite, Cnonce: "cn", NC: nc, QOP: qop})
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := ParseCredentials(cr.String())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Verify(&got, invite, "alice", "pw"); err != nil {
+						t.Fatalf("nc %d: got %v, want nil", nc, err)
+					}
+				}
+				other := invite
+				other.Method = "BYE"
+				cr, _ := Respond(&chal, &Options{Username: "alice", Password: "pw", Request: invite, Cnonce: "cn", NC: 4, QOP: qop})
+				if err := s.Verify(&cr, other, "alice", "pw"); !errors.Is(err, ErrBadResponse) {
+					t.Errorf("another method: got %v, want %v", err, ErrBadResponse)
+				}
+			})
+		}
+	}
+}
