@@ -71,8 +71,8 @@ func checkChars(s string, class uint16) int {
 	return -1
 }
 
-func isToken(s string) bool {
-	if s == "" {
+func isToken[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -17,6 +17,7 @@ type field struct {
 	nLen       uint16
 	id         hdrID
 	ext        bool
+	folded     bool // set while parsing until the value is unfolded
 }
 
 // Message is a SIP request or response (RFC 3261 §7).
@@ -41,16 +42,18 @@ type Message struct {
 	// message carried a Content-Length header.
 	Body []byte
 
-	raw    string   // the parsed header section
-	fields []field  // header lines in order
-	extra  []string // names and values not in raw
+	raw    string    // the parsed header section
+	fields []field   // header lines in order; may point into inline
+	extra  []string  // names and values not in raw
+	inline [16]field // storage for the usual number of fields
 
 	cached cacheBits
 	cseq   CSeq
 	views  *views
 }
 
-// views caches typed headers; allocated on first use.
+// views caches typed headers; allocated on first use so that parsing
+// alone stays small.
 type views struct {
 	via     Via
 	from    Address
@@ -343,7 +346,7 @@ func (m *Message) AppendTo(dst []byte) []byte {
 	return append(dst, m.Body...)
 }
 
-func trimWS(s string) string {
+func trimWS[T string | []byte](s T) T {
 	i, j := 0, len(s)
 	for i < j && isWS(s[i]) {
 		i++

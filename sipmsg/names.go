@@ -140,8 +140,14 @@ var hdrTable = [numHdr]hdrInfo{
 // compactIDs maps a lower-case compact letter to its header.
 var compactIDs [26]hdrID
 
-// byLen lists the known headers by the length of their canonical name.
-var byLen [24][]hdrID
+// hashIDs maps hdrHash of a canonical name to its header; the table is
+// collision-free (checked in init) so one comparison confirms a match.
+var hashIDs [256]hdrID
+
+// hdrHash mixes the length and the first and last letters (folded).
+func hdrHash[T string | []byte](name T) uint8 {
+	return uint8(len(name)*13 + int(lower(name[0])) + int(lower(name[len(name)-1]))*8)
+}
 
 func init() {
 	for id := hdrID(1); id < numHdr; id++ {
@@ -149,13 +155,17 @@ func init() {
 		if info.compact != 0 {
 			compactIDs[info.compact-'a'] = id
 		}
-		byLen[len(info.name)] = append(byLen[len(info.name)], id)
+		h := hdrHash(info.name)
+		if hashIDs[h] != hOther {
+			panic("sipmsg: header hash collision: " + info.name + " and " + hdrTable[hashIDs[h]].name)
+		}
+		hashIDs[h] = id
 	}
 }
 
 // lookupHeader returns the id of a header name (case-insensitive, compact
 // forms included), or hOther.
-func lookupHeader(name string) hdrID {
+func lookupHeader[T string | []byte](name T) hdrID {
 	if len(name) == 1 {
 		c := lower(name[0])
 		if c >= 'a' && c <= 'z' {
@@ -163,13 +173,11 @@ func lookupHeader(name string) hdrID {
 		}
 		return hOther
 	}
-	if len(name) >= len(byLen) {
+	if len(name) == 0 {
 		return hOther
 	}
-	for _, id := range byLen[len(name)] {
-		if equalFold(hdrTable[id].name, name) {
-			return id
-		}
+	if id := hashIDs[hdrHash(name)]; id != hOther && equalFold(hdrTable[id].name, name) {
+		return id
 	}
 	return hOther
 }
@@ -192,7 +200,7 @@ func lower(c byte) byte {
 }
 
 // equalFold reports whether a and b are equal under ASCII case folding.
-func equalFold(a, b string) bool {
+func equalFold[T string | []byte](a string, b T) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -3,6 +3,7 @@ package sipmsg
 import (
 	"bytes"
 	"strings"
+	"unsafe"
 )
 
 // Default limits of a zero [Parser].
@@ -73,127 +74,147 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	for start+1 < len(b) && b[start] == '\r' && b[start+1] == '\n' {
 		start += 2
 	}
-	end := bytes.Index(b[start:], []byte("\r\n\r\n"))
-	if end < 0 {
-		return newError(b, start, "header section not terminated by an empty line")
-	}
-	end += start
-	s := string(b[start : end+2])
-	bodyStart := end + 4
-
-	// Start line.
-	eol := strings.IndexByte(s, '\n')
-	if eol <= 0 || s[eol-1] != '\r' {
+	eol := bytes.IndexByte(b[start:], '\n')
+	if eol <= 0 || b[start+eol-1] != '\r' {
 		return newError(b, start, "start line not terminated by CRLF")
 	}
-	if err := m.parseStartLine(s[:eol-1]); err != nil {
-		return shiftError(err, start)
-	}
-	pos := eol + 1
+	lineEnd := start + eol - 1 // end of the start line
+	pos := start + eol + 1
 
-	m.raw = s
-	n := strings.Count(s[pos:], "\n")
-	if n > maxHeaders {
-		n = maxHeaders
-	}
-	m.fields = make([]field, 0, n)
-	cl := -1
-	for pos < len(s) {
+	// Pass 1 over the input: find the header lines and the empty line.
+	// Fields record offsets relative to start, valid in the copy below.
+	m.fields = m.inline[:0]
+	folded := false
+	cl, cseq := -1, -1
+	for {
+		if pos+1 < len(b) && b[pos] == '\r' && b[pos+1] == '\n' {
+			pos += 2
+			break
+		}
+		if pos >= len(b) {
+			return newError(b, start, "header section not terminated by an empty line")
+		}
 		if len(m.fields) == maxHeaders {
-			return wrapError(b, start+pos, "too many header fields", ErrTooLarge)
+			return wrapError(b, pos, "too many header fields", ErrTooLarge)
+		}
+		if len(m.fields) == cap(m.fields) {
+			n := len(m.fields) + bytes.Count(b[pos:], []byte("\n"))
+			if n > maxHeaders {
+				n = maxHeaders
+			}
+			m.fields = append(make([]field, 0, n), m.fields...)
 		}
 		lineStart := pos
-		folded := false
+		isFolded := false
 		var e int
 		for {
-			i := strings.IndexByte(s[pos:], '\n')
-			if i <= 0 || s[pos+i-1] != '\r' {
-				return newError(b, start+pos, "header line not terminated by CRLF")
+			i := bytes.IndexByte(b[pos:], '\n')
+			if i < 0 {
+				return newError(b, start, "header section not terminated by an empty line")
+			}
+			if i == 0 || b[pos+i-1] != '\r' {
+				return newError(b, lineStart, "header line not terminated by CRLF")
 			}
 			e = pos + i - 1
 			pos = e + 2
-			if pos < len(s) && (s[pos] == ' ' || s[pos] == '\t') {
-				folded = true
+			if pos < len(b) && (b[pos] == ' ' || b[pos] == '\t') {
+				isFolded = true
 				continue
 			}
 			break
 		}
-		line := s[lineStart:e]
+		line := b[lineStart:e]
 		if len(line) > maxLine {
-			return wrapError(b, start+lineStart, "header line longer than limit", ErrTooLarge)
+			return wrapError(b, lineStart, "header line longer than limit", ErrTooLarge)
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return newError(b, start+lineStart, "continuation line without a header")
+			return newError(b, lineStart, "continuation line without a header")
 		}
-		colon := strings.IndexByte(line, ':')
+		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
-			return newError(b, start+lineStart, "header line without ':'")
+			return newError(b, lineStart, "header line without ':'")
 		}
-		name := line[:colon]
-		j := len(name)
-		for j > 0 && (name[j-1] == ' ' || name[j-1] == '\t') {
+		j := colon
+		for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
 			j--
 		}
-		name = name[:j]
-		if !isToken(name) {
-			return newError(b, start+lineStart, "invalid header name")
+		name := line[:j]
+		if !isToken(name) || len(name) > 0xffff {
+			return newError(b, lineStart, "invalid header name")
 		}
-		value := line[colon+1:]
+		vs := colon + 1
+		for vs < len(line) && (line[vs] == ' ' || line[vs] == '\t') {
+			vs++
+		}
+		ve := len(line)
+		for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
+			ve--
+		}
 		id := lookupHeader(name)
-		if folded {
-			value = trimWS(unfold(value))
-			m.fields = append(m.fields, m.newField(name, value, id))
-		} else {
-			vs := colon + 1
-			for vs < len(line) && (line[vs] == ' ' || line[vs] == '\t') {
-				vs++
-			}
-			ve := len(line)
-			for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
-				ve--
-			}
-			value = line[vs:ve]
-			if len(name) > 0xffff {
-				return newError(b, start+lineStart, "header name too long")
-			}
-			m.fields = append(m.fields, field{nOff: uint32(lineStart), nLen: uint16(len(name)),
-				vOff: uint32(lineStart + vs), vLen: uint32(len(value)), id: id})
-		}
+		f := field{nOff: uint32(lineStart - start), nLen: uint16(len(name)),
+			vOff: uint32(lineStart + vs - start), vLen: uint32(ve - vs), id: id, folded: isFolded}
+		folded = folded || isFolded
 		switch id {
 		case hContentLength:
 			// RFC 4475 §3.3.9: several Content-Length values make the framing unknowable.
 			if cl >= 0 {
-				return newError(b, start+lineStart, "more than one Content-Length")
+				return newError(b, lineStart, "more than one Content-Length")
 			}
-			n, ok := parseUint(value, uint64(maxSize))
+			n, ok := parseUint(trimWS(line[vs:ve]), uint64(maxSize))
 			if !ok {
-				return newError(b, start+lineStart, "invalid Content-Length")
+				return newError(b, lineStart, "invalid Content-Length")
 			}
 			cl = int(n)
 		case hCSeq:
-			if m.cached&cCSeq == 0 {
-				c, err := ParseCSeq(value)
-				if err != nil {
-					return shiftError(err, start+lineStart+colon+1)
-				}
-				m.cseq = c
-				m.cached |= cCSeq
+			if cseq < 0 {
+				cseq = len(m.fields)
+			}
+		}
+		m.fields = append(m.fields, f)
+	}
+	bodyStart := pos
+	n := len(b) - bodyStart
+	if cl >= 0 {
+		if cl > n {
+			return newError(b, bodyStart, "Content-Length larger than the body")
+		}
+		n = cl
+	}
+
+	// One copy of the input holds the header section, read through strings,
+	// and the body, handed out as a []byte. The header bytes are never
+	// written after this copy and no slice of them escapes, so viewing them
+	// as a string is sound; Body is capped so it cannot reach them.
+	buf := append([]byte(nil), b[start:bodyStart+n]...)
+	s := unsafe.String(&buf[0], bodyStart-start)
+	m.raw = s
+	if n > 0 {
+		bs := bodyStart - start
+		m.Body = buf[bs : bs+n : bs+n]
+	}
+	if err := m.parseStartLine(s[:lineEnd-start]); err != nil {
+		return shiftError(err, start)
+	}
+	if folded {
+		for i := range m.fields {
+			f := &m.fields[i]
+			if f.folded {
+				v := trimWS(unfold(s[f.vOff : f.vOff+f.vLen]))
+				*f = m.newField(s[f.nOff:f.nOff+uint32(f.nLen)], v, f.id)
 			}
 		}
 	}
-	if m.IsRequest() && m.cached&cCSeq != 0 && m.cseq.Method != m.Method {
-		// RFC 3261 §8.1.1.5 / RFC 4475 §3.1.2.17.
-		return newError(b, start, "CSeq method does not match the request method")
-	}
-	rest := b[bodyStart:]
-	if cl >= 0 {
-		if cl > len(rest) {
-			return newError(b, bodyStart, "Content-Length larger than the body")
+	if cseq >= 0 {
+		c, err := ParseCSeq(m.value(cseq))
+		if err != nil {
+			return shiftError(err, start+int(m.fields[cseq].vOff))
 		}
-		rest = rest[:cl]
-	}
-	if len(rest) > 0 {
-		m.Body = append([]byte(nil), rest...)
+		m.cseq = c
+		m.cached |= cCSeq
+		if m.IsRequest() && c.Method != m.Method {
+			// RFC 3261 §8.1.1.5 / RFC 4475 §3.1.2.17.
+			return newError(b, start, "CSeq method does not match the request method")
+		}
 	}
 	return nil
 }
@@ -264,7 +285,7 @@ func (m *Message) parseStartLine(line string) error {
 		return newError(line, sp2+1, "invalid SIP version")
 	}
 	uri := line[sp1+1 : sp2]
-	if uri == "" || strings.IndexByte(uri, ' ') >= 0 || strings.IndexByte(uri, '\t') >= 0 {
+	if uri == "" || strings.IndexByte(uri, ' ') >= 0 {
 		return newError(line, sp1+1, "whitespace in Request-URI")
 	}
 	u, err := ParseURI(uri)

@@ -172,8 +172,8 @@ func (v *Via) AppendTo(dst []byte) []byte {
 }
 
 // parseUint parses 1*DIGIT (leading zeros allowed) not above max.
-func parseUint(s string, max uint64) (uint64, bool) {
-	if s == "" {
+func parseUint[T string | []byte](s T, max uint64) (uint64, bool) {
+	if len(s) == 0 {
 		return 0, false
 	}
 	var n uint64
