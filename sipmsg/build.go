@@ -21,7 +21,7 @@ func NewResponse(req *Message, code int, reason string) *Message {
 		reason = ReasonPhrase(code)
 	}
 	m := &Message{StatusCode: code, Reason: reason, raw: req.raw}
-	m.fields = make([]field, 0, 8)
+	m.fields = m.inline[:0]
 	dialog := code > 100 && code < 300 && (req.Method == "INVITE" || req.Method == "SUBSCRIBE" || req.Method == "REFER")
 	for _, f := range req.fields {
 		switch f.id {
@@ -45,6 +45,58 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	}
 	m.fields = append(m.fields, m.newField("Content-Length", "0", hContentLength))
 	return m
+}
+
+// NewCancel builds a CANCEL for req as RFC 3261 §9.1 says: same
+// Request-URI, Call-ID, From, To and CSeq number, the request's top Via
+// only, its Route headers, Max-Forwards 70 and Content-Length 0.
+func NewCancel(req *Message) (*Message, error) {
+	return newHopRequest(req, "CANCEL", nil)
+}
+
+// NewAck builds the ACK for a non-2xx final response resp to the INVITE
+// req (RFC 3261 §17.1.1.3): like a CANCEL, but with To taken from resp so
+// it carries the response's tag. The ACK for a 2xx is a new request of
+// the dialog (§13.2.2.4) and is built by the dialog layer instead.
+func NewAck(req, resp *Message) (*Message, error) {
+	if _, err := resp.To(); err != nil {
+		return nil, err
+	}
+	return newHopRequest(req, "ACK", resp)
+}
+
+func newHopRequest(req *Message, method string, resp *Message) (*Message, error) {
+	via, ok := req.first(hVia)
+	if !ok {
+		return nil, &ParseError{Reason: "request has no Via", Err: ErrMissingHeader}
+	}
+	cseq, err := req.CSeq()
+	if err != nil {
+		return nil, err
+	}
+	m := NewRequest(method, req.RequestURI)
+	m.fields = append(m.fields, m.newField("Via", via, hVia))
+	for i := range req.fields {
+		f := &req.fields[i]
+		switch f.id {
+		case hFrom, hCallID, hRoute:
+		case hTo:
+			if resp != nil {
+				continue
+			}
+		default:
+			continue
+		}
+		m.fields = append(m.fields, m.newField(req.fname(f), req.fvalue(f), f.id))
+	}
+	if resp != nil {
+		i := resp.indexID(hTo, 0)
+		m.fields = append(m.fields, m.newField(resp.fname(&resp.fields[i]), resp.value(i), hTo))
+	}
+	m.Add("CSeq", CSeq{Seq: cseq.Seq, Method: method}.String())
+	m.Add("Max-Forwards", "70")
+	m.Add("Content-Length", "0")
+	return m, nil
 }
 
 // SetToTag adds tag to the To header unless it already has one

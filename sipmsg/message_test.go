@@ -312,3 +312,37 @@ func TestAllocations(t *testing.T) {
 		eq(t, w.name+" byte-exact", string(buf), string(raw))
 	}
 }
+
+func TestCancelAck(t *testing.T) {
+	req := mustParse(t, strings.Replace(inviteText, "Record-Route:", "Route:", 1))
+	c, err := NewCancel(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "method", c.Method, "CANCEL")
+	eq(t, "ruri", c.RequestURI.String(), req.RequestURI.String())
+	eq(t, "vias", len(get(c.Vias()).ok(t)), 1)
+	eq(t, "via", get(c.Via()).ok(t).Branch(), "z9hG4bKnashds8")
+	eq(t, "cseq", get(c.CSeq()).ok(t), CSeq{Seq: 314159, Method: "CANCEL"})
+	eq(t, "route", c.Get("Route"), "<sip:p1.example.com;lr>")
+	eq(t, "to", c.Get("To"), req.Get("To"))
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	resp := NewResponse(req, 486, "")
+	if err := resp.SetToTag("xyz"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAck(req, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "ack method", a.Method, "ACK")
+	eq(t, "ack to tag", get(a.To()).ok(t).Tag(), "xyz")
+	eq(t, "ack cseq", get(a.CSeq()).ok(t).Method, "ACK")
+	eq(t, "ack from tag", get(a.From()).ok(t).Tag(), "1928301774")
+	if err := a.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	checkRoundTrip(t, a)
+}

@@ -184,13 +184,13 @@ func frameLength(hdr []byte) (int, error) {
 		if len(name) != 1 && len(name) != len("Content-Length") {
 			continue
 		}
-		if lookupHeader(string(name)) != hContentLength {
+		if lookupHeader(name) != hContentLength {
 			continue
 		}
 		if cl >= 0 {
 			return 0, wrapError(line, 0, "more than one Content-Length", ErrFraming)
 		}
-		n, ok := parseUint(string(bytes.TrimSpace(line[c+1:])), 1<<31-1)
+		n, ok := parseUint(bytes.TrimSpace(line[c+1:]), 1<<31-1)
 		if !ok {
 			return 0, wrapError(line, 0, "invalid Content-Length", ErrFraming)
 		}
