@@ -2,6 +2,7 @@ package digest
 
 import (
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -47,6 +48,8 @@ const (
 	classTchar   = 1 << iota // token character (RFC 7230 §3.2.6, RFC 3261 §25.1)
 	classBare                // may appear in an unquoted value
 	classSpecial             // '"' or '\\': escaped inside a quoted-string
+	classSpace               // whitespace, line folding included
+	classSep                 // whitespace or ',': between list elements
 )
 
 var charClass = func() (t [256]uint8) {
@@ -64,6 +67,12 @@ var charClass = func() (t [256]uint8) {
 		}
 		if b == '"' || b == '\\' {
 			t[c] |= classSpecial
+		}
+		if isSpace(b) {
+			t[c] |= classSpace | classSep
+		}
+		if b == ',' {
+			t[c] |= classSep
 		}
 	}
 	return t
@@ -103,49 +112,60 @@ func (l *lexer) scheme() error {
 // next reads the next name=value pair. It skips empty list elements (RFC
 // 7230 §7) and returns ok=false at the end of the input.
 func (l *lexer) next() (p Param, ok bool, err error) {
-	for {
-		l.skipSpace()
-		if l.i == len(l.s) {
-			return p, false, nil
-		}
-		if l.s[l.i] != ',' {
-			break
-		}
-		l.i++
+	// Locals rather than l.s and l.i keep the loops in registers.
+	s, i := l.s, l.i
+	for i < len(s) && charClass[s[i]]&classSep != 0 {
+		i++
 	}
-	start := l.i
-	for l.i < len(l.s) && isTchar(l.s[l.i]) {
-		l.i++
+	if i == len(s) {
+		l.i = i
+		return p, false, nil
 	}
-	if start == l.i {
+	start := i
+	for i < len(s) && charClass[s[i]]&classTchar != 0 {
+		i++
+	}
+	if start == i {
+		l.i = i
 		return p, false, l.fail("expected a parameter name")
 	}
-	p.Name = l.s[start:l.i]
-	l.skipSpace()
-	if l.i == len(l.s) || l.s[l.i] != '=' {
+	p.Name = s[start:i]
+	for i < len(s) && charClass[s[i]]&classSpace != 0 {
+		i++
+	}
+	if i == len(s) || s[i] != '=' {
+		l.i = i
 		return p, false, l.fail("expected '=' after " + strconv.Quote(p.Name))
 	}
-	l.i++
-	l.skipSpace()
-	if l.i < len(l.s) && l.s[l.i] == '"' {
+	i++
+	for i < len(s) && charClass[s[i]]&classSpace != 0 {
+		i++
+	}
+	if i < len(s) && s[i] == '"' {
 		p.Quoted = true
+		l.i = i
 		if p.Value, err = l.quoted(); err != nil {
 			return p, false, err
 		}
+		i = l.i
 	} else {
-		start = l.i
-		for l.i < len(l.s) && isBare(l.s[l.i]) {
-			l.i++
+		start = i
+		for i < len(s) && charClass[s[i]]&classBare != 0 {
+			i++
 		}
-		p.Value = l.s[start:l.i]
+		p.Value = s[start:i]
 	}
-	l.skipSpace()
-	if l.i < len(l.s) {
-		if l.s[l.i] != ',' {
+	for i < len(s) && charClass[s[i]]&classSpace != 0 {
+		i++
+	}
+	if i < len(s) {
+		if s[i] != ',' {
+			l.i = i
 			return p, false, l.fail("expected ',' between parameters")
 		}
-		l.i++
+		i++
 	}
+	l.i = i
 	return p, true, nil
 }
 
@@ -157,7 +177,7 @@ func (l *lexer) quoted() (string, error) {
 	l.i++ // opening quote
 	start := l.i
 	// Fast path: no backslash before the closing quote.
-	if j := strings.IndexByte(l.s[start:], '"'); j >= 0 && strings.IndexByte(l.s[start:start+j], '\\') < 0 {
+	if j := indexSpecial(l.s[start:]); j >= 0 && l.s[start+j] == '"' {
 		l.i = start + j + 1
 		return l.s[start : start+j], nil
 	}
@@ -191,20 +211,46 @@ func unescape(s string) string {
 // appendQuoted appends v as a quoted-string, escaping '"' and '\'.
 func appendQuoted(b []byte, v string) []byte {
 	b = append(b, '"')
-	if strings.IndexByte(v, '"') < 0 && strings.IndexByte(v, '\\') < 0 {
-		b = append(b, v...)
-		return append(b, '"')
+	for {
+		i := indexSpecial(v)
+		if i < 0 {
+			break
+		}
+		b = append(b, v[:i]...)
+		b = append(b, '\\', v[i])
+		v = v[i+1:]
 	}
-	start := 0
-	for i := 0; i < len(v); i++ {
-		if charClass[v[i]]&classSpecial != 0 {
-			b = append(b, v[start:i]...)
-			b = append(b, '\\')
-			start = i
+	b = append(b, v...)
+	return append(b, '"')
+}
+
+// indexSpecial returns the index of the first '"' or '\\' in s, or -1. It
+// tests eight bytes at a time: header values are too short for IndexByte's
+// setup to pay, and it would need two passes.
+func indexSpecial(s string) int {
+	const (
+		ones   = 0x0101010101010101
+		highs  = 0x8080808080808080
+		quote  = '"' * ones
+		bslash = '\\' * ones
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte of x^c is zero where x has c; (y-ones)&^y&highs flags
+		// the lowest zero byte exactly (higher flags may be false).
+		q, b := x^quote, x^bslash
+		if t := ((q-ones)&^q | (b-ones)&^b) & highs; t != 0 {
+			return i + bits.TrailingZeros64(t)/8
 		}
 	}
-	b = append(b, v[start:]...)
-	return append(b, '"')
+	for ; i < len(s); i++ {
+		if charClass[s[i]]&classSpecial != 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // bare reports whether v can be written without quotes and read back.

@@ -1,8 +1,10 @@
 package digest
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -118,5 +120,28 @@ func TestSerializeQuoting(t *testing.T) {
 	want := `Digest realm="say \"hi\" \\o/", algorithm="odd algorithm", a="x y"`
 	if got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// TestIndexSpecial compares the eight-bytes-at-a-time scan with
+// strings.IndexAny for every byte value at every position of short strings,
+// over two backgrounds (with and without the high bit set).
+func TestIndexSpecial(t *testing.T) {
+	for _, fill := range []byte{'a', 0xa2} {
+		for n := 0; n <= 20; n++ {
+			for pos := 0; pos < n; pos++ {
+				for c := 0; c < 256; c++ {
+					b := bytes.Repeat([]byte{fill}, n)
+					b[pos] = byte(c)
+					if pos+3 < n {
+						b[pos+3] = '\\'
+					}
+					s := string(b)
+					if got, want := indexSpecial(s), strings.IndexAny(s, "\"\\"); got != want {
+						t.Fatalf("indexSpecial(%q): got %d, want %d", s, got, want)
+					}
+				}
+			}
+		}
 	}
 }
