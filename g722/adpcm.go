@@ -35,8 +35,7 @@ func sat16(x int32) int32 {
 // (v^m)-m negates v exactly when m is -1. Saturations that the value
 // ranges make impossible are left out; the comments say why.
 func (s *band) predict(dx int32) {
-	// RECONS and PARREC.
-	r0 := sat16(s.s + dx)
+	// PARREC. (RECONS, RLT = SL + DLT, is only needed doubled, below.)
 	p0 := sat16(s.sz + dx)
 
 	// UPPOL2: second pole coefficient. The sign of 0 is positive.
@@ -60,14 +59,23 @@ func (s *band) predict(dx int32) {
 	g := ((dx | -dx) >> 31) & 128 // 0 when DLT = 0, else 128
 	dd := &s.dd
 	b := &s.b
-	for i := range 6 {
-		m := (dd[i] ^ dx) >> 31
-		b[i] = (g ^ m) - m + (b[i]*32640)>>15
-	}
+	m := (dd[0] ^ dx) >> 31
+	b[0] = (g ^ m) - m + (b[0]*32640)>>15
+	m = (dd[1] ^ dx) >> 31
+	b[1] = (g ^ m) - m + (b[1]*32640)>>15
+	m = (dd[2] ^ dx) >> 31
+	b[2] = (g ^ m) - m + (b[2]*32640)>>15
+	m = (dd[3] ^ dx) >> 31
+	b[3] = (g ^ m) - m + (b[3]*32640)>>15
+	m = (dd[4] ^ dx) >> 31
+	b[4] = (g ^ m) - m + (b[4]*32640)>>15
+	m = (dd[5] ^ dx) >> 31
+	b[5] = (g ^ m) - m + (b[5]*32640)>>15
 
-	// DELAYA, keeping 2·DLT and 2·RLT as the filters use them.
+	// DELAYA, keeping 2·DLT and 2·RLT as the filters use them. Doubling
+	// then saturating RLT = sat(SL+DLT) equals saturating 2·(SL+DLT).
 	dd[5], dd[4], dd[3], dd[2], dd[1], dd[0] = dd[4], dd[3], dd[2], dd[1], dd[0], sat16(dx+dx)
-	s.rr2, s.rr1 = s.rr1, sat16(r0+r0)
+	s.rr2, s.rr1 = s.rr1, sat16(2*(s.s+dx))
 	s.p2, s.p1 = s.p1, p0
 	s.a1, s.a2 = a1, a2
 

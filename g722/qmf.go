@@ -14,10 +14,11 @@ type qmfLine struct {
 // even = Σ x[2i+1]·h(11-i), in the numbering where x[23] is b.
 func (q *qmfLine) push(a, b int32) (odd, even int32) {
 	h := q.head
-	q.x[h] = a
-	q.x[h+1] = b
-	q.x[h+24] = a
-	q.x[h+25] = b
+	x := (*[26]int32)(q.x[h:])
+	x[0] = a
+	x[1] = b
+	x[24] = a
+	x[25] = b
 	h += 2
 	if h == 24 {
 		h = 0
