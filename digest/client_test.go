@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -255,5 +256,39 @@ func TestLongInputs(t *testing.T) {
 	}
 	if err := Check(&cr, o.Request, long, long); err != nil {
 		t.Fatalf("Check: got %v, want nil", err)
+	}
+}
+
+// TestClientConcurrent: one Client shared by goroutines hands out every nonce
+// count exactly once.
+func TestClientConcurrent(t *testing.T) {
+	cl := &Client{Username: "u", Password: "p"}
+	chal := Challenge{Realm: "r", Nonce: "n", QOP: "auth"}
+	const workers, each = 4, 50
+	ncs := make(chan uint32, workers*each)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				cr, err := cl.Authorize(&chal, Request{Method: "OPTIONS", URI: "sip:r"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ncs <- cr.NC
+			}
+		})
+	}
+	wg.Wait()
+	close(ncs)
+	seen := make(map[uint32]bool)
+	for nc := range ncs {
+		if seen[nc] || nc < 1 || nc > workers*each {
+			t.Fatalf("nc %d: got a repeated or out-of-range count", nc)
+		}
+		seen[nc] = true
+	}
+	if len(seen) != workers*each {
+		t.Fatalf("got %d distinct counts, want %d", len(seen), workers*each)
 	}
 }

@@ -30,7 +30,8 @@
 // A Server issues challenges with stateless nonces (issue time and an HMAC
 // under a secret) and verifies answers with Server.Verify: the response in
 // constant time, the nonce's authenticity and age (ErrStale), and nonce
-// counts that must increase (ErrReplay), tracked in a bounded table. Check
+// counts that may each be used once (ErrReplay), tracked in a bounded
+// table. Check
 // verifies only the response, for servers with their own nonces.
 //
 // # Performance

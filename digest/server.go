@@ -28,8 +28,10 @@ var (
 	// new challenge with Stale set, and do not count it as a failed login
 	// (RFC 7616 §3.3).
 	ErrStale = errors.New("digest: stale nonce")
-	// ErrReplay means the nonce count did not increase: the request is a
-	// replay of one already accepted (RFC 7616 §3.4, §5.5).
+	// ErrReplay means the nonce count was used before (or is far below the
+	// highest one seen): the request replays one already accepted (RFC 7616
+	// §3.4, §5.5). Counts reordered in flight, within 64 of the highest,
+	// are accepted once each.
 	ErrReplay = errors.New("digest: replayed nonce count")
 )
 
@@ -150,9 +152,39 @@ const (
 
 type nonceID [16]byte // issued time and random part
 
+// nonceCount is what the server remembers of an answered nonce: the
+// highest count seen and a window of the 64 counts up to it, bit i for
+// count nc-i, so that requests reordered in flight are still accepted once.
 type nonceCount struct {
 	issued int64
 	nc     uint32
+	seen   uint64
+}
+
+// replayWindow is how far below the highest count a late count may arrive.
+const replayWindow = 64
+
+// accept records count n and reports whether it was new.
+func (e *nonceCount) accept(n uint32) bool {
+	switch {
+	case n > e.nc:
+		if d := n - e.nc; d < replayWindow {
+			e.seen = e.seen<<d | 1
+		} else {
+			e.seen = 1
+		}
+		e.nc = n
+		return true
+	case e.nc-n >= replayWindow:
+		return false
+	default:
+		bit := uint64(1) << (e.nc - n)
+		if e.seen&bit != 0 {
+			return false
+		}
+		e.seen |= bit
+		return true
+	}
 }
 
 func (s *Server) init() {
@@ -311,9 +343,10 @@ func (a Algorithm) key() int {
 	return int(h)
 }
 
-// count records nc for the nonce id and refuses a count that does not
-// increase. The table holds at most maxNonces entries; when it is full the
-// oldest is dropped and the horizon moves past its issue time.
+// count records nc for the nonce id and refuses a count seen before or
+// more than replayWindow below the highest. The table holds at most
+// maxNonces entries; when it is full the oldest is dropped and the horizon
+// moves past its issue time.
 func (s *Server) count(id nonceID, issued int64, nc uint32) error {
 	if nc == 0 {
 		return ErrReplay // counts start at 1 (RFC 7616 §3.4)
@@ -321,10 +354,9 @@ func (s *Server) count(id nonceID, issued int64, nc uint32) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.counts[id]; ok {
-		if nc <= e.nc {
+		if !e.accept(nc) {
 			return ErrReplay
 		}
-		e.nc = nc
 		s.counts[id] = e
 		return nil
 	}
@@ -343,6 +375,6 @@ func (s *Server) count(id nonceID, issued int64, nc uint32) error {
 		s.order[s.head] = id
 		s.head = (s.head + 1) % max
 	}
-	s.counts[id] = nonceCount{issued: issued, nc: nc}
+	s.counts[id] = nonceCount{issued: issued, nc: nc, seen: 1}
 	return nil
 }

@@ -299,3 +299,20 @@ func TestServerAlgorithms(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayWindow(t *testing.T) {
+	steps := []struct {
+		nc   uint32
+		want bool
+	}{
+		{5, true}, {5, false}, {3, true}, {3, false}, {4, true}, {6, true},
+		{1, true}, {2, true}, {1, false}, {100, true}, {36, false}, {37, true},
+		{37, false}, {99, true}, {100, false}, {1000, true}, {999, true}, {100, false},
+	}
+	e := nonceCount{}
+	for i, s := range steps {
+		if got := e.accept(s.nc); got != s.want {
+			t.Fatalf("step %d, nc %d: got %v, want %v", i, s.nc, got, s.want)
+		}
+	}
+}
