@@ -2,9 +2,11 @@ package sipmsg
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 )
 
 func seedFiles(f *testing.F) [][]byte {
@@ -103,4 +105,39 @@ var uriSeeds = []string{
 	"tel:+1-201-555-0123;phone-context=example.com",
 	"urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
 	"sip:192.0.2.1:5060;lr",
+}
+
+// FuzzReader feeds a byte stream to a Reader, in small reads, and checks
+// that every message it frames round-trips and that it stops with an error
+// at the end instead of looping.
+func FuzzReader(f *testing.F) {
+	for _, b := range seedFiles(f) {
+		f.Add(append(append([]byte("\r\n\r\n"), b...), b...))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := NewReader(iotest.HalfReader(bytes.NewReader(b)), &Parser{MaxMessageSize: 4096})
+		for i := 0; ; i++ {
+			if i > len(b) {
+				t.Fatalf("more reads than input bytes")
+			}
+			m, _, err := r.Read()
+			if err != nil {
+				var pe *ParseError
+				if errors.As(err, &pe) && !errors.Is(err, ErrFraming) && !errors.Is(err, ErrTooLarge) {
+					continue // one bad message; the stream goes on
+				}
+				return
+			}
+			if m == nil {
+				continue
+			}
+			m2, err := relaxed.Parse(m.AppendTo(nil))
+			if err != nil {
+				t.Fatalf("reparse: %v", err)
+			}
+			if d := diffMessages(m, m2); d != "" {
+				t.Fatalf("round trip differs: %s", d)
+			}
+		}
+	})
 }

@@ -34,6 +34,7 @@ type Reader struct {
 	buf    []byte
 	start  int // first unread byte in buf
 	end    int // end of valid data in buf
+	scan   int // bytes after start already searched for the empty line
 	err    error
 	readEr error
 }
@@ -79,7 +80,10 @@ func (r *Reader) Read() (*Message, Keepalive, error) {
 			r.start += 2
 			return nil, Pong, nil
 		}
-		if i := bytes.Index(data, []byte("\r\n\r\n")); i >= 0 {
+		from := max(r.scan-3, 0)
+		if i := bytes.Index(data[from:], []byte("\r\n\r\n")); i >= 0 {
+			i += from
+			r.scan = 0
 			cl, err := frameLength(data[:i+2])
 			if err != nil {
 				return nil, NoKeepalive, r.fail(err)
@@ -101,6 +105,7 @@ func (r *Reader) Read() (*Message, Keepalive, error) {
 			}
 			return m, NoKeepalive, nil
 		}
+		r.scan = len(data) // searched up to here: a slow sender costs O(n), not O(n²)
 		if len(data) >= maxSize {
 			return nil, NoKeepalive, r.fail(wrapError(data, 0, "header section larger than limit", ErrTooLarge))
 		}
