@@ -40,8 +40,13 @@ const maxHex = 64
 // parse splits a into its hash function and the -sess flag.
 func (a Algorithm) parse() (h hashID, sess bool) {
 	s := string(a)
-	if s == "" {
+	switch s { // the usual spellings first
+	case "", "MD5":
 		return hashMD5, false
+	case "SHA-256":
+		return hashSHA256, false
+	case "SHA-512-256":
+		return hashSHA512_256, false
 	}
 	if n := len(s) - len("-sess"); n > 0 && strings.EqualFold(s[n:], "-sess") {
 		s, sess = s[:n], true

@@ -146,6 +146,9 @@ func (c *Challenge) String() string { return string(c.AppendTo(make([]byte, 0, 1
 // ("auth" or "auth-int") in its qop list; the comparison ignores case.
 func (c *Challenge) HasQOP(q string) bool {
 	list := c.QOP
+	if list == q {
+		return true
+	}
 	for list != "" {
 		var item string
 		item, list, _ = strings.Cut(list, ",")
