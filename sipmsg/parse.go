@@ -130,18 +130,22 @@ func (p *Parser) parse(m *Message, b []byte) error {
 		if line[0] == ' ' || line[0] == '\t' {
 			return newError(b, lineStart, "continuation line without a header")
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
+		// field-name HCOLON: a token, optional SP/HT, then ':' (RFC 3261 §7.3.1).
+		j := 0
+		for j < len(line) && is(line[j], cToken) {
+			j++
+		}
+		colon := j
+		for colon < len(line) && (line[colon] == ' ' || line[colon] == '\t') {
+			colon++
+		}
+		if colon == len(line) {
 			return newError(b, lineStart, "header line without ':'")
 		}
-		j := colon
-		for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
-			j--
-		}
-		name := line[:j]
-		if !isToken(name) || len(name) > 0xffff {
+		if j == 0 || line[colon] != ':' || j > 0xffff {
 			return newError(b, lineStart, "invalid header name")
 		}
+		name := line[:j]
 		vs := colon + 1
 		for vs < len(line) && (line[vs] == ' ' || line[vs] == '\t') {
 			vs++
