@@ -169,8 +169,17 @@ func grow[T byte | int16](s []T, n int) (all, ext []T) {
 func EncodeUlaw(dst []byte, pcm []int16) []byte {
 	dst, out := grow(dst, len(pcm))
 	out = out[:len(pcm)]
+	tab := &ulawEnc
+	for len(pcm) >= 4 && len(out) >= 4 {
+		p, o := pcm[:4:4], out[:4:4]
+		o[0] = tab[uint16(p[0])>>2]
+		o[1] = tab[uint16(p[1])>>2]
+		o[2] = tab[uint16(p[2])>>2]
+		o[3] = tab[uint16(p[3])>>2]
+		pcm, out = pcm[4:], out[4:]
+	}
 	for i, v := range pcm {
-		out[i] = ulawEnc[uint16(v)>>2]
+		out[i] = tab[uint16(v)>>2]
 	}
 	return dst
 }
@@ -181,8 +190,17 @@ func EncodeUlaw(dst []byte, pcm []int16) []byte {
 func EncodeAlaw(dst []byte, pcm []int16) []byte {
 	dst, out := grow(dst, len(pcm))
 	out = out[:len(pcm)]
+	tab := &alawEnc
+	for len(pcm) >= 4 && len(out) >= 4 {
+		p, o := pcm[:4:4], out[:4:4]
+		o[0] = tab[uint16(p[0])>>4]
+		o[1] = tab[uint16(p[1])>>4]
+		o[2] = tab[uint16(p[2])>>4]
+		o[3] = tab[uint16(p[3])>>4]
+		pcm, out = pcm[4:], out[4:]
+	}
 	for i, v := range pcm {
-		out[i] = alawEnc[uint16(v)>>4]
+		out[i] = tab[uint16(v)>>4]
 	}
 	return dst
 }
@@ -193,8 +211,9 @@ func EncodeAlaw(dst []byte, pcm []int16) []byte {
 func DecodeUlaw(dst []int16, data []byte) []int16 {
 	dst, out := grow(dst, len(data))
 	out = out[:len(data)]
+	tab := &ulawDec
 	for i, c := range data {
-		out[i] = ulawDec[c]
+		out[i] = tab[c]
 	}
 	return dst
 }
@@ -205,8 +224,9 @@ func DecodeUlaw(dst []int16, data []byte) []int16 {
 func DecodeAlaw(dst []int16, data []byte) []int16 {
 	dst, out := grow(dst, len(data))
 	out = out[:len(data)]
+	tab := &alawDec
 	for i, c := range data {
-		out[i] = alawDec[c]
+		out[i] = tab[c]
 	}
 	return dst
 }
@@ -217,8 +237,9 @@ func DecodeAlaw(dst []int16, data []byte) []int16 {
 func UlawToAlaw(dst, data []byte) []byte {
 	dst, out := grow(dst, len(data))
 	out = out[:len(data)]
+	tab := &ulawToA
 	for i, c := range data {
-		out[i] = ulawToA[c]
+		out[i] = tab[c]
 	}
 	return dst
 }
@@ -228,8 +249,9 @@ func UlawToAlaw(dst, data []byte) []byte {
 func AlawToUlaw(dst, data []byte) []byte {
 	dst, out := grow(dst, len(data))
 	out = out[:len(data)]
+	tab := &alawToU
 	for i, c := range data {
-		out[i] = alawToU[c]
+		out[i] = tab[c]
 	}
 	return dst
 }
