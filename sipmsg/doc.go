@@ -10,7 +10,7 @@
 // reused at once. Header names are case-insensitive and compact forms
 // ("v", "i", "m", ...) match their long forms; folded lines are joined.
 // Parse checks the framing (start line, header syntax, Content-Length,
-// CSeq); the typed accessors ([Message.Via], [Message.From], [Message.To],
+// CSeq) and parses the Request-URI; the typed accessors ([Message.Via], [Message.From], [Message.To],
 // [Message.CSeq], [Message.Contact], ...) parse their header on first use
 // and cache the result, and [Message.Validate] checks everything a UA or
 // proxy relies on before acting on a request.
@@ -25,7 +25,8 @@
 //
 // # Building and serializing
 //
-// [NewRequest] and [NewResponse] (RFC 3261 §8.2.6) build messages; Add,
+// [NewRequest], [NewResponse] (RFC 3261 §8.2.6), [NewCancel] (§9.1) and
+// [NewAck] (§17.1.1.3) build messages; Add,
 // Set, Del, Prepend, [Message.SetVia], [Message.PrependVia] and
 // [Message.SetToTag] mutate them; [Message.AppendTo] writes the wire form
 // into a caller's buffer without allocating. A parsed message in canonical
@@ -36,6 +37,14 @@
 // On TCP and TLS, a [Reader] frames messages by Content-Length, skips the
 // CRLF keepalives between them and reports a CRLFCRLF ping (RFC 5626
 // §4.4.1) so the caller can answer it.
+//
+// # Performance
+//
+// Parsing makes two or three allocations: the Message (with room for 16
+// header fields) and one copy of the input shared by the header strings
+// and the body; header fields are pointer-free offset records. The first
+// typed accessor allocates the cache of parsed views. AppendTo into a
+// buffer with room does not allocate.
 //
 // # Concurrency
 //

@@ -10,7 +10,7 @@ import (
 // error returned by [Parse].
 var (
 	// ErrUnsupportedVersion: the start line names a SIP version other than
-	// SIP/2.0. A UAS answers 505 (RFC 3261 §8.2.2.1... §21.5.7).
+	// SIP/2.0; a server answers 505 Version Not Supported (RFC 3261 §21.5.6).
 	ErrUnsupportedVersion = errors.New("sipmsg: unsupported SIP version")
 	// ErrTooLarge: the input exceeds a [Parser] or [Reader] limit.
 	ErrTooLarge = errors.New("sipmsg: message too large")
