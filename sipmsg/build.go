@@ -37,7 +37,7 @@ func NewResponse(req *Message, code int, reason string) *Message {
 		default:
 			continue
 		}
-		if f.ext {
+		if f.ext() {
 			// Names and values added to req live in req.extra.
 			f = m.newField(req.fname(&f), req.fvalue(&f), f.id)
 		}

@@ -8,17 +8,19 @@ type Field struct {
 	Value string
 }
 
-// field records one header line without pointers: offsets into m.raw, or,
-// when ext is set, indexes into m.extra (values added by mutation or
-// unfolded). Pointer-free records keep parsing cheap for the GC.
+// field records one header line in 12 bytes without pointers: offsets
+// into m.raw, or, when nLen is 0 (parsed names are never empty), indexes
+// into m.views.extra, which holds names and values added by mutation,
+// unfolded values and names longer than 255 bytes. Small pointer-free
+// records keep parsing cheap for the allocator and the GC.
 type field struct {
 	nOff, vOff uint32
-	vLen       uint32
-	nLen       uint16
+	vLen       uint16
+	nLen       uint8
 	id         hdrID
-	ext        bool
-	folded     bool // set while parsing until the value is unfolded
 }
+
+func (f *field) ext() bool { return f.nLen == 0 }
 
 // Message is a SIP request or response (RFC 3261 §7).
 //
@@ -44,7 +46,6 @@ type Message struct {
 
 	raw    string    // the parsed header section
 	fields []field   // header lines in order; may point into inline
-	extra  []string  // names and values not in raw
 	inline [16]field // storage for the usual number of fields
 
 	cached cacheBits
@@ -52,9 +53,10 @@ type Message struct {
 	views  *views
 }
 
-// views caches typed headers; allocated on first use so that parsing
-// alone stays small.
+// views caches typed headers and holds strings that are not in raw;
+// allocated on first use so that parsing alone stays small.
 type views struct {
+	extra   []string
 	via     Via
 	from    Address
 	to      Address
@@ -79,17 +81,17 @@ const (
 )
 
 func (m *Message) fname(f *field) string {
-	if f.ext {
-		return m.extra[f.nOff]
+	if f.ext() {
+		return m.views.extra[f.nOff]
 	}
 	return m.raw[f.nOff : f.nOff+uint32(f.nLen)]
 }
 
 func (m *Message) fvalue(f *field) string {
-	if f.ext {
-		return m.extra[f.vOff]
+	if f.ext() {
+		return m.views.extra[f.vOff]
 	}
-	return m.raw[f.vOff : f.vOff+f.vLen]
+	return m.raw[f.vOff : f.vOff+uint32(f.vLen)]
 }
 
 // value returns the value of field i.
@@ -98,21 +100,17 @@ func (m *Message) value(i int) string { return m.fvalue(&m.fields[i]) }
 // setValue replaces the value of field i.
 func (m *Message) setValue(i int, v string) {
 	f := &m.fields[i]
-	if !f.ext {
-		name := m.fname(f)
-		f.ext = true
-		f.nOff = uint32(len(m.extra))
-		m.extra = append(m.extra, name)
-		f.vOff = uint32(len(m.extra))
-		m.extra = append(m.extra, v)
+	if !f.ext() {
+		*f = m.newField(m.fname(f), v, f.id)
 		return
 	}
-	m.extra[f.vOff] = v
+	m.views.extra[f.vOff] = v
 }
 
 func (m *Message) newField(name, value string, id hdrID) field {
-	f := field{id: id, ext: true, nOff: uint32(len(m.extra)), vOff: uint32(len(m.extra) + 1)}
-	m.extra = append(m.extra, name, value)
+	v := m.view()
+	f := field{id: id, nOff: uint32(len(v.extra)), vOff: uint32(len(v.extra) + 1)}
+	v.extra = append(v.extra, name, value)
 	return f
 }
 
@@ -309,7 +307,9 @@ func (m *Message) Clone() *Message {
 		c.Body = append([]byte(nil), m.Body...)
 	}
 	c.fields = append([]field(nil), m.fields...)
-	c.extra = append([]string(nil), m.extra...)
+	if m.views != nil && len(m.views.extra) > 0 {
+		c.view().extra = append([]string(nil), m.views.extra...)
+	}
 	return c
 }
 

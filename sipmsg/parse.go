@@ -19,7 +19,7 @@ const (
 type Parser struct {
 	MaxMessageSize int // 0 means DefaultMaxMessageSize
 	MaxHeaders     int // 0 means DefaultMaxHeaders
-	MaxLineLength  int // 0 means DefaultMaxLineLength
+	MaxLineLength  int // 0 means DefaultMaxLineLength; at most 65535
 }
 
 func (p *Parser) limits() (size, headers, line int) {
@@ -33,6 +33,7 @@ func (p *Parser) limits() (size, headers, line int) {
 	if line <= 0 {
 		line = DefaultMaxLineLength
 	}
+	line = min(line, 0xffff) // field records hold 16-bit lengths
 	return
 }
 
@@ -84,7 +85,7 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	// Pass 1 over the input: find the header lines and the empty line.
 	// Fields record offsets relative to start, valid in the copy below.
 	m.fields = m.inline[:0]
-	folded := false
+	var special []pending // folded lines and long names, rare
 	cl, cseq := -1, -1
 	for {
 		if pos+1 < len(b) && b[pos] == '\r' && b[pos+1] == '\n' {
@@ -98,7 +99,11 @@ func (p *Parser) parse(m *Message, b []byte) error {
 			return wrapError(b, pos, "too many header fields", ErrTooLarge)
 		}
 		if len(m.fields) == cap(m.fields) {
-			n := len(m.fields) + bytes.Count(b[pos:], []byte("\n"))
+			rest := b[pos:]
+			if e := bytes.Index(rest, []byte("\r\n\r\n")); e >= 0 {
+				rest = rest[:e+2] // count header lines, not body lines
+			}
+			n := len(m.fields) + bytes.Count(rest, []byte("\n"))
 			if n > maxHeaders {
 				n = maxHeaders
 			}
@@ -142,7 +147,7 @@ func (p *Parser) parse(m *Message, b []byte) error {
 		if colon == len(line) {
 			return newError(b, lineStart, "header line without ':'")
 		}
-		if j == 0 || line[colon] != ':' || j > 0xffff {
+		if j == 0 || line[colon] != ':' {
 			return newError(b, lineStart, "invalid header name")
 		}
 		name := line[:j]
@@ -155,9 +160,12 @@ func (p *Parser) parse(m *Message, b []byte) error {
 			ve--
 		}
 		id := lookupHeader(name)
-		f := field{nOff: uint32(lineStart - start), nLen: uint16(len(name)),
-			vOff: uint32(lineStart + vs - start), vLen: uint32(ve - vs), id: id, folded: isFolded}
-		folded = folded || isFolded
+		f := field{nOff: uint32(lineStart - start), nLen: uint8(len(name)),
+			vOff: uint32(lineStart + vs - start), vLen: uint16(ve - vs), id: id}
+		if isFolded || len(name) > 0xff {
+			special = append(special, pending{i: len(m.fields), nOff: lineStart - start, nLen: len(name),
+				vOff: lineStart + vs - start, vLen: ve - vs, folded: isFolded})
+		}
 		switch id {
 		case hContentLength:
 			// RFC 4475 §3.3.9: several Content-Length values make the framing unknowable.
@@ -199,14 +207,12 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	if err := m.parseStartLine(s[:lineEnd-start]); err != nil {
 		return shiftError(err, start)
 	}
-	if folded {
-		for i := range m.fields {
-			f := &m.fields[i]
-			if f.folded {
-				v := trimWS(unfold(s[f.vOff : f.vOff+f.vLen]))
-				*f = m.newField(s[f.nOff:f.nOff+uint32(f.nLen)], v, f.id)
-			}
+	for _, p := range special {
+		v := s[p.vOff : p.vOff+p.vLen]
+		if p.folded {
+			v = trimWS(unfold(v))
 		}
+		m.fields[p.i] = m.newField(s[p.nOff:p.nOff+p.nLen], v, m.fields[p.i].id)
 	}
 	if cseq >= 0 {
 		c, err := ParseCSeq(m.value(cseq))
@@ -221,6 +227,12 @@ func (p *Parser) parse(m *Message, b []byte) error {
 		}
 	}
 	return nil
+}
+
+// pending locates a header line that needs a string of its own.
+type pending struct {
+	i, nOff, nLen, vOff, vLen int
+	folded                    bool
 }
 
 // unfold replaces each CRLF and the whitespace after it with one space
