@@ -70,8 +70,8 @@ var alawToUlawMag = [128]byte{
 	112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127,
 }
 
-// encodeUlawSample is the G.191 µ-law compressor for one sample (G.711 §2,
-// Tables 2a/2b): magnitude on 14 bits plus the bias 33, segment found from
+// encodeUlawSample is the G.191 µ-law compressor for one sample (G.711
+// Table 2): magnitude on 14 bits plus the bias 33, segment found from
 // the position of the leading one, code bits inverted on the line.
 func encodeUlawSample(x int16) byte {
 	var mag int32
@@ -94,8 +94,8 @@ func encodeUlawSample(x int16) byte {
 	return code
 }
 
-// encodeAlawSample is the G.191 A-law compressor for one sample (G.711 §2,
-// Tables 1a/1b): magnitude on 12 bits plus sign, even bits inverted (0x55)
+// encodeAlawSample is the G.191 A-law compressor for one sample (G.711
+// Table 1): magnitude on 12 bits plus sign, even bits inverted (0x55)
 // on the line.
 func encodeAlawSample(x int16) byte {
 	var mag int32
@@ -120,7 +120,7 @@ func encodeAlawSample(x int16) byte {
 }
 
 // decodeUlawSample returns the decision value at the centre of the code's
-// interval, scaled to 16 bits (G.711 Table 2a/2b "decoder output").
+// interval, scaled to 16 bits (G.711 Table 2 decoder output).
 func decodeUlawSample(code byte) int16 {
 	c := ^code
 	exp := int32(c>>4) & 7
@@ -133,7 +133,7 @@ func decodeUlawSample(code byte) int16 {
 }
 
 // decodeAlawSample returns the centre of the code's interval scaled to
-// 16 bits (G.711 Table 1a/1b).
+// 16 bits (G.711 Table 1).
 func decodeAlawSample(code byte) int16 {
 	c := code ^ 0x55
 	exp := int32(c>>4) & 7

@@ -12,8 +12,8 @@ var ErrBitrate = errors.New("g722: bit rate must be 64000, 56000 or 48000")
 // Decoder is a G.722 decoder: octets in the RFC 3551 §4.5.2 layout in,
 // 16 kHz 16-bit PCM out, two samples per octet. It keeps the filter and
 // predictor state of one stream between calls, so use one Decoder per
-// stream. It is not safe for concurrent use; the zero value is not ready,
-// use NewDecoder or NewDecoderRate.
+// stream. It is not safe for concurrent use. The zero value is a 64 kbit/s
+// decoder in the initial state, like NewDecoder's.
 //
 // The output of the receive QMF is saturated to the int16 range, as the
 // ITU-T reference decoder (and FFmpeg) do; spandsp instead lets it wrap
@@ -25,8 +25,8 @@ type Decoder struct {
 	rate   int
 }
 
-// NewDecoder returns a decoder for 64 kbit/s (mode 1) in the initial state
-// of G.722 §6.
+// NewDecoder returns a decoder for 64 kbit/s (mode 1) in the initial (reset)
+// state.
 func NewDecoder() *Decoder {
 	d, _ := NewDecoderRate(64000)
 	return d
@@ -36,7 +36,7 @@ func NewDecoder() *Decoder {
 // (64000), mode 2 (56000) or mode 3 (48000). Whatever the mode, each octet
 // of the input is a full G.722 octet as it travels in RTP; in modes 2 and 3
 // the lowest one or two bits of the lower sub-band code carry auxiliary
-// data (G.722 §1.3) and are ignored. The error is ErrBitrate.
+// data and are ignored. The error is ErrBitrate.
 func NewDecoderRate(bitrate int) (*Decoder, error) {
 	d := &Decoder{rate: bitrate}
 	switch bitrate {
@@ -54,7 +54,12 @@ func NewDecoderRate(bitrate int) (*Decoder, error) {
 }
 
 // Bitrate returns the audio bit rate the decoder was made for.
-func (d *Decoder) Bitrate() int { return d.rate }
+func (d *Decoder) Bitrate() int {
+	if d.recon == nil {
+		return 64000
+	}
+	return d.rate
+}
 
 // Reset returns the decoder to its initial state, as at the start of a
 // stream, keeping its bit rate.
@@ -81,6 +86,10 @@ func init() {
 // extended slice. Every octet is valid input. Decode allocates only when
 // dst lacks the capacity: 160 octets (20 ms) give 320 samples.
 func (d *Decoder) Decode(dst []int16, data []byte) []int16 {
+	if d.recon == nil { // zero value
+		d.recon, d.rate = &recon6, 64000
+		d.Reset()
+	}
 	l := len(dst)
 	n := 2 * len(data)
 	if cap(dst)-l < n {
@@ -111,7 +120,7 @@ func (d *Decoder) Decode(dst []int16, data []byte) []int16 {
 		hi.adaptHigh(ih)
 		hi.predict(dh)
 
-		// Receive QMF (§4.4).
+		// Receive QMF.
 		odd, even := d.qmf.push(rl+rh, rl-rh)
 		o := out[2*i : 2*i+2]
 		o[0] = int16(sat16(even >> 11))

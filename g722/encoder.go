@@ -3,8 +3,8 @@ package g722
 // Encoder is a G.722 encoder at 64 kbit/s (mode 1): 16 kHz 16-bit PCM in,
 // one octet per two samples out, in the RFC 3551 §4.5.2 bit order. It keeps
 // the filter and predictor state of one stream between calls, so use one
-// Encoder per stream. It is not safe for concurrent use; the zero value is
-// not ready, use NewEncoder.
+// Encoder per stream. It is not safe for concurrent use. The zero value is
+// an encoder in the initial state, like NewEncoder's.
 type Encoder struct {
 	qmf     qmfLine
 	lo, hi  band
@@ -12,7 +12,7 @@ type Encoder struct {
 	odd     bool  // pending holds a sample
 }
 
-// NewEncoder returns an encoder in the initial state of G.722 §6.
+// NewEncoder returns an encoder in the initial (reset) state.
 func NewEncoder() *Encoder {
 	e := new(Encoder)
 	e.Reset()
@@ -35,6 +35,9 @@ func (e *Encoder) Reset() {
 func (e *Encoder) Encode(dst []byte, pcm []int16) []byte {
 	if len(pcm) == 0 {
 		return dst
+	}
+	if e.lo.det == 0 { // zero value; DETL is never 0 once initialised
+		e.Reset()
 	}
 	if e.odd {
 		dst = append(dst, e.encodePair(int32(e.pending), int32(pcm[0])))
@@ -64,7 +67,7 @@ func (e *Encoder) Encode(dst []byte, pcm []int16) []byte {
 // encodePair runs the transmit QMF and both sub-band ADPCM encoders on
 // the samples a (earlier) and b.
 func (e *Encoder) encodePair(a, b int32) byte {
-	// Transmit QMF (§3.2): split into lower and higher sub-bands.
+	// Transmit QMF: split into lower and higher sub-bands.
 	odd, even := e.qmf.push(a, b)
 	xl := (even + odd) >> 14
 	xh := (even - odd) >> 14

@@ -267,3 +267,21 @@ func TestRTP(t *testing.T) {
 		t.Errorf("20 ms encodes to %d octets, want %d", len(octets), PayloadLen(20))
 	}
 }
+
+// TestZeroValue: a zero Encoder and Decoder behave like new ones.
+func TestZeroValue(t *testing.T) {
+	pcm := readPCM(t, filepath.Join(workloads, "speech-16k-s16le.raw"))[:3200]
+	var e Encoder
+	got := e.Encode(nil, pcm)
+	want := NewEncoder().Encode(nil, pcm)
+	if !bytes.Equal(got, want) {
+		t.Errorf("zero Encoder output differs from NewEncoder's")
+	}
+	var d Decoder
+	if d.Bitrate() != 64000 {
+		t.Errorf("zero Decoder: got bit rate %d, want 64000", d.Bitrate())
+	}
+	if !slices.Equal(d.Decode(nil, want), NewDecoder().Decode(nil, want)) {
+		t.Errorf("zero Decoder output differs from NewDecoder's")
+	}
+}

@@ -1,7 +1,7 @@
 package g722
 
 // qmfLine is the 24-sample delay line shared by the transmit and receive
-// quadrature mirror filters (G.722 §3.2 and §4.4, Table 11). Each new pair
+// quadrature mirror filters of G.722. Each new pair
 // of samples is written twice, 24 apart, so the current window is always
 // the contiguous x[head:head+24] (oldest first) and nothing is shifted.
 type qmfLine struct {

@@ -1,11 +1,12 @@
 package g722
 
-// Constants of ITU-T G.722 (11/88 and later editions), Tables 9–17 and the
-// QMF coefficients of Table 11. Values are the standard's; the layout
-// (combined and precomputed tables) is this package's.
+// Constants of ITU-T G.722: quantiser decision levels, inverse quantiser
+// outputs, scale factor multipliers, the antilog table and the QMF
+// coefficients. Values are the standard's; the layout (combined and
+// precomputed tables) is this package's.
 
 // qmf holds the 12 distinct coefficients h0…h11 of the 24-tap transmit and
-// receive QMF (G.722 Table 11; h(23-i) = h(i)), scaled by 2^13.
+// receive QMF (h(23-i) = h(i)), scaled by 2^13.
 const (
 	h0  = 3
 	h1  = -11
@@ -21,8 +22,8 @@ const (
 	h11 = -11
 )
 
-// q6 holds the lower sub-band quantiser decision levels (Table 9, "LL6"
-// magnitudes scaled as in Block 1L QUANTL) for intervals 1…29.
+// q6 holds the lower sub-band quantiser decision levels (Block 1L
+// QUANTL) for intervals 1…29.
 var q6 = [30]uint32{
 	0, 35, 72, 110, 150, 190, 233, 276,
 	323, 370, 422, 473, 530, 587, 650, 714,
@@ -48,7 +49,7 @@ func init() {
 }
 
 // lowCode maps a quantiser interval (1…30) and the sign of the difference
-// signal to the 6-bit lower sub-band code I_L (Table 9): index interval for
+// signal to the 6-bit lower sub-band code I_L (Block 1L QUANTL): index interval for
 // a non-negative difference, interval+32 for a negative one.
 var lowCode = [64]int32{
 	// non-negative: interval 1 → 61 … interval 30 → 32
@@ -60,7 +61,7 @@ var lowCode = [64]int32{
 }
 
 // qm6, qm5 and qm4 are the inverse quantiser outputs of the lower sub-band
-// for 6-, 5- and 4-bit codes (Table 13, Block 5L INVQBL and Block 2L INVQAL),
+// for 6-, 5- and 4-bit codes (Block 5L INVQBL and Block 2L INVQAL),
 // indexed by the code.
 var qm6 = [64]int32{
 	-136, -136, -136, -136, -24808, -21904, -19008, -16704,
@@ -85,26 +86,26 @@ var qm4 = [16]int32{
 	20456, 12896, 8968, 6288, 4240, 2584, 1200, 0,
 }
 
-// wl4 is the lower sub-band log scale factor multiplier W_L (Table 14)
+// wl4 is the lower sub-band log scale factor multiplier W_L (Block 3L LOGSCL)
 // indexed directly by the 4-bit code (the standard goes through RIL → IL4).
 var wl4 = [16]int32{
 	-60, 3042, 1198, 538, 334, 172, 58, -30,
 	3042, 1198, 538, 334, 172, 58, -30, -60,
 }
 
-// qm2 is the higher sub-band inverse quantiser output (Table 12) and wh2 the
-// higher sub-band log scale factor multiplier W_H (Table 15), both indexed by
+// qm2 is the higher sub-band inverse quantiser output (Block 2H INVQAH) and wh2 the
+// higher sub-band log scale factor multiplier W_H (Block 3H LOGSCH), both indexed by
 // the 2-bit code I_H.
 var (
 	qm2 = [4]int32{-7408, -1616, 7408, 1616}
 	wh2 = [4]int32{798, -214, 798, -214}
 )
 
-// highCode maps (sign, magnitude interval) to I_H (Table 10): index
+// highCode maps (sign, magnitude interval) to I_H (Block 1H QUANTH): index
 // interval for a non-negative difference, 2+interval for a negative one.
 var highCode = [4]int32{3, 2, 1, 0}
 
-// ilb is the antilogarithm table of Block 3L SCALEL / 3H SCALEH (Table 16).
+// ilb is the antilogarithm table of Blocks 3L SCALEL and 3H SCALEH.
 var ilb = [32]int32{
 	2048, 2093, 2139, 2186, 2233, 2282, 2332, 2383,
 	2435, 2489, 2543, 2599, 2656, 2714, 2774, 2834,

@@ -39,7 +39,7 @@ const RTPClockRate = 48000
 const DefaultPacketLossPercent = 10
 
 // MaxPacketSize is the largest Opus packet the encoder writes (RFC 6716
-// §3.4 limits a frame to 1275 octets).
+// §3.2.1 limits a frame to 1275 octets).
 const MaxPacketSize = 1275
 
 // RTPTimestampIncrement returns how far the RTP timestamp advances for

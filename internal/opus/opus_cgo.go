@@ -108,7 +108,7 @@ func (e *Encoder) SetBitrate(bps int) error {
 
 // SetPacketLossPercent tells the encoder the expected packet loss (0 to
 // 100 %); with FEC on, the higher it is the more redundancy the encoder
-// sends (RFC 6716 §2.1.7).
+// sends.
 func (e *Encoder) SetPacketLossPercent(percent int) error {
 	if e == nil || e.st == nil {
 		return errClosed
@@ -119,8 +119,8 @@ func (e *Encoder) SetPacketLossPercent(percent int) error {
 	return nil
 }
 
-// SetFEC turns in-band forward error correction (LBRR frames, RFC 6716
-// §4.2.4) on or off. It is on by default.
+// SetFEC turns in-band forward error correction (the LBRR frames of the
+// SILK layer, RFC 6716) on or off. It is on by default.
 func (e *Encoder) SetFEC(on bool) error {
 	if e == nil || e.st == nil {
 		return errClosed
