@@ -48,9 +48,10 @@ type Message struct {
 	fields []field   // header lines in order; may point into inline
 	inline [16]field // storage for the usual number of fields
 
-	cached cacheBits
-	cseq   CSeq
-	views  *views
+	cseqSeq    uint32 // cached CSeq, split so that it packs with cached
+	cached     cacheBits
+	cseqMethod string
+	views      *views
 }
 
 // views caches typed headers and holds strings that are not in raw;
@@ -61,6 +62,11 @@ type views struct {
 	from    Address
 	to      Address
 	contact Address
+}
+
+func (m *Message) setCSeq(c CSeq) {
+	m.cseqSeq, m.cseqMethod = c.Seq, c.Method
+	m.cached |= cCSeq
 }
 
 func (m *Message) view() *views {
@@ -302,7 +308,8 @@ func (m *Message) SetContentLength() {
 // Clone returns a deep copy of m that shares no mutable memory with it.
 func (m *Message) Clone() *Message {
 	c := &Message{Method: m.Method, RequestURI: m.RequestURI, StatusCode: m.StatusCode,
-		Reason: m.Reason, raw: m.raw, cseq: m.cseq, cached: m.cached & cCSeq}
+		Reason: m.Reason, raw: m.raw,
+		cseqSeq: m.cseqSeq, cseqMethod: m.cseqMethod, cached: m.cached & cCSeq}
 	if m.Body != nil {
 		c.Body = append([]byte(nil), m.Body...)
 	}

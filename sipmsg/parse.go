@@ -217,10 +217,12 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	if cseq >= 0 {
 		c, err := ParseCSeq(m.value(cseq))
 		if err != nil {
-			return shiftError(err, start+int(m.fields[cseq].vOff))
+			if f := &m.fields[cseq]; !f.ext() {
+				return shiftError(err, start+int(f.vOff))
+			}
+			return err
 		}
-		m.cseq = c
-		m.cached |= cCSeq
+		m.setCSeq(c)
 		if m.IsRequest() && c.Method != m.Method {
 			// RFC 3261 §8.1.1.5 / RFC 4475 §3.1.2.17.
 			return newError(b, start, "CSeq method does not match the request method")

@@ -151,7 +151,7 @@ func (m *Message) CallID() string {
 // CSeq returns the CSeq header, parsed and cached.
 func (m *Message) CSeq() (CSeq, error) {
 	if m.cached&cCSeq != 0 {
-		return m.cseq, nil
+		return CSeq{Seq: m.cseqSeq, Method: m.cseqMethod}, nil
 	}
 	i := m.indexID(hCSeq, 0)
 	if i < 0 {
@@ -161,8 +161,7 @@ func (m *Message) CSeq() (CSeq, error) {
 	if err != nil {
 		return c, err
 	}
-	m.cseq = c
-	m.cached |= cCSeq
+	m.setCSeq(c)
 	return c, nil
 }
 
