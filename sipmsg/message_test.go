@@ -295,6 +295,18 @@ func TestAllocations(t *testing.T) {
 		if allocs > 4 {
 			t.Errorf("%s: Parse got %v allocs, want at most 4", w.name, allocs)
 		}
+		allocs = testing.AllocsPerRun(50, func() {
+			m, err := Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := readCommon(m); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 4 {
+			t.Errorf("%s: Parse and the common headers got %v allocs, want at most 4", w.name, allocs)
+		}
 		m, _ := Parse(raw)
 		if _, err := readCommon(m); err != nil {
 			t.Fatal(err)

@@ -1,5 +1,7 @@
 package sipmsg
 
+import "strings"
+
 // Params is a raw parameter list as written after the first ';' of a URI,
 // Via or header value: "branch=z9hG4bK1;rport". Lookups scan the string and
 // do not allocate. Whitespace around ';' and '=' (allowed in header
@@ -15,38 +17,38 @@ func (p Params) Next() (name, value string, rest Params, ok bool) {
 	if s == "" {
 		return "", "", "", false
 	}
-	end := len(s)
-	inQuote := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if inQuote {
-			if c == '\\' {
-				i++
+	end := strings.IndexByte(s, ';')
+	if end < 0 {
+		end = len(s)
+	}
+	if q := strings.IndexByte(s[:end], '"'); q >= 0 {
+		end = len(s) // a quoted value may hold ';': scan with quotes in mind
+		inQuote := false
+		for i := q; i < len(s); i++ {
+			c := s[i]
+			if inQuote {
+				if c == '\\' {
+					i++
+				} else if c == '"' {
+					inQuote = false
+				}
 			} else if c == '"' {
-				inQuote = false
+				inQuote = true
+			} else if c == ';' {
+				end = i
+				break
 			}
-			continue
-		}
-		if c == '"' {
-			inQuote = true
-		} else if c == ';' {
-			end = i
-			break
 		}
 	}
 	elem := s[:end]
 	if end < len(s) {
 		rest = Params(s[end+1:])
 	}
-	for i := 0; i < len(elem); i++ {
-		if elem[i] == '=' {
-			return trimWS(elem[:i]), trimWS(elem[i+1:]), rest, true
-		}
-		if elem[i] == '"' {
-			break
-		}
+	eq := strings.IndexByte(elem, '=')
+	if q := strings.IndexByte(elem, '"'); eq < 0 || (q >= 0 && q < eq) {
+		return trimWS(elem), "", rest, true
 	}
-	return trimWS(elem), "", rest, true
+	return trimWS(elem[:eq]), trimWS(elem[eq+1:]), rest, true
 }
 
 // Get returns the value of the parameter called name (as written: a quoted
