@@ -40,7 +40,7 @@
 //
 // # Performance
 //
-// Parsing makes two or three allocations: the Message (with room for 16
+// Parsing makes two or three allocations: the Message (with room for 12
 // header fields) and one copy of the input shared by the header strings
 // and the body; header fields are pointer-free offset records. The first
 // typed accessor allocates the cache of parsed views. AppendTo into a

@@ -46,7 +46,7 @@ type Message struct {
 
 	raw    string    // the parsed header section
 	fields []field   // header lines in order; may point into inline
-	inline [16]field // storage for the usual number of fields
+	inline [12]field // storage for the usual number of fields
 
 	cseqSeq    uint32 // cached CSeq, split so that it packs with cached
 	cached     cacheBits
