@@ -197,12 +197,15 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	// and the body, handed out as a []byte. The header bytes are never
 	// written after this copy and no slice of them escapes, so viewing them
 	// as a string is sound; Body is capped so it cannot reach them.
-	buf := append([]byte(nil), b[start:bodyStart+n]...)
-	s := unsafe.String(&buf[0], bodyStart-start)
+	// The empty line and the CRLF before it are left out.
+	hl := bodyStart - 4 - start
+	buf := make([]byte, hl+n)
+	copy(buf, b[start:start+hl])
+	copy(buf[hl:], b[bodyStart:bodyStart+n])
+	s := unsafe.String(&buf[0], hl)
 	m.raw = s
 	if n > 0 {
-		bs := bodyStart - start
-		m.Body = buf[bs : bs+n : bs+n]
+		m.Body = buf[hl : hl+n : hl+n]
 	}
 	if err := m.parseStartLine(s[:lineEnd-start]); err != nil {
 		return shiftError(err, start)
