@@ -86,7 +86,8 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	// Fields record offsets relative to start, valid in the copy below.
 	m.fields = m.inline[:0]
 	var special []pending // folded lines and long names, rare
-	cl, cseq := -1, -1
+	cl, cseq, cseqOff := -1, -1, 0
+	hl := lineEnd - start // bytes of the copy holding the start line, names and values
 	for {
 		if pos+1 < len(b) && b[pos] == '\r' && b[pos+1] == '\n' {
 			pos += 2
@@ -166,6 +167,7 @@ func (p *Parser) parse(m *Message, b []byte) error {
 			special = append(special, pending{i: len(m.fields), nOff: lineStart - start, nLen: len(name),
 				vOff: lineStart + vs - start, vLen: ve - vs, folded: isFolded})
 		}
+		hl += len(name) + ve - vs
 		switch id {
 		case hContentLength:
 			// RFC 4475 §3.3.9: several Content-Length values make the framing unknowable.
@@ -179,7 +181,7 @@ func (p *Parser) parse(m *Message, b []byte) error {
 			cl = int(n)
 		case hCSeq:
 			if cseq < 0 {
-				cseq = len(m.fields)
+				cseq, cseqOff = len(m.fields), lineStart+vs
 			}
 		}
 		m.fields = append(m.fields, f)
@@ -193,15 +195,37 @@ func (p *Parser) parse(m *Message, b []byte) error {
 		n = cl
 	}
 
-	// One copy of the input holds the header section, read through strings,
-	// and the body, handed out as a []byte. The header bytes are never
-	// written after this copy and no slice of them escapes, so viewing them
-	// as a string is sound; Body is capped so it cannot reach them.
-	// The empty line and the CRLF before it are left out.
-	hl := bodyStart - 4 - start
+	// One copy of the input holds the start line, then each header name and
+	// value back to back (no ": ", no CRLF: fewer bytes), read through
+	// strings, then the body, handed out as a []byte. Field offsets move to
+	// the copy. The header bytes are never written after this copy and no
+	// slice of them escapes, so viewing them as a string is sound; Body is
+	// capped so it cannot reach them.
 	buf := make([]byte, hl+n)
-	copy(buf, b[start:start+hl])
-	copy(buf[hl:], b[bodyStart:bodyStart+n])
+	w := copy(buf, b[start:lineEnd])
+	pi := 0
+	for i := range m.fields {
+		f := &m.fields[i]
+		nl, vl := int(f.nLen), int(f.vLen)
+		var p *pending
+		if pi < len(special) && special[pi].i == i {
+			p = &special[pi]
+			pi++
+			nl, vl = p.nLen, p.vLen
+		}
+		o := start + int(f.nOff)
+		copy(buf[w:], b[o:o+nl])
+		f.nOff = uint32(w)
+		w += nl
+		o = start + int(f.vOff)
+		copy(buf[w:], b[o:o+vl])
+		f.vOff = uint32(w)
+		w += vl
+		if p != nil {
+			p.nOff, p.vOff = int(f.nOff), int(f.vOff)
+		}
+	}
+	copy(buf[w:], b[bodyStart:bodyStart+n])
 	s := unsafe.String(&buf[0], hl)
 	m.raw = s
 	if n > 0 {
@@ -220,10 +244,7 @@ func (p *Parser) parse(m *Message, b []byte) error {
 	if cseq >= 0 {
 		c, err := ParseCSeq(m.value(cseq))
 		if err != nil {
-			if f := &m.fields[cseq]; !f.ext() {
-				return shiftError(err, start+int(f.vOff))
-			}
-			return err
+			return shiftError(err, cseqOff)
 		}
 		m.setCSeq(c)
 		if m.IsRequest() && c.Method != m.Method {
