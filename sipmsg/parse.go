@@ -84,8 +84,8 @@ func (p *Parser) parse(m *Message, b []byte) error {
 
 	// Pass 1 over the input: find the header lines and the empty line.
 	// Fields record offsets relative to start, valid in the copy below.
-	m.fields = m.inline[:0]
-	var special []pending // folded lines and long names, rare
+	fields := m.inline[:0] // a local slice: no write barrier per append
+	var special []pending  // folded lines and long names, rare
 	cl, cseq, cseqOff := -1, -1, 0
 	hl := lineEnd - start // bytes of the copy holding the start line, names and values
 	for {
@@ -96,19 +96,19 @@ func (p *Parser) parse(m *Message, b []byte) error {
 		if pos >= len(b) {
 			return newError(b, start, "header section not terminated by an empty line")
 		}
-		if len(m.fields) == maxHeaders {
+		if len(fields) == maxHeaders {
 			return wrapError(b, pos, "too many header fields", ErrTooLarge)
 		}
-		if len(m.fields) == cap(m.fields) {
+		if len(fields) == cap(fields) {
 			rest := b[pos:]
 			if e := bytes.Index(rest, []byte("\r\n\r\n")); e >= 0 {
 				rest = rest[:e+2] // count header lines, not body lines
 			}
-			n := len(m.fields) + bytes.Count(rest, []byte("\n"))
+			n := len(fields) + bytes.Count(rest, []byte("\n"))
 			if n > maxHeaders {
 				n = maxHeaders
 			}
-			m.fields = append(make([]field, 0, n), m.fields...)
+			fields = append(make([]field, 0, n), fields...)
 		}
 		lineStart := pos
 		isFolded := false
@@ -164,7 +164,7 @@ func (p *Parser) parse(m *Message, b []byte) error {
 		f := field{nOff: uint32(lineStart - start), nLen: uint8(len(name)),
 			vOff: uint32(lineStart + vs - start), vLen: uint16(ve - vs), id: id}
 		if isFolded || len(name) > 0xff {
-			special = append(special, pending{i: len(m.fields), nOff: lineStart - start, nLen: len(name),
+			special = append(special, pending{i: len(fields), nOff: lineStart - start, nLen: len(name),
 				vOff: lineStart + vs - start, vLen: ve - vs, folded: isFolded})
 		}
 		hl += len(name) + ve - vs
@@ -181,11 +181,12 @@ func (p *Parser) parse(m *Message, b []byte) error {
 			cl = int(n)
 		case hCSeq:
 			if cseq < 0 {
-				cseq, cseqOff = len(m.fields), lineStart+vs
+				cseq, cseqOff = len(fields), lineStart+vs
 			}
 		}
-		m.fields = append(m.fields, f)
+		fields = append(fields, f)
 	}
+	m.fields = fields
 	bodyStart := pos
 	n := len(b) - bodyStart
 	if cl >= 0 {
