@@ -1,5 +1,7 @@
 package sipmsg
 
+import "strings"
+
 // Field is one header field line: its name as written (or as given to
 // [Message.Add]) and its value with surrounding whitespace removed and line
 // folding replaced by a single space.
@@ -212,6 +214,13 @@ func (m *Message) AppendValues(dst []string, name string) []string {
 // nextListItem splits s at the first comma outside quotes and <>, returning
 // the trimmed item and the rest after the comma.
 func nextListItem(s string) (item, rest string) {
+	c := strings.IndexByte(s, ',')
+	if c < 0 {
+		return trimWS(s), ""
+	}
+	if strings.IndexByte(s[:c], '"') < 0 && strings.IndexByte(s[:c], '<') < 0 {
+		return trimWS(s[:c]), s[c+1:]
+	}
 	inQuote, inAngle := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
