@@ -1,0 +1,404 @@
+package transaction
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// magicCookie starts every branch made by an RFC 3261 element
+// (RFC 3261 §8.1.1.7).
+const magicCookie = "z9hG4bK"
+
+// clientKey matches a response to a client transaction: the branch of the
+// top Via and the CSeq method (RFC 3261 §17.1.3).
+type clientKey struct {
+	branch, method string
+}
+
+// serverKey matches a request to a server transaction by the branch with
+// the magic cookie and the sent-by of the top Via (RFC 3261 §17.2.3). The
+// method is checked after the lookup: it only has to tell a CANCEL apart
+// from the request it cancels, and ACK matches the INVITE.
+type serverKey struct {
+	branch string
+	host   string
+	port   int
+	cancel bool
+}
+
+// legacyKey matches a request from an RFC 2543 element, whose branch lacks
+// the magic cookie (RFC 3261 §17.2.3): Request-URI, Call-ID, From tag, CSeq
+// number and top Via; the To tag is checked after the lookup because an
+// ACK carries the tag of the response.
+type legacyKey struct {
+	uri     sipmsg.URI
+	via     sipmsg.Via
+	callID  string
+	fromTag string
+	seq     uint32
+	cancel  bool
+}
+
+// matchKey is a serverKey or, when legacy is set, a legacyKey.
+type matchKey struct {
+	s      serverKey
+	l      *legacyKey
+	legacy bool
+}
+
+func (k matchKey) withCancel(c bool) matchKey {
+	if k.legacy {
+		l := *k.l
+		l.cancel = c
+		k.l = &l
+	} else {
+		k.s.cancel = c
+	}
+	return k
+}
+
+// Layer is the transaction layer of one SIP element: it owns the client and
+// server transactions, matches what the transport delivers to them, and
+// runs their timers (RFC 3261 §17). Its methods are safe for concurrent
+// use. It starts no goroutine of its own: timers run their callbacks in
+// short-lived goroutines of the Clock, and inbound messages are handled on
+// the goroutine that calls HandleInbound.
+type Layer struct {
+	sender    transport.Sender
+	tu        TU
+	clock     Clock
+	log       *slog.Logger
+	t1        time.Duration
+	t2        time.Duration
+	t4        time.Duration
+	maxServer int
+	idPrefix  string
+	ids       atomic.Uint64
+
+	mu      sync.Mutex
+	closed  bool
+	clients map[clientKey]*ClientTx
+	servers map[serverKey]*ServerTx
+	legacy  map[legacyKey]*ServerTx
+}
+
+// New returns a Layer that sends through s and delivers to tu. Wire the
+// transport's Handler to [Layer.HandleInbound]. s.Send must not call
+// HandleInbound synchronously: the layer may hold a transaction's lock
+// while it sends.
+func New(s transport.Sender, tu TU, cfg Config) *Layer {
+	l := &Layer{
+		sender:    s,
+		tu:        tu,
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		t1:        cfg.T1,
+		t2:        cfg.T2,
+		t4:        cfg.T4,
+		maxServer: cfg.MaxServerTransactions,
+		clients:   make(map[clientKey]*ClientTx),
+		servers:   make(map[serverKey]*ServerTx),
+		legacy:    make(map[legacyKey]*ServerTx),
+	}
+	if l.clock == nil {
+		l.clock = realClock{}
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	if l.t1 <= 0 {
+		l.t1 = DefaultT1
+	}
+	if l.t2 <= 0 {
+		l.t2 = DefaultT2
+	}
+	if l.t4 <= 0 {
+		l.t4 = DefaultT4
+	}
+	l.idPrefix = rand.Text()[:12]
+	return l
+}
+
+// newID returns a string unique to this layer: prefix, random part,
+// counter.
+func (l *Layer) newID(prefix string) string {
+	var b [48]byte
+	s := append(b[:0], prefix...)
+	s = append(s, l.idPrefix...)
+	s = append(s, '.')
+	s = strconv.AppendUint(s, l.ids.Add(1), 36)
+	return string(s)
+}
+
+// NewBranch returns a fresh branch parameter with the magic cookie
+// (RFC 3261 §8.1.1.7), unique over this layer's lifetime and, through its
+// random part, across layers. It is safe for concurrent use.
+func (l *Layer) NewBranch() string { return l.newID(magicCookie) }
+
+// NewTag returns a fresh random tag for From or To (RFC 3261 §19.3).
+func (l *Layer) NewTag() string { return l.newID("") }
+
+// HandleInbound matches one message from the transport to a transaction
+// and acts on it; it is the transport's Handler. It may call the TU and
+// send messages before it returns; it does not wait for timers. It is safe
+// for concurrent use; in.Msg belongs to the layer afterwards.
+func (l *Layer) HandleInbound(in transport.Inbound) {
+	if in.Msg == nil {
+		return
+	}
+	if in.Msg.IsRequest() {
+		l.handleRequest(in)
+	} else {
+		l.handleResponse(in)
+	}
+}
+
+func (l *Layer) drop(in transport.Inbound, why string) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug("transaction: dropped message", "reason", why,
+			"method", in.Msg.Method, "status", in.Msg.StatusCode, "source", in.Source.AddrPort)
+	}
+}
+
+// handleResponse matches a response per RFC 3261 §17.1.3.
+func (l *Layer) handleResponse(in transport.Inbound) {
+	m := in.Msg
+	via, err := m.Via()
+	if err != nil {
+		l.drop(in, "no Via")
+		return
+	}
+	cseq, err := m.CSeq()
+	if err != nil {
+		l.drop(in, "no CSeq")
+		return
+	}
+	if m.StatusCode < 100 || m.StatusCode > 699 {
+		l.drop(in, "bad status")
+		return
+	}
+	l.mu.Lock()
+	tx := l.clients[clientKey{via.Branch(), cseq.Method}]
+	l.mu.Unlock()
+	if tx != nil && tx.receive(m) {
+		return
+	}
+	if m.StatusCode >= 200 && m.StatusCode < 300 && cseq.Method == "INVITE" {
+		l.tu.HandleOutside(in) // §13.2.2.4: the UA core acknowledges 2xx itself.
+		return
+	}
+	l.drop(in, "stray response") // §17.1.3, §18.1.2
+}
+
+// serverMatchKey builds the key of a request per RFC 3261 §17.2.3.
+func serverMatchKey(m *sipmsg.Message, via sipmsg.Via, seq uint32) (matchKey, bool) {
+	cancel := m.Method == "CANCEL"
+	if b := via.Branch(); strings.HasPrefix(b, magicCookie) {
+		return matchKey{s: serverKey{branch: b, host: via.Host, port: via.Port, cancel: cancel}}, true
+	}
+	from, err := m.From()
+	if err != nil {
+		return matchKey{}, false
+	}
+	return matchKey{legacy: true, l: &legacyKey{
+		uri: m.RequestURI, via: via, callID: m.CallID(), fromTag: from.Tag(), seq: seq, cancel: cancel,
+	}}, true
+}
+
+func (l *Layer) lookup(k matchKey) *ServerTx {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if k.legacy {
+		return l.legacy[*k.l]
+	}
+	return l.servers[k.s]
+}
+
+func (l *Layer) handleRequest(in transport.Inbound) {
+	m := in.Msg
+	via, err := m.Via()
+	if err != nil {
+		l.drop(in, "no Via")
+		return
+	}
+	cseq, err := m.CSeq()
+	if err != nil {
+		l.drop(in, "no CSeq")
+		return
+	}
+	k, ok := serverMatchKey(m, via, cseq.Seq)
+	if !ok {
+		l.drop(in, "no From")
+		return
+	}
+	if m.Method == "ACK" {
+		if tx := l.lookup(k); tx != nil && tx.ack(m) {
+			return
+		}
+		l.tu.HandleOutside(in) // ACK for a 2xx (§17.2.3, RFC 6026 §7.1)
+		return
+	}
+	tx, created, full := l.create(k, in)
+	switch {
+	case full:
+		_ = l.RespondStateless(context.Background(), in, 503, "")
+	case tx == nil:
+		// closed
+	case !created:
+		tx.retransmission(m)
+	case m.Method == "CANCEL":
+		l.handleCancel(tx, k)
+	default:
+		tx.start()
+		l.tu.HandleRequest(tx)
+	}
+}
+
+// create finds the server transaction of k or makes one for in.
+func (l *Layer) create(k matchKey, in transport.Inbound) (tx *ServerTx, created, full bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, false, false
+	}
+	if k.legacy {
+		tx = l.legacy[*k.l]
+	} else {
+		tx = l.servers[k.s]
+	}
+	if tx != nil {
+		return tx, false, false
+	}
+	if l.maxServer > 0 && len(l.servers)+len(l.legacy) >= l.maxServer {
+		return nil, false, true
+	}
+	tx = newServerTx(l, k, in)
+	if k.legacy {
+		l.legacy[*k.l] = tx
+	} else {
+		l.servers[k.s] = tx
+	}
+	return tx, true, false
+}
+
+func (l *Layer) removeServer(tx *ServerTx) {
+	l.mu.Lock()
+	if tx.key.legacy {
+		if l.legacy[*tx.key.l] == tx {
+			delete(l.legacy, *tx.key.l)
+		}
+	} else if l.servers[tx.key.s] == tx {
+		delete(l.servers, tx.key.s)
+	}
+	l.mu.Unlock()
+}
+
+func (l *Layer) removeClient(tx *ClientTx) {
+	l.mu.Lock()
+	if l.clients[tx.key] == tx {
+		delete(l.clients, tx.key)
+	}
+	l.mu.Unlock()
+}
+
+// handleCancel answers a new CANCEL, whose own server transaction is ctx
+// (RFC 3261 §9.2): 481 when nothing matches; otherwise 200, and then, for
+// an INVITE without a final response, 487 to the INVITE. The TU hears of
+// it afterwards through HandleServerError.
+func (l *Layer) handleCancel(ctx *ServerTx, k matchKey) {
+	target := l.lookup(k.withCancel(false))
+	if target == nil {
+		resp := sipmsg.NewResponse(ctx.req, 481, "")
+		_ = resp.SetToTag(l.NewTag())
+		_ = ctx.Respond(resp)
+		return
+	}
+	tag := target.cancelTag()
+	resp := sipmsg.NewResponse(ctx.req, 200, "")
+	_ = resp.SetToTag(tag) // §9.2: the same To tag as the response to the INVITE
+	_ = ctx.Respond(resp)
+	if target.cancel(tag) {
+		l.tu.HandleServerError(target, ErrCanceled)
+	}
+}
+
+// Send sends msg outside any transaction: the ACK for a 2xx response
+// (RFC 3261 §13.2.2.4) or a response a stateless element builds itself.
+// It blocks until the transport has written msg or ctx ends. Errors wrap
+// ErrTransport.
+func (l *Layer) Send(ctx context.Context, msg *sipmsg.Message, dst transport.Addr) error {
+	if err := l.sender.Send(ctx, msg, dst); err != nil {
+		return transportError(err)
+	}
+	return nil
+}
+
+// RespondStateless answers the request in.Msg with code outside any
+// transaction (RFC 3261 §8.2.6, §17): a 503 under overload, a 400 for a
+// request the TU cannot read, and so on. A response above 100 gets a fresh
+// To tag unless the request's To has one. reason "" means the default
+// phrase. It is not for ACK, which is never answered. It blocks while the
+// transport sends; errors wrap ErrTransport.
+func (l *Layer) RespondStateless(ctx context.Context, in transport.Inbound, code int, reason string) error {
+	if in.Msg == nil || !in.Msg.IsRequest() || in.Msg.Method == "ACK" {
+		return errors.New("transaction: not a request that takes a response")
+	}
+	resp := sipmsg.NewResponse(in.Msg, code, reason)
+	if code > 100 {
+		if err := resp.SetToTag(l.NewTag()); err != nil {
+			return err
+		}
+	}
+	return l.Send(ctx, resp, in.Source)
+}
+
+// Close ends every transaction at once, stopping its timers; pending client
+// transactions end with ErrCanceled. Later requests fail and inbound
+// messages are dropped. It does not block on the network.
+func (l *Layer) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	clients := make([]*ClientTx, 0, len(l.clients))
+	for _, tx := range l.clients {
+		clients = append(clients, tx)
+	}
+	servers := make([]*ServerTx, 0, len(l.servers)+len(l.legacy))
+	for _, tx := range l.servers {
+		servers = append(servers, tx)
+	}
+	for _, tx := range l.legacy {
+		servers = append(servers, tx)
+	}
+	clear(l.clients)
+	clear(l.servers)
+	clear(l.legacy)
+	l.mu.Unlock()
+	for _, tx := range clients {
+		tx.mu.Lock()
+		tx.terminate(errLayerClosed)
+		tx.mu.Unlock()
+	}
+	for _, tx := range servers {
+		tx.mu.Lock()
+		tx.terminate()
+		tx.mu.Unlock()
+	}
+	return nil
+}
+
+// counts returns the number of live client and server transactions.
+func (l *Layer) counts() (clients, servers int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients), len(l.servers) + len(l.legacy)
+}
