@@ -1,0 +1,497 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/xphone-go/xphone/jitter"
+	"github.com/xphone-go/xphone/rtp"
+	"github.com/xphone-go/xphone/srtp"
+	"github.com/xphone-go/xphone/stun"
+)
+
+// loopConfig is a validated Config with its codec and SRTP state built,
+// ready for the loop to swap in.
+type loopConfig struct {
+	cfg                Config
+	ci                 codecInfo
+	enc                encoder
+	dec                decoder
+	rtpSend, rtpRecv   *srtp.Context
+	rtcpSend, rtcpRecv *srtp.Context
+}
+
+func (lc *loopConfig) close() {
+	if lc == nil {
+		return
+	}
+	if lc.enc != nil {
+		lc.enc.close()
+	}
+	if lc.dec != nil {
+		lc.dec.close()
+	}
+	for _, c := range []*srtp.Context{lc.rtpSend, lc.rtpRecv, lc.rtcpSend, lc.rtcpRecv} {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+func (s *Session) buildConfig(cfg Config) (*loopConfig, error) {
+	ci, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	lc := &loopConfig{cfg: cfg, ci: ci}
+	if lc.enc, err = newEncoder(ci); err != nil {
+		return nil, err
+	}
+	if lc.dec, err = newDecoder(ci); err != nil {
+		lc.close()
+		return nil, err
+	}
+	if cfg.SRTPSend != nil {
+		// RTP and RTCP get a Context each, so that the RTCP reader and
+		// the loop never share one (srtp.Context is single-goroutine).
+		mk := func(c *srtp.Crypto) (*srtp.Context, error) { return c.NewContext() }
+		for _, p := range []struct {
+			dst **srtp.Context
+			c   *srtp.Crypto
+		}{{&lc.rtpSend, cfg.SRTPSend}, {&lc.rtcpSend, cfg.SRTPSend}, {&lc.rtpRecv, cfg.SRTPRecv}, {&lc.rtcpRecv, cfg.SRTPRecv}} {
+			if *p.dst, err = mk(p.c); err != nil {
+				lc.close()
+				return nil, err
+			}
+		}
+	}
+	return lc, nil
+}
+
+// loop is the state owned by the media loop goroutine.
+type loop struct {
+	s   *Session
+	lc  *loopConfig
+	cfg Config
+	ci  codecInfo
+
+	jb     *jitter.Buffer
+	player *jitter.Player
+
+	remoteRTP, remoteRTCP netip.AddrPort
+	latched               bool
+
+	// receive side
+	readBuf   []byte
+	rx        rtp.Packet
+	rstats    rtp.Stats
+	haveSrc   bool
+	rssrc     uint32
+	skipSeq   uint16 // non-audio packets of the source, for jitter numbering
+	events    rtp.EventReceiver
+	lastRTP   time.Time
+	timedOut  bool
+	slab      []int16
+	decodeBuf []int16
+
+	// send side
+	ssrc      uint32
+	seq       uint16
+	ts        uint32
+	talking   bool
+	sentAny   bool // sent RTP since the last report (RFC 3550 §6.4)
+	pktCount  uint32
+	octCount  uint32
+	lastSRTS  uint32
+	lastSent  time.Time
+	sendBuf   []byte
+	silence   []int16
+	frame     []int16
+	pcmQ      ring[[]int16]
+	rtpQ      ring[*rtp.Packet]
+	pcmIn     <-chan []int16
+	pacedIn   <-chan []int16
+	rtpIn     <-chan *rtp.Packet
+	rawMode   bool
+	dtmf      rtp.EventSender
+	dtmfOn    bool
+	dtmfTS    uint32
+	dtmfGap   int
+	txPkt     rtp.Packet
+	evPayload [rtp.TelephoneEventSize]byte
+
+	// RTCP
+	nextRTCP time.Time
+	rtcpOut  rtp.Compound
+	rtcpBuf  []byte
+	first    bool
+}
+
+// ring is a fixed-size FIFO of ChannelDepth entries.
+type ring[T any] struct {
+	buf  [ChannelDepth]T
+	head int
+	n    int
+}
+
+func (r *ring[T]) push(v T) bool {
+	if r.n == len(r.buf) {
+		return false
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.n++
+	return true
+}
+
+func (r *ring[T]) pop() (T, bool) {
+	var zero T
+	if r.n == 0 {
+		return zero, false
+	}
+	v := r.buf[r.head]
+	r.buf[r.head] = zero
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	return v, true
+}
+
+func (l *loop) init(s *Session, lc *loopConfig) error {
+	l.s = s
+	l.readBuf = make([]byte, 1500+64)
+	l.sendBuf = make([]byte, 0, 1500)
+	l.rtcpBuf = make([]byte, 0, 512)
+	l.ssrc = randUint32()
+	l.seq = uint16(randUint32())
+	l.ts = randUint32()
+	l.pcmIn, l.pacedIn, l.rtpIn = s.pcmIn, s.pacedIn, s.rtpIn
+	l.lastRTP = time.Now()
+	l.first = true
+	l.apply(lc)
+	return nil
+}
+
+// apply swaps in a new configuration. The send stream keeps its SSRC,
+// sequence and timestamp across changes; the receive side restarts when
+// the codec changes.
+func (l *loop) apply(lc *loopConfig) {
+	old := l.lc
+	l.lc = lc
+	codecChanged := old == nil || old.ci != lc.ci || old.cfg.PayloadType != lc.cfg.PayloadType
+	wasReceiving := old != nil && old.cfg.Direction.receives()
+	l.cfg, l.ci = lc.cfg, lc.ci
+	if !l.latched || old == nil || old.cfg.RemoteRTP != lc.cfg.RemoteRTP {
+		l.remoteRTP, l.remoteRTCP, l.latched = lc.cfg.RemoteRTP, lc.cfg.remoteRTCP(), false
+	}
+	if codecChanged {
+		jc := l.s.opts.Jitter
+		jc.ClockRate = lc.ci.clockRate
+		jc.FrameDuration = FrameDuration
+		l.jb = jitter.New(jc)
+		n := lc.ci.samples()
+		l.player = jitter.NewPlayer(l.jb, n, l.decodeFrame, lc.dec.concealer())
+		l.silence = make([]int16, n)
+		l.frame = make([]int16, n)
+		l.decodeBuf = make([]int16, 0, n)
+		l.slab = nil
+		l.talking = false
+	} else {
+		// Keep the running codec state; the new lc's are unused.
+		lc.enc.close()
+		lc.dec.close()
+		lc.enc, lc.dec = old.enc, old.dec
+		old.enc, old.dec = nil, nil
+	}
+	if !wasReceiving && lc.cfg.Direction.receives() {
+		l.lastRTP = time.Now()
+		l.timedOut = false
+	}
+	l.s.setRTCPRecv(lc.rtcpRecv)
+	lc.rtcpRecv = nil // now owned by the session's RTCP state
+	if old != nil {
+		if old.rtpSend != nil && lc.rtpSend != nil {
+			// A rekey keeps the stream's rollover counter (RFC 3711 §3.3.1).
+			if roc, ok := old.rtpSend.ROC(l.ssrc); ok {
+				lc.rtpSend.SetROC(l.ssrc, roc)
+			}
+		}
+		old.close()
+	}
+	l.s.statsMu.Lock()
+	l.s.snap.Codec = lc.ci.name
+	l.s.snap.SampleRate = lc.ci.sampleRate
+	l.s.statsMu.Unlock()
+}
+
+func (s *Session) setRTCPRecv(c *srtp.Context) {
+	s.rtcpMu.Lock()
+	old := s.rtcpRecv
+	s.rtcpRecv = c
+	s.rtcpMu.Unlock()
+	if old != nil && old != c {
+		old.Close()
+	}
+}
+
+// run is the media loop: it reads the RTP socket with a deadline at the
+// next tick and runs the tick on an absolute 20 ms schedule, so pacing
+// does not drift with processing time.
+func (s *Session) run() {
+	defer s.wg.Done()
+	l := &s.l
+	conn := s.rtpConn
+	start := time.Now()
+	l.nextRTCP = start.Add(s.rtcpInterval() / 2) // RFC 3550 §6.2: first report at half the interval
+	next := start.Add(FrameDuration)
+	var deadline time.Time
+	for !s.closing.Load() {
+		now := time.Now()
+		if !now.Before(next) {
+			l.tick(now)
+			next = next.Add(FrameDuration)
+			if now.Sub(next) > 5*FrameDuration {
+				// Stalled (suspended process, overload): skip the
+				// backlog instead of bursting it out.
+				next = now.Add(FrameDuration)
+			}
+			continue
+		}
+		if !deadline.Equal(next) {
+			conn.SetReadDeadline(next)
+			deadline = next
+		}
+		n, from, err := conn.ReadFromUDPAddrPort(l.readBuf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				break
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			continue // ICMP errors and the like: keep going
+		}
+		l.receive(l.readBuf[:n], from, time.Now())
+	}
+	if !s.closing.Load() {
+		s.closing.Store(true)
+	}
+	l.sendReport(time.Now(), true) // RFC 3550 §6.6: BYE when leaving
+	l.lc.close()
+	s.shutdown()
+}
+
+// tick runs once per 20 ms.
+func (l *loop) tick(now time.Time) {
+	s := l.s
+	if s.hasPending.Load() {
+		s.mu.Lock()
+		lc := s.pending
+		s.pending = nil
+		s.hasPending.Store(false)
+		s.mu.Unlock()
+		if lc != nil {
+			l.apply(lc)
+		}
+	}
+	l.playout(now)
+	l.send(now)
+	if !now.Before(l.nextRTCP) {
+		l.sendReport(now, false)
+		l.nextRTCP = now.Add(s.rtcpInterval())
+	}
+	l.checkTimeout(now)
+	l.snapshot()
+}
+
+func (l *loop) checkTimeout(now time.Time) {
+	s := l.s
+	if s.opts.MediaTimeout < 0 || !l.cfg.Direction.receives() || l.timedOut {
+		return
+	}
+	if now.Sub(l.lastRTP) >= s.opts.MediaTimeout {
+		l.timedOut = true
+		s.log.Debug("media: timeout", "after", s.opts.MediaTimeout)
+		if f := s.opts.OnMediaTimeout; f != nil {
+			f()
+		}
+	}
+}
+
+// receive handles one datagram from the RTP socket.
+func (l *loop) receive(buf []byte, from netip.AddrPort, now time.Time) {
+	switch stun.Classify(buf) {
+	case stun.KindRTP:
+		l.receiveRTP(buf, from, now)
+	case stun.KindRTCP:
+		l.s.receiveRTCP(buf, from, now)
+	case stun.KindSTUN:
+		l.answerSTUN(buf, from)
+	default:
+		l.s.ctr.discarded.Add(1) // RFC 7983 §7: drop what we do not speak
+	}
+}
+
+// answerSTUN answers a plain Binding request (an RTP keepalive or a peer
+// learning its reflexive address) with the source address, and ignores
+// anything else, ICE connectivity checks included.
+func (l *loop) answerSTUN(buf []byte, from netip.AddrPort) {
+	var m stun.Message
+	if m.Decode(buf) != nil || m.Type != stun.BindingRequest {
+		return
+	}
+	if _, ok := m.Get(stun.AttrUsername); ok {
+		return // needs ICE credentials we do not have
+	}
+	var b stun.Builder
+	b.Reset(l.sendBuf[:0], stun.BindingSuccess, m.TransactionID)
+	b.AddXORMappedAddress(from)
+	b.AddFingerprint()
+	if out, err := b.Build(); err == nil {
+		l.s.rtpConn.WriteToUDPAddrPort(out, from)
+	}
+}
+
+func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
+	s := l.s
+	if c := l.lc.rtpRecv; c != nil {
+		var err error
+		if buf, err = c.DecryptRTP(buf[:0], buf); err != nil {
+			s.ctr.authFailed.Add(1)
+			return
+		}
+	}
+	p := &l.rx
+	if p.Unmarshal(buf) != nil {
+		s.ctr.discarded.Add(1)
+		return
+	}
+	pt := p.PayloadType
+	isEvent := l.cfg.DTMFPayloadType != 0 && pt == l.cfg.DTMFPayloadType
+	if !isEvent && pt != l.cfg.PayloadType {
+		// Comfort noise (13), a payload type we did not negotiate, or a
+		// stray of a previous codec: not ours to play.
+		s.ctr.discarded.Add(1)
+		if pt != 13 {
+			return
+		}
+	}
+	if !l.cfg.Direction.receives() {
+		s.ctr.discarded.Add(1)
+		return
+	}
+	if s.opts.Latch && from != l.remoteRTP {
+		// Symmetric RTP: the packet decoded (and authenticated), so
+		// the peer really sends from here.
+		l.remoteRTP, l.latched = from, true
+		if l.cfg.RTCPMux {
+			l.remoteRTCP = from
+		}
+	}
+	if !l.haveSrc || p.SSRC != l.rssrc {
+		l.haveSrc, l.rssrc, l.skipSeq = true, p.SSRC, 0
+		l.rstats = rtp.Stats{SSRC: p.SSRC, ClockRate: l.ci.clockRate}
+		l.events.Reset()
+	}
+	l.rstats.Update(p.SequenceNumber, p.Timestamp, now)
+	s.ctr.packetsReceived.Add(1)
+	s.ctr.bytesReceived.Add(uint64(len(p.Payload)))
+	l.lastRTP = now
+	l.timedOut = false
+	if isEvent || pt == 13 {
+		// Keep the audio's sequence numbers contiguous for the jitter
+		// buffer, so a digit does not count as lost audio.
+		l.skipSeq++
+		if isEvent {
+			l.receiveEvent(p)
+		}
+		return
+	}
+	if s.tapRaw.Load() {
+		offerOldest(s.rtpRawOut, p.Clone(), &s.ctr.droppedIn)
+	}
+	l.jb.Push(jitter.Packet{
+		SSRC:        p.SSRC,
+		Seq:         p.SequenceNumber - l.skipSeq,
+		Timestamp:   p.Timestamp,
+		Marker:      p.Marker,
+		PayloadType: pt,
+		Payload:     p.Payload,
+	}, now)
+}
+
+// receiveEvent reports each key press once (RFC 4733 §2.5.2).
+func (l *loop) receiveEvent(p *rtp.Packet) {
+	ev, isNew, err := l.events.Push(p.Timestamp, p.Payload)
+	if err != nil || !isNew {
+		return
+	}
+	r, ok := rtp.DTMFRune(ev.Event)
+	if !ok {
+		return
+	}
+	l.s.ctr.dtmfReceived.Add(1)
+	if f := l.s.opts.OnDTMF; f != nil {
+		f(r)
+	}
+}
+
+// decodeFrame is the jitter.Player's DecodeFunc: it feeds the post-jitter
+// tap and decodes.
+func (l *loop) decodeFrame(dst []int16, f *jitter.Frame) []int16 {
+	if f.Resync {
+		l.lc.dec.reset()
+	}
+	if l.s.tapRTP.Load() {
+		p := &rtp.Packet{
+			Header: rtp.Header{
+				Marker:         f.Marker,
+				PayloadType:    f.PayloadType,
+				SequenceNumber: f.Seq,
+				Timestamp:      f.Timestamp,
+				SSRC:           f.SSRC,
+			},
+			Payload: append([]byte(nil), f.Payload...),
+		}
+		offerOldest(l.s.rtpOut, p, &l.s.ctr.droppedIn)
+	}
+	return l.lc.dec.decode(dst, f.Payload)
+}
+
+// slabFrames is how many frames share one allocation.
+const slabFrames = 32
+
+// playout produces this tick's received frame.
+func (l *loop) playout(now time.Time) {
+	n := l.ci.samples()
+	if len(l.slab) < n {
+		l.slab = make([]int16, n*slabFrames)
+	}
+	out, st := l.player.Next(l.slab[:0:n], now)
+	if st == jitter.Silence {
+		return
+	}
+	l.slab = l.slab[n:]
+	offerOldest(l.s.pcmOut, out, &l.s.ctr.droppedIn)
+}
+
+// offerOldest sends v on ch, dropping the oldest queued value when ch is
+// full (the inbound overflow rule). Only the loop sends on ch.
+func offerOldest[T any](ch chan T, v T, dropped interface{ Add(uint64) uint64 }) {
+	select {
+	case ch <- v:
+		return
+	default:
+	}
+	select {
+	case <-ch:
+		dropped.Add(1)
+	default:
+	}
+	select {
+	case ch <- v:
+	default:
+		dropped.Add(1)
+	}
+}

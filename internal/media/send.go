@@ -1,0 +1,237 @@
+package media
+
+import (
+	"time"
+
+	"github.com/xphone-go/xphone/rtp"
+)
+
+// drainWriters moves what the application wrote since the last tick into
+// the session's queues, dropping the newest when a queue is full (the
+// outbound overflow rule). A writer channel the application closed is
+// forgotten: that writer has ended, the call goes on.
+func (l *loop) drainWriters() {
+	s := l.s
+	for l.rtpIn != nil {
+		select {
+		case p, ok := <-l.rtpIn:
+			if !ok {
+				l.rtpIn = nil
+				break
+			}
+			if p == nil {
+				continue
+			}
+			l.rawMode = true
+			if !l.rtpQ.push(p) {
+				s.ctr.droppedOut.Add(1)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	for l.pcmIn != nil {
+		select {
+		case f, ok := <-l.pcmIn:
+			if !ok {
+				l.pcmIn = nil
+				break
+			}
+			if l.rawMode {
+				continue // RTPWriter took over
+			}
+			if !l.pcmQ.push(f) {
+				s.ctr.droppedOut.Add(1)
+			}
+			continue
+		default:
+		}
+		break
+	}
+}
+
+// nextFrame returns this tick's outbound audio frame, if any.
+func (l *loop) nextFrame() ([]int16, bool) {
+	if f, ok := l.pcmQ.pop(); ok {
+		return f, true
+	}
+	if l.pacedIn == nil {
+		return nil, false
+	}
+	select {
+	case f, ok := <-l.pacedIn:
+		if !ok {
+			l.pacedIn = nil
+			return nil, false
+		}
+		return f, !l.rawMode
+	default:
+		return nil, false
+	}
+}
+
+// send runs the outbound half of a tick: one DTMF, audio or raw packet,
+// or nothing. The RTP timestamp advances by one frame every tick whether
+// or not a packet goes out, so it follows the sampling clock (RFC 3550
+// §5.1) across pauses.
+func (l *loop) send(now time.Time) {
+	s := l.s
+	defer func() { l.ts += l.ci.tsPerFrame }()
+	l.drainWriters()
+	raw, haveRaw := l.rtpQ.pop()
+	frame, haveFrame := l.nextFrame()
+	sends := l.cfg.Direction.sends()
+
+	// DTMF takes the place of audio for its duration (RFC 4733 §2.5.1):
+	// the audio of those ticks is consumed and discarded.
+	if l.dtmfOn || (l.dtmfGap == 0 && len(s.dtmfIn) > 0 && l.cfg.DTMFPayloadType != 0) {
+		if l.sendEvent(now, sends) {
+			return
+		}
+	}
+	if l.dtmfGap > 0 {
+		l.dtmfGap--
+	}
+	if !sends || l.remoteRTP.Port() == 0 {
+		l.talking = false
+		return
+	}
+	if s.muted.Load() {
+		if s.opts.MuteMode == MuteSilence {
+			l.sendAudio(now, l.silence)
+		} else {
+			l.talking = false
+		}
+		return
+	}
+	switch {
+	case haveRaw:
+		l.sendRaw(now, raw)
+	case haveFrame:
+		l.sendAudio(now, frame)
+	default:
+		l.talking = false // nothing written: send nothing (DTX)
+	}
+}
+
+// sendEvent sends the next packet of the current or next digit and
+// reports whether it did.
+func (l *loop) sendEvent(now time.Time, sends bool) bool {
+	s := l.s
+	if !l.dtmfOn {
+		var code uint8
+		select {
+		case code = <-s.dtmfIn:
+		default:
+			return false
+		}
+		durTS := uint32(s.opts.DTMFDuration/time.Millisecond) * uint32(l.ci.clockRate) / 1000
+		if durTS > 0xffff {
+			durTS = 0xffff
+		}
+		// RFC 4733 §2.5.1.2: updates every packetization interval,
+		// all with the event's start timestamp.
+		l.dtmf.Start(code, 10, uint16(durTS), uint16(l.ci.tsPerFrame))
+		l.dtmfOn = true
+		l.dtmfTS = l.ts
+	}
+	ev, marker, ok := l.dtmf.Next()
+	if !ok || l.dtmf.Done() {
+		l.dtmfOn = false
+		l.dtmfGap = int(s.opts.DTMFGap / FrameDuration)
+		l.talking = false // audio after a digit starts a new talkspurt
+	}
+	if !ok {
+		return false
+	}
+	if !sends || l.remoteRTP.Port() == 0 {
+		return true
+	}
+	p := &l.txPkt
+	p.Header = rtp.Header{
+		Marker:         marker,
+		PayloadType:    l.cfg.DTMFPayloadType,
+		SequenceNumber: l.seq,
+		Timestamp:      l.dtmfTS,
+		SSRC:           l.ssrc,
+	}
+	p.Payload = ev.AppendTo(l.evPayload[:0])
+	l.write(now, p)
+	return true
+}
+
+func (l *loop) sendAudio(now time.Time, frame []int16) {
+	n := len(l.frame)
+	if len(frame) != n {
+		m := copy(l.frame, frame)
+		clear(l.frame[m:])
+		frame = l.frame
+	}
+	p := &l.txPkt
+	p.Header = rtp.Header{
+		// RFC 3551 §4.1: the marker bit flags the first packet of a
+		// talkspurt.
+		Marker:         !l.talking,
+		PayloadType:    l.cfg.PayloadType,
+		SequenceNumber: l.seq,
+		Timestamp:      l.ts,
+		SSRC:           l.ssrc,
+	}
+	// Encode straight after the 12-byte header in the send buffer.
+	const hdr = 12
+	payload := l.lc.enc.encode(l.sendBuf[hdr:hdr], frame)
+	p.Payload = payload
+	l.talking = true
+	l.write(now, p)
+}
+
+func (l *loop) sendRaw(now time.Time, u *rtp.Packet) {
+	p := &l.txPkt
+	pt := u.PayloadType
+	if pt == 0 {
+		pt = l.cfg.PayloadType
+	}
+	p.Header = rtp.Header{
+		Marker:         u.Marker || !l.talking,
+		PayloadType:    pt,
+		SequenceNumber: l.seq,
+		Timestamp:      l.ts,
+		SSRC:           l.ssrc,
+	}
+	p.Payload = u.Payload
+	l.talking = true
+	l.write(now, p)
+}
+
+// write marshals p (its payload may already sit in place after the
+// header), protects it and sends it.
+func (l *loop) write(now time.Time, p *rtp.Packet) {
+	s := l.s
+	size := p.MarshalSize()
+	if size+64 > cap(l.sendBuf) {
+		s.ctr.droppedOut.Add(1) // too large for one datagram with SRTP
+		return
+	}
+	buf := l.sendBuf[:size]
+	if _, err := p.MarshalTo(buf); err != nil {
+		return
+	}
+	l.seq++
+	if c := l.lc.rtpSend; c != nil {
+		var err error
+		if buf, err = c.EncryptRTP(buf[:0], buf); err != nil {
+			return
+		}
+	}
+	if _, err := s.rtpConn.WriteToUDPAddrPort(buf, l.remoteRTP); err != nil {
+		return
+	}
+	l.sentAny = true
+	l.pktCount++
+	l.octCount += uint32(len(p.Payload))
+	l.lastSRTS = p.Timestamp
+	l.lastSent = now
+	s.ctr.packetsSent.Add(1)
+	s.ctr.bytesSent.Add(uint64(len(p.Payload)))
+}

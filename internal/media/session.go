@@ -1,0 +1,443 @@
+package media
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xphone-go/xphone/rtp"
+	"github.com/xphone-go/xphone/srtp"
+)
+
+// Session is the media of one call: an RTP/RTCP socket pair (or one socket
+// with rtcp-mux), the codec, jitter buffer, loss concealment, DTMF, RTCP
+// and the channels the application reads and writes.
+//
+// A Session runs at most two goroutines between Start and Close: the media
+// loop, which reads the RTP socket and, on an absolute 20 ms schedule,
+// plays out one received frame and sends one frame; and, when RTCP has its
+// own socket, an RTCP reader. With rtcp-mux it runs one.
+//
+// All methods are safe for concurrent use. None blocks for long: Close
+// waits for the goroutines, which exit within one frame time.
+type Session struct {
+	opts    Options
+	log     *slog.Logger
+	rtpConn *net.UDPConn
+	// rtcpConn is nil with rtcp-mux; it is read by the RTCP goroutine.
+	rtcpConn *net.UDPConn
+	cname    string
+
+	// Application channels. Readers are closed exactly once by the
+	// session; writers are never closed by it (see PCMWriter).
+	pcmOut    chan []int16
+	rtpOut    chan *rtp.Packet
+	rtpRawOut chan *rtp.Packet
+	pcmIn     chan []int16
+	pacedIn   chan []int16
+	rtpIn     chan *rtp.Packet
+	dtmfIn    chan uint8
+	done      chan struct{}
+
+	tapRTP, tapRaw atomic.Bool
+	muted          atomic.Bool
+	closing        atomic.Bool
+	hasPending     atomic.Bool
+
+	mu        sync.Mutex // guards the fields below
+	started   bool
+	closed    bool
+	cfg       Config // the config most recently given
+	pending   *loopConfig
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	// rtcpMu guards the inbound RTCP state, touched by the RTCP reader
+	// (or the loop with rtcp-mux) and by Stats.
+	rtcpMu   sync.Mutex
+	rtcpRecv *srtp.Context
+	rtcpIn   rtp.Compound
+	rtcpBuf  []byte
+	remote   remoteView
+	// latchedRTCP is where the peer's RTCP comes from, when latching.
+	latchedRTCP netip.AddrPort
+
+	statsMu sync.Mutex
+	snap    Stats
+
+	ctr counters
+
+	l loop // owned by the media loop goroutine
+}
+
+// remoteView is what the peer's RTCP tells us.
+type remoteView struct {
+	rtt          time.Duration
+	fractionLost uint8
+	lost         int64
+	srNTP        uint64
+	srArrival    time.Time
+	srPending    bool
+}
+
+// counters are updated by the loop and read by Stats.
+type counters struct {
+	packetsSent, bytesSent         atomic.Uint64
+	packetsReceived, bytesReceived atomic.Uint64
+	droppedIn, droppedOut          atomic.Uint64
+	discarded, authFailed          atomic.Uint64
+	dtmfReceived                   atomic.Uint64
+}
+
+// New binds the session's sockets from the configured port range and
+// returns a Session that is not running yet: give the local address to
+// SDP (LocalRTP, LocalRTCP), then call Start with the negotiated Config.
+// It returns an error wrapping ErrNoRTPPort when the range is exhausted.
+func New(opts Options) (*Session, error) {
+	opts.defaults()
+	if opts.PortMin < 1 || opts.PortMax > 65535 || opts.PortMin > opts.PortMax {
+		return nil, fmt.Errorf("media: bad port range %d-%d", opts.PortMin, opts.PortMax)
+	}
+	rtpConn, rtcpConn, err := allocate(opts.Address, opts.PortMin, opts.PortMax, opts.MuxOnly)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{
+		opts:      opts,
+		log:       opts.Logger,
+		rtpConn:   rtpConn,
+		rtcpConn:  rtcpConn,
+		cname:     opts.CNAME,
+		pcmOut:    make(chan []int16, ChannelDepth),
+		rtpOut:    make(chan *rtp.Packet, ChannelDepth),
+		rtpRawOut: make(chan *rtp.Packet, ChannelDepth),
+		pcmIn:     make(chan []int16, ChannelDepth),
+		pacedIn:   make(chan []int16, ChannelDepth),
+		rtpIn:     make(chan *rtp.Packet, ChannelDepth),
+		dtmfIn:    make(chan uint8, 64),
+		rtcpBuf:   make([]byte, 0, 1600),
+		done:      make(chan struct{}),
+	}
+	if s.cname == "" {
+		var b [12]byte
+		rand.Read(b[:])
+		s.cname = hex.EncodeToString(b[:]) // RFC 7022 §4.2: random CNAME
+	}
+	return s, nil
+}
+
+// allocate binds an even RTP port and the next odd one for RTCP (RFC 3550
+// §11), or one port when mux, starting at a random place in the range so
+// that concurrent sessions rarely race for the same pair.
+func allocate(addr netip.Addr, lo, hi int, mux bool) (*net.UDPConn, *net.UDPConn, error) {
+	first := lo + lo%2 // the first even port
+	if first > hi || (!mux && first+1 > hi) {
+		return nil, nil, fmt.Errorf("%w %d-%d", ErrNoRTPPort, lo, hi)
+	}
+	last := hi
+	if !mux {
+		last = hi - 1
+	}
+	pairs := (last-first)/2 + 1
+	start := 0
+	if n, err := rand.Int(rand.Reader, big.NewInt(int64(pairs))); err == nil {
+		start = int(n.Int64())
+	}
+	for i := range pairs {
+		port := first + 2*((start+i)%pairs)
+		a, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(port))))
+		if err != nil {
+			continue
+		}
+		if mux {
+			return a, nil, nil
+		}
+		b, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(port+1))))
+		if err != nil {
+			a.Close()
+			continue
+		}
+		return a, b, nil
+	}
+	return nil, nil, fmt.Errorf("%w %d-%d", ErrNoRTPPort, lo, hi)
+}
+
+// LocalRTP returns the address the RTP socket is bound to, for the SDP
+// m= line and c= line.
+func (s *Session) LocalRTP() netip.AddrPort {
+	return s.rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// LocalRTCP returns the address of the RTCP socket: the RTP address with
+// rtcp-mux (Options.MuxOnly, or after Start with Config.RTCPMux).
+func (s *Session) LocalRTCP() netip.AddrPort {
+	s.mu.Lock()
+	c := s.rtcpConn
+	s.mu.Unlock()
+	if c == nil {
+		return s.LocalRTP()
+	}
+	return c.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Start applies the negotiated cfg and starts the session's goroutines.
+// A Config with RTCPMux releases the RTCP socket of a pair.
+func (s *Session) Start(cfg Config) error {
+	lc, err := s.buildConfig(cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		lc.close()
+		return ErrClosed
+	}
+	if s.started {
+		lc.close()
+		return errors.New("media: session already started")
+	}
+	if cfg.RTCPMux && s.rtcpConn != nil {
+		s.rtcpConn.Close()
+		s.rtcpConn = nil
+	}
+	if !cfg.RTCPMux && s.rtcpConn == nil {
+		lc.close()
+		return errors.New("media: session bound for rtcp-mux only")
+	}
+	s.started = true
+	s.cfg = cfg
+	if err := s.l.init(s, lc); err != nil {
+		lc.close()
+		return err
+	}
+	s.setRTCPRecv(lc.rtcpRecv)
+	s.wg.Add(1)
+	go s.run()
+	if s.rtcpConn != nil {
+		s.wg.Add(1)
+		go s.readRTCP(s.rtcpConn)
+	}
+	return nil
+}
+
+// Update applies a changed configuration from a re-INVITE or UPDATE: a new
+// remote address, codec, direction (hold and resume) or SRTP keys (rekey).
+// It takes effect at the next 20 ms tick. rtcp-mux cannot be turned off
+// once on (RFC 5761 §5.1.3).
+func (s *Session) Update(cfg Config) error {
+	lc, err := s.buildConfig(cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		lc.close()
+		return ErrClosed
+	}
+	if !s.started {
+		lc.close()
+		return errors.New("media: session not started")
+	}
+	if s.cfg.RTCPMux && !cfg.RTCPMux {
+		lc.close()
+		return errors.New("media: rtcp-mux cannot be turned off")
+	}
+	if cfg.RTCPMux && !s.cfg.RTCPMux {
+		// The RTCP reader exits when its socket closes.
+		s.rtcpConn.Close()
+		s.rtcpConn = nil
+	}
+	s.cfg = cfg
+	if s.pending != nil {
+		s.pending.close()
+	}
+	s.pending = lc
+	s.hasPending.Store(true)
+	return nil
+}
+
+// Config returns the configuration most recently given to Start or Update.
+func (s *Session) Config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// Close sends an RTCP BYE (when started), stops the session's goroutines,
+// waits for them, closes the sockets and closes the reader channels. It is
+// idempotent and returns nil.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	s.closing.Store(true)
+	if started {
+		// Wake the loop now rather than at its next tick.
+		s.rtpConn.SetReadDeadline(time.Unix(1, 0))
+		s.wg.Wait()
+	} else {
+		s.shutdown()
+	}
+	return nil
+}
+
+// shutdown releases everything; it runs once, on the loop goroutine when
+// started or in Close otherwise.
+func (s *Session) shutdown() {
+	s.closeOnce.Do(func() {
+		s.rtpConn.Close()
+		s.mu.Lock()
+		if s.rtcpConn != nil {
+			s.rtcpConn.Close()
+		}
+		if s.pending != nil {
+			s.pending.close()
+			s.pending = nil
+		}
+		s.mu.Unlock()
+		s.rtcpMu.Lock()
+		if s.rtcpRecv != nil {
+			s.rtcpRecv.Close()
+			s.rtcpRecv = nil
+		}
+		s.rtcpMu.Unlock()
+		close(s.pcmOut)
+		close(s.rtpOut)
+		close(s.rtpRawOut)
+		close(s.done)
+	})
+}
+
+// Done returns a channel closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// PCMReader returns the channel of received audio: mono 20 ms frames at
+// SampleRate (160 samples at 8 kHz, 320 for G.722 and Opus), one per 20 ms
+// while the peer sends audio (decoded, or concealed across losses), none
+// while it sends nothing. It holds ChannelDepth frames; when the
+// application falls behind the oldest frame is dropped and counted in
+// Stats.DroppedInbound. Each frame is the application's to keep. The
+// channel is closed exactly once, when the session ends.
+func (s *Session) PCMReader() <-chan []int16 { return s.pcmOut }
+
+// RTPReader returns the channel of received audio RTP packets after the
+// jitter buffer (in order, de-duplicated, before decoding). It is fed only
+// after the first call. Each packet is the application's. Overflow drops
+// the oldest; the channel is closed exactly once when the session ends.
+func (s *Session) RTPReader() <-chan *rtp.Packet {
+	s.tapRTP.Store(true)
+	return s.rtpOut
+}
+
+// RTPRawReader returns the channel of received audio RTP packets as they
+// arrive, before the jitter buffer (telephone-events excluded). It is fed
+// only after the first call; otherwise as RTPReader.
+func (s *Session) RTPRawReader() <-chan *rtp.Packet {
+	s.tapRaw.Store(true)
+	return s.rtpRawOut
+}
+
+// PCMWriter returns the channel for audio to send: 20 ms mono frames at
+// SampleRate (shorter frames are padded with silence, longer ones cut).
+// The session takes one frame per 20 ms; up to ChannelDepth frames wait,
+// and frames beyond are dropped (the newest) and counted in
+// Stats.DroppedOutbound. When nothing is written, nothing is sent (the
+// next frame carries the RTP marker bit, RFC 3551 §4.1). A written frame
+// belongs to the session: do not modify it afterwards.
+//
+// The session never closes this channel. Closing it ends this writer
+// without affecting the call. After the session ends the channel is no
+// longer read: select on Done when a send could block.
+func (s *Session) PCMWriter() chan<- []int16 { return s.pcmIn }
+
+// PacedPCMWriter returns a channel for audio produced faster than real
+// time (a file, a TTS engine): the session takes one frame from it per
+// 20 ms, and a full channel (ChannelDepth frames) blocks the writer rather
+// than dropping. Frames waiting in PCMWriter's queue go first. Closing and
+// ownership are as for PCMWriter.
+func (s *Session) PacedPCMWriter() chan<- []int16 { return s.pacedIn }
+
+// RTPWriter returns the channel for raw mode: the application supplies
+// encoded payloads. Once a packet has been written here, PCMWriter and
+// PacedPCMWriter frames are discarded for the rest of the session. One
+// packet is sent per 20 ms; its payload, payload type (0 means the
+// codec's) and marker bit are kept, while SSRC, sequence number and
+// timestamp are the session's so that the stream stays continuous with
+// DTMF. Queueing, closing and ownership are as for PCMWriter.
+func (s *Session) RTPWriter() chan<- *rtp.Packet { return s.rtpIn }
+
+// SampleRate returns the PCM rate of the current codec's frames, or 0
+// before Start.
+func (s *Session) SampleRate() int {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return s.snap.SampleRate
+}
+
+// SetMute mutes or unmutes outbound audio: while muted, frames the
+// application writes are discarded and Options.MuteMode says what is
+// sent instead. Inbound audio is unaffected.
+func (s *Session) SetMute(on bool) { s.muted.Store(on) }
+
+// Muted reports whether outbound audio is muted.
+func (s *Session) Muted() bool { return s.muted.Load() }
+
+// SendDTMF queues digits ('0'–'9', '*', '#', 'A'–'D') to send as RFC 4733
+// telephone-events, each Options.DTMFDuration long followed by
+// Options.DTMFGap. It does not block; it fails when telephone-event was
+// not negotiated, a digit is invalid, or 64 digits are already waiting.
+func (s *Session) SendDTMF(digits string) error {
+	s.mu.Lock()
+	pt, closed := s.cfg.DTMFPayloadType, s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if pt == 0 {
+		return errors.New("media: telephone-event not negotiated")
+	}
+	codes := make([]uint8, 0, len(digits))
+	for _, r := range digits {
+		c, ok := rtp.DTMFEvent(r)
+		if !ok {
+			return fmt.Errorf("media: %q is not a DTMF digit", r)
+		}
+		codes = append(codes, c)
+	}
+	if len(codes) > cap(s.dtmfIn)-len(s.dtmfIn) {
+		return errors.New("media: DTMF queue full")
+	}
+	for _, c := range codes {
+		select {
+		case s.dtmfIn <- c:
+		default:
+			return errors.New("media: DTMF queue full")
+		}
+	}
+	return nil
+}
+
+// randUint32 returns a cryptographically random number, as RFC 3550 §5.1
+// asks for the initial SSRC, sequence number and timestamp.
+func randUint32() uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}

@@ -1,0 +1,467 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/audiotest"
+	"github.com/xphone-go/xphone/internal/leakcheck"
+	"github.com/xphone-go/xphone/rtp"
+	"github.com/xphone-go/xphone/srtp"
+)
+
+func TestToneBothWays(t *testing.T) {
+	tests := []struct {
+		codec string
+		pt    uint8
+		mux   bool
+	}{
+		{CodecPCMU, 0, false},
+		{CodecPCMA, 8, true},
+		{CodecG722, 9, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.codec, func(t *testing.T) {
+			cfg := Config{Codec: tt.codec, PayloadType: tt.pt, RTCPMux: tt.mux}
+			a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+			toneBothWays(t, a, b)
+		})
+	}
+}
+
+func toneBothWays(t *testing.T, a, b *Session) {
+	t.Helper()
+	feedTone(t, a, 440, 60)
+	feedTone(t, b, 1000, 60)
+	gotB := collect(t, b, 40)
+	gotA := collect(t, a, 40)
+	checkTone(t, gotB, b.SampleRate(), 440)
+	checkTone(t, gotA, a.SampleRate(), 1000)
+	if st := a.Stats(); st.PacketsSent == 0 || st.PacketsReceived == 0 {
+		t.Errorf("a stats: sent %d, received %d, want both > 0", st.PacketsSent, st.PacketsReceived)
+	}
+}
+
+func TestRTPTaps(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	raw, post := b.RTPRawReader(), b.RTPReader()
+	feedTone(t, a, 440, 20)
+	for _, ch := range []<-chan *rtp.Packet{raw, post} {
+		p := waitEvent(t, ch, "RTP packet")
+		if p.PayloadType != 0 || len(p.Payload) != 160 {
+			t.Errorf("got PT %d with %d bytes, want PT 0 with 160", p.PayloadType, len(p.Payload))
+		}
+	}
+}
+
+func TestRTPWriter(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	g := audiotest.ToneGenerator{Freq: 600, SampleRate: 8000, Amplitude: 8000}
+	pcm := make([]int16, 160)
+	// PCM written before and after raw mode starts must be ignored.
+	a.PCMWriter() <- make([]int16, 160)
+	for range 50 {
+		g.Fill(pcm)
+		p := &rtp.Packet{Payload: ulawCodec{}.encode(nil, pcm)}
+		a.RTPWriter() <- p
+	}
+	got := collect(t, b, 30)
+	checkTone(t, got, 8000, 600)
+}
+
+func cryptoPair(t *testing.T) (x, y *srtp.Crypto) {
+	t.Helper()
+	c1, err := srtp.NewCrypto(1, srtp.ProfileAES128CMSHA1_80, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := srtp.NewCrypto(1, srtp.ProfileAES128CMSHA1_80, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c1, &c2
+}
+
+func TestSRTP(t *testing.T) {
+	ka, kb := cryptoPair(t)
+	ca := Config{Codec: CodecPCMU, SRTPSend: ka, SRTPRecv: kb}
+	cb := Config{Codec: CodecPCMU, SRTPSend: kb, SRTPRecv: ka}
+	a, b := pair(t, testOptions(), testOptions(), ca, cb)
+	toneBothWays(t, a, b)
+	if n := b.Stats().AuthFailed; n != 0 {
+		t.Errorf("got %d authentication failures, want 0", n)
+	}
+}
+
+func TestSRTPWrongKey(t *testing.T) {
+	ka, kb := cryptoPair(t)
+	_, wrong := cryptoPair(t)
+	timeout := make(chan struct{}, 1)
+	ob := testOptions()
+	ob.MediaTimeout = 400 * time.Millisecond
+	ob.OnMediaTimeout = func() { timeout <- struct{}{} }
+	ca := Config{Codec: CodecPCMU, SRTPSend: ka, SRTPRecv: kb}
+	cb := Config{Codec: CodecPCMU, SRTPSend: kb, SRTPRecv: wrong}
+	a, b := pair(t, testOptions(), ob, ca, cb)
+	feedTone(t, a, 440, 100)
+	waitEvent(t, timeout, "media timeout")
+	select {
+	case <-b.PCMReader():
+		t.Errorf("got audio through a wrong key, want none")
+	default:
+	}
+	if st := b.Stats(); st.AuthFailed == 0 || st.PacketsReceived != 0 {
+		t.Errorf("got %d auth failures and %d packets, want > 0 and 0", st.AuthFailed, st.PacketsReceived)
+	}
+}
+
+func TestDTMF(t *testing.T) {
+	digits := make(chan rune, 32)
+	ob := testOptions()
+	ob.OnDTMF = func(r rune) { digits <- r }
+	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101}
+	a, b := pair(t, testOptions(), ob, cfg, cfg)
+	feedTone(t, a, 440, 50) // audio around the digits
+	if err := a.SendDTMF("12#*A9"); err != nil {
+		t.Fatal(err)
+	}
+	var got []rune
+	for len(got) < 6 {
+		got = append(got, waitEvent(t, digits, "digit"))
+	}
+	// A final digit: a duplicate of an earlier one would arrive before it.
+	if err := a.SendDTMF("0"); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, waitEvent(t, digits, "digit"))
+	if string(got) != "12#*A90" {
+		t.Errorf("got digits %q, want %q", string(got), "12#*A90")
+	}
+	if err := a.SendDTMF("x"); err == nil {
+		t.Errorf("got nil error for digit x, want one")
+	}
+	if st := b.Stats(); st.DTMFReceived != 7 {
+		t.Errorf("got DTMFReceived %d, want 7", st.DTMFReceived)
+	}
+}
+
+func TestDTMFNotNegotiated(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU}
+	a, _ := pair(t, testOptions(), testOptions(), cfg, cfg)
+	if err := a.SendDTMF("1"); err == nil {
+		t.Errorf("got nil error, want one")
+	}
+}
+
+func TestHold(t *testing.T) {
+	timeout := make(chan struct{}, 1)
+	ob := testOptions()
+	ob.MediaTimeout = 300 * time.Millisecond
+	ob.OnMediaTimeout = func() { timeout <- struct{}{} }
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), ob, cfg, cfg)
+	feedTone(t, a, 440, 200)
+	feedTone(t, b, 440, 200)
+	collect(t, b, 5)
+	// We put the peer on hold, old style: we stop everything.
+	hold := cfg
+	hold.RemoteRTP, hold.RemoteRTCP, hold.Direction = b.LocalRTP(), b.LocalRTCP(), Inactive
+	if err := a.Update(hold); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, timeout, "media timeout at the held peer")
+	for len(a.PCMReader()) > 0 {
+		<-a.PCMReader()
+	}
+	d0 := a.Stats().Discarded
+	waitCond(t, "held side discarding", func() bool { return a.Stats().Discarded >= d0+10 })
+	if n := len(a.PCMReader()); n != 0 {
+		t.Errorf("got %d frames while inactive, want 0", n)
+	}
+	// Resume: audio flows again both ways.
+	resume := hold
+	resume.Direction = SendRecv
+	if err := a.Update(resume); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, b, 5)
+	collect(t, a, 5)
+	if got := a.Config().Direction; got != SendRecv {
+		t.Errorf("got direction %v, want sendrecv", got)
+	}
+}
+
+// waitCond polls cond until it holds or the deadline passes. It is used
+// only for counters that have no event to wait on.
+func waitCond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	end := time.After(deadline)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-end:
+			t.Fatalf("%s: not before the deadline", what)
+		}
+	}
+}
+
+func TestMute(t *testing.T) {
+	tests := []struct {
+		name string
+		mode MuteMode
+	}{{"silence", MuteSilence}, {"nothing", MuteNothing}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			timeout := make(chan struct{}, 1)
+			oa, ob := testOptions(), testOptions()
+			oa.MuteMode = tt.mode
+			ob.MediaTimeout = 300 * time.Millisecond
+			ob.OnMediaTimeout = func() { timeout <- struct{}{} }
+			cfg := Config{Codec: CodecPCMU}
+			a, b := pair(t, oa, ob, cfg, cfg)
+			a.SetMute(true)
+			if !a.Muted() {
+				t.Fatalf("got Muted false, want true")
+			}
+			feedTone(t, a, 440, 200)
+			if tt.mode == MuteNothing {
+				waitEvent(t, timeout, "media timeout")
+				if n := b.Stats().PacketsReceived; n != 0 {
+					t.Errorf("got %d packets while muted, want 0", n)
+				}
+				return
+			}
+			got := collect(t, b, 20)
+			if e := audiotest.Energy(got); e != 0 {
+				t.Errorf("got energy %v while muted, want 0", e)
+			}
+			a.SetMute(false)
+			// The tone comes back.
+			for {
+				f := collect(t, b, 10)
+				if audiotest.Energy(f) > 0 {
+					checkTone(t, collect(t, b, 20), 8000, 440)
+					break
+				}
+			}
+		})
+	}
+}
+
+func TestMediaTimeout(t *testing.T) {
+	timeout := make(chan struct{}, 4)
+	ob := testOptions()
+	ob.MediaTimeout = 300 * time.Millisecond
+	ob.OnMediaTimeout = func() { timeout <- struct{}{} }
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), ob, cfg, cfg)
+	feedTone(t, a, 440, 20)
+	collect(t, b, 5)
+	select {
+	case <-timeout:
+		t.Fatalf("timeout fired while media flowed")
+	default:
+	}
+	a.Close()
+	waitEvent(t, timeout, "media timeout")
+}
+
+func TestLatch(t *testing.T) {
+	ob := testOptions()
+	ob.Latch = true
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true}
+	a, b := newSession(t, testOptions()), newSession(t, ob)
+	ca, cb := cfg, cfg
+	ca.RemoteRTP = b.LocalRTP()
+	// b was told a wrong address (as behind a NAT): it must latch.
+	cb.RemoteRTP = netip.AddrPortFrom(loopback, 9)
+	if err := a.Start(ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(cb); err != nil {
+		t.Fatal(err)
+	}
+	feedTone(t, a, 440, 60)
+	feedTone(t, b, 1000, 60)
+	checkTone(t, collect(t, a, 30), 8000, 1000)
+}
+
+func TestOverflow(t *testing.T) {
+	s := newSession(t, testOptions())
+	lc, err := s.buildConfig(Config{Codec: CodecPCMU, RemoteRTP: netip.AddrPortFrom(loopback, 9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.l.init(s, lc); err != nil {
+		t.Fatal(err)
+	}
+	// Inbound: the oldest are dropped.
+	for i := range ChannelDepth + 10 {
+		offerOldest(s.pcmOut, []int16{int16(i)}, &s.ctr.droppedIn)
+	}
+	if got := s.Stats().DroppedInbound; got != 10 {
+		t.Errorf("got DroppedInbound %d, want 10", got)
+	}
+	if f := <-s.pcmOut; f[0] != 10 {
+		t.Errorf("got oldest frame %d, want 10", f[0])
+	}
+	// Outbound: the newest are dropped.
+	w := s.PCMWriter()
+	for i := range ChannelDepth {
+		w <- []int16{int16(i)}
+	}
+	s.l.drainWriters()
+	for i := range 7 {
+		w <- []int16{int16(1000 + i)}
+	}
+	s.l.drainWriters()
+	if got := s.Stats().DroppedOutbound; got != 7 {
+		t.Errorf("got DroppedOutbound %d, want 7", got)
+	}
+	if f, _ := s.l.pcmQ.pop(); f[0] != 0 {
+		t.Errorf("got first queued frame %d, want 0", f[0])
+	}
+}
+
+func TestWriterClosedByUser(t *testing.T) {
+	digits := make(chan rune, 4)
+	ob := testOptions()
+	ob.OnDTMF = func(r rune) { digits <- r }
+	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101}
+	a, _ := pair(t, testOptions(), ob, cfg, cfg)
+	close(a.PCMWriter())
+	close(a.PacedPCMWriter())
+	close(a.RTPWriter())
+	// The session lives on: a digit still goes through.
+	if err := a.SendDTMF("7"); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitEvent(t, digits, "digit"); got != '7' {
+		t.Errorf("got digit %q, want '7'", got)
+	}
+}
+
+func TestCloseStopsEverything(t *testing.T) {
+	leakcheck.Check(t)
+	for _, mux := range []bool{false, true} {
+		cfg := Config{Codec: CodecPCMU, RTCPMux: mux}
+		a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+		feedTone(t, a, 440, 10)
+		collect(t, b, 2)
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b.Close() // idempotent
+		for range b.PCMReader() {
+		}
+		if _, ok := <-b.RTPReader(); ok {
+			t.Errorf("RTPReader open after Close")
+		}
+		waitEvent(t, b.Done(), "done")
+		if err := b.Update(cfg); !errors.Is(err, ErrClosed) {
+			t.Errorf("got Update error %v, want ErrClosed", err)
+		}
+		a.Close()
+	}
+	// An unstarted session closes too.
+	s, err := New(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, ok := <-s.PCMReader(); ok {
+		t.Errorf("PCMReader open after Close")
+	}
+}
+
+func TestPortRange(t *testing.T) {
+	// Find a free pair, then ask for a second session in that range.
+	var s *Session
+	var err error
+	for base := 45000; base < 46000; base += 2 {
+		o := testOptions()
+		o.PortMin, o.PortMax = base, base+1
+		if s, err = New(o); err == nil {
+			defer s.Close()
+			if p := s.LocalRTP().Port(); p != uint16(base) || s.LocalRTCP().Port() != uint16(base+1) {
+				t.Errorf("got ports %d/%d, want %d/%d", p, s.LocalRTCP().Port(), base, base+1)
+			}
+			_, err = New(o)
+			if !errors.Is(err, ErrNoRTPPort) {
+				t.Errorf("got error %v, want ErrNoRTPPort", err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no free port pair found: %v", err)
+}
+
+func TestPortEven(t *testing.T) {
+	o := testOptions()
+	o.PortMin, o.PortMax = 30001, 30003 // one even port with room for RTCP
+	s, err := New(o)
+	if errors.Is(err, ErrNoRTPPort) {
+		// Another process holds it; the odd start must never be used.
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if p := s.LocalRTP().Port(); p != 30002 {
+		t.Errorf("got RTP port %d, want 30002", p)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	ka, _ := cryptoPair(t)
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"codec", Config{Codec: "GSM"}},
+		{"ptime", Config{Codec: CodecPCMU, PTime: 30 * time.Millisecond}},
+		{"clock", Config{Codec: CodecG722, PayloadType: 9, ClockRate: 16000}},
+		{"dtmf pt", Config{Codec: CodecPCMU, DTMFPayloadType: 0x80}},
+		{"half srtp", Config{Codec: CodecPCMU, SRTPSend: ka}},
+	}
+	s := newSession(t, testOptions())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.Start(tt.cfg); err == nil {
+				t.Errorf("got nil error, want one")
+			}
+		})
+	}
+}
+
+func TestSTUNAnswered(t *testing.T) {
+	s := newSession(t, testOptions())
+	if err := s.Start(Config{Codec: CodecPCMU, RemoteRTP: netip.AddrPortFrom(loopback, 9)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// RFC 5389 Binding request header, no attributes.
+	req := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	c.WriteToUDPAddrPort(req, s.LocalRTP())
+	c.SetReadDeadline(time.Now().Add(deadline))
+	buf := make([]byte, 1500)
+	n, _, err := c.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("no STUN answer: %v", err)
+	}
+	if n < 20 || buf[0] != 1 || buf[1] != 1 || string(buf[8:20]) != string(req[8:20]) {
+		t.Errorf("got % x, want a Binding success for the transaction", buf[:min(n, 20)])
+	}
+}
