@@ -244,3 +244,15 @@ func readDatagram(t testing.TB, c *net.UDPConn) *sipmsg.Message {
 	}
 	return m
 }
+
+// tlsClient runs a TLS client handshake over c trusting the test CA.
+func tlsClient(t testing.TB, c net.Conn) *tls.Conn {
+	t.Helper()
+	tc := tls.Client(c, &tls.Config{RootCAs: getPKI(t).roots, ServerName: "127.0.0.1"})
+	c.SetDeadline(time.Now().Add(wait))
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Time{})
+	return tc
+}

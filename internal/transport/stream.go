@@ -108,9 +108,9 @@ func (m *Manager) addConn(nc net.Conn, proto Protocol, server *tls.Conn) (*conn,
 	}
 	m.conns[c.id] = c
 	m.byRemote[remoteKey{proto, c.remote}] = c
+	m.stats.opened.Add(1)
 	m.wg.Go(c.run)
 	m.mu.Unlock()
-	m.stats.opened.Add(1)
 	if m.log.Enabled(m.ctx, slog.LevelDebug) {
 		m.log.Debug("transport: connection open", "proto", proto, "remote", c.remote, "id", c.id)
 	}
@@ -303,10 +303,10 @@ func (c *conn) readLoop() error {
 		switch ka {
 		case sipmsg.Ping:
 			// RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong.
+			m.stats.pings.Add(1)
 			if err := c.write(crlf, time.Now().Add(m.cfg.writeTimeout())); err != nil {
 				return err
 			}
-			m.stats.pings.Add(1)
 		case sipmsg.Pong:
 			c.dmu.Lock()
 			c.pingDeadline = time.Time{}
