@@ -33,7 +33,7 @@ type ServerTx struct {
 
 	mu       sync.Mutex
 	state    uint8
-	err      error // why the transaction ended early: ErrCanceled, ErrTransport
+	err      error           // why the transaction ended early: ErrCanceled, ErrTransport
 	last     *sipmsg.Message // the last response sent
 	toTag    string          // To tag of the provisional responses
 	ackTag   string          // legacy matching: the tag an ACK must carry
