@@ -125,7 +125,7 @@ func (s *Session) answerAudio(offer *Description, i int) (Media, Negotiated, err
 	fmts := []format{{c.PT, rtpmapOf(c.Name, c.ClockRate, c.Channels), def.fmtp}}
 	if !s.cfg.NoTelephoneEvent {
 		for _, e := range codecs {
-			if isTelephoneEvent(e) && e.ClockRate == c.ClockRate {
+			if isTelephoneEvent(e) && e.ClockRate == c.ClockRate && e.PT != c.PT {
 				n.DTMF, n.DTMFPT, n.DTMFRecvPT = true, e.PT, e.PT
 				fmts = append(fmts, format{e.PT, rtpmapOf(e.Name, e.ClockRate, 1), "0-16"})
 				break

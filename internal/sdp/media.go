@@ -34,14 +34,15 @@ var staticCodecs = [...]struct {
 }
 
 // Codecs returns the payload formats of an RTP media description in the
-// order of its m= line. A format that is not a payload type number (0-127)
+// order of its m= line. A format that is not a payload type number (0-127,
+// without leading zeros)
 // is skipped, as is a dynamic payload type without a valid a=rtpmap. The
 // slice is newly allocated.
 func (m *Media) Codecs() []Codec {
 	out := make([]Codec, 0, len(m.Formats))
 	for _, f := range m.Formats {
 		n, err := strconv.ParseUint(f, 10, 7)
-		if err != nil {
+		if err != nil || strconv.Itoa(int(n)) != f {
 			continue
 		}
 		c := Codec{PT: uint8(n)}

@@ -187,7 +187,7 @@ func (s *Session) ProcessAnswer(answer *Description) (Negotiated, error) {
 	}
 	if ours, ok := st.dtmf[n.ClockRate]; ok {
 		for _, c := range codecs {
-			if isTelephoneEvent(c) && c.ClockRate == n.ClockRate {
+			if isTelephoneEvent(c) && c.ClockRate == n.ClockRate && c.PT != n.PT {
 				n.DTMF, n.DTMFPT, n.DTMFRecvPT = true, c.PT, ours
 				break
 			}
