@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/xphone-go/xphone/sipmsg"
 )
@@ -88,7 +89,8 @@ func (m *Manager) receive(msg *sipmsg.Message, src Addr, local netip.AddrPort) {
 
 // markReceived adds received when the top Via's sent-by host is not the
 // packet's source address (RFC 3261 §18.2.1) and fills an empty rport with
-// the source port, together with received (RFC 3581 §4).
+// the source port, together with received (RFC 3581 §4). The new parameter
+// list is built in a stack buffer and copied once.
 func markReceived(msg *sipmsg.Message, v sipmsg.Via, src netip.AddrPort) {
 	ip := src.Addr().WithZone("")
 	rp, hasRPort := v.RPort()
@@ -98,11 +100,36 @@ func markReceived(msg *sipmsg.Message, v sipmsg.Via, src netip.AddrPort) {
 			return
 		}
 	}
-	var tmp [64]byte
-	v.Params = v.Params.Set("received", string(ip.AppendTo(tmp[:0])))
-	if fillRPort {
-		v.Params = v.Params.Set("rport", strconv.Itoa(int(src.Port())))
+	var tmp [256]byte
+	out := tmp[:0]
+	for rest := v.Params; ; {
+		name, value, next, ok := rest.Next()
+		if !ok {
+			break
+		}
+		rest = next
+		if name == "" || strings.EqualFold(name, "received") {
+			continue // received is written last
+		}
+		if len(out) > 0 {
+			out = append(out, ';')
+		}
+		out = append(out, name...)
+		if fillRPort && strings.EqualFold(name, "rport") {
+			out = append(out, '=')
+			out = strconv.AppendUint(out, uint64(src.Port()), 10)
+			fillRPort = false
+		} else if value != "" {
+			out = append(out, '=')
+			out = append(out, value...)
+		}
 	}
+	if len(out) > 0 {
+		out = append(out, ';')
+	}
+	out = append(out, "received="...)
+	out = ip.AppendTo(out)
+	v.Params = sipmsg.Params(out)
 	_ = msg.SetVia(v) // the Via was valid and stays valid
 }
 
