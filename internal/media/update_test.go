@@ -1,0 +1,68 @@
+package media
+
+import (
+	"testing"
+)
+
+func TestRTCPReports(t *testing.T) {
+	for _, mux := range []bool{false, true} {
+		oa, ob := testOptions(), testOptions()
+		oa.RTCPInterval, ob.RTCPInterval = 50e6, 50e6 // 50 ms
+		cfg := Config{Codec: CodecPCMU, RTCPMux: mux}
+		a, b := pair(t, oa, ob, cfg, cfg)
+		feedTone(t, a, 440, 200)
+		feedTone(t, b, 440, 200)
+		collect(t, a, 3)
+		// RTT needs an SR from b, then an SR or RR from a about b's
+		// stream, back at b.
+		waitCond(t, "RTT from the peer's reports", func() bool { return b.Stats().RTT > 0 && a.Stats().RTT > 0 })
+		st := b.Stats()
+		if st.RTT > deadline || st.RemoteLost != 0 {
+			t.Errorf("mux=%v: got RTT %v and remote loss %d, want a small RTT and no loss", mux, st.RTT, st.RemoteLost)
+		}
+		a.Close()
+		b.Close()
+	}
+}
+
+func TestUpdateCodecAndRekey(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	toneBothWays(t, a, b)
+
+	// A re-INVITE moves to G.722 with SRTP.
+	ka, kb := cryptoPair(t)
+	ca := Config{Codec: CodecG722, PayloadType: 9, RemoteRTP: b.LocalRTP(), RemoteRTCP: b.LocalRTCP(), SRTPSend: ka, SRTPRecv: kb}
+	cb := Config{Codec: CodecG722, PayloadType: 9, RemoteRTP: a.LocalRTP(), RemoteRTCP: a.LocalRTCP(), SRTPSend: kb, SRTPRecv: ka}
+	if err := a.Update(ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(cb); err != nil {
+		t.Fatal(err)
+	}
+	// Frames of the old codec may still be queued; wait for 16 kHz.
+	waitCond(t, "new codec", func() bool { return a.SampleRate() == 16000 && b.SampleRate() == 16000 })
+	for _, s := range []*Session{a, b} {
+		for len(s.PCMReader()) > 0 {
+			<-s.PCMReader()
+		}
+	}
+	feedTone(t, a, 700, 80)
+	feedTone(t, b, 1200, 80)
+	var gotA, gotB []int16
+	for len(gotB) < 40*320 {
+		if f := collect(t, b, 1); len(f) == 320 {
+			gotB = append(gotB, f...)
+		}
+	}
+	for len(gotA) < 40*320 {
+		if f := collect(t, a, 1); len(f) == 320 {
+			gotA = append(gotA, f...)
+		}
+	}
+	checkTone(t, gotB, 16000, 700)
+	checkTone(t, gotA, 16000, 1200)
+	if st := a.Stats(); st.Codec != CodecG722 {
+		t.Errorf("got codec %q, want G722", st.Codec)
+	}
+}
