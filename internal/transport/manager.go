@@ -270,11 +270,21 @@ func (m *Manager) write(ctx context.Context, b []byte, dst Addr) error {
 	case UDP:
 		return m.sendUDP(b, dst.AddrPort)
 	case TCP, TLS:
-		c, err := m.streamConn(ctx, dst)
-		if err != nil {
-			return err
+		for try := 0; ; try++ {
+			c, err := m.streamConn(ctx, dst)
+			if err != nil {
+				return err
+			}
+			// A connection that closed before the write began is
+			// forgotten and replaced (RFC 3261 §18.2.2: a response whose
+			// connection is gone goes over a new one).
+			if err := c.write(b, m.writeDeadline(ctx)); err != errConnGone || try == 2 {
+				return err
+			}
+			if m.forget(c) {
+				return ErrClosed
+			}
 		}
-		return c.write(b, m.writeDeadline(ctx))
 	}
 	return ErrUnknownProtocol
 }
@@ -313,7 +323,10 @@ func (m *Manager) Keepalive(ctx context.Context, dst Addr) error {
 			}
 			return ErrNoConnection
 		}
-		return c.ping(m.writeDeadline(ctx))
+		if err := c.ping(m.writeDeadline(ctx)); err != errConnGone {
+			return err
+		}
+		return ErrNoConnection
 	}
 	return ErrUnknownProtocol
 }

@@ -41,13 +41,19 @@ type conn struct {
 
 	closeOnce sync.Once
 	reason    error
+	dead      atomic.Bool // set by closeWith, before the close
 }
+
+// errConnGone: a write found its connection already closed; the Manager
+// forgets it and tries another.
+var errConnGone = errors.New("transport: connection closed")
 
 func (c *conn) addr() Addr { return Addr{Protocol: c.proto, AddrPort: c.remote, ConnID: c.id} }
 
 // closeWith closes the connection once, remembering the first reason.
 func (c *conn) closeWith(err error) {
 	c.closeOnce.Do(func() {
+		c.dead.Store(true)
 		c.reason = err
 		c.nc.Close()
 	})
@@ -115,6 +121,18 @@ func (m *Manager) addConn(nc net.Conn, proto Protocol, server *tls.Conn) (*conn,
 		m.log.Debug("transport: connection open", "proto", proto, "remote", c.remote, "id", c.id)
 	}
 	return c, nil
+}
+
+// forget removes c from the maps and reports whether the Manager is closing.
+func (m *Manager) forget(c *conn) (closing bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.conns, c.id)
+	key := remoteKey{c.proto, c.remote}
+	if m.byRemote[key] == c {
+		delete(m.byRemote, key)
+	}
+	return m.closed
 }
 
 // openConn returns an open connection for dst: the one dst.ConnID names,
@@ -215,6 +233,9 @@ func (m *Manager) dialError(err error) error {
 func (c *conn) write(b []byte, deadline time.Time) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.dead.Load() {
+		return errConnGone
+	}
 	c.nc.SetWriteDeadline(deadline)
 	if _, err := c.nc.Write(b); err != nil {
 		c.closeWith(err)
@@ -261,14 +282,7 @@ func (c *conn) run() {
 	}
 	c.closeWith(err)
 
-	m.mu.Lock()
-	delete(m.conns, c.id)
-	key := remoteKey{c.proto, c.remote}
-	if m.byRemote[key] == c {
-		delete(m.byRemote, key)
-	}
-	closing := m.closed
-	m.mu.Unlock()
+	closing := m.forget(c)
 	m.stats.closed.Add(1)
 	reason := c.reason
 	if m.log.Enabled(m.ctx, slog.LevelDebug) {

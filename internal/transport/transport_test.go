@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/netip"
 	"strconv"
 	"testing"
 
+	"github.com/xphone-go/xphone/internal/leakcheck"
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
@@ -180,5 +182,67 @@ func TestSendAfterClose(t *testing.T) {
 	// b hears that a's connection went away.
 	if got := b.connClosed(t); got.err == nil {
 		t.Errorf("got nil reason, want one")
+	}
+}
+
+// TestCloseStopsEverything closes Managers with listeners of every kind and
+// connections accepted and dialed open, and checks that no goroutine
+// survives and that no OnConnClosed is reported for them.
+func TestCloseStopsEverything(t *testing.T) {
+	leakcheck.Check(t)
+	cfg := Config{TLSConfig: tlsConfig(t, true)}
+	a := newEndpoint(t, 0, "", cfg)
+	b := newEndpoint(t, 0, "", cfg)
+	for _, e := range []*endpoint{a, b} {
+		for _, proto := range []Protocol{UDP, TCP, TLS} {
+			if err := e.Listen(context.Background(), proto, "127.0.0.1:0"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, proto := range []Protocol{UDP, TCP, TLS} {
+		if err := a.Send(context.Background(), newRequest(a.Manager, proto), b.addr(proto)); err != nil {
+			t.Fatal(err)
+		}
+		b.recv(t)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Errorf("second Close: got %v, want nil", err)
+	}
+	select {
+	case c := <-a.closed:
+		t.Errorf("reported %+v for a connection Close ended", c)
+	default:
+	}
+}
+
+// TestClosedConnectionReplaced: a send to a connection that the far side
+// has closed, named by its ConnID, goes over a new connection.
+func TestClosedConnectionReplaced(t *testing.T) {
+	a := newEndpoint(t, TCP, "127.0.0.1", Config{})
+	b := newEndpoint(t, TCP, "127.0.0.1", Config{})
+	if err := a.Send(context.Background(), newRequest(a.Manager, TCP), b.addr(TCP)); err != nil {
+		t.Fatal(err)
+	}
+	in := b.recv(t)
+	c := b.openConn(in.Source)
+	c.closeWith(errors.New("test"))
+	// a's reader sees the close; b still has the address of a's listener.
+	if got := a.connClosed(t); !errors.Is(got.err, io.EOF) {
+		t.Errorf("reason: got %v, want %v", got.err, io.EOF)
+	}
+	dst := Addr{Protocol: TCP, AddrPort: a.LocalAddr(TCP), ConnID: in.Source.ConnID}
+	if err := b.Send(context.Background(), newRequest(b.Manager, TCP), dst); err != nil {
+		t.Fatal(err)
+	}
+	a.recv(t)
+	if got, want := b.Stats().ConnsOpened, uint64(2); got != want {
+		t.Errorf("b connections opened: got %v, want %v", got, want)
 	}
 }
