@@ -283,3 +283,14 @@ func (m *Media) Cryptos() []srtp.Crypto {
 	}
 	return out
 }
+
+var transportNames = [...]string{"other", "RTP/AVP", "RTP/SAVP", "RTP/AVPF", "RTP/SAVPF", "UDP/TLS/RTP/SAVPF"}
+
+// String returns the proto name of t ("other" for TransportOther; the
+// SAVPF form for TransportDTLS).
+func (t Transport) String() string {
+	if int(t) < len(transportNames) {
+		return transportNames[t]
+	}
+	return "Transport(" + strconv.Itoa(int(t)) + ")"
+}

@@ -333,7 +333,7 @@ func TestSRTPModes(t *testing.T) {
 		{SRTPMandatory, SRTPMandatory, "RTP/SAVP", true, ""},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%d-%d", tt.offerer, tt.answerer), func(t *testing.T) {
+		t.Run(tt.offerer.String()+"-"+tt.answerer.String(), func(t *testing.T) {
 			a := newSession(t, Config{SRTP: tt.offerer})
 			b := newSession(t, Config{SRTP: tt.answerer, Rand: &countReader{n: 100}})
 			offer, err := a.Offer()
@@ -587,6 +587,42 @@ func TestNewSessionErrors(t *testing.T) {
 		_, err := NewSession(tt.cfg)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "sdp: ") {
 			t.Errorf("%s: got %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestReofferKeepsPeerNumbers: after answering baresip's offer, which puts
+// telephone-event on 10, our re-offer keeps 10 and G.722 on 9.
+func TestReofferKeepsPeerNumbers(t *testing.T) {
+	s := newSession(t, Config{})
+	ans, _, err := s.Answer(mustParse(t, string(readVector(t, "baresip-android-offer.sdp"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re, err := s.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := re.Media[0].Formats; !slices.Equal(got, []string{"0", "8", "9", "10"}) {
+		t.Errorf("re-offer formats: got %v, want [0 8 9 10]", got)
+	}
+	if re.Origin.SessionVersion != ans.Origin.SessionVersion+1 || re.Origin.SessionID != ans.Origin.SessionID {
+		t.Errorf("re-offer o=: got %+v after %+v, want the version one higher", re.Origin, ans.Origin)
+	}
+}
+
+func TestStrings(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{TransportDTLS.String(), "UDP/TLS/RTP/SAVPF"},
+		{TransportRTPSAVP.String(), "RTP/SAVP"},
+		{Transport(42).String(), "Transport(42)"},
+		{SRTPOptional.String(), "optional"},
+		{Inactive.String(), "inactive"},
+		{Direction(9).String(), "Direction(9)"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 	}
 }

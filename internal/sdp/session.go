@@ -415,3 +415,16 @@ func usableCrypto(c srtp.Crypto, profiles []srtp.Profile) (srtp.Profile, bool) {
 	ctx.Close()
 	return p, true
 }
+
+// String returns "off", "optional" or "mandatory".
+func (m SRTPMode) String() string {
+	switch m {
+	case SRTPOff:
+		return "off"
+	case SRTPOptional:
+		return "optional"
+	case SRTPMandatory:
+		return "mandatory"
+	}
+	return "SRTPMode(" + strconv.Itoa(int(m)) + ")"
+}
