@@ -49,7 +49,6 @@ var (
 var (
 	errFinalSent   = errors.New("transaction: final response already sent")
 	errFinalRecv   = errors.New("transaction: final response already received")
-	errClosed      = errors.New("transaction: layer closed")
 	errLayerClosed = fmt.Errorf("%w: layer closed", ErrCanceled)
 )
 

@@ -125,9 +125,6 @@ func (u *tu) snapshot() (reqs []*ServerTx, outside []transport.Inbound, errs []e
 func udp(ap netip.AddrPort) transport.Addr {
 	return transport.Addr{Protocol: transport.UDP, AddrPort: ap}
 }
-func tcp(ap netip.AddrPort) transport.Addr {
-	return transport.Addr{Protocol: transport.TCP, AddrPort: ap}
-}
 
 // request builds a request from alice at 192.0.2.1 with the given method,
 // branch (a missing one when "") and transport.
