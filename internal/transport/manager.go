@@ -44,6 +44,8 @@ type Manager struct {
 	dialing  map[remoteKey]*dialCall
 }
 
+var _ Sender = (*Manager)(nil)
+
 type listener struct {
 	proto Protocol
 	local netip.AddrPort

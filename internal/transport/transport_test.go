@@ -246,3 +246,27 @@ func TestClosedConnectionReplaced(t *testing.T) {
 		t.Errorf("b connections opened: got %v, want %v", got, want)
 	}
 }
+
+// TestDualStackUDP: a listener bound to "::" hears IPv4 peers as IPv4 (not
+// IPv4-mapped IPv6) and answers them.
+func TestDualStackUDP(t *testing.T) {
+	if len(hosts()) < 2 {
+		t.Skip("no IPv6 loopback on this machine")
+	}
+	a := newEndpoint(t, UDP, "127.0.0.1", Config{})
+	b := newEndpoint(t, UDP, "::", Config{})
+	dst := Addr{Protocol: UDP, AddrPort: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), b.LocalAddr(UDP).Port())}
+	if err := a.Send(context.Background(), newRequest(a.Manager, UDP), dst); err != nil {
+		t.Fatal(err)
+	}
+	in := b.recv(t)
+	if got, want := in.Source.AddrPort, a.LocalAddr(UDP); got != want {
+		t.Errorf("source: got %v, want %v", got, want)
+	}
+	if err := b.Send(context.Background(), sipmsg.NewResponse(in.Msg, 200, ""), in.Source); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.recv(t); got.Msg.StatusCode != 200 {
+		t.Errorf("status: got %v, want 200", got.Msg.StatusCode)
+	}
+}
