@@ -270,3 +270,27 @@ func TestDualStackUDP(t *testing.T) {
 		t.Errorf("status: got %v, want 200", got.Msg.StatusCode)
 	}
 }
+
+// TestConcurrentSendsShareOneDial: sends racing to a new destination open
+// one connection between them.
+func TestConcurrentSendsShareOneDial(t *testing.T) {
+	cfg := Config{TLSConfig: tlsConfig(t, true)}
+	a := newEndpoint(t, TLS, "127.0.0.1", cfg)
+	b := newEndpoint(t, TLS, "127.0.0.1", cfg)
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- a.Send(context.Background(), newRequest(a.Manager, TLS), b.addr(TLS)) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		b.recv(t)
+	}
+	if got, want := a.Stats().ConnsOpened, uint64(1); got != want {
+		t.Errorf("connections opened: got %v, want %v", got, want)
+	}
+}
