@@ -1,0 +1,582 @@
+package phonetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/xphone-go/xphone"
+	"github.com/xphone-go/xphone/rtp"
+)
+
+var _ xphone.Call = (*MockCall)(nil)
+
+var callCount atomic.Uint64
+
+// MockCall is a scripted xphone.Call with no network. It follows the real
+// call's rules: operations are checked with xphone.CheckOp and refused with
+// the same *xphone.StateError, states move only along xphone.CanTransition,
+// reader channels are closed exactly once when the call ends, writer
+// channels are never closed by the call, and the Context's cause is the
+// EndReason.
+//
+// Callbacks are delivered on the goroutine whose action caused them, before
+// that action returns (a Simulate method, an operation such as Accept),
+// unless another delivery is in progress: then that one delivers them, in
+// order. They are never called with a lock held.
+//
+// From the first call of PCMWriter, PacedPCMWriter or RTPWriter until the
+// call ends, one goroutine records what the application writes; end every
+// call a test creates (End, a Simulate... that ends it, or
+// MockPhone.Disconnect) so it exits.
+//
+// All methods are safe for concurrent use.
+type MockCall struct {
+	events *dispatcher
+	id     string
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	pcmIn         chan []int16
+	rtpIn, rtpRaw chan *rtp.Packet
+	pcmOut, paced chan []int16
+	rtpOut        chan *rtp.Packet
+
+	mu          sync.Mutex
+	dir         xphone.Direction
+	callID      string
+	from, to    string
+	remoteURI   string
+	headers     textproto.MIMEHeader
+	state       xphone.CallState
+	changed     chan struct{} // closed and replaced on every state change
+	reason      xphone.EndReason
+	codec       xphone.Codec
+	muted       bool
+	stats       xphone.CallStats
+	dropped     uint64
+	onState     func(xphone.CallState)
+	onEnded     func(xphone.EndReason)
+	onDTMF      func(rune)
+	sentDTMF    []string
+	transfer    string
+	transferErr error
+	rejectCode  int
+	rejectText  string
+	sentPCM     [][]int16
+	sentRTP     []*rtp.Packet
+	pumpStarted bool
+	pumpDone    chan struct{}
+	flush       chan chan struct{}
+}
+
+// NewMockCall returns an inbound call in xphone.StateRinging, From
+// "sip:caller@phonetest.invalid", To "sip:callee@phonetest.invalid", codec
+// PCMU. The setters change these before the test starts.
+func NewMockCall() *MockCall {
+	return newMockCall(&dispatcher{}, xphone.Inbound, xphone.StateRinging)
+}
+
+func newMockCall(events *dispatcher, dir xphone.Direction, state xphone.CallState) *MockCall {
+	n := strconv.FormatUint(callCount.Add(1), 10)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	return &MockCall{
+		events:    events,
+		id:        "mock-" + n,
+		ctx:       ctx,
+		cancel:    cancel,
+		pcmIn:     make(chan []int16, xphone.ChannelDepth),
+		rtpIn:     make(chan *rtp.Packet, xphone.ChannelDepth),
+		rtpRaw:    make(chan *rtp.Packet, xphone.ChannelDepth),
+		pcmOut:    make(chan []int16, xphone.ChannelDepth),
+		paced:     make(chan []int16, xphone.ChannelDepth),
+		rtpOut:    make(chan *rtp.Packet, xphone.ChannelDepth),
+		dir:       dir,
+		callID:    n + "@phonetest.invalid",
+		from:      "sip:caller@phonetest.invalid",
+		to:        "sip:callee@phonetest.invalid",
+		remoteURI: "sip:caller@phonetest.invalid",
+		headers:   textproto.MIMEHeader{},
+		state:     state,
+		changed:   make(chan struct{}),
+		codec:     xphone.CodecPCMU,
+		pumpDone:  make(chan struct{}),
+		flush:     make(chan chan struct{}),
+	}
+}
+
+// Setters for the scenario. They do not fire callbacks.
+
+// SetFrom sets the From URI.
+func (c *MockCall) SetFrom(uri string) { c.mu.Lock(); c.from = uri; c.mu.Unlock() }
+
+// SetTo sets the To URI.
+func (c *MockCall) SetTo(uri string) { c.mu.Lock(); c.to = uri; c.mu.Unlock() }
+
+// SetRemoteURI sets the remote target URI.
+func (c *MockCall) SetRemoteURI(uri string) { c.mu.Lock(); c.remoteURI = uri; c.mu.Unlock() }
+
+// SetCallID sets the SIP Call-ID.
+func (c *MockCall) SetCallID(id string) { c.mu.Lock(); c.callID = id; c.mu.Unlock() }
+
+// SetCodec sets the codec reported by Codec and Stats.
+func (c *MockCall) SetCodec(codec xphone.Codec) { c.mu.Lock(); c.codec = codec; c.mu.Unlock() }
+
+// SetHeader sets the values Header returns for name (case ignored).
+func (c *MockCall) SetHeader(name string, values ...string) {
+	c.mu.Lock()
+	c.headers[textproto.CanonicalMIMEHeaderKey(name)] = slices.Clone(values)
+	c.mu.Unlock()
+}
+
+// SetStats sets the counters Stats returns. Codec, if empty, is filled
+// from Codec(); InboundDropped adds the drops InjectPCM and InjectRTP
+// counted.
+func (c *MockCall) SetStats(s xphone.CallStats) { c.mu.Lock(); c.stats = s; c.mu.Unlock() }
+
+// SetTransferError makes the next BlindTransfer calls return err, leaving
+// the call up, as a failed transfer does; nil restores success.
+func (c *MockCall) SetTransferError(err error) { c.mu.Lock(); c.transferErr = err; c.mu.Unlock() }
+
+// Getters of xphone.Call.
+
+// ID returns "mock-N".
+func (c *MockCall) ID() string { return c.id }
+
+// CallID returns the SIP Call-ID.
+func (c *MockCall) CallID() string { c.mu.Lock(); defer c.mu.Unlock(); return c.callID }
+
+// Direction returns who placed the call.
+func (c *MockCall) Direction() xphone.Direction { return c.dir }
+
+// From returns the From URI.
+func (c *MockCall) From() string { c.mu.Lock(); defer c.mu.Unlock(); return c.from }
+
+// To returns the To URI.
+func (c *MockCall) To() string { c.mu.Lock(); defer c.mu.Unlock(); return c.to }
+
+// RemoteURI returns the remote target URI.
+func (c *MockCall) RemoteURI() string { c.mu.Lock(); defer c.mu.Unlock(); return c.remoteURI }
+
+// Header returns the values set with SetHeader, or nil.
+func (c *MockCall) Header(name string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.headers[textproto.CanonicalMIMEHeaderKey(name)])
+}
+
+// State returns the current state.
+func (c *MockCall) State() xphone.CallState { c.mu.Lock(); defer c.mu.Unlock(); return c.state }
+
+// Codec returns the codec set with SetCodec (PCMU by default).
+func (c *MockCall) Codec() xphone.Codec { c.mu.Lock(); defer c.mu.Unlock(); return c.codec }
+
+// Muted reports whether Mute was called more recently than Unmute.
+func (c *MockCall) Muted() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.muted }
+
+// Context is done when the call ends; its cause is the EndReason.
+func (c *MockCall) Context() context.Context { return c.ctx }
+
+// Stats returns the counters set with SetStats, completed as SetStats says.
+func (c *MockCall) Stats() xphone.CallStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	if s.Codec == "" {
+		s.Codec = c.codec
+	}
+	s.InboundDropped += c.dropped
+	return s
+}
+
+// Callback setters of xphone.Call.
+
+// OnState sets the state callback.
+func (c *MockCall) OnState(f func(xphone.CallState)) { c.mu.Lock(); c.onState = f; c.mu.Unlock() }
+
+// OnEnded sets the end callback.
+func (c *MockCall) OnEnded(f func(xphone.EndReason)) { c.mu.Lock(); c.onEnded = f; c.mu.Unlock() }
+
+// OnDTMF sets the DTMF callback.
+func (c *MockCall) OnDTMF(f func(rune)) { c.mu.Lock(); c.onDTMF = f; c.mu.Unlock() }
+
+// transition moves the call to state to, queueing the callbacks; with
+// StateEnded it records reason, cancels the context and closes the reader
+// channels. It reports false if CanTransition forbids the move. c.mu must
+// be held; the caller runs c.events afterwards, without it.
+func (c *MockCall) transition(to xphone.CallState, reason xphone.EndReason) bool {
+	if !xphone.CanTransition(c.state, to) {
+		return false
+	}
+	c.state = to
+	close(c.changed)
+	c.changed = make(chan struct{})
+	if f := c.onState; f != nil {
+		c.events.push(func() { f(to) })
+	}
+	if to == xphone.StateEnded {
+		c.reason = reason
+		c.cancel(reason)
+		close(c.pcmIn)
+		close(c.rtpIn)
+		close(c.rtpRaw)
+		if f := c.onEnded; f != nil {
+			c.events.push(func() { f(reason) })
+		}
+	}
+	return true
+}
+
+// do checks op against the call's state and, if allowed, moves the call to
+// state to (when to is not the current state) and delivers the callbacks.
+func (c *MockCall) do(ctx context.Context, op xphone.Op, to xphone.CallState, reason xphone.EndReason) error {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	if err := xphone.CheckOp(op, c.dir, c.state); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.transition(to, reason)
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
+// Operations of xphone.Call.
+
+// Accept moves an inbound call to StateActive.
+func (c *MockCall) Accept(ctx context.Context) error {
+	return c.do(ctx, xphone.OpAccept, xphone.StateActive, 0)
+}
+
+// Progress moves an inbound call to StateEarlyMedia.
+func (c *MockCall) Progress(ctx context.Context) error {
+	return c.do(ctx, xphone.OpProgress, xphone.StateEarlyMedia, 0)
+}
+
+// Reject ends an inbound call with EndRejected; RejectedWith reports the
+// code and reason.
+func (c *MockCall) Reject(ctx context.Context, code int, reason string) error {
+	if code == 0 {
+		code = 603
+	}
+	if code < 400 || code > 699 {
+		return fmt.Errorf("xphone: reject code %d outside 400-699", code)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if err := xphone.CheckOp(xphone.OpReject, c.dir, c.state); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.rejectCode, c.rejectText = code, reason
+	c.transition(xphone.StateEnded, xphone.EndRejected)
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
+// End ends the call with the reason xphone.Call.End documents for its
+// state.
+func (c *MockCall) End(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if err := xphone.CheckOp(xphone.OpEnd, c.dir, c.state); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	reason := xphone.EndLocalHangup
+	switch c.state {
+	case xphone.StateDialing, xphone.StateRemoteRinging:
+		reason = xphone.EndCancelled
+	case xphone.StateRinging:
+		reason = xphone.EndRejected
+		c.rejectCode = 603
+	case xphone.StateEarlyMedia:
+		if c.dir == xphone.Outbound {
+			reason = xphone.EndCancelled
+		} else {
+			reason = xphone.EndRejected
+			c.rejectCode = 603
+		}
+	}
+	c.transition(xphone.StateEnded, reason)
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
+// Hold moves the call to StateOnHold.
+func (c *MockCall) Hold(ctx context.Context) error {
+	return c.do(ctx, xphone.OpHold, xphone.StateOnHold, 0)
+}
+
+// Resume moves the call back to StateActive.
+func (c *MockCall) Resume(ctx context.Context) error {
+	return c.do(ctx, xphone.OpResume, xphone.StateActive, 0)
+}
+
+// Mute marks the call muted.
+func (c *MockCall) Mute() error { return c.setMuted(xphone.OpMute, true) }
+
+// Unmute marks the call not muted.
+func (c *MockCall) Unmute() error { return c.setMuted(xphone.OpUnmute, false) }
+
+func (c *MockCall) setMuted(op xphone.Op, muted bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := xphone.CheckOp(op, c.dir, c.state); err != nil {
+		return err
+	}
+	c.muted = muted
+	return nil
+}
+
+// SendDTMF records digits; SentDTMF returns them.
+func (c *MockCall) SendDTMF(ctx context.Context, digits string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := xphone.CheckOp(xphone.OpSendDTMF, c.dir, c.state); err != nil {
+		return err
+	}
+	if err := xphone.ValidateDTMF(digits); err != nil {
+		return err
+	}
+	c.sentDTMF = append(c.sentDTMF, digits)
+	return nil
+}
+
+// BlindTransfer records target; TransferTarget returns it. Unless
+// SetTransferError set an error, the call then ends with EndTransferred.
+func (c *MockCall) BlindTransfer(ctx context.Context, target string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if err := xphone.CheckOp(xphone.OpBlindTransfer, c.dir, c.state); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	if err := checkTarget(target); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.transfer = target
+	if err := c.transferErr; err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.transition(xphone.StateEnded, xphone.EndTransferred)
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
+// checkTarget refuses what no implementation could dial.
+func checkTarget(target string) error {
+	if target == "" || strings.ContainsAny(target, " \t\r\n<>\"") {
+		return fmt.Errorf("%w: %q", xphone.ErrInvalidTarget, target)
+	}
+	return nil
+}
+
+// Simulations of what the peer does. Each returns an error, and changes
+// nothing, if the call's state does not allow the event.
+
+func (c *MockCall) simulate(what string, to xphone.CallState, reason xphone.EndReason, allowed func(xphone.CallState) bool) error {
+	c.mu.Lock()
+	if (allowed != nil && !allowed(c.state)) || !xphone.CanTransition(c.state, to) {
+		st := c.state
+		c.mu.Unlock()
+		return fmt.Errorf("phonetest: cannot simulate %s on an %s call in state %s", what, c.dir, st)
+	}
+	c.transition(to, reason)
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
+func (c *MockCall) outbound(xphone.CallState) bool { return c.dir == xphone.Outbound }
+func (c *MockCall) inbound(xphone.CallState) bool  { return c.dir == xphone.Inbound }
+
+// SimulateRinging reports 180 Ringing on an outbound call
+// (StateRemoteRinging).
+func (c *MockCall) SimulateRinging() error {
+	return c.simulate("ringing", xphone.StateRemoteRinging, 0, c.outbound)
+}
+
+// SimulateEarlyMedia reports 183 Session Progress with SDP on an outbound
+// call (StateEarlyMedia).
+func (c *MockCall) SimulateEarlyMedia() error {
+	return c.simulate("early media", xphone.StateEarlyMedia, 0, c.outbound)
+}
+
+// SimulateAnswer reports the callee's 200 OK on an outbound call
+// (StateActive).
+func (c *MockCall) SimulateAnswer() error {
+	return c.simulate("answer", xphone.StateActive, 0, c.outbound)
+}
+
+// SimulateRemoteHangup ends an answered call with EndRemoteHangup, as a BYE
+// from the peer does.
+func (c *MockCall) SimulateRemoteHangup() error {
+	return c.simulate("remote hangup", xphone.StateEnded, xphone.EndRemoteHangup, func(s xphone.CallState) bool {
+		return s == xphone.StateActive || s == xphone.StateOnHold
+	})
+}
+
+// SimulateCancel ends an unanswered inbound call with EndCancelled, as the
+// caller's CANCEL does.
+func (c *MockCall) SimulateCancel() error {
+	return c.simulate("cancel", xphone.StateEnded, xphone.EndCancelled, func(s xphone.CallState) bool {
+		return c.dir == xphone.Inbound && (s == xphone.StateRinging || s == xphone.StateEarlyMedia)
+	})
+}
+
+// SimulateEnd ends the call with any reason: EndBusy, EndTimeout,
+// EndMediaTimeout, EndError and so on.
+func (c *MockCall) SimulateEnd(reason xphone.EndReason) error {
+	if reason == 0 {
+		return errors.New("phonetest: SimulateEnd needs a reason")
+	}
+	return c.simulate("end", xphone.StateEnded, reason, nil)
+}
+
+// SimulateHold reports that the peer put the call on hold (StateOnHold).
+func (c *MockCall) SimulateHold() error {
+	return c.simulate("hold", xphone.StateOnHold, 0, nil)
+}
+
+// SimulateResume reports that the peer took the call off hold
+// (StateActive).
+func (c *MockCall) SimulateResume() error {
+	return c.simulate("resume", xphone.StateActive, 0, func(s xphone.CallState) bool { return s == xphone.StateOnHold })
+}
+
+// SimulateDTMF delivers each digit to the OnDTMF callback, in upper case,
+// as the real call reports RFC 4733 events. The call must be in
+// StateEarlyMedia, StateActive or StateOnHold.
+func (c *MockCall) SimulateDTMF(digits string) error {
+	if err := xphone.ValidateDTMF(digits); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	switch c.state {
+	case xphone.StateEarlyMedia, xphone.StateActive, xphone.StateOnHold:
+	default:
+		st := c.state
+		c.mu.Unlock()
+		return fmt.Errorf("phonetest: cannot simulate DTMF on a call in state %s", st)
+	}
+	if f := c.onDTMF; f != nil {
+		for _, r := range digits {
+			ev, _ := rtp.DTMFEvent(r)
+			d, _ := rtp.DTMFRune(ev)
+			c.events.push(func() { f(d) })
+		}
+	}
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
+// InjectPCM delivers frame on PCMReader as received audio. When the channel
+// is full the oldest frame is dropped and counted in
+// Stats().InboundDropped, as the real call does. After the call ended it
+// does nothing. The frame is handed over: do not modify it afterwards.
+func (c *MockCall) InjectPCM(frame []int16) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != xphone.StateEnded {
+		c.dropped += deliver(c.pcmIn, frame)
+	}
+}
+
+// InjectRTP delivers p on RTPRawReader and a clone on RTPReader, with the
+// overflow rule of InjectPCM. After the call ended it does nothing.
+func (c *MockCall) InjectRTP(p *rtp.Packet) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == xphone.StateEnded {
+		return
+	}
+	c.dropped += deliver(c.rtpRaw, p)
+	c.dropped += deliver(c.rtpIn, p.Clone())
+}
+
+// deliver sends v on ch without blocking, dropping the oldest entry when
+// ch is full, and returns the number dropped. The caller holds the lock
+// that guards ch against closing.
+func deliver[T any](ch chan T, v T) uint64 {
+	var dropped uint64
+	for {
+		select {
+		case ch <- v:
+			return dropped
+		default:
+		}
+		select {
+		case <-ch:
+			dropped++
+		default:
+		}
+	}
+}
+
+// WaitState blocks until the call is in state s and returns nil, or
+// returns an error if the call ends in another state or ctx ends first.
+// It lets a test wait for application code running on another goroutine.
+func (c *MockCall) WaitState(ctx context.Context, s xphone.CallState) error {
+	for {
+		c.mu.Lock()
+		st, ch := c.state, c.changed
+		c.mu.Unlock()
+		switch {
+		case st == s:
+			return nil
+		case st == xphone.StateEnded:
+			return fmt.Errorf("phonetest: call ended (%s) while waiting for state %s", c.EndReason(), s)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("phonetest: waiting for state %s in state %s: %w", s, st, context.Cause(ctx))
+		}
+	}
+}
+
+// Inspectors.
+
+// EndReason returns why the call ended, or 0 while it has not.
+func (c *MockCall) EndReason() xphone.EndReason { c.mu.Lock(); defer c.mu.Unlock(); return c.reason }
+
+// SentDTMF returns the digit strings given to SendDTMF, one per call.
+func (c *MockCall) SentDTMF() []string { c.mu.Lock(); defer c.mu.Unlock(); return slices.Clone(c.sentDTMF) }
+
+// TransferTarget returns the target of the last BlindTransfer, or "".
+func (c *MockCall) TransferTarget() string { c.mu.Lock(); defer c.mu.Unlock(); return c.transfer }
+
+// RejectedWith returns the status code and reason the call was refused
+// with by Reject or End (0 and "" if it was not).
+func (c *MockCall) RejectedWith() (code int, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rejectCode, c.rejectText
+}
