@@ -238,6 +238,7 @@ func TestServerNonInvite(t *testing.T) {
 					}
 				}
 				time.Sleep(tt.wantJ)
+				synctest.Wait()
 				if tt.wantJ == 0 {
 					_ = l.Close() // the last copy started a transaction the test does not answer
 				}
