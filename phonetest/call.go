@@ -414,7 +414,6 @@ func (c *MockCall) simulate(what string, to xphone.CallState, reason xphone.EndR
 }
 
 func (c *MockCall) outbound(xphone.CallState) bool { return c.dir == xphone.Outbound }
-func (c *MockCall) inbound(xphone.CallState) bool  { return c.dir == xphone.Inbound }
 
 // SimulateRinging reports 180 Ringing on an outbound call
 // (StateRemoteRinging).
@@ -568,7 +567,11 @@ func (c *MockCall) WaitState(ctx context.Context, s xphone.CallState) error {
 func (c *MockCall) EndReason() xphone.EndReason { c.mu.Lock(); defer c.mu.Unlock(); return c.reason }
 
 // SentDTMF returns the digit strings given to SendDTMF, one per call.
-func (c *MockCall) SentDTMF() []string { c.mu.Lock(); defer c.mu.Unlock(); return slices.Clone(c.sentDTMF) }
+func (c *MockCall) SentDTMF() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sentDTMF)
+}
 
 // TransferTarget returns the target of the last BlindTransfer, or "".
 func (c *MockCall) TransferTarget() string { c.mu.Lock(); defer c.mu.Unlock(); return c.transfer }

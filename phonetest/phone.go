@@ -281,7 +281,11 @@ func (p *MockPhone) LastCall() *MockCall {
 }
 
 // Dialed returns every target given to Dial on a connected phone, in order.
-func (p *MockPhone) Dialed() []string { p.mu.Lock(); defer p.mu.Unlock(); return slices.Clone(p.dialed) }
+func (p *MockPhone) Dialed() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.dialed)
+}
 
 // LastDialOptions returns the options of the last Dial.
 func (p *MockPhone) LastDialOptions() xphone.DialOptions {
