@@ -27,7 +27,11 @@ func TestLoad(t *testing.T) {
 				cl := net.attach(addrA, proto, &tu{}, Config{})
 				sl := net.attach(addrB, proto, server, Config{})
 				dst := transport.Addr{Protocol: proto, AddrPort: addrB}
-				baseline := runtime.NumGoroutine()
+				synctest.Wait()
+				baseline := bubbleGoroutines()
+				if baseline < 2 { // this goroutine and the network's pump
+					t.Fatalf("goroutines in the bubble: got %d, want at least 2", baseline)
+				}
 
 				invites := make([]*ClientTx, 0, n)
 				options := make([]*ClientTx, 0, n)
@@ -58,16 +62,14 @@ func TestLoad(t *testing.T) {
 				if c == 0 || s+s2 == 0 {
 					t.Errorf("live transactions mid-test: got %d client, %d server, want some waiting on timers", c, s+s2)
 				}
-				// NumGoroutine counts the whole process; goroutines of earlier
-				// tests may still be exiting, so only growth is an error.
-				if got := runtime.NumGoroutine(); got > baseline {
+				if got := bubbleGoroutines(); got != baseline {
 					t.Errorf("goroutines with %d transactions waiting: got %d, want %d", c+s2, got, baseline)
 				}
 				time.Sleep(time.Minute)
 				synctest.Wait()
 				checkEmpty(t, cl)
 				checkEmpty(t, sl)
-				if got := runtime.NumGoroutine(); got > baseline {
+				if got := bubbleGoroutines(); got != baseline {
 					t.Errorf("goroutines after: got %d, want %d", got, baseline)
 				}
 				reqs, out, errs := server.snapshot()
@@ -76,6 +78,20 @@ func TestLoad(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// bubbleGoroutines counts the goroutines of the synctest bubble the caller
+// runs in (the process's others, such as earlier tests' stragglers, are
+// left out). Tests do not run in parallel, so there is one bubble.
+func bubbleGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), ", synctest bubble ")
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
 
