@@ -38,7 +38,7 @@ func ExampleStatusError() {
 	err := fmt.Errorf("dial: %w", &xphone.StatusError{Code: 486, Reason: "Busy Here"})
 	var se *xphone.StatusError
 	if errors.As(err, &se) {
-		fmt.Println(se.Code, errors.Is(err, xphone.ErrBusy), se.EndReason())
+		fmt.Println(se.Code, errors.Is(err, xphone.ErrBusy), se.EndReason().String())
 	}
 	// Output: 486 true busy
 }
