@@ -160,7 +160,9 @@ func CheckOp(op Op, d Direction, s CallState) error {
 // EndReason says why a call ended. It implements error so that it can be
 // the cause of the call's context: errors.As(context.Cause(call.Context()),
 // &reason) recovers it (the cause may wrap it with the underlying error for
-// EndError). The zero value is not a valid reason.
+// EndError). The zero value is not a valid reason. Because it is an error,
+// fmt's %v prints Error ("xphone: call ended: busy"); use String for the
+// bare words.
 type EndReason uint8
 
 // The end reasons.
