@@ -1,0 +1,605 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/dialog"
+	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// State is a call's state; the values match xphone.CallState.
+type State uint8
+
+// The call states.
+const (
+	StateIdle State = iota
+	StateRinging
+	StateDialing
+	StateRemoteRinging
+	StateEarlyMedia
+	StateActive
+	StateOnHold
+	StateEnded
+)
+
+// EndReason says why a call ended; the values match xphone.EndReason.
+type EndReason uint8
+
+// The end reasons.
+const (
+	EndLocalHangup EndReason = iota + 1
+	EndRemoteHangup
+	EndRejected
+	EndBusy
+	EndCancelled
+	EndTimeout
+	EndMediaTimeout
+	EndTransferred
+	EndError
+)
+
+func (r EndReason) Error() string { return "ua: call ended" }
+
+// Call is one call. Its methods are safe for concurrent use.
+type Call struct {
+	u        *UA
+	id       string
+	callID   string
+	outbound bool
+	proto    transport.Protocol
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	done     chan struct{}
+	media    *media.Session
+	sdp      *sdp.Session
+	events   serial
+
+	mu        sync.Mutex
+	state     State
+	reason    EndReason
+	from, to  string
+	remoteURI string
+	dlg       *dialog.Dialog
+	dst       transport.Addr // next hop of in-dialog requests
+	neg       sdp.Negotiated
+	hasNeg    bool
+	headers   *sipmsg.Message
+	onState   func(State)
+	onEnded   func(EndReason)
+	onDTMF    func(rune)
+	app       any
+
+	// inbound
+	uas      *uasState
+	stx      *transaction.ServerTx
+	ok       *sipmsg.Message // our 2xx, retransmitted until the ACK
+	acked    bool
+	retrans  *time.Timer
+	answered bool
+
+	// outbound
+	invite       *sipmsg.Message
+	cancelInvite context.CancelCauseFunc
+	ack          *sipmsg.Message
+}
+
+func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, codecs []string, srtpMode sdp.SRTPMode) (*Call, error) {
+	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{})}
+	c.events.t = &u.tasks
+	c.ctx, c.cancel = context.WithCancelCause(context.Background())
+	opts := u.cfg.Media
+	opts.OnDTMF = c.dtmf
+	opts.OnMediaTimeout = func() { u.tasks.goFunc(func() { c.end(EndMediaTimeout, nil) }) }
+	opts.Logger = u.log
+	ms, err := media.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.media = ms
+	u.mu.Lock()
+	addr := u.mediaAddr
+	u.mu.Unlock()
+	cfg := sdp.Config{
+		Address:          addr,
+		Port:             int(ms.LocalRTP().Port()),
+		Codecs:           codecs,
+		SRTP:             srtpMode,
+		NoTelephoneEvent: u.cfg.NoTelephoneEvent,
+		Username:         "xphone",
+	}
+	if rtcp := ms.LocalRTCP(); rtcp.Port() != ms.LocalRTP().Port()+1 {
+		cfg.RTCPPort = int(rtcp.Port())
+	}
+	s, err := sdp.NewSession(cfg)
+	if err != nil {
+		ms.Close()
+		return nil, err
+	}
+	c.sdp = s
+	return c, nil
+}
+
+// ID is unique within the UA.
+func (c *Call) ID() string { return c.id }
+
+// CallID is the SIP Call-ID.
+func (c *Call) CallID() string { return c.callID }
+
+// Outbound reports whether we placed the call.
+func (c *Call) Outbound() bool { return c.outbound }
+
+// From and To are the From and To URIs.
+func (c *Call) From() string { c.mu.Lock(); defer c.mu.Unlock(); return c.from }
+
+// To returns the To URI.
+func (c *Call) To() string { c.mu.Lock(); defer c.mu.Unlock(); return c.to }
+
+// RemoteURI returns the peer's target.
+func (c *Call) RemoteURI() string { c.mu.Lock(); defer c.mu.Unlock(); return c.remoteURI }
+
+// State returns the current state.
+func (c *Call) State() State { c.mu.Lock(); defer c.mu.Unlock(); return c.state }
+
+// Context is done when the call ends.
+func (c *Call) Context() context.Context { return c.ctx }
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Media returns the call's media session.
+func (c *Call) Media() *media.Session { return c.media }
+
+// SetApp and App attach the caller's wrapper to the call.
+func (c *Call) SetApp(v any) { c.mu.Lock(); c.app = v; c.mu.Unlock() }
+
+// App returns what SetApp stored.
+func (c *Call) App() any { c.mu.Lock(); defer c.mu.Unlock(); return c.app }
+
+// Codec returns the negotiated codec name, "" before negotiation.
+func (c *Call) Codec() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.hasNeg {
+		return ""
+	}
+	return c.neg.Codec
+}
+
+// Header returns the values of a header of the INVITE (inbound) or the
+// answer (outbound).
+func (c *Call) Header(name string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.headers == nil {
+		return nil
+	}
+	return c.headers.Values(name)
+}
+
+// OnState, OnEnded and OnDTMF set the call's callbacks.
+func (c *Call) OnState(f func(State)) { c.mu.Lock(); c.onState = f; c.mu.Unlock() }
+
+// OnEnded sets the end callback.
+func (c *Call) OnEnded(f func(EndReason)) { c.mu.Lock(); c.onEnded = f; c.mu.Unlock() }
+
+// OnDTMF sets the DTMF callback.
+func (c *Call) OnDTMF(f func(rune)) { c.mu.Lock(); c.onDTMF = f; c.mu.Unlock() }
+
+func (c *Call) dtmf(d rune) {
+	c.events.do(func() {
+		c.mu.Lock()
+		f := c.onDTMF
+		c.mu.Unlock()
+		if f != nil {
+			f(d)
+		}
+	})
+}
+
+// setState moves the call to s and queues OnState; it reports whether the
+// state changed.
+func (c *Call) setState(s State) bool {
+	c.mu.Lock()
+	if c.state == s || c.state == StateEnded {
+		c.mu.Unlock()
+		return false
+	}
+	c.state = s
+	c.mu.Unlock()
+	c.events.do(func() {
+		c.mu.Lock()
+		f := c.onState
+		c.mu.Unlock()
+		if f != nil {
+			f(s)
+		}
+	})
+	return true
+}
+
+// end ends the call once: media closed, context cancelled with the reason,
+// OnState(StateEnded) and OnEnded queued.
+func (c *Call) end(r EndReason, err error) bool {
+	c.mu.Lock()
+	if c.state == StateEnded {
+		c.mu.Unlock()
+		return false
+	}
+	c.state = StateEnded
+	c.reason = r
+	if c.retrans != nil {
+		c.retrans.Stop()
+	}
+	if c.dlg != nil {
+		c.dlg.Terminate()
+	}
+	c.mu.Unlock()
+	c.media.Close()
+	cause := error(r)
+	if c.u.cfg.EndCause != nil {
+		cause = c.u.cfg.EndCause(r, err)
+	}
+	c.cancel(cause)
+	c.u.removeCall(c)
+	close(c.done)
+	c.events.do(func() {
+		c.mu.Lock()
+		fs, fe := c.onState, c.onEnded
+		c.mu.Unlock()
+		if fs != nil {
+			fs(StateEnded)
+		}
+		if fe != nil {
+			fe(r)
+		}
+	})
+	return true
+}
+
+// Reason returns why the call ended, 0 while it runs.
+func (c *Call) Reason() EndReason { c.mu.Lock(); defer c.mu.Unlock(); return c.reason }
+
+func (c *Call) closeMedia() { c.media.Close() }
+
+// matches reports whether an in-dialog request belongs to the call.
+func (c *Call) matches(req *sipmsg.Message) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dlg != nil && c.dlg.Matches(req)
+}
+
+// startMedia starts or updates the media session with the negotiated
+// parameters.
+func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
+	cfg := media.Config{
+		Codec:           n.Codec,
+		PayloadType:     n.PT,
+		ClockRate:       int(n.ClockRate),
+		RemoteRTP:       n.RemoteRTP,
+		RemoteRTCP:      n.RemoteRTCP,
+		RTCPMux:         n.RTCPMux,
+		Direction:       media.Direction(n.Direction),
+		SRTPSend:        n.LocalCrypto,
+		SRTPRecv:        n.RemoteCrypto,
+		DTMFPayloadType: 0,
+	}
+	if n.DTMF {
+		cfg.DTMFPayloadType = n.DTMFPT
+	}
+	if !cfg.RemoteRTP.Addr().IsValid() && n.RemoteHost != "" {
+		if ap, err := resolve(c.ctx, n.RemoteHost, int(n.RemoteRTP.Port())); err == nil {
+			cfg.RemoteRTP = ap
+			cfg.RemoteRTCP = netip.AddrPortFrom(ap.Addr(), n.RemoteRTCP.Port())
+		}
+	}
+	c.mu.Lock()
+	c.neg, c.hasNeg = n, true
+	c.mu.Unlock()
+	if update {
+		return c.media.Update(cfg)
+	}
+	return c.media.Start(cfg)
+}
+
+// inDialog sends a request inside the dialog and returns its final response.
+func (c *Call) inDialog(ctx context.Context, method string, body []byte) (*sipmsg.Message, error) {
+	tl, tm := c.u.layer()
+	if tl == nil {
+		return nil, ErrNotConnected
+	}
+	c.mu.Lock()
+	if c.dlg == nil {
+		c.mu.Unlock()
+		return nil, ErrInvalidState
+	}
+	req := c.dlg.NewRequest(method, 0)
+	dst := c.dst
+	c.mu.Unlock()
+	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
+	req.Add("User-Agent", c.u.cfg.UserAgent)
+	if body != nil {
+		req.Add("Content-Type", "application/sdp")
+		req.Body = body
+	}
+	req.SetContentLength()
+	return finalResponse(ctx, tl, req, dst)
+}
+
+// nextHop works out where in-dialog requests go (RFC 3261 §12.2.1.1):
+// the first route or the remote target, resolved; fallback is used when it
+// cannot be (a peer's Contact with a name we cannot resolve).
+func (c *Call) nextHop(ctx context.Context, fallback transport.Addr) transport.Addr {
+	c.mu.Lock()
+	uri := c.dlg.NextHop()
+	c.mu.Unlock()
+	proto := c.proto
+	if t := uri.Params.Value("transport"); t != "" {
+		if p, err := transport.ParseProtocol(t); err == nil {
+			proto = p
+		}
+	}
+	if uri.IsSecure() {
+		proto = transport.TLS
+	}
+	port := uri.Port
+	if port == 0 {
+		port = defaultPort(proto)
+	}
+	ap, err := resolve(ctx, uri.Host, port)
+	if err != nil {
+		return fallback
+	}
+	dst := transport.Addr{Protocol: proto, AddrPort: ap, ServerName: uri.Host}
+	if ap == fallback.AddrPort && proto == fallback.Protocol {
+		dst.ConnID = fallback.ConnID
+	}
+	return dst
+}
+
+// End hangs up: BYE when answered, CANCEL while dialing, 603 while ringing.
+// It returns once the call has ended locally; the BYE's answer is awaited
+// within ctx.
+func (c *Call) End(ctx context.Context) error {
+	c.mu.Lock()
+	st := c.state
+	cancelInvite := c.cancelInvite
+	c.mu.Unlock()
+	switch st {
+	case StateEnded:
+		return ErrInvalidState
+	case StateIdle, StateDialing, StateRemoteRinging:
+		if c.outbound && cancelInvite != nil {
+			cancelInvite(ErrCancelled)
+			select {
+			case <-c.done:
+				return nil
+			case <-ctx.Done():
+				c.end(EndCancelled, nil)
+				return ctx.Err()
+			}
+		}
+	case StateRinging:
+		return c.Reject(ctx, 603, "")
+	case StateEarlyMedia:
+		if !c.outbound {
+			return c.Reject(ctx, 603, "")
+		}
+		cancelInvite(ErrCancelled)
+		select {
+		case <-c.done:
+			return nil
+		case <-ctx.Done():
+			c.end(EndCancelled, nil)
+			return ctx.Err()
+		}
+	}
+	if !c.end(EndLocalHangup, nil) {
+		return nil
+	}
+	_, err := c.inDialog(ctx, "BYE", nil)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// handleBye answers the peer's BYE and ends the call (RFC 3261 §15.1.2).
+func (c *Call) handleBye(tx *transaction.ServerTx) {
+	req := tx.Request()
+	c.mu.Lock()
+	err := c.dlg.Receive(req)
+	c.mu.Unlock()
+	if errors.Is(err, dialog.ErrCSeqOrder) {
+		c.u.respond(tx, 500, "")
+		return
+	}
+	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call ends anyway
+	c.end(EndRemoteHangup, nil)
+}
+
+// handleReInvite answers a re-INVITE (RFC 3261 §14.2): a new offer is
+// answered with the session's answer and applied to the media (hold and
+// resume by the peer); one without SDP gets our current description.
+func (c *Call) handleReInvite(tx *transaction.ServerTx) {
+	req := tx.Request()
+	c.mu.Lock()
+	if c.dlg == nil || c.state == StateEnded || !c.dlg.Matches(req) {
+		c.mu.Unlock()
+		c.u.respond(tx, 481, "")
+		return
+	}
+	err := c.dlg.Receive(req)
+	contact := c.dlg.LocalContact
+	c.mu.Unlock()
+	if err != nil {
+		c.u.respond(tx, 500, "")
+		return
+	}
+	var body []byte
+	if len(req.Body) > 0 {
+		offer, err := sdp.Parse(req.Body)
+		if err != nil {
+			c.u.respond(tx, 400, "Bad SDP")
+			return
+		}
+		ans, n, err := c.sdp.Answer(offer)
+		if err != nil {
+			c.u.respond(tx, 488, "")
+			return
+		}
+		body = []byte(ans.String())
+		if err := c.startMedia(n, true); err != nil {
+			c.u.log.Warn("ua: media update", "err", err)
+		}
+		switch {
+		case !n.RemoteDirection.Sends() || !n.Direction.Receives():
+			c.setState(StateOnHold)
+		default:
+			c.setState(StateActive)
+		}
+	} else {
+		off, err := c.sdp.Offer()
+		if err != nil {
+			c.u.respond(tx, 500, "")
+			return
+		}
+		body = []byte(off.String())
+	}
+	resp := sipmsg.NewResponse(req, 200, "")
+	resp.Add("Contact", contact.String())
+	resp.Add("Content-Type", "application/sdp")
+	resp.Body = body
+	resp.SetContentLength()
+	tx.Respond(resp) //nolint:errcheck // a lost re-INVITE answer is the peer's to retry
+}
+
+// Hold and Resume send a re-INVITE with sendonly or sendrecv (RFC 3264
+// §8.4).
+func (c *Call) Hold(ctx context.Context) error { return c.reinvite(ctx, sdp.SendOnly, StateOnHold) }
+
+// Resume takes the call off hold.
+func (c *Call) Resume(ctx context.Context) error {
+	return c.reinvite(ctx, sdp.SendRecv, StateActive)
+}
+
+func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) error {
+	c.sdp.SetDirection(dir)
+	off, err := c.sdp.Offer()
+	if err != nil {
+		return err
+	}
+	tl, tm := c.u.layer()
+	if tl == nil {
+		return ErrNotConnected
+	}
+	c.mu.Lock()
+	if c.dlg == nil {
+		c.mu.Unlock()
+		return ErrInvalidState
+	}
+	req := c.dlg.NewRequest("INVITE", 0)
+	dst := c.dst
+	c.mu.Unlock()
+	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
+	req.Add("Content-Type", "application/sdp")
+	req.Body = []byte(off.String())
+	req.SetContentLength()
+	tx, err := tl.Request(ctx, req, dst)
+	if err != nil {
+		c.sdp.DiscardOffer()
+		return err
+	}
+	var final *sipmsg.Message
+	for resp := range tx.Responses() {
+		if resp.StatusCode >= 200 {
+			final = resp
+			break
+		}
+	}
+	if final == nil {
+		c.sdp.DiscardOffer()
+		if err := tx.Err(); err != nil {
+			return err
+		}
+		return errors.New("ua: re-INVITE got no answer")
+	}
+	if final.StatusCode >= 300 {
+		c.sdp.DiscardOffer()
+		return &StatusError{Code: final.StatusCode, Reason: final.Reason}
+	}
+	c.sendAck(final, req)
+	ans, err := sdp.Parse(final.Body)
+	if err != nil {
+		return err
+	}
+	n, err := c.sdp.ProcessAnswer(ans)
+	if err != nil {
+		return err
+	}
+	if err := c.startMedia(n, true); err != nil {
+		return err
+	}
+	c.setState(next)
+	return nil
+}
+
+// sendAck ACKs a 2xx to our INVITE inv (RFC 3261 §13.2.2.4) and remembers
+// the ACK so retransmitted 2xx get it again.
+func (c *Call) sendAck(resp, inv *sipmsg.Message) {
+	tl, tm := c.u.layer()
+	if tl == nil {
+		return
+	}
+	cs, _ := inv.CSeq()
+	c.mu.Lock()
+	if c.dlg == nil {
+		c.mu.Unlock()
+		return
+	}
+	ack := c.dlg.NewRequest("ACK", cs.Seq)
+	dst := c.dst
+	c.mu.Unlock()
+	ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
+	ack.SetContentLength()
+	c.mu.Lock()
+	c.ack = ack.Clone()
+	c.mu.Unlock()
+	if err := tl.Send(c.ctx, ack, dst); err != nil && c.ctx.Err() == nil {
+		c.u.log.Debug("ua: ACK not sent", "err", err)
+	}
+}
+
+// reAck sends the ACK again for a retransmitted 2xx (§13.2.2.4).
+func (c *Call) reAck(resp *sipmsg.Message) {
+	tl, _ := c.u.layer()
+	c.mu.Lock()
+	ack, dst := c.ack, c.dst
+	c.mu.Unlock()
+	if ack == nil || tl == nil {
+		return
+	}
+	tl.Send(context.Background(), ack.Clone(), dst) //nolint:errcheck // the peer retransmits again
+}
+
+// Mute and Unmute switch outbound audio.
+func (c *Call) Mute(on bool) { c.media.SetMute(on) }
+
+// SendDTMF queues RFC 4733 digits.
+func (c *Call) SendDTMF(digits string) error {
+	c.mu.Lock()
+	dtmf := c.hasNeg && c.neg.DTMF
+	c.mu.Unlock()
+	if !dtmf {
+		return errors.New("ua: telephone-event was not negotiated")
+	}
+	return c.media.SendDTMF(strings.ToUpper(digits))
+}

@@ -1,0 +1,416 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xphone-go/xphone/digest"
+	"github.com/xphone-go/xphone/internal/dialog"
+	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// DialOptions are the per-call settings of Dial.
+type DialOptions struct {
+	// Timeout bounds the wait for an answer; 0 means none.
+	Timeout time.Duration
+	// EarlyMedia makes Dial return when 183 with SDP started media.
+	EarlyMedia bool
+	// Headers are added to the INVITE: name, value pairs.
+	Headers [][2]string
+	// Codecs, if set, replace Config.Codecs; SRTP, if SRTPSet, replaces
+	// Config.SRTP.
+	Codecs  []string
+	SRTP    sdp.SRTPMode
+	SRTPSet bool
+	// CallerID and DisplayName replace the user part and display name of
+	// From when set.
+	CallerID, DisplayName string
+}
+
+const maxAuthRetries = 3
+
+// TargetURI turns a Dial target into a Request-URI: a sip:, sips: or tel:
+// URI as given (tel: is sent to Host with user=phone), "user@host" as a
+// sip: URI, a bare number or extension as sip:number@Host:Port.
+func (u *UA) TargetURI(target string) (sipmsg.URI, error) {
+	t := strings.TrimSpace(target)
+	lower := strings.ToLower(t)
+	switch {
+	case t == "":
+		return sipmsg.URI{}, ErrInvalidTarget
+	case strings.HasPrefix(lower, "sip:") || strings.HasPrefix(lower, "sips:"):
+		uri, err := sipmsg.ParseURI(t)
+		if err != nil || uri.Host == "" {
+			return sipmsg.URI{}, fmt.Errorf("%w: %q", ErrInvalidTarget, target)
+		}
+		return uri, nil
+	case strings.HasPrefix(lower, "tel:"):
+		uri, err := sipmsg.ParseURI(t)
+		if err != nil || u.cfg.Host == "" {
+			return sipmsg.URI{}, fmt.Errorf("%w: %q", ErrInvalidTarget, target)
+		}
+		return u.hostURI(uri.User + ";user=phone")
+	case strings.Contains(t, "@"):
+		uri, err := sipmsg.ParseURI("sip:" + t)
+		if err != nil || uri.Host == "" {
+			return sipmsg.URI{}, fmt.Errorf("%w: %q", ErrInvalidTarget, target)
+		}
+		return uri, nil
+	}
+	for _, r := range t {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("+*#-._", r)) {
+			return sipmsg.URI{}, fmt.Errorf("%w: %q", ErrInvalidTarget, target)
+		}
+	}
+	if u.cfg.Host == "" {
+		return sipmsg.URI{}, fmt.Errorf("%w: %q needs Config.Host", ErrInvalidTarget, target)
+	}
+	return u.hostURI(t)
+}
+
+func (u *UA) hostURI(user string) (sipmsg.URI, error) {
+	params := ""
+	if i := strings.IndexByte(user, ';'); i >= 0 {
+		user, params = user[:i], user[i+1:]
+	}
+	uri := sipmsg.URI{Scheme: "sip", User: strings.ReplaceAll(user, "#", "%23"), Host: u.cfg.Host, Params: sipmsg.Params(params)}
+	if u.cfg.Port != 0 && u.cfg.Port != defaultPort(u.cfg.Transport) {
+		uri.Port = u.cfg.Port
+	}
+	if u.cfg.Transport != transport.UDP {
+		uri.Params = uri.Params.Set("transport", lowerProto(u.cfg.Transport))
+	}
+	return uri, nil
+}
+
+// Dial places a call to target and blocks until it is answered, early media
+// starts (with EarlyMedia), or it fails: a *StatusError for a final
+// response, an error wrapping ErrDialTimeout, ErrCancelled,
+// media.ErrNoRTPPort or a transaction error.
+func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, error) {
+	if !u.Connected() {
+		return nil, ErrNotConnected
+	}
+	uri, err := u.TargetURI(target)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := u.destination(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	tl, tm := u.layer()
+	if tl == nil {
+		return nil, ErrNotConnected
+	}
+	codecs, srtpMode := u.cfg.Codecs, u.cfg.SRTP
+	if len(o.Codecs) > 0 {
+		codecs = o.Codecs
+	}
+	if o.SRTPSet {
+		srtpMode = o.SRTP
+	}
+	c, err := u.newCall(tl.NewTag()+"@xphone", true, dst.Protocol, codecs, srtpMode)
+	if err != nil {
+		return nil, err
+	}
+	off, err := c.sdp.Offer()
+	if err != nil {
+		c.media.Close()
+		return nil, err
+	}
+
+	host, _ := u.LocalAddr()
+	if u.cfg.Host != "" {
+		host = u.cfg.Host
+	}
+	user := u.cfg.Username
+	if o.CallerID != "" {
+		user = o.CallerID
+	}
+	from := sipmsg.Address{URI: sipmsg.URI{Scheme: "sip", User: user, Host: host}, Bracketed: true}
+	if name := cmp(o.DisplayName, u.cfg.DisplayName); name != "" {
+		from.Display = sipmsg.Quote(name)
+	}
+	to := sipmsg.Address{URI: uri, Bracketed: true}
+	to.URI.Params = to.URI.Params.Del("transport")
+	fromTag := tl.NewTag()
+	req := sipmsg.NewRequest("INVITE", uri)
+	req.PrependVia(u.via(tm, tl, dst.Protocol))
+	f := from
+	f.Params = f.Params.Set("tag", fromTag)
+	req.Add("From", f.String())
+	req.Add("To", to.String())
+	req.Add("Call-ID", c.callID)
+	req.Add("CSeq", "1 INVITE")
+	req.Add("Max-Forwards", "70")
+	u.addRoute(req)
+	contact := u.contact(user, dst.Protocol)
+	req.Add("Contact", contact.String())
+	req.Add("Allow", allowMethods)
+	req.Add("User-Agent", u.cfg.UserAgent)
+	for _, h := range o.Headers {
+		req.Add(h[0], h[1])
+	}
+	req.Add("Content-Type", "application/sdp")
+	req.Body = []byte(off.String())
+	req.SetContentLength()
+
+	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), uri.String()
+	c.invite = req.Clone()
+	if !u.addCall(c) {
+		c.media.Close()
+		return nil, errors.New("ua: duplicate Call-ID")
+	}
+	if u.cfg.NewCall != nil {
+		u.cfg.NewCall(c)
+	}
+	c.setState(StateDialing)
+
+	ictx, cancel := context.WithCancelCause(context.Background())
+	c.mu.Lock()
+	c.cancelInvite = cancel
+	c.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { cancel(fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx))) })
+	var timer *time.Timer
+	if o.Timeout > 0 {
+		timer = time.AfterFunc(o.Timeout, func() { cancel(ErrDialTimeout) })
+	}
+	result := make(chan error, 1)
+	var once sync.Once
+	report := func(err error) { once.Do(func() { result <- err }) }
+	u.tasks.goFunc(func() {
+		defer cancel(nil)
+		c.runInvite(ictx, req, dst, contact, o, timer, report)
+	})
+	select {
+	case err = <-result:
+	case <-c.done:
+		err = <-result
+	}
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// runInvite drives the INVITE client transaction (RFC 3261 §13.2.2):
+// provisional responses, digest retries, the 2xx (dialog, ACK, media) and
+// its retransmissions until the transaction ends.
+func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transport.Addr, contact sipmsg.Address, o DialOptions, timer *time.Timer, report func(error)) {
+	u := c.u
+	sent := map[string]digest.Credentials{}
+	auth := digest.Client{Username: u.cfg.AuthUsername, Password: u.cfg.Password}
+	fail := func(r EndReason, err error) {
+		if timer != nil {
+			timer.Stop()
+		}
+		c.end(r, err)
+		report(err)
+	}
+	early := false
+	for attempt := 0; ; attempt++ {
+		tl, tm := u.layer()
+		if tl == nil {
+			fail(EndError, ErrNotConnected)
+			return
+		}
+		tx, err := tl.Request(ictx, req, dst)
+		if err != nil {
+			fail(EndError, err)
+			return
+		}
+		var final *sipmsg.Message
+		answered := false
+		for resp := range tx.Responses() {
+			code := resp.StatusCode
+			switch {
+			case code < 200:
+				if code == 180 || code == 181 || code == 182 {
+					if c.State() == StateDialing {
+						c.setState(StateRemoteRinging)
+					}
+				}
+				if len(resp.Body) > 0 && !early {
+					if n, ok := c.processAnswer(resp); ok {
+						early = true
+						if err := c.startMedia(n, false); err == nil {
+							c.setState(StateEarlyMedia)
+							if o.EarlyMedia {
+								report(nil)
+							}
+						}
+					}
+				}
+			case code < 300:
+				if answered {
+					c.reAck(resp)
+					continue
+				}
+				answered = true
+				if timer != nil {
+					timer.Stop()
+				}
+				c.answer(ictx, resp, req, contact, dst, early, report)
+			default:
+				final = resp
+			}
+			if final != nil {
+				break
+			}
+		}
+		if answered {
+			return
+		}
+		if final == nil {
+			err := tx.Err()
+			cause := context.Cause(ictx)
+			switch {
+			case errors.Is(cause, ErrDialTimeout):
+				fail(EndTimeout, fmt.Errorf("%w", ErrDialTimeout))
+			case errors.Is(cause, ErrCancelled):
+				fail(EndCancelled, cause)
+			case errors.Is(err, transaction.ErrTimeout):
+				fail(EndTimeout, fmt.Errorf("%w: %w", ErrDialTimeout, err))
+			default:
+				fail(EndError, err)
+			}
+			return
+		}
+		code := final.StatusCode
+		if (code == 401 || code == 407) && attempt < maxAuthRetries {
+			hdr, out := "WWW-Authenticate", "Authorization"
+			if code == 407 {
+				hdr, out = "Proxy-Authenticate", "Proxy-Authorization"
+			}
+			var chals []digest.Challenge
+			for _, v := range final.Values(hdr) {
+				if ch, err := digest.ParseChallenge(v); err == nil {
+					chals = append(chals, ch)
+				}
+			}
+			if i := digest.Strongest(chals); i >= 0 {
+				chal := chals[i]
+				prev, had := sent[chal.Realm]
+				if !had || !chal.Rejects(&prev) {
+					cr, err := auth.Authorize(&chal, digest.Request{Method: "INVITE", URI: req.RequestURI.String()})
+					if err == nil {
+						sent[chal.Realm] = cr
+						req = nextInvite(req, out, cr.String())
+						req.Del("Via")
+						req.PrependVia(u.via(tm, tl, dst.Protocol))
+						c.mu.Lock()
+						c.invite = req.Clone()
+						c.mu.Unlock()
+						continue
+					}
+				}
+			}
+		}
+		se := &StatusError{Code: code, Reason: final.Reason}
+		r := EndRejected
+		switch code {
+		case 486, 600:
+			r = EndBusy
+		case 408:
+			r = EndTimeout
+		case 487:
+			r = EndCancelled
+		}
+		fail(r, se)
+		return
+	}
+}
+
+// nextInvite copies req with the next CSeq and an authorization header
+// (RFC 3261 §22.2: same Call-ID and From tag, CSeq + 1).
+func nextInvite(req *sipmsg.Message, name, value string) *sipmsg.Message {
+	n := req.Clone()
+	cs, _ := n.CSeq()
+	n.Set("CSeq", strconv.FormatUint(uint64(cs.Seq+1), 10)+" INVITE")
+	n.Set(name, value)
+	return n
+}
+
+// processAnswer applies an SDP answer in resp.
+func (c *Call) processAnswer(resp *sipmsg.Message) (sdp.Negotiated, bool) {
+	d, err := sdp.Parse(resp.Body)
+	if err != nil {
+		return sdp.Negotiated{}, false
+	}
+	n, err := c.sdp.ProcessAnswer(d)
+	if err != nil {
+		return sdp.Negotiated{}, false
+	}
+	return n, true
+}
+
+// answer handles the first 2xx to our INVITE: the dialog, the ACK (sent by
+// us, §13.2.2.4), the media and StateActive. A 2xx that arrives after the
+// call was cancelled is ACKed and hung up with BYE (§15).
+func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact sipmsg.Address, dst transport.Addr, early bool, report func(error)) {
+	d, err := dialog.NewUAC(req, resp, contact)
+	if err != nil {
+		c.end(EndError, err)
+		report(err)
+		return
+	}
+	c.mu.Lock()
+	c.dlg = d
+	c.headers = resp
+	c.remoteURI = d.RemoteTarget.String()
+	c.mu.Unlock()
+	hop := c.nextHop(ictx, dst)
+	if len(d.RouteSet) == 0 && c.u.cfg.OutboundProxy != "" {
+		hop = dst
+	}
+	c.mu.Lock()
+	c.dst = hop
+	c.mu.Unlock()
+	c.sendAck(resp, req)
+	if ictx.Err() != nil || c.State() == StateEnded {
+		c.end(EndCancelled, nil)
+		bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.inDialog(bctx, "BYE", nil) //nolint:errcheck // best effort
+		cancel()
+		report(ErrCancelled)
+		return
+	}
+	n, ok := c.sdp.Negotiated()
+	if len(resp.Body) > 0 {
+		if m, ok2 := c.processAnswer(resp); ok2 {
+			n, ok = m, true
+		}
+	}
+	if !ok {
+		err := fmt.Errorf("ua: 2xx without a usable SDP answer: %w", sdp.ErrNotAcceptable)
+		c.end(EndError, err)
+		bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.inDialog(bctx, "BYE", nil) //nolint:errcheck // best effort
+		cancel()
+		report(err)
+		return
+	}
+	if err := c.startMedia(n, early); err != nil && !errors.Is(err, media.ErrClosed) {
+		c.u.log.Warn("ua: media start", "err", err)
+	}
+	c.setState(StateActive)
+	report(nil)
+}

@@ -1,0 +1,282 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/dialog"
+	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// uasState is what an inbound call keeps between the INVITE and the ACK.
+type uasState struct {
+	localTag  string
+	answer    []byte         // our SDP answer to the INVITE's offer
+	negotiate sdp.Negotiated // what the answer agreed
+	lateOffer bool           // the INVITE had no SDP: we offer in the 2xx, the ACK answers (RFC 3261 §13.2.1)
+	started   bool           // media running (after Progress or Accept)
+	interval  time.Duration  // current 2xx retransmission interval
+	elapsed   time.Duration
+}
+
+// handleInvite takes a new INVITE (RFC 3261 §13.3): media and SDP answer
+// prepared, early dialog, 180 Ringing, OnIncoming.
+func (u *UA) handleInvite(tx *transaction.ServerTx) {
+	req := tx.Request()
+	if u.cfg.OnIncoming == nil {
+		u.respond(tx, 480, "")
+		return
+	}
+	if u.findCall(req.CallID()) != nil {
+		u.respond(tx, 482, "") // a merged request (§8.2.2.2)
+		return
+	}
+	src := tx.Source()
+	c, err := u.newCall(req.CallID(), false, src.Protocol, u.cfg.Codecs, u.cfg.SRTP)
+	if err != nil {
+		reason := ""
+		if errors.Is(err, media.ErrNoRTPPort) {
+			reason = "No RTP Port Available"
+		}
+		u.respond(tx, 500, reason)
+		return
+	}
+	st := &uasState{localTag: u.tlNewTag()}
+	if len(req.Body) == 0 {
+		st.lateOffer = true
+	} else {
+		offer, err := sdp.Parse(req.Body)
+		if err != nil {
+			c.media.Close()
+			u.respond(tx, 400, "Bad SDP")
+			return
+		}
+		ans, n, err := c.sdp.Answer(offer)
+		if err != nil {
+			c.media.Close()
+			u.respond(tx, 488, "")
+			return
+		}
+		st.answer, st.negotiate = []byte(ans.String()), n
+	}
+	contact := u.contact(u.cfg.Username, src.Protocol)
+	d, err := dialog.NewUAS(req, st.localTag, contact)
+	if err != nil {
+		c.media.Close()
+		u.respond(tx, 400, err.Error())
+		return
+	}
+	from, _ := req.From()
+	to, _ := req.To()
+	c.dlg, c.stx, c.headers, c.uas = d, tx, req, st
+	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), d.RemoteTarget.String()
+	c.dst = c.nextHop(context.Background(), src)
+	if len(d.RouteSet) == 0 && c.dst.AddrPort != src.AddrPort {
+		// Peers behind NAT: their Contact may be unreachable, while the
+		// INVITE's source is (RFC 3581 symmetric response routing).
+		if c.dst.Protocol.Reliable() {
+			c.dst = src
+		}
+	}
+	if !u.addCall(c) {
+		c.media.Close()
+		u.respond(tx, 482, "")
+		return
+	}
+	if u.cfg.NewCall != nil {
+		u.cfg.NewCall(c)
+	}
+	c.setState(StateRinging)
+	ring := sipmsg.NewResponse(req, 180, "")
+	ring.SetToTag(st.localTag) //nolint:errcheck // To was validated
+	ring.Add("Contact", contact.String())
+	if err := tx.Respond(ring); err != nil {
+		c.end(EndError, err)
+		return
+	}
+	if f := u.cfg.OnIncoming; f != nil {
+		u.emit(func() { f(c) })
+	}
+}
+
+// Accept answers an inbound call with 200 OK and our SDP (RFC 3261
+// §13.3.1.4) and starts the media; the 2xx is retransmitted until the ACK,
+// and the call is ended with BYE if none comes within 64*T1.
+func (c *Call) Accept(ctx context.Context) error {
+	c.mu.Lock()
+	if c.outbound || c.answered || (c.state != StateRinging && c.state != StateEarlyMedia) {
+		c.mu.Unlock()
+		return ErrInvalidState
+	}
+	c.answered = true
+	st := c.uas
+	c.mu.Unlock()
+	body := st.answer
+	if st.lateOffer {
+		off, err := c.sdp.Offer()
+		if err != nil {
+			return err
+		}
+		body = []byte(off.String())
+	}
+	resp := c.finalWithSDP(200, body)
+	c.mu.Lock()
+	c.ok = resp.Clone()
+	c.mu.Unlock()
+	if err := c.stx.Respond(resp); err != nil {
+		if errors.Is(err, transaction.ErrCanceled) {
+			c.end(EndCancelled, nil)
+			return ErrCancelled
+		}
+		c.end(EndError, err)
+		return err
+	}
+	c.mu.Lock()
+	c.dlg.Confirm(nil) //nolint:errcheck // the UAS side cannot fail
+	c.mu.Unlock()
+	if !st.lateOffer {
+		if err := c.startMedia(st.negotiate, st.started); err != nil && !errors.Is(err, media.ErrClosed) {
+			c.u.log.Warn("ua: media start", "err", err)
+		}
+		st.started = true
+	}
+	c.setState(StateActive)
+	c.mu.Lock()
+	st.interval = c.u.t1()
+	if c.state != StateEnded && !c.acked {
+		c.retrans = time.AfterFunc(st.interval, c.retransmit)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+func (u *UA) t1() time.Duration {
+	if u.cfg.T1 > 0 {
+		return u.cfg.T1
+	}
+	return transaction.DefaultT1
+}
+
+// finalWithSDP builds a response to the INVITE with our To tag, Contact
+// and an SDP body.
+func (c *Call) finalWithSDP(code int, body []byte) *sipmsg.Message {
+	c.mu.Lock()
+	contact := c.dlg.LocalContact
+	c.mu.Unlock()
+	resp := sipmsg.NewResponse(c.stx.Request(), code, "")
+	resp.SetToTag(c.uas.localTag) //nolint:errcheck // To was validated
+	resp.Add("Contact", contact.String())
+	resp.Add("Allow", allowMethods)
+	resp.Add("User-Agent", c.u.cfg.UserAgent)
+	resp.Add("Content-Type", "application/sdp")
+	resp.Body = body
+	resp.SetContentLength()
+	return resp
+}
+
+// retransmit re-sends the 2xx at T1, 2*T1, ... up to T2 until the ACK;
+// after 64*T1 without it the call ends with BYE (RFC 3261 §13.3.1.4).
+func (c *Call) retransmit() {
+	c.u.tasks.add()
+	defer c.u.tasks.done()
+	c.mu.Lock()
+	if c.acked || c.state == StateEnded {
+		c.mu.Unlock()
+		return
+	}
+	st := c.uas
+	st.elapsed += st.interval
+	if st.elapsed >= 64*c.u.t1() {
+		c.mu.Unlock()
+		c.end(EndError, errors.New("ua: no ACK for our 2xx"))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.inDialog(ctx, "BYE", nil) //nolint:errcheck // best effort
+		return
+	}
+	st.interval = min(2*st.interval, transaction.DefaultT2)
+	ok := c.ok.Clone()
+	c.retrans.Reset(st.interval)
+	c.mu.Unlock()
+	c.stx.Respond(ok) //nolint:errcheck // the transaction may be over; the timer keeps trying
+}
+
+// handleAck takes the ACK for our 2xx: retransmissions stop, and for a late
+// offer its SDP answer starts the media.
+func (c *Call) handleAck(ack *sipmsg.Message) {
+	c.mu.Lock()
+	if c.outbound || c.acked || c.ok == nil {
+		c.mu.Unlock()
+		return
+	}
+	c.acked = true
+	if c.retrans != nil {
+		c.retrans.Stop()
+	}
+	st := c.uas
+	c.mu.Unlock()
+	if st.lateOffer && len(ack.Body) > 0 {
+		if n, ok := c.processAnswer(ack); ok {
+			if err := c.startMedia(n, false); err != nil {
+				c.u.log.Warn("ua: media start", "err", err)
+			}
+		} else {
+			go c.End(context.Background()) //nolint:errcheck // an unusable answer ends the call
+		}
+	}
+}
+
+// Reject refuses an inbound call with code (0 means 603).
+func (c *Call) Reject(ctx context.Context, code int, reason string) error {
+	if code == 0 {
+		code = 603
+	}
+	if code < 300 || code > 699 {
+		return errors.New("ua: reject code must be 300-699")
+	}
+	c.mu.Lock()
+	if c.outbound || c.answered || (c.state != StateRinging && c.state != StateEarlyMedia) {
+		c.mu.Unlock()
+		return ErrInvalidState
+	}
+	c.answered = true
+	c.mu.Unlock()
+	resp := sipmsg.NewResponse(c.stx.Request(), code, reason)
+	resp.SetToTag(c.uas.localTag) //nolint:errcheck // To was validated
+	err := c.stx.Respond(resp)
+	if errors.Is(err, transaction.ErrCanceled) {
+		c.end(EndCancelled, nil)
+		return nil
+	}
+	c.end(EndRejected, nil)
+	return err
+}
+
+// Progress sends 183 Session Progress with our SDP answer and starts the
+// media before the answer (RFC 3261 §13.3.1.1, RFC 3960).
+func (c *Call) Progress(ctx context.Context) error {
+	c.mu.Lock()
+	if c.outbound || c.answered || c.state != StateRinging {
+		c.mu.Unlock()
+		return ErrInvalidState
+	}
+	st := c.uas
+	c.mu.Unlock()
+	if st.lateOffer {
+		return errors.New("ua: early media for an INVITE without SDP: " + ErrNotSupported.Error())
+	}
+	resp := c.finalWithSDP(183, st.answer)
+	if err := c.stx.Respond(resp); err != nil {
+		return err
+	}
+	if err := c.startMedia(st.negotiate, false); err != nil {
+		return err
+	}
+	st.started = true
+	c.setState(StateEarlyMedia)
+	return nil
+}

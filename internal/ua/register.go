@@ -1,0 +1,271 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/xphone-go/xphone/digest"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+const (
+	maxRegisterAttempts = 6               // challenges and 423s answered per registration
+	maxRegisterBackoff  = 5 * time.Minute // cap of the retry delay
+	minRefresh          = time.Second
+)
+
+// registration is one binding of our Contact at the registrar (RFC 3261
+// §10): one Call-ID and a rising CSeq for its whole life (§10.2.4).
+type registration struct {
+	u      *UA
+	auth   digest.Client
+	kick   chan struct{}
+	callID string
+	tag    string
+
+	mu         sync.Mutex
+	cseq       uint32
+	expiry     time.Duration // asked for; raised by 423 (§10.2.8)
+	granted    time.Duration
+	registered bool
+	failures   int
+	lastErr    string // the last failure reported through OnError
+}
+
+func newRegistration(u *UA) *registration {
+	return &registration{
+		u:      u,
+		auth:   digest.Client{Username: u.cfg.AuthUsername, Password: u.cfg.Password},
+		kick:   make(chan struct{}, 1),
+		callID: u.tlNewTag() + "@xphone",
+		tag:    u.tlNewTag(),
+		expiry: u.cfg.RegisterExpiry,
+	}
+}
+
+func (u *UA) tlNewTag() string {
+	tl, _ := u.layer()
+	return tl.NewTag()
+}
+
+// Registered reports whether the registrar holds our binding.
+func (u *UA) Registered() bool {
+	r := u.reg
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.registered
+}
+
+// nextDelay returns when the background loop should register next: at half
+// the granted expiry while registered, else after the backoff delay.
+func (r *registration) nextDelay() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.registered {
+		return max(r.granted/2, minRefresh)
+	}
+	d := r.u.cfg.RegisterRetry
+	if d <= 0 {
+		d = 2 * time.Second
+	}
+	for i := 1; i < r.failures && d < maxRegisterBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxRegisterBackoff)
+	// ±20% jitter, so that phones restarted together spread out.
+	return d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1))
+}
+
+// refresh re-registers from the background loop and reports changes.
+func (r *registration) refresh(ctx context.Context) {
+	r.mu.Lock()
+	was, expiry := r.registered, r.expiry
+	r.mu.Unlock()
+	err := r.register(ctx, expiry)
+	if ctx.Err() != nil {
+		return // Disconnect is under way
+	}
+	r.mu.Lock()
+	if err == nil {
+		r.failures = 0
+		r.lastErr = ""
+		r.mu.Unlock()
+		if !was {
+			r.u.emit(r.u.cfg.OnRegistered)
+		}
+		return
+	}
+	r.failures++
+	report := err.Error() != r.lastErr
+	r.lastErr = err.Error()
+	r.mu.Unlock()
+	if was {
+		r.u.emit(r.u.cfg.OnUnregistered)
+	}
+	if report {
+		r.u.emitError(err)
+	}
+}
+
+// lost marks the binding as gone (dead connection) before a re-registration.
+func (r *registration) lost() {
+	r.mu.Lock()
+	was := r.registered
+	r.registered = false
+	r.mu.Unlock()
+	if was {
+		r.u.emit(r.u.cfg.OnUnregistered)
+	}
+}
+
+// register sends REGISTER for expires (0 removes the binding) and answers
+// digest challenges (401 and 407, RFC 3261 §22) and 423 Interval Too Brief
+// (§10.2.8) until a final outcome. A stale challenge is answered again; a
+// fresh challenge to credentials we sent means a bad password, reported
+// once as a *RegistrationError with the challenge's code.
+func (r *registration) register(ctx context.Context, expires time.Duration) error {
+	tl, tm := r.u.layer()
+	if tl == nil {
+		return &RegistrationError{Err: ErrNotConnected}
+	}
+	r.u.mu.Lock()
+	dst := r.u.server
+	r.u.mu.Unlock()
+	proto := r.u.cfg.Transport
+	ruri := sipmsg.URI{Scheme: "sip", Host: r.u.cfg.Host}
+	if r.u.cfg.Port != defaultPort(proto) {
+		ruri.Port = r.u.cfg.Port
+	}
+	if proto == transport.TLS {
+		ruri.Scheme = "sips"
+	}
+	aor := sipmsg.Address{URI: sipmsg.URI{Scheme: ruri.Scheme, User: r.u.cfg.Username, Host: r.u.cfg.Host}, Bracketed: true}
+	if r.u.cfg.DisplayName != "" {
+		aor.Display = sipmsg.Quote(r.u.cfg.DisplayName)
+	}
+	contact := r.u.contact(r.u.cfg.Username, proto)
+	sent := map[string]digest.Credentials{} // by realm
+	auths := map[string]string{}            // header name + realm → value
+	secs := uint32(expires / time.Second)
+	if expires > 0 && secs == 0 {
+		secs = 1
+	}
+	for range maxRegisterAttempts {
+		r.mu.Lock()
+		r.cseq++
+		seq := r.cseq
+		r.mu.Unlock()
+		req := sipmsg.NewRequest("REGISTER", ruri)
+		req.PrependVia(r.u.via(tm, tl, proto))
+		from := aor
+		from.Params = from.Params.Set("tag", r.tag)
+		req.Add("From", from.String())
+		req.Add("To", aor.String())
+		req.Add("Call-ID", r.callID)
+		req.Add("CSeq", strconv.FormatUint(uint64(seq), 10)+" REGISTER")
+		req.Add("Max-Forwards", "70")
+		r.u.addRoute(req)
+		req.Add("Contact", contact.String())
+		req.Add("Expires", strconv.FormatUint(uint64(secs), 10))
+		req.Add("Allow", allowMethods)
+		req.Add("User-Agent", r.u.cfg.UserAgent)
+		for k, v := range auths {
+			req.Add(k[:len(k)-len(realmOf(k))-1], v)
+		}
+		req.SetContentLength()
+
+		resp, err := finalResponse(ctx, tl, req, dst)
+		if err != nil {
+			return &RegistrationError{Err: err}
+		}
+		switch code := resp.StatusCode; {
+		case code >= 200 && code < 300:
+			r.mu.Lock()
+			if expires == 0 {
+				r.registered = false
+			} else {
+				r.registered = true
+				r.granted = grantedExpiry(resp, contact.URI, time.Duration(secs)*time.Second)
+			}
+			r.mu.Unlock()
+			return nil
+		case code == 401 || code == 407:
+			hdr, out := "WWW-Authenticate", "Authorization"
+			if code == 407 {
+				hdr, out = "Proxy-Authenticate", "Proxy-Authorization"
+			}
+			var chals []digest.Challenge
+			for _, v := range resp.Values(hdr) {
+				if c, err := digest.ParseChallenge(v); err == nil {
+					chals = append(chals, c)
+				}
+			}
+			i := digest.Strongest(chals)
+			if i < 0 {
+				return &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
+			}
+			chal := chals[i]
+			if prev, ok := sent[chal.Realm]; ok && chal.Rejects(&prev) {
+				return &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
+			}
+			cr, err := r.auth.Authorize(&chal, digest.Request{Method: "REGISTER", URI: ruri.String()})
+			if err != nil {
+				return &RegistrationError{Code: code, Reason: resp.Reason, Err: err}
+			}
+			sent[chal.Realm] = cr
+			auths[out+" "+chal.Realm] = cr.String()
+		case code == 423:
+			minExp, err := resp.MinExpires()
+			if err != nil || minExp <= secs {
+				return &RegistrationError{Code: code, Reason: resp.Reason}
+			}
+			secs = minExp
+			r.mu.Lock()
+			r.expiry = time.Duration(minExp) * time.Second
+			r.mu.Unlock()
+		default:
+			return &RegistrationError{Code: code, Reason: resp.Reason}
+		}
+	}
+	return &RegistrationError{Err: errors.New("ua: too many challenges")}
+}
+
+// realmOf returns the realm part of an auths key "Header realm".
+func realmOf(k string) string {
+	for i := 0; i < len(k); i++ {
+		if k[i] == ' ' {
+			return k[i+1:]
+		}
+	}
+	return ""
+}
+
+// grantedExpiry reads the expiry the registrar granted our binding (RFC 3261
+// §10.2.4): the expires parameter of the Contact equal to ours, else the
+// Expires header, else what we asked for.
+func grantedExpiry(resp *sipmsg.Message, ours sipmsg.URI, asked time.Duration) time.Duration {
+	if cs, err := resp.Contacts(); err == nil {
+		for _, c := range cs {
+			if !c.URI.Equal(ours) && !(c.URI.Host == ours.Host && c.URI.Port == ours.Port && c.URI.User == ours.User) {
+				continue
+			}
+			if v, ok := c.Params.Get("expires"); ok {
+				if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+					return time.Duration(n) * time.Second
+				}
+			}
+		}
+	}
+	if n, err := resp.Expires(); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	return asked
+}

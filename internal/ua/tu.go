@@ -1,0 +1,148 @@
+package ua
+
+import (
+	"context"
+	"errors"
+
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// The methods we implement, for Allow (RFC 3261 §20.5).
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+
+// Methods we know but do not take: answered 405 with Allow (§21.4.6);
+// anything else is 501 (§21.5.2).
+var knownMethods = map[string]bool{
+	"REGISTER": true, "SUBSCRIBE": true, "NOTIFY": true, "REFER": true, "MESSAGE": true,
+	"INFO": true, "UPDATE": true, "PRACK": true, "PUBLISH": true,
+}
+
+// inbound is the transport's Handler: it hands the message to the layer.
+func (u *UA) inbound(in transport.Inbound) {
+	u.mu.Lock()
+	tl := u.tl
+	u.mu.Unlock()
+	if tl != nil {
+		tl.HandleInbound(in)
+	}
+}
+
+// HandleRequest implements transaction.TU: it routes a new server
+// transaction by method and, inside a dialog, to its call.
+func (u *UA) HandleRequest(tx *transaction.ServerTx) {
+	req := tx.Request()
+	to, _ := req.To()
+	inDialog := to.Tag() != ""
+	switch req.Method {
+	case "INVITE":
+		if inDialog {
+			if c := u.findCall(req.CallID()); c != nil {
+				c.handleReInvite(tx)
+				return
+			}
+			u.respond(tx, 481, "")
+			return
+		}
+		u.handleInvite(tx)
+	case "BYE":
+		c := u.findCall(req.CallID())
+		if c == nil || !c.matches(req) {
+			u.respond(tx, 481, "")
+			return
+		}
+		c.handleBye(tx)
+	case "OPTIONS":
+		resp := sipmsg.NewResponse(req, 200, "")
+		if !inDialog {
+			resp.SetToTag(u.tlNewTag()) //nolint:errcheck // To was validated by the transport
+		}
+		resp.Add("Allow", allowMethods)
+		resp.Add("Accept", "application/sdp")
+		resp.Add("User-Agent", u.cfg.UserAgent)
+		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
+	default:
+		if inDialog && u.findCall(req.CallID()) == nil {
+			u.respond(tx, 481, "")
+			return
+		}
+		code := 501
+		if knownMethods[req.Method] {
+			code = 405
+		}
+		resp := sipmsg.NewResponse(req, code, "")
+		resp.SetToTag(u.tlNewTag()) //nolint:errcheck // To was validated by the transport
+		resp.Add("Allow", allowMethods)
+		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
+	}
+}
+
+// respond answers tx with code and a To tag when it needs one.
+func (u *UA) respond(tx *transaction.ServerTx, code int, reason string) {
+	resp := sipmsg.NewResponse(tx.Request(), code, reason)
+	if code > 100 {
+		resp.SetToTag(u.tlNewTag()) //nolint:errcheck // To was validated by the transport
+	}
+	tx.Respond(resp) //nolint:errcheck // nothing to do on failure
+}
+
+// HandleOutside implements transaction.TU: ACKs for our 2xx (RFC 3261
+// §13.3.1.4) and retransmitted 2xx answers to our INVITEs (§13.2.2.4).
+func (u *UA) HandleOutside(in transport.Inbound) {
+	m := in.Msg
+	c := u.findCall(m.CallID())
+	if m.IsRequest() {
+		if m.Method == "ACK" && c != nil {
+			c.handleAck(m)
+		}
+		return
+	}
+	if cs, err := m.CSeq(); err == nil && cs.Method == "INVITE" && m.StatusCode >= 200 && m.StatusCode < 300 && c != nil {
+		c.reAck(m)
+	}
+}
+
+// HandleServerError implements transaction.TU: a CANCEL ended an inbound
+// INVITE (the layer already sent 487), or no ACK came for a final response.
+func (u *UA) HandleServerError(tx *transaction.ServerTx, err error) {
+	req := tx.Request()
+	if req.Method != "INVITE" {
+		return
+	}
+	c := u.findCall(req.CallID())
+	if c == nil || c.stx != tx {
+		return
+	}
+	if errors.Is(err, transaction.ErrCanceled) {
+		c.end(EndCancelled, nil)
+		return
+	}
+	if errors.Is(err, transaction.ErrTimeout) {
+		return // Timer H after a non-2xx we sent: the call already ended
+	}
+	c.end(EndError, err)
+}
+
+// finalResponse sends req in a client transaction and returns its final
+// response, or the transaction's error.
+func finalResponse(ctx context.Context, tl *transaction.Layer, req *sipmsg.Message, dst transport.Addr) (*sipmsg.Message, error) {
+	tx, err := tl.Request(ctx, req, dst)
+	if err != nil {
+		return nil, err
+	}
+	var final *sipmsg.Message
+	for resp := range tx.Responses() {
+		if resp.StatusCode >= 200 {
+			final = resp
+			break
+		}
+	}
+	if final != nil {
+		return final, nil
+	}
+	if err := tx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("ua: transaction ended without a response")
+}

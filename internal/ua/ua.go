@@ -1,0 +1,639 @@
+package ua
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/stun"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNotConnected: the UA is not connected.
+	ErrNotConnected = errors.New("ua: not connected")
+	// ErrAlreadyConnected: Connect on a connected UA.
+	ErrAlreadyConnected = errors.New("ua: already connected")
+	// ErrInvalidTarget: Dial got a target it cannot turn into a URI.
+	ErrInvalidTarget = errors.New("ua: invalid target")
+	// ErrDialTimeout: the dial timeout passed before an answer.
+	ErrDialTimeout = errors.New("ua: dial timed out")
+	// ErrCancelled: the dial was cancelled (context or End).
+	ErrCancelled = errors.New("ua: cancelled")
+	// ErrInvalidState: the operation does not fit the call's state.
+	ErrInvalidState = errors.New("ua: invalid call state")
+	// ErrNotSupported: the operation is not implemented yet.
+	ErrNotSupported = errors.New("ua: not supported yet")
+	// ErrAuthFailed: the server refused our credentials (a non-stale
+	// challenge to a request that carried them).
+	ErrAuthFailed = errors.New("ua: authentication failed")
+)
+
+// StatusError is a final SIP response that ended a request: the root package
+// maps it to xphone.StatusError.
+type StatusError struct {
+	Code   int
+	Reason string
+}
+
+func (e *StatusError) Error() string { return "ua: " + strconv.Itoa(e.Code) + " " + e.Reason }
+
+// RegistrationError says why a registration failed: a final response (Code
+// set) or a transport failure or timeout (Err set).
+type RegistrationError struct {
+	Code   int
+	Reason string
+	Err    error
+}
+
+func (e *RegistrationError) Error() string {
+	if e.Code != 0 {
+		return "ua: registration failed: " + strconv.Itoa(e.Code) + " " + e.Reason
+	}
+	return "ua: registration failed: " + e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *RegistrationError) Unwrap() error { return e.Err }
+
+// Config configures a UA. Every value must already carry its default (the
+// root package's Config.withDefaults does that); the callbacks may be nil.
+type Config struct {
+	Username, Password, AuthUsername string
+	// Host and Port are the registrar and default domain; Host may be
+	// empty when ListenAddr is set.
+	Host string
+	Port int
+	// Transport is the protocol towards Host and for Dial targets that do
+	// not name one.
+	Transport transport.Protocol
+	// TLSConfig is used to dial TLS and, when it holds a certificate, to
+	// listen for it.
+	TLSConfig   *tls.Config
+	DisplayName string
+	// OutboundProxy ("host", "host:port" or a SIP URI) receives every
+	// out-of-dialog request, as a preloaded Route with lr.
+	OutboundProxy string
+	UserAgent     string
+	// RegisterExpiry is asked for in Expires; negative disables
+	// registration. RegisterRetry is the first retry delay.
+	RegisterExpiry, RegisterRetry time.Duration
+	// KeepaliveInterval is the NAT keepalive period; <= 0 disables it.
+	KeepaliveInterval time.Duration
+	// ListenAddr is the local SIP address; "" means an ephemeral port.
+	ListenAddr string
+	// STUNServer ("host:port") is asked for our public address at Connect.
+	STUNServer string
+	// Media is the template of every call's media options; OnDTMF and
+	// OnMediaTimeout are set per call.
+	Media media.Options
+	// Codecs are the SDP codec names, most preferred first.
+	Codecs           []string
+	SRTP             sdp.SRTPMode
+	NoTelephoneEvent bool
+	// T1 is the transaction layer's T1; 0 means 500 ms.
+	T1     time.Duration
+	Logger *slog.Logger
+
+	// EndCause turns an end reason (and the error behind EndError) into the
+	// cause of the call's context. nil uses the EndReason itself.
+	EndCause func(r EndReason, err error) error
+	// NewCall is called synchronously when a Call object is created, before
+	// any of its events, so the caller can attach its own wrapper.
+	NewCall func(*Call)
+	// OnIncoming receives each inbound call in StateRinging; nil refuses
+	// inbound calls with 480.
+	OnIncoming     func(*Call)
+	OnRegistered   func()
+	OnUnregistered func()
+	OnError        func(error)
+}
+
+// UA is a SIP user agent. Its methods are safe for concurrent use.
+type UA struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex
+	connected bool
+	tm        *transport.Manager
+	tl        *transaction.Layer
+	advHost   string // host in Via and Contact
+	advPort   int
+	server    transport.Addr // registrar (or outbound proxy); zero without Host
+	calls     map[string]*Call
+	order     []*Call
+	nextID    uint64
+	reg       *registration
+	stop      context.CancelFunc
+	loopDone  chan struct{}
+	mediaAddr netip.Addr // address in SDP
+
+	tasks  tracker
+	events serial
+}
+
+// New returns a UA for cfg. It does no I/O.
+func New(cfg Config) *UA {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Transport == 0 {
+		cfg.Transport = transport.UDP
+	}
+	u := &UA{cfg: cfg, log: cfg.Logger, calls: map[string]*Call{}}
+	u.events.t = &u.tasks
+	return u
+}
+
+// Connected reports whether Connect succeeded and Disconnect was not called.
+func (u *UA) Connected() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.connected
+}
+
+// Registering reports whether the UA registers (Host set, expiry not
+// negative).
+func (u *UA) Registering() bool { return u.cfg.Host != "" && u.cfg.RegisterExpiry >= 0 }
+
+// LocalAddr returns the advertised SIP address (host and port in Contact).
+func (u *UA) LocalAddr() (string, int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.advHost, u.advPort
+}
+
+// Connect opens the transport, learns the address to advertise (STUN when
+// configured), and registers when configured, waiting for the first
+// answer. On error everything it opened is closed again.
+func (u *UA) Connect(ctx context.Context) error {
+	u.mu.Lock()
+	if u.connected || u.tm != nil {
+		u.mu.Unlock()
+		return ErrAlreadyConnected
+	}
+	tm := transport.New(transport.Config{
+		Handler:      func(in transport.Inbound) { u.inbound(in) },
+		Logger:       u.log,
+		TLSConfig:    u.cfg.TLSConfig,
+		OwnsSentBy:   u.ownsSentBy,
+		OnConnClosed: u.onConnClosed,
+	})
+	tl := transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, Logger: u.log})
+	u.tm, u.tl = tm, tl
+	u.mu.Unlock()
+
+	fail := func(err error) error {
+		tl.Close()
+		tm.Close()
+		u.mu.Lock()
+		u.tm, u.tl = nil, nil
+		u.mu.Unlock()
+		u.tasks.wait()
+		return err
+	}
+	if err := u.listen(ctx, tm); err != nil {
+		return fail(err)
+	}
+	if err := u.learnAddress(ctx, tm); err != nil {
+		return fail(err)
+	}
+	loopCtx, stop := context.WithCancel(context.Background())
+	u.mu.Lock()
+	u.stop = stop
+	u.mu.Unlock()
+	if u.Registering() {
+		u.reg = newRegistration(u)
+		if err := u.reg.register(ctx, u.cfg.RegisterExpiry); err != nil {
+			stop()
+			return fail(err)
+		}
+	}
+	u.mu.Lock()
+	u.connected = true
+	u.loopDone = make(chan struct{})
+	done := u.loopDone
+	u.mu.Unlock()
+	if u.reg != nil {
+		u.emit(u.cfg.OnRegistered)
+	}
+	go func() {
+		defer close(done)
+		u.background(loopCtx)
+	}()
+	return nil
+}
+
+// Disconnect ends every call, unregisters, closes the transport and waits
+// for every goroutine the UA started.
+func (u *UA) Disconnect(ctx context.Context) error {
+	u.mu.Lock()
+	if !u.connected {
+		u.mu.Unlock()
+		return ErrNotConnected
+	}
+	u.connected = false
+	calls := append([]*Call(nil), u.order...)
+	stop, done := u.stop, u.loopDone
+	u.mu.Unlock()
+
+	for _, c := range calls {
+		c.End(ctx) //nolint:errcheck // best effort: the call ends locally anyway
+	}
+	stop()
+	<-done
+	var err error
+	if u.reg != nil {
+		if uerr := u.reg.register(ctx, 0); uerr != nil {
+			err = uerr
+		}
+		u.emit(u.cfg.OnUnregistered)
+		u.reg = nil
+	}
+	u.mu.Lock()
+	tm, tl := u.tm, u.tl
+	u.tm, u.tl = nil, nil
+	u.mu.Unlock()
+	tl.Close()
+	tm.Close()
+	for _, c := range calls {
+		c.closeMedia()
+	}
+	u.tasks.wait()
+	_ = err // unregistering is best effort: a dead registrar must not fail Disconnect
+	return nil
+}
+
+func (u *UA) listen(ctx context.Context, tm *transport.Manager) error {
+	addr := u.cfg.ListenAddr
+	if addr == "" {
+		addr = ":0"
+	}
+	proto := u.cfg.Transport
+	if proto == transport.TLS && !hasCert(u.cfg.TLSConfig) {
+		// A TLS client without a certificate dials out only; the UDP
+		// listener gives Via a port.
+		proto = transport.UDP
+	}
+	if err := tm.Listen(ctx, proto, addr); err != nil {
+		return err
+	}
+	if proto == transport.UDP && u.cfg.ListenAddr != "" {
+		// Take INVITEs over TCP on the same port too, when it is free.
+		port := tm.LocalAddr(transport.UDP).Port()
+		host, _, _ := net.SplitHostPort(addr)
+		_ = tm.Listen(ctx, transport.TCP, net.JoinHostPort(host, strconv.Itoa(int(port))))
+	}
+	return nil
+}
+
+func hasCert(c *tls.Config) bool {
+	return c != nil && (len(c.Certificates) > 0 || c.GetCertificate != nil || c.GetConfigForClient != nil)
+}
+
+// learnAddress fills advHost/advPort, the registrar address and the media
+// address: the listener's address when specified, else the local address the
+// kernel would use towards the registrar (a connected UDP socket sends
+// nothing), else 127.0.0.1; STUN's answer replaces the host when configured.
+func (u *UA) learnAddress(ctx context.Context, tm *transport.Manager) error {
+	var local netip.AddrPort
+	for _, p := range []transport.Protocol{u.cfg.Transport, transport.UDP, transport.TCP, transport.TLS} {
+		if a := tm.LocalAddr(p); a.IsValid() {
+			local = a
+			break
+		}
+	}
+	var server transport.Addr
+	if u.cfg.Host != "" || u.cfg.OutboundProxy != "" {
+		host, port := u.cfg.Host, u.cfg.Port
+		if u.cfg.OutboundProxy != "" {
+			uri, err := proxyURI(u.cfg.OutboundProxy)
+			if err != nil {
+				return err
+			}
+			host, port = uri.Host, uri.Port
+			if port == 0 {
+				port = defaultPort(u.cfg.Transport)
+			}
+		}
+		ap, err := resolve(ctx, host, port)
+		if err != nil {
+			return err
+		}
+		server = transport.Addr{Protocol: u.cfg.Transport, AddrPort: ap, ServerName: host}
+	}
+	ip := local.Addr()
+	if ip.IsUnspecified() {
+		ip = netip.Addr{}
+		if server.AddrPort.IsValid() {
+			if c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server.AddrPort)); err == nil {
+				ip = c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+				c.Close()
+			}
+		}
+		if !ip.IsValid() {
+			ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+	}
+	mediaIP := ip
+	if a := u.cfg.Media.Address; a.IsValid() && !a.IsUnspecified() {
+		mediaIP = a
+	}
+	if u.cfg.STUNServer != "" {
+		if pub, ok := u.stunAddress(ctx); ok {
+			ip = pub
+			mediaIP = pub
+		}
+	}
+	u.mu.Lock()
+	u.advHost = ip.String()
+	u.advPort = int(local.Port())
+	u.server = server
+	u.mediaAddr = mediaIP
+	u.mu.Unlock()
+	return nil
+}
+
+// stunAddress asks the STUN server for our reflexive address from a socket
+// of its own (RFC 8489 §6): only the address is used, assuming a NAT that
+// maps every local port of this host to the same public address.
+func (u *UA) stunAddress(ctx context.Context) (netip.Addr, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	raddr, err := net.ResolveUDPAddr("udp", u.cfg.STUNServer)
+	if err != nil {
+		u.log.Warn("ua: STUN server", "err", err)
+		return netip.Addr{}, false
+	}
+	pc, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	defer pc.Close()
+	ap, err := stun.Bind(ctx, pc, raddr, nil)
+	if err != nil {
+		u.log.Warn("ua: STUN binding failed; using the local address", "err", err)
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// ownsSentBy accepts responses whose Via names our advertised address or a
+// listener's port (RFC 3261 §18.1.2).
+func (u *UA) ownsSentBy(host string, port int) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return port == u.advPort
+}
+
+// background runs registration refreshes and NAT keepalives until ctx ends.
+func (u *UA) background(ctx context.Context) {
+	var refresh <-chan time.Time
+	var rt *time.Timer
+	if u.reg != nil {
+		rt = time.NewTimer(u.reg.nextDelay())
+		defer rt.Stop()
+		refresh = rt.C
+	}
+	var keep <-chan time.Time
+	if u.cfg.KeepaliveInterval > 0 && u.server.AddrPort.IsValid() {
+		kt := time.NewTicker(u.cfg.KeepaliveInterval)
+		defer kt.Stop()
+		keep = kt.C
+	}
+	var kick <-chan struct{}
+	if u.reg != nil {
+		kick = u.reg.kick
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-refresh:
+			u.reg.refresh(ctx)
+			rt.Reset(u.reg.nextDelay())
+		case <-kick:
+			u.reg.lost()
+			u.reg.refresh(ctx)
+			rt.Reset(u.reg.nextDelay())
+		case <-keep:
+			u.mu.Lock()
+			tm, dst := u.tm, u.server
+			u.mu.Unlock()
+			if tm == nil {
+				continue
+			}
+			if err := tm.Keepalive(ctx, dst); err != nil && u.reg != nil && dst.Protocol.Reliable() {
+				// No open connection to the registrar: the binding is
+				// reachable no more (RFC 5626 §4.4.1).
+				u.reg.lost()
+				u.reg.refresh(ctx)
+				rt.Reset(u.reg.nextDelay())
+			}
+		}
+	}
+}
+
+// onConnClosed re-registers when the connection to the registrar dies.
+func (u *UA) onConnClosed(remote transport.Addr, err error) {
+	u.mu.Lock()
+	isServer := u.connected && remote.AddrPort == u.server.AddrPort
+	u.mu.Unlock()
+	if isServer && u.reg != nil {
+		u.log.Debug("ua: registrar connection closed", "err", err)
+		select {
+		case u.reg.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// emit queues f on the UA's dispatcher.
+func (u *UA) emit(f func()) {
+	if f != nil {
+		u.events.do(f)
+	}
+}
+
+func (u *UA) emitError(err error) {
+	if f := u.cfg.OnError; f != nil {
+		u.events.do(func() { f(err) })
+	}
+}
+
+func (u *UA) layer() (*transaction.Layer, *transport.Manager) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.tl, u.tm
+}
+
+// via returns a Via for proto with our advertised sent-by.
+func (u *UA) via(tm *transport.Manager, tl *transaction.Layer, proto transport.Protocol) sipmsg.Via {
+	v := tm.Via(proto, tl.NewBranch())
+	u.mu.Lock()
+	v.Host, v.Port = u.advHost, u.advPort
+	u.mu.Unlock()
+	return v
+}
+
+// contact returns our Contact for proto.
+func (u *UA) contact(user string, proto transport.Protocol) sipmsg.Address {
+	u.mu.Lock()
+	uri := sipmsg.URI{Scheme: "sip", User: user, Host: u.advHost, Port: u.advPort}
+	u.mu.Unlock()
+	if proto != transport.UDP {
+		uri.Params = sipmsg.Params("transport=" + lowerProto(proto))
+	}
+	if proto == transport.TLS {
+		uri.Scheme = "sips"
+		uri.Params = ""
+	}
+	return sipmsg.Address{URI: uri, Bracketed: true}
+}
+
+func lowerProto(p transport.Protocol) string {
+	switch p {
+	case transport.TCP:
+		return "tcp"
+	case transport.TLS:
+		return "tls"
+	}
+	return "udp"
+}
+
+func defaultPort(p transport.Protocol) int {
+	if p == transport.TLS {
+		return 5061
+	}
+	return 5060
+}
+
+// resolve turns host and port into an address (RFC 3263 A and AAAA only; no
+// NAPTR or SRV).
+func resolve(ctx context.Context, host string, port int) (netip.AddrPort, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), uint16(port)), nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("ua: resolve %s: %w", host, err)
+	}
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
+		}
+	}
+	return netip.AddrPortFrom(ips[0], uint16(port)), nil
+}
+
+// proxyURI parses an outbound proxy given as "host", "host:port" or a URI.
+func proxyURI(s string) (sipmsg.URI, error) {
+	if u, err := sipmsg.ParseURI(s); err == nil && u.IsSIP() {
+		return u, nil
+	}
+	return sipmsg.ParseURI("sip:" + s)
+}
+
+// destination returns where an out-of-dialog request to uri goes: the
+// outbound proxy or the registrar's resolved address when set, else uri's
+// host and port.
+func (u *UA) destination(ctx context.Context, uri sipmsg.URI) (transport.Addr, error) {
+	proto := u.cfg.Transport
+	if t := uri.Params.Value("transport"); t != "" {
+		if p, err := transport.ParseProtocol(t); err == nil {
+			proto = p
+		}
+	}
+	if uri.IsSecure() {
+		proto = transport.TLS
+	}
+	u.mu.Lock()
+	server := u.server
+	u.mu.Unlock()
+	if u.cfg.OutboundProxy != "" {
+		return server, nil
+	}
+	if server.AddrPort.IsValid() && equalHost(uri.Host, u.cfg.Host) && (uri.Port == 0 || uri.Port == u.cfg.Port) {
+		server.Protocol = proto
+		return server, nil
+	}
+	port := uri.Port
+	if port == 0 {
+		port = defaultPort(proto)
+	}
+	ap, err := resolve(ctx, uri.Host, port)
+	if err != nil {
+		return transport.Addr{}, err
+	}
+	return transport.Addr{Protocol: proto, AddrPort: ap, ServerName: uri.Host}, nil
+}
+
+func equalHost(a, b string) bool {
+	return len(a) == len(b) && (a == b || sipmsg.URI{Scheme: "sip", Host: a}.Equal(sipmsg.URI{Scheme: "sip", Host: b}))
+}
+
+// addRoute adds the preloaded Route of the outbound proxy (RFC 3261 §8.1.2).
+func (u *UA) addRoute(req *sipmsg.Message) {
+	if u.cfg.OutboundProxy == "" {
+		return
+	}
+	uri, err := proxyURI(u.cfg.OutboundProxy)
+	if err != nil {
+		return
+	}
+	uri.Params = uri.Params.Set("lr", "")
+	req.Add("Route", "<"+uri.String()+">")
+}
+
+// Calls returns the calls that have not ended, oldest first.
+func (u *UA) Calls() []*Call {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]*Call(nil), u.order...)
+}
+
+func (u *UA) addCall(c *Call) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, dup := u.calls[c.callID]; dup {
+		return false
+	}
+	u.nextID++
+	c.id = strconv.FormatUint(u.nextID, 10)
+	u.calls[c.callID] = c
+	u.order = append(u.order, c)
+	return true
+}
+
+func (u *UA) removeCall(c *Call) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.calls[c.callID] == c {
+		delete(u.calls, c.callID)
+	}
+	for i, o := range u.order {
+		if o == c {
+			u.order = append(u.order[:i], u.order[i+1:]...)
+			break
+		}
+	}
+}
+
+func (u *UA) findCall(callID string) *Call {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.calls[callID]
+}
