@@ -153,7 +153,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 	}
 	contact := r.u.contact(r.u.cfg.Username, proto)
 	sent := map[string]digest.Credentials{} // by realm
-	auths := map[string]string{}            // header name + realm → value
+	toAnswer := map[string]digest.Challenge{}  // header name + " " + realm → the last challenge
 	secs := uint32(expires / time.Second)
 	if expires > 0 && secs == 0 {
 		secs = 1
@@ -177,8 +177,15 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 		req.Add("Expires", strconv.FormatUint(uint64(secs), 10))
 		req.Add("Allow", allowMethods)
 		req.Add("User-Agent", r.u.cfg.UserAgent)
-		for k, v := range auths {
-			req.Add(k[:len(k)-len(realmOf(k))-1], v)
+		for k, chal := range toAnswer {
+			// Each request answers the challenge anew, so the nonce count
+			// rises (RFC 7616 §3.4) and a 423 retry is not a replay.
+			cr, err := r.auth.Authorize(&chal, digest.Request{Method: "REGISTER", URI: ruri.String()})
+			if err != nil {
+				return &RegistrationError{Err: err}
+			}
+			sent[chal.Realm] = cr
+			req.Add(k[:len(k)-len(realmOf(k))-1], cr.String())
 		}
 		req.SetContentLength()
 
@@ -216,12 +223,10 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 			if prev, ok := sent[chal.Realm]; ok && chal.Rejects(&prev) {
 				return &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
 			}
-			cr, err := r.auth.Authorize(&chal, digest.Request{Method: "REGISTER", URI: ruri.String()})
-			if err != nil {
-				return &RegistrationError{Code: code, Reason: resp.Reason, Err: err}
+			if !chal.Supported() {
+				return &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
 			}
-			sent[chal.Realm] = cr
-			auths[out+" "+chal.Realm] = cr.String()
+			toAnswer[out+" "+chal.Realm] = chal
 		case code == 423:
 			minExp, err := resp.MinExpires()
 			if err != nil || minExp <= secs {
