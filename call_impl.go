@@ -1,0 +1,178 @@
+package xphone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/xphone-go/xphone/internal/ua"
+	"github.com/xphone-go/xphone/rtp"
+)
+
+// call adapts *ua.Call to Call. One exists per ua.Call (made by the
+// NewCall hook), so Calls() and callbacks hand out the same value.
+type call struct {
+	c *ua.Call
+	p *phone
+}
+
+func wrap(c *ua.Call) *call { return c.App().(*call) }
+
+func (c *call) ID() string     { return c.c.ID() }
+func (c *call) CallID() string { return c.c.CallID() }
+func (c *call) Direction() Direction {
+	if c.c.Outbound() {
+		return Outbound
+	}
+	return Inbound
+}
+func (c *call) From() string                { return c.c.From() }
+func (c *call) To() string                  { return c.c.To() }
+func (c *call) RemoteURI() string           { return c.c.RemoteURI() }
+func (c *call) Header(name string) []string { return c.c.Header(name) }
+func (c *call) State() CallState            { return CallState(c.c.State()) }
+func (c *call) Codec() Codec                { return Codec(c.c.Codec()) }
+
+func (c *call) check(op Op) error { return CheckOp(op, c.Direction(), c.State()) }
+
+// opErr turns ua.ErrInvalidState (a race with a state change) into the
+// package's *StateError, and other errors with convertErr.
+func (c *call) opErr(op Op, err error) error {
+	if errors.Is(err, ua.ErrInvalidState) {
+		return &StateError{Op: op, Direction: c.Direction(), State: c.State()}
+	}
+	return convertErr(err)
+}
+
+func (c *call) Accept(ctx context.Context) error {
+	if err := c.check(OpAccept); err != nil {
+		return err
+	}
+	return c.opErr(OpAccept, c.c.Accept(ctx))
+}
+
+func (c *call) Reject(ctx context.Context, code int, reason string) error {
+	if err := c.check(OpReject); err != nil {
+		return err
+	}
+	if code != 0 && (code < 400 || code > 699) {
+		return fmt.Errorf("%w: reject code %d is not 400-699", ErrInvalidConfig, code)
+	}
+	return c.opErr(OpReject, c.c.Reject(ctx, code, reason))
+}
+
+func (c *call) Progress(ctx context.Context) error {
+	if err := c.check(OpProgress); err != nil {
+		return err
+	}
+	return c.opErr(OpProgress, c.c.Progress(ctx))
+}
+
+func (c *call) End(ctx context.Context) error {
+	if err := c.check(OpEnd); err != nil {
+		return err
+	}
+	return c.opErr(OpEnd, c.c.End(ctx))
+}
+
+func (c *call) Hold(ctx context.Context) error {
+	if err := c.check(OpHold); err != nil {
+		return err
+	}
+	return c.opErr(OpHold, c.c.Hold(ctx))
+}
+
+func (c *call) Resume(ctx context.Context) error {
+	if err := c.check(OpResume); err != nil {
+		return err
+	}
+	return c.opErr(OpResume, c.c.Resume(ctx))
+}
+
+func (c *call) Mute() error {
+	if err := c.check(OpMute); err != nil {
+		return err
+	}
+	c.c.Mute(true)
+	return nil
+}
+
+func (c *call) Unmute() error {
+	if err := c.check(OpUnmute); err != nil {
+		return err
+	}
+	c.c.Mute(false)
+	return nil
+}
+
+func (c *call) Muted() bool { return c.c.Media().Muted() }
+
+// SendDTMF queues RFC 4733 telephone-events; SIP INFO is not implemented
+// yet. It returns once the digits are queued, not sent.
+func (c *call) SendDTMF(ctx context.Context, digits string) error {
+	if err := ValidateDTMF(digits); err != nil {
+		return err
+	}
+	if err := c.check(OpSendDTMF); err != nil {
+		return err
+	}
+	if c.p.cfg.DTMFMode == DTMFInfo {
+		return errors.New("xphone: DTMF by SIP INFO: " + ua.ErrNotSupported.Error())
+	}
+	return c.opErr(OpSendDTMF, c.c.SendDTMF(digits))
+}
+
+// BlindTransfer is not implemented yet: it returns an error saying so.
+func (c *call) BlindTransfer(ctx context.Context, target string) error {
+	if err := c.check(OpBlindTransfer); err != nil {
+		return err
+	}
+	return fmt.Errorf("xphone: blind transfer (REFER): %w", ua.ErrNotSupported)
+}
+
+func (c *call) OnState(f func(CallState)) {
+	if f == nil {
+		c.c.OnState(nil)
+		return
+	}
+	c.c.OnState(func(s ua.State) { f(CallState(s)) })
+}
+
+func (c *call) OnEnded(f func(EndReason)) {
+	if f == nil {
+		c.c.OnEnded(nil)
+		return
+	}
+	c.c.OnEnded(func(r ua.EndReason) { f(EndReason(r)) })
+}
+
+func (c *call) OnDTMF(f func(rune)) { c.c.OnDTMF(f) }
+
+func (c *call) Context() context.Context { return c.c.Context() }
+
+func (c *call) Stats() CallStats {
+	s := c.c.Media().Stats()
+	return CallStats{
+		Codec:             Codec(s.Codec),
+		PacketsSent:       s.PacketsSent,
+		BytesSent:         s.BytesSent,
+		PacketsReceived:   s.PacketsReceived,
+		BytesReceived:     s.BytesReceived,
+		PacketsLost:       s.Lost,
+		PacketsLate:       s.Late,
+		FramesConcealed:   s.Concealed,
+		Jitter:            s.Jitter,
+		RTT:               s.RTT,
+		RemotePacketsLost: s.RemoteLost,
+		InboundDropped:    s.DroppedInbound,
+		OutboundDropped:   s.DroppedOutbound,
+		SRTP:              c.c.Media().Config().SRTPSend != nil,
+	}
+}
+
+func (c *call) PCMReader() <-chan []int16        { return c.c.Media().PCMReader() }
+func (c *call) PCMWriter() chan<- []int16        { return c.c.Media().PCMWriter() }
+func (c *call) PacedPCMWriter() chan<- []int16   { return c.c.Media().PacedPCMWriter() }
+func (c *call) RTPReader() <-chan *rtp.Packet    { return c.c.Media().RTPReader() }
+func (c *call) RTPRawReader() <-chan *rtp.Packet { return c.c.Media().RTPRawReader() }
+func (c *call) RTPWriter() chan<- *rtp.Packet    { return c.c.Media().RTPWriter() }

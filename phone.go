@@ -1,0 +1,247 @@
+package xphone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/internal/ua"
+	"github.com/xphone-go/xphone/jitter"
+)
+
+// New returns a Phone for cfg, after Config.Validate. It does no network
+// I/O: Connect opens the transport and registers. The Phone keeps a copy of
+// cfg with the defaults applied.
+func New(cfg Config) (Phone, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := cfg.withDefaults()
+	proto, err := transport.ParseProtocol(d.Transport)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	p := &phone{cfg: d}
+	codecs := make([]string, len(d.Codecs))
+	for i, c := range d.Codecs {
+		codecs[i] = string(c)
+	}
+	uc := ua.Config{
+		Username: d.Username, Password: d.Password, AuthUsername: d.AuthUsername,
+		Host: d.Host, Port: d.Port, Transport: proto, TLSConfig: d.TLSConfig,
+		DisplayName: d.DisplayName, OutboundProxy: d.OutboundProxy, UserAgent: d.UserAgent,
+		RegisterExpiry: d.RegisterExpiry, RegisterRetry: d.RegisterRetry,
+		KeepaliveInterval: d.NATKeepaliveInterval,
+		ListenAddr:        d.ListenAddr, STUNServer: d.STUNServer,
+		Media: media.Options{
+			Address: d.RTPAddress, PortMin: d.RTPPortMin, PortMax: d.RTPPortMax,
+			MediaTimeout: d.MediaTimeout, Latch: true,
+			Jitter: jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
+		},
+		Codecs:           codecs,
+		SRTP:             sdpSRTP(d.SRTP),
+		NoTelephoneEvent: d.DTMFMode == DTMFInfo,
+		Logger:           d.Logger,
+		EndCause:         endCause,
+		NewCall:          func(c *ua.Call) { c.SetApp(&call{c: c, p: p}) },
+		OnIncoming: func(c *ua.Call) {
+			if f := p.handlers().incoming; f != nil {
+				f(wrap(c))
+			} else {
+				c.Reject(context.Background(), 480, "") //nolint:errcheck // nobody takes calls
+			}
+		},
+		OnRegistered: func() {
+			if f := p.handlers().registered; f != nil {
+				f()
+			}
+		},
+		OnUnregistered: func() {
+			if f := p.handlers().unregistered; f != nil {
+				f()
+			}
+		},
+		OnError: func(err error) {
+			if f := p.handlers().err; f != nil {
+				f(convertErr(err))
+			}
+		},
+	}
+	if d.RegisterExpiry < 0 || d.Host == "" {
+		uc.RegisterExpiry = -1
+	}
+	p.ua = ua.New(uc)
+	return p, nil
+}
+
+func sdpSRTP(m SRTPMode) sdp.SRTPMode {
+	switch m {
+	case SRTPOptional:
+		return sdp.SRTPOptional
+	case SRTPMandatory:
+		return sdp.SRTPMandatory
+	}
+	return sdp.SRTPOff
+}
+
+// phone adapts *ua.UA to Phone.
+type phone struct {
+	cfg Config
+	ua  *ua.UA
+
+	mu         sync.Mutex
+	state      PhoneState
+	incoming   func(Call)
+	registered func()
+	unreg      func()
+	errf       func(error)
+}
+
+type phoneHandlers struct {
+	incoming     func(Call)
+	registered   func()
+	unregistered func()
+	err          func(error)
+}
+
+func (p *phone) handlers() phoneHandlers {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return phoneHandlers{p.incoming, p.registered, p.unreg, p.errf}
+}
+
+func (p *phone) Connect(ctx context.Context) error {
+	p.mu.Lock()
+	if p.state != PhoneDisconnected {
+		p.mu.Unlock()
+		return ErrAlreadyConnected
+	}
+	p.state = PhoneConnecting
+	p.mu.Unlock()
+	err := p.ua.Connect(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case err != nil:
+		p.state = PhoneDisconnected
+		return convertErr(err)
+	case p.ua.Registering():
+		p.state = PhoneRegistered
+	default:
+		p.state = PhoneListening
+	}
+	return nil
+}
+
+func (p *phone) Disconnect(ctx context.Context) error {
+	err := p.ua.Disconnect(ctx)
+	if errors.Is(err, ua.ErrNotConnected) {
+		return ErrNotConnected
+	}
+	p.mu.Lock()
+	p.state = PhoneDisconnected
+	p.mu.Unlock()
+	return convertErr(err)
+}
+
+func (p *phone) Dial(ctx context.Context, target string, opts ...DialOption) (Call, error) {
+	o, err := NewDialOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	uo := ua.DialOptions{
+		Timeout: o.Timeout, EarlyMedia: o.EarlyMedia,
+		CallerID: o.CallerID, DisplayName: o.DisplayName,
+	}
+	for _, h := range o.Headers {
+		uo.Headers = append(uo.Headers, [2]string{h.Name, h.Value})
+	}
+	for _, c := range o.Codecs {
+		uo.Codecs = append(uo.Codecs, string(c))
+	}
+	if o.SRTP != 0 {
+		uo.SRTP, uo.SRTPSet = sdpSRTP(o.SRTP), true
+	}
+	c, err := p.ua.Dial(ctx, target, uo)
+	if err != nil {
+		return nil, convertErr(err)
+	}
+	return wrap(c), nil
+}
+
+func (p *phone) OnIncoming(f func(Call)) { p.mu.Lock(); p.incoming = f; p.mu.Unlock() }
+func (p *phone) OnRegistered(f func())   { p.mu.Lock(); p.registered = f; p.mu.Unlock() }
+func (p *phone) OnUnregistered(f func()) { p.mu.Lock(); p.unreg = f; p.mu.Unlock() }
+func (p *phone) OnError(f func(error))   { p.mu.Lock(); p.errf = f; p.mu.Unlock() }
+
+func (p *phone) Calls() []Call {
+	cs := p.ua.Calls()
+	out := make([]Call, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, wrap(c))
+	}
+	return out
+}
+
+func (p *phone) State() PhoneState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == PhoneRegistered && !p.ua.Registered() {
+		return PhoneUnregistered
+	}
+	if p.state == PhoneUnregistered && p.ua.Registered() {
+		return PhoneRegistered
+	}
+	return p.state
+}
+
+// endCause is the cause of a call's context: the EndReason, joined with
+// the error behind EndError.
+func endCause(r ua.EndReason, err error) error {
+	reason := EndReason(r)
+	if err != nil && reason == EndError {
+		return fmt.Errorf("%w: %w", reason, convertErr(err))
+	}
+	return reason
+}
+
+// convertErr maps internal/ua errors to the package's errors.
+func convertErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *ua.StatusError
+	if errors.As(err, &se) {
+		return &StatusError{Code: se.Code, Reason: se.Reason}
+	}
+	var re *ua.RegistrationError
+	if errors.As(err, &re) {
+		if re.Code != 0 {
+			return &RegistrationError{Code: re.Code, Reason: re.Reason}
+		}
+		return &RegistrationError{Err: re.Err}
+	}
+	for _, m := range []struct{ from, to error }{
+		{ua.ErrNotConnected, ErrNotConnected},
+		{ua.ErrAlreadyConnected, ErrAlreadyConnected},
+		{ua.ErrInvalidTarget, ErrInvalidTarget},
+		{ua.ErrDialTimeout, ErrDialTimeout},
+		{ua.ErrCancelled, ErrCancelled},
+		{media.ErrNoRTPPort, ErrNoRTPPort},
+		{ua.ErrAuthFailed, ErrAuthFailed},
+	} {
+		if errors.Is(err, m.from) {
+			msg := strings.TrimPrefix(err.Error(), "ua: ")
+			if msg == strings.TrimPrefix(m.from.Error(), "ua: ") {
+				return m.to
+			}
+			return fmt.Errorf("%w: %w", m.to, err)
+		}
+	}
+	return err
+}
