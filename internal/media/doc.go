@@ -14,13 +14,15 @@
 //
 // # Goroutines
 //
-// A started Session runs a fixed number of goroutines: one media loop,
-// plus one RTCP reader when RTCP has a socket of its own (so one with
-// rtcp-mux, two without). The loop reads the RTP socket with a read
-// deadline set to the next tick of an absolute 20 ms schedule; at each
-// tick it plays out one received frame, sends one frame (or a DTMF packet,
-// or nothing) and, every few seconds, an RTCP report. Pacing therefore
-// never drifts, and no goroutine is started per packet, digit or event.
+// A started Session runs exactly one goroutine, the media loop. It reads
+// the RTP socket with a read deadline set to the next tick of an absolute
+// 20 ms schedule; at each tick it reads whatever waits on the RTCP socket
+// without blocking (with the kernel's receive timestamp on Linux, so
+// round-trip times stay exact), plays out one received frame, sends one
+// frame (or a DTMF packet, or nothing) and, every few seconds, an RTCP
+// report. Pacing therefore never drifts, and no goroutine is started per
+// packet, digit or event. Outside unix, a session without rtcp-mux runs a
+// second goroutine to read RTCP.
 //
 // # Inbound
 //

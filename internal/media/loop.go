@@ -124,10 +124,10 @@ type loop struct {
 	evPayload [rtp.TelephoneEventSize]byte
 
 	// RTCP
+	rtcpPoll *rtcpPoller // nil with rtcp-mux or where pollRTCP is false
 	nextRTCP time.Time
 	rtcpOut  rtp.Compound
 	rtcpBuf  []byte
-	first    bool
 }
 
 // ring is a fixed-size FIFO of ChannelDepth entries.
@@ -168,7 +168,9 @@ func (l *loop) init(s *Session, lc *loopConfig) error {
 	l.ts = randUint32()
 	l.pcmIn, l.pacedIn, l.rtpIn = s.pcmIn, s.pacedIn, s.rtpIn
 	l.lastRTP = time.Now()
-	l.first = true
+	if s.rtcpConn != nil && pollRTCP {
+		l.rtcpPoll = newRTCPPoller(s.rtcpConn)
+	}
 	l.apply(lc)
 	return nil
 }
@@ -182,6 +184,9 @@ func (l *loop) apply(lc *loopConfig) {
 	codecChanged := old == nil || old.ci != lc.ci || old.cfg.PayloadType != lc.cfg.PayloadType
 	wasReceiving := old != nil && old.cfg.Direction.receives()
 	l.cfg, l.ci = lc.cfg, lc.ci
+	if lc.cfg.RTCPMux {
+		l.rtcpPoll = nil // the RTCP socket is gone (Update closed it)
+	}
 	if !l.latched || old == nil || old.cfg.RemoteRTP != lc.cfg.RemoteRTP {
 		l.remoteRTP, l.remoteRTCP, l.latched = lc.cfg.RemoteRTP, lc.cfg.remoteRTCP(), false
 	}
@@ -293,6 +298,15 @@ func (l *loop) tick(now time.Time) {
 		s.mu.Unlock()
 		if lc != nil {
 			l.apply(lc)
+		}
+	}
+	if l.rtcpPoll != nil {
+		for {
+			b, from, at, ok := l.rtcpPoll.next()
+			if !ok {
+				break
+			}
+			s.receiveRTCP(b, from, at)
 		}
 	}
 	l.playout(now)

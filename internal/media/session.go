@@ -22,10 +22,12 @@ import (
 // with rtcp-mux), the codec, jitter buffer, loss concealment, DTMF, RTCP
 // and the channels the application reads and writes.
 //
-// A Session runs at most two goroutines between Start and Close: the media
-// loop, which reads the RTP socket and, on an absolute 20 ms schedule,
-// plays out one received frame and sends one frame; and, when RTCP has its
-// own socket, an RTCP reader. With rtcp-mux it runs one.
+// A Session runs one goroutine between Start and Close: the media loop,
+// which reads the RTP socket and, on an absolute 20 ms schedule, plays out
+// one received frame, sends one frame and reads any RTCP waiting on the
+// RTCP socket without blocking. On platforms outside unix, where that
+// non-blocking read is not available, a session without rtcp-mux runs a
+// second goroutine that reads RTCP.
 //
 // All methods are safe for concurrent use. None blocks for long: Close
 // waits for the goroutines, which exit within one frame time.
@@ -223,7 +225,7 @@ func (s *Session) Start(cfg Config) error {
 	s.setRTCPRecv(lc.rtcpRecv)
 	s.wg.Add(1)
 	go s.run()
-	if s.rtcpConn != nil {
+	if s.rtcpConn != nil && !pollRTCP {
 		s.wg.Add(1)
 		go s.readRTCP(s.rtcpConn)
 	}

@@ -1,6 +1,8 @@
 package media
 
 import (
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +19,7 @@ func TestRTCPReports(t *testing.T) {
 		// stream, back at b.
 		waitCond(t, "RTT from the peer's reports", func() bool { return b.Stats().RTT > 0 && a.Stats().RTT > 0 })
 		st := b.Stats()
+		t.Logf("mux=%v: RTT %v / %v", mux, st.RTT, a.Stats().RTT)
 		if st.RTT > deadline || st.RemoteLost != 0 {
 			t.Errorf("mux=%v: got RTT %v and remote loss %d, want a small RTT and no loss", mux, st.RTT, st.RemoteLost)
 		}
@@ -64,5 +67,37 @@ func TestUpdateCodecAndRekey(t *testing.T) {
 	checkTone(t, gotA, 16000, 1200)
 	if st := a.Stats(); st.Codec != CodecG722 {
 		t.Errorf("got codec %q, want G722", st.Codec)
+	}
+}
+
+// sessionGoroutines counts the goroutines running session code.
+func sessionGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "created by github.com/xphone-go/xphone/internal/media.(*Session).Start") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestGoroutinesPerSession(t *testing.T) {
+	for _, mux := range []bool{false, true} {
+		cfg := Config{Codec: CodecPCMU, RTCPMux: mux}
+		a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+		want := 2 // one per session
+		if !pollRTCP && !mux {
+			want = 4
+		}
+		if got := sessionGoroutines(); got != want {
+			t.Errorf("mux=%v: got %d goroutines for two sessions, want %d", mux, got, want)
+		}
+		a.Close()
+		b.Close()
+		// Close returns once the goroutines are done; they may need a
+		// moment more to leave the scheduler.
+		waitCond(t, "session goroutines gone", func() bool { return sessionGoroutines() == 0 })
 	}
 }
