@@ -1,0 +1,165 @@
+//go:build interop
+
+package interop
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone"
+	"github.com/xphone-go/xphone/internal/audiotest"
+)
+
+// kamailioPhone returns a Phone registered with k as user.
+func kamailioPhone(t *testing.T, k *kamailio, user string, expiry time.Duration, errs chan<- error) xphone.Phone {
+	t.Helper()
+	p, err := xphone.New(xphone.Config{
+		Username: user, Password: "secret", Host: "127.0.0.1", Port: k.port,
+		RegisterExpiry: expiry, MediaTimeout: -1,
+		RTPAddress: netip.MustParseAddr("127.0.0.1"),
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	p.OnError(func(err error) { errs <- err })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Connect(ctx); err != nil {
+		t.Fatalf("Connect %s: %v", user, err)
+	}
+	t.Cleanup(func() { p.Disconnect(context.Background()) })
+	return p
+}
+
+// TestUAKamailioRegisterRefresh registers with digest auth, asking for
+// Kamailio's min_expires (10 s), and checks the binding is still there
+// after the granted expiry passed (so it was refreshed) and gone after
+// Disconnect.
+func TestUAKamailioRegisterRefresh(t *testing.T) {
+	k := startKamailio(t)
+	errs := make(chan error, 8)
+	p := kamailioPhone(t, k, "1001", 10*time.Second, errs)
+	if got, want := p.State(), xphone.PhoneRegistered; got != want {
+		t.Fatalf("State: got %v, want %v", got, want)
+	}
+	eventually(t, 5*time.Second, "binding in usrloc", func() error { return k.registered(t, "1001", "sip:1001@127.0.0.1") })
+	select {
+	case err := <-errs:
+		t.Fatalf("OnError: %v", err)
+	case <-time.After(13 * time.Second):
+	}
+	if err := k.registered(t, "1001", "sip:1001@127.0.0.1"); err != nil {
+		t.Fatalf("after the granted 10 s: %v", err)
+	}
+	if got, want := p.State(), xphone.PhoneRegistered; got != want {
+		t.Errorf("State after refresh: got %v, want %v", got, want)
+	}
+	if err := p.Disconnect(context.Background()); err != nil {
+		t.Fatalf("Disconnect: %v", err)
+	}
+	eventually(t, 5*time.Second, "binding removed", func() error {
+		if k.registered(t, "1001", "sip:1001@127.0.0.1") == nil {
+			return errStillRegistered
+		}
+		return nil
+	})
+}
+
+type stillRegistered struct{}
+
+func (stillRegistered) Error() string { return "binding still in usrloc" }
+
+var errStillRegistered error = stillRegistered{}
+
+// toneTo writes a tone to c until it ends.
+func toneTo(c xphone.Call, freq float64) {
+	g := audiotest.ToneGenerator{Freq: freq, SampleRate: 8000, Amplitude: 8000}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		f := make([]int16, 160)
+		g.Fill(f)
+		select {
+		case c.PCMWriter() <- f:
+		case <-c.Context().Done():
+			return
+		}
+		select {
+		case <-t.C:
+		case <-c.Context().Done():
+			return
+		}
+	}
+}
+
+func hear(t *testing.T, c xphone.Call, frames int) []int16 {
+	t.Helper()
+	var out []int16
+	deadline := time.After(15 * time.Second)
+	for n := 0; n < frames; n++ {
+		select {
+		case f, ok := <-c.PCMReader():
+			if !ok {
+				t.Fatalf("PCMReader closed after %d frames", n)
+			}
+			out = append(out, f...)
+		case <-deadline:
+			t.Fatalf("got %d frames, want %d", n, frames)
+		}
+	}
+	return out
+}
+
+// TestUAKamailioCallBetweenPhones: 1001 calls 1002 through Kamailio (407
+// answered, Record-Route followed), audio both ways by tone, BYE from the
+// callee through the route set.
+func TestUAKamailioCallBetweenPhones(t *testing.T) {
+	k := startKamailio(t)
+	errs := make(chan error, 8)
+	a := kamailioPhone(t, k, "1001", time.Minute, errs)
+	b := kamailioPhone(t, k, "1002", time.Minute, errs)
+	incoming := make(chan xphone.Call, 1)
+	b.OnIncoming(func(c xphone.Call) {
+		if err := c.Accept(context.Background()); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+		incoming <- c
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ca, err := a.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatalf("Dial 1002: %v", err)
+	}
+	cb := <-incoming
+	go toneTo(ca, 440)
+	go toneTo(cb, 1000)
+	if err := audiotest.CheckTone(hear(t, cb, 40)[160*10:], 8000, 440, 15); err != nil {
+		t.Errorf("1002 heard: %v", err)
+	}
+	if err := audiotest.CheckTone(hear(t, ca, 40)[160*10:], 8000, 1000, 15); err != nil {
+		t.Errorf("1001 heard: %v", err)
+	}
+	if err := cb.End(ctx); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	select {
+	case <-ca.Context().Done():
+	case <-ctx.Done():
+		t.Fatal("the caller's call did not end on the BYE")
+	}
+	var r xphone.EndReason
+	if cause := context.Cause(ca.Context()); !asReason(cause, &r) || r != xphone.EndRemoteHangup {
+		t.Errorf("caller end: got %v, want %v", cause, xphone.EndRemoteHangup)
+	}
+}
+
+func asReason(err error, r *xphone.EndReason) bool {
+	v, ok := err.(xphone.EndReason)
+	if ok {
+		*r = v
+	}
+	return ok
+}
