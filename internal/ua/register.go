@@ -152,8 +152,8 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 		aor.Display = sipmsg.Quote(r.u.cfg.DisplayName)
 	}
 	contact := r.u.contact(r.u.cfg.Username, proto)
-	sent := map[string]digest.Credentials{} // by realm
-	toAnswer := map[string]digest.Challenge{}  // header name + " " + realm → the last challenge
+	sent := map[string]digest.Credentials{}   // by realm
+	toAnswer := map[string]digest.Challenge{} // header name + " " + realm → the last challenge
 	secs := uint32(expires / time.Second)
 	if expires > 0 && secs == 0 {
 		secs = 1
