@@ -1,0 +1,312 @@
+package phonetest
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+
+	"github.com/xphone-go/xphone/digest"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// handleRequest is the proxy core for a request that created a server
+// transaction (RFC 3261 §16.3–§16.6); REGISTER and OPTIONS for the PBX
+// itself are answered here.
+func (p *PBX) handleRequest(tx *transaction.ServerTx) {
+	req := tx.Request()
+	// §16.4: Route headers naming the PBX are consumed.
+	routes, err := p.stripRoutes(req)
+	if err != nil {
+		p.respond(tx, 400, "Bad Route", nil)
+		return
+	}
+	toUs := len(routes) == 0 && p.isOurs(req.RequestURI)
+	if toUs && req.Method == "REGISTER" {
+		p.register(tx)
+		return
+	}
+	if toUs && req.Method == "OPTIONS" && req.RequestURI.User == "" {
+		p.respond(tx, 200, "", func(r *sipmsg.Message) {
+			r.Add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, REFER, NOTIFY, SUBSCRIBE")
+		})
+		return
+	}
+	// §16.3 step 3: Max-Forwards.
+	mf := 70
+	if req.Has("Max-Forwards") {
+		if mf, err = req.MaxForwards(); err != nil {
+			p.respond(tx, 400, "Bad Max-Forwards", nil)
+			return
+		}
+	}
+	if mf == 0 {
+		p.respond(tx, 483, "", nil)
+		return
+	}
+	if toUs && req.RequestURI.User == "" {
+		p.respond(tx, 404, "", nil)
+		return
+	}
+	to, _ := req.To()
+	inDialog := to.Tag() != ""
+	if !inDialog && !p.cfg.DisableAuth && p.fromLocalUser(req) {
+		user, ok := p.authenticate(tx, true)
+		if !ok {
+			return
+		}
+		if from, _ := req.From(); unescapeUser(from.URI) != user {
+			p.respond(tx, 403, "From Does Not Match Credentials", nil)
+			return
+		}
+	}
+
+	// §16.5: the target. A request for one of our users goes to the most
+	// recent binding (no forking); anything else to its next hop.
+	target := req.RequestURI
+	var dst transport.Addr
+	switch {
+	case toUs:
+		user := unescapeUser(req.RequestURI)
+		if _, ok := p.password(user); !ok {
+			p.respond(tx, 404, "", nil)
+			return
+		}
+		bs := p.Bindings(user)
+		if len(bs) == 0 {
+			p.respond(tx, 480, "", nil)
+			return
+		}
+		target = bs[0].uri
+		if bs[0].src.Protocol == transport.TCP {
+			dst = bs[0].src
+		} else if dst, err = p.lookup(target); err != nil {
+			p.respond(tx, 404, "Unresolvable Contact", nil)
+			return
+		}
+	default:
+		next := target
+		if len(routes) > 0 {
+			next = routes[0].URI
+		}
+		if dst, err = p.lookup(next); err != nil {
+			p.respond(tx, 404, "Unresolvable Destination", nil)
+			return
+		}
+	}
+
+	// §16.6: the request to forward.
+	fwd := req.Clone()
+	fwd.RequestURI = target
+	setRoutes(fwd, routes)
+	fwd.Set("Max-Forwards", strconv.Itoa(mf-1))
+	if !inDialog && isDialogCreating(req.Method) {
+		// Step 4, with double Record-Route when the two legs use
+		// different transports (RFC 5658): the top one faces the callee.
+		in := tx.Source().Protocol
+		fwd.Prepend("Record-Route", p.recordRoute(in))
+		if dst.Protocol != in {
+			fwd.Prepend("Record-Route", p.recordRoute(dst.Protocol))
+		}
+	}
+	p.dropOwnCredentials(fwd)
+	fwd.PrependVia(p.tm.Via(dst.Protocol, p.layer.NewBranch()))
+	if req.Method == "INVITE" {
+		p.respond(tx, 100, "", nil) // §16.2: Trying, at once
+	}
+
+	ctx, cancel := context.WithCancel(p.ctx)
+	p.mu.Lock()
+	p.pending[tx] = cancel
+	p.mu.Unlock()
+	if !p.spawn(func() { p.relay(ctx, tx, fwd, dst) }) {
+		p.forget(tx)
+	}
+}
+
+func (p *PBX) forget(tx *transaction.ServerTx) {
+	p.mu.Lock()
+	cancel := p.pending[tx]
+	delete(p.pending, tx)
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// relay sends fwd as a client transaction and passes its responses back on
+// tx (RFC 3261 §16.7): the PBX's Via popped, 100 absorbed (the PBX sent its
+// own), provisional and final responses and 2xx retransmissions forwarded.
+// A transaction that ends without a final response is answered 408 or 503.
+func (p *PBX) relay(ctx context.Context, tx *transaction.ServerTx, fwd *sipmsg.Message, dst transport.Addr) {
+	defer p.forget(tx)
+	ct, err := p.layer.Request(ctx, fwd, dst)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.respond(tx, 503, "", nil)
+		}
+		return
+	}
+	final := false
+	for resp := range ct.Responses() {
+		if resp.StatusCode == 100 {
+			continue
+		}
+		resp.RemoveVia()
+		final = final || resp.StatusCode >= 200
+		_ = tx.Respond(resp)
+	}
+	if final || ctx.Err() != nil {
+		return
+	}
+	switch err := ct.Err(); {
+	case errors.Is(err, transaction.ErrTimeout):
+		p.respond(tx, 408, "", nil)
+	case errors.Is(err, transaction.ErrTransport):
+		p.respond(tx, 503, "", nil)
+	}
+}
+
+// handleOutside forwards statelessly what belongs to no transaction
+// (RFC 3261 §16.11): ACKs for 2xx, routed like any in-dialog request, and
+// 2xx retransmissions, routed by their next Via.
+func (p *PBX) handleOutside(in transport.Inbound) {
+	m := in.Msg
+	if !m.IsRequest() {
+		if !m.RemoveVia() {
+			return
+		}
+		via, err := m.Via()
+		if err != nil {
+			return
+		}
+		dst, err := viaDestination(via)
+		if err != nil {
+			return
+		}
+		_ = p.sender.Send(p.ctx, m, dst)
+		return
+	}
+	if m.Method != "ACK" {
+		return
+	}
+	routes, err := p.stripRoutes(m)
+	if err != nil {
+		return
+	}
+	mf := 70
+	if m.Has("Max-Forwards") {
+		if mf, err = m.MaxForwards(); err != nil || mf == 0 {
+			return
+		}
+	}
+	target := m.RequestURI
+	next := target
+	if len(routes) > 0 {
+		next = routes[0].URI
+	} else if p.isOurs(target) {
+		bs := p.Bindings(unescapeUser(target))
+		if target.User == "" || len(bs) == 0 {
+			return
+		}
+		target, next = bs[0].uri, bs[0].uri
+	}
+	dst, err := p.lookup(next)
+	if err != nil {
+		return
+	}
+	m.RequestURI = target
+	setRoutes(m, routes)
+	m.Set("Max-Forwards", strconv.Itoa(mf-1))
+	m.PrependVia(p.tm.Via(dst.Protocol, p.layer.NewBranch()))
+	_ = p.sender.Send(p.ctx, m, dst)
+}
+
+// viaDestination is where a response goes by its top Via (RFC 3261
+// §18.2.2, RFC 3581 §4): received and rport when present, else sent-by.
+func viaDestination(v sipmsg.Via) (transport.Addr, error) {
+	proto, err := transport.ParseProtocol(v.Transport)
+	if err != nil {
+		return transport.Addr{}, err
+	}
+	host := v.Host
+	if r := v.Received(); r != "" {
+		host = r
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return transport.Addr{}, err
+	}
+	port := v.Port
+	if rp, ok := v.RPort(); ok && rp != 0 {
+		port = rp
+	}
+	if port == 0 {
+		port = 5060
+	}
+	return transport.Addr{Protocol: proto, AddrPort: netip.AddrPortFrom(ip, uint16(port))}, nil
+}
+
+// stripRoutes returns the Route set of m without the leading values that
+// name the PBX (RFC 3261 §16.4; two of them after double Record-Route).
+func (p *PBX) stripRoutes(m *sipmsg.Message) ([]sipmsg.Address, error) {
+	if !m.Has("Route") {
+		return nil, nil
+	}
+	routes, err := m.Route()
+	if err != nil {
+		return nil, err
+	}
+	for len(routes) > 0 && p.isOurs(routes[0].URI) {
+		routes = routes[1:]
+	}
+	return routes, nil
+}
+
+// setRoutes replaces the Route header fields of m with routes.
+func setRoutes(m *sipmsg.Message, routes []sipmsg.Address) {
+	if !m.Has("Route") {
+		return
+	}
+	vals := make([]string, len(routes))
+	for i := range routes {
+		vals[i] = routes[i].String()
+	}
+	m.Del("Route")
+	for _, v := range vals {
+		m.Add("Route", v)
+	}
+}
+
+// dropOwnCredentials removes the Proxy-Authorization values for the PBX's
+// realm; credentials for other realms stay (RFC 3261 §22.3).
+func (p *PBX) dropOwnCredentials(m *sipmsg.Message) {
+	if !m.Has("Proxy-Authorization") {
+		return
+	}
+	var keep []string
+	for _, v := range m.Values("Proxy-Authorization") {
+		if c, err := digest.ParseCredentials(v); err == nil && c.Realm == p.cfg.Realm {
+			continue
+		}
+		keep = append(keep, v)
+	}
+	m.Del("Proxy-Authorization")
+	for _, v := range keep {
+		m.Add("Proxy-Authorization", v)
+	}
+}
+
+// fromLocalUser reports whether the From of req names one of the PBX's users
+// at the PBX's address (any port): such requests must authenticate (RFC 3261 §22.3).
+func (p *PBX) fromLocalUser(req *sipmsg.Message) bool {
+	from, err := req.From()
+	if err != nil {
+		return false
+	}
+	_, ok := p.password(unescapeUser(from.URI))
+	ip, err := netip.ParseAddr(from.URI.Host)
+	return ok && err == nil && ip == p.addr.Addr()
+}
