@@ -1,16 +1,11 @@
 package audiotest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-)
 
-// WAV format tags (the fmt chunk's first field).
-const (
-	wavFormatPCM        = 1
-	wavFormatExtensible = 0xFFFE
+	"github.com/xphone-go/xphone/audio/wav"
 )
 
 // maxWAVBytes bounds what ReadWAV accepts: ten minutes of 48 kHz stereo
@@ -40,108 +35,86 @@ func (w *WAV) Mono() []int16 {
 }
 
 // ErrNotWAV is returned by ReadWAV when the input is not a 16-bit PCM
-// RIFF/WAVE file.
+// RIFF/WAVE file. The error also wraps the audio/wav package's
+// wav.ErrMalformed or wav.ErrUnsupportedFormat.
 var ErrNotWAV = errors.New("audiotest: not a 16-bit PCM WAV file")
 
-// ReadWAV reads a RIFF/WAVE file of 16-bit PCM (format 1, or
-// WAVE_FORMAT_EXTENSIBLE with the PCM subformat), any channel count. It
-// skips chunks other than "fmt " and "data". A data chunk whose size is 0
-// or runs past the end of the input (a recorder that has not closed its
-// file yet) is read to the end of the input.
+// ReadWAV reads a whole RIFF/WAVE file of 16-bit PCM with the audio/wav
+// package (which see for what it accepts: format 1 or
+// WAVE_FORMAT_EXTENSIBLE with the PCM subformat, 1 to wav.MaxChannels
+// channels, other chunks skipped) and keeps the channels interleaved. A
+// data chunk whose size is 0 or runs past the end of the input (a recorder
+// that has not closed its file yet) is read to the end of the input, and
+// so is one that ends inside a frame (the partial frame is dropped). It
+// reads at most ten minutes of 48 kHz stereo.
 func ReadWAV(r io.Reader) (*WAV, error) {
-	var hdr [12]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotWAV, err)
+	rd, err := wav.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotWAV, err)
 	}
-	if string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
-		return nil, fmt.Errorf("%w: no RIFF/WAVE header", ErrNotWAV)
-	}
-	var w WAV
-	haveFmt := false
+	w := WAV{SampleRate: rd.SampleRate(), Channels: rd.Channels()}
+	buf := make([]int16, 4096-4096%w.Channels)
 	for {
-		var ch [8]byte
-		if _, err := io.ReadFull(r, ch[:]); err != nil {
-			return nil, fmt.Errorf("%w: no data chunk", ErrNotWAV)
+		n, err := rd.ReadInterleaved(buf)
+		w.Samples = append(w.Samples, buf[:n]...)
+		if 2*len(w.Samples) > maxWAVBytes {
+			return nil, fmt.Errorf("audiotest: WAV data longer than %d bytes", maxWAVBytes)
 		}
-		id, size := string(ch[0:4]), binary.LittleEndian.Uint32(ch[4:8])
-		switch id {
-		case "fmt ":
-			if size < 16 || size > 1024 {
-				return nil, fmt.Errorf("%w: fmt chunk of %d bytes", ErrNotWAV, size)
-			}
-			b := make([]byte, size+size%2)
-			if _, err := io.ReadFull(r, b); err != nil {
-				return nil, fmt.Errorf("%w: short fmt chunk", ErrNotWAV)
-			}
-			format := binary.LittleEndian.Uint16(b[0:2])
-			if format == wavFormatExtensible && size >= 40 {
-				// The subformat GUID starts with the format tag.
-				format = binary.LittleEndian.Uint16(b[24:26])
-			}
-			w.Channels = int(binary.LittleEndian.Uint16(b[2:4]))
-			w.SampleRate = int(binary.LittleEndian.Uint32(b[4:8]))
-			bits := binary.LittleEndian.Uint16(b[14:16])
-			if format != wavFormatPCM || bits != 16 || w.Channels < 1 || w.SampleRate < 1 {
-				return nil, fmt.Errorf("%w: format %#x, %d bits, %d channels, %d Hz",
-					ErrNotWAV, format, bits, w.Channels, w.SampleRate)
-			}
-			haveFmt = true
-		case "data":
-			if !haveFmt {
-				return nil, fmt.Errorf("%w: data chunk before fmt chunk", ErrNotWAV)
-			}
-			var src io.Reader = r
-			if size != 0 && size != 0xFFFFFFFF {
-				src = io.LimitReader(r, int64(size))
-			}
-			b, err := io.ReadAll(io.LimitReader(src, maxWAVBytes+1))
-			if err != nil {
-				return nil, fmt.Errorf("audiotest: reading WAV data: %w", err)
-			}
-			if len(b) > maxWAVBytes {
-				return nil, fmt.Errorf("audiotest: WAV data longer than %d bytes", maxWAVBytes)
-			}
-			w.Samples = make([]int16, len(b)/2)
-			for i := range w.Samples {
-				w.Samples[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
-			}
+		switch err {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF: // the end, or an unfinished recording
 			return &w, nil
 		default:
-			// RIFF chunks are padded to an even length.
-			if _, err := io.CopyN(io.Discard, r, int64(size)+int64(size%2)); err != nil {
-				return nil, fmt.Errorf("%w: truncated %q chunk", ErrNotWAV, id)
-			}
+			return nil, fmt.Errorf("audiotest: reading WAV data: %w", err)
 		}
 	}
 }
 
-// WriteWAV writes samples as a canonical 44-byte-header RIFF/WAVE file of
-// 16-bit PCM with the given sample rate and channel count (samples
-// interleaved).
+// WriteWAV writes samples as a canonical 44-byte-header RIFF/WAVE file
+// of 16-bit PCM with the given sample rate and channel count (samples
+// interleaved), using the audio/wav package. It builds the file in memory
+// and writes it to dst in one call.
 func WriteWAV(dst io.Writer, sampleRate, channels int, samples []int16) error {
-	if channels < 1 || sampleRate < 1 {
-		return fmt.Errorf("audiotest: bad WAV format: %d Hz, %d channels", sampleRate, channels)
-	}
-	dataLen := 2 * len(samples)
-	if dataLen > maxWAVBytes {
+	if 2*len(samples) > maxWAVBytes {
 		return fmt.Errorf("audiotest: WAV data longer than %d bytes", maxWAVBytes)
 	}
-	b := make([]byte, 0, 44+dataLen)
-	b = append(b, "RIFF"...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(36+dataLen))
-	b = append(b, "WAVEfmt "...)
-	b = binary.LittleEndian.AppendUint32(b, 16)
-	b = binary.LittleEndian.AppendUint16(b, wavFormatPCM)
-	b = binary.LittleEndian.AppendUint16(b, uint16(channels))
-	b = binary.LittleEndian.AppendUint32(b, uint32(sampleRate))
-	b = binary.LittleEndian.AppendUint32(b, uint32(sampleRate*channels*2)) // byte rate
-	b = binary.LittleEndian.AppendUint16(b, uint16(channels*2))            // block align
-	b = binary.LittleEndian.AppendUint16(b, 16)
-	b = append(b, "data"...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(dataLen))
-	for _, s := range samples {
-		b = binary.LittleEndian.AppendUint16(b, uint16(s))
+	f := memFile{b: make([]byte, 0, 44+2*len(samples))}
+	w := wav.NewInterleavedWriter(&f, sampleRate, channels)
+	if err := w.WriteSamples(samples); err != nil {
+		return err
 	}
-	_, err := dst.Write(b)
+	if err := w.Close(); err != nil {
+		return err
+	}
+	_, err := dst.Write(f.b)
 	return err
+}
+
+// memFile is an in-memory io.WriteSeeker, so that wav.Writer writes the
+// real sizes into the header.
+type memFile struct {
+	b   []byte
+	pos int
+}
+
+func (f *memFile) Write(p []byte) (int, error) {
+	if end := f.pos + len(p); end > len(f.b) {
+		f.b = append(f.b, make([]byte, end-len(f.b))...)
+	}
+	f.pos += copy(f.b[f.pos:], p)
+	return len(p), nil
+}
+
+func (f *memFile) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		off += int64(f.pos)
+	case io.SeekEnd:
+		off += int64(len(f.b))
+	}
+	if off < 0 || off > int64(len(f.b)) {
+		return 0, fmt.Errorf("audiotest: seek to %d outside %d bytes", off, len(f.b))
+	}
+	f.pos = int(off)
+	return off, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/xphone-go/xphone/audio/wav"
 )
 
 func TestWAVRoundTrip(t *testing.T) {
@@ -139,6 +141,26 @@ func TestReadWAVRejects(t *testing.T) {
 			_, err := ReadWAV(bytes.NewReader(tt.in))
 			if !errors.Is(err, ErrNotWAV) {
 				t.Fatalf("got error %v, want ErrNotWAV", err)
+			}
+		})
+	}
+}
+
+// TestReadWAVCause checks that ErrNotWAV comes with audio/wav's reason.
+func TestReadWAVCause(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"8-bit", wavBytes(chunk("fmt ", 16, fmtPayload(1, 1, 8000, 8, nil)), chunk("data", 2, []byte{1, 2})), wav.ErrUnsupportedFormat},
+		{"not RIFF", []byte("RIFX\x00\x00\x00\x00WAVE"), wav.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadWAV(bytes.NewReader(tt.in))
+			if !errors.Is(err, ErrNotWAV) || !errors.Is(err, tt.want) {
+				t.Fatalf("got error %v, want ErrNotWAV and %v", err, tt.want)
 			}
 		})
 	}

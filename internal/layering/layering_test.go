@@ -21,7 +21,7 @@ const module = "github.com/xphone-go/xphone"
 // library, except for the edges listed in leafEdges.
 var rank = map[string]int{
 	"sipmsg": 0, "digest": 0, "rtp": 0, "g711": 0, "g722": 0, "stun": 0,
-	"srtp": 0, "jitter": 0,
+	"srtp": 0, "jitter": 0, "audio/wav": 0,
 	"internal/opus": 0, "internal/leakcheck": 0, "internal/audiotest": 0,
 	"internal/layering": 0, "interop/internal/netem": 0,
 
@@ -36,8 +36,9 @@ var rank = map[string]int{
 // leafEdges are the module imports a rank-0 package may have (DESIGN.md:
 // srtp and jitter may use rtp).
 var leafEdges = map[string][]string{
-	"srtp":   {"rtp"},
-	"jitter": {"rtp"},
+	"srtp":               {"rtp"},
+	"jitter":             {"rtp"},
+	"internal/audiotest": {"audio/wav"},
 }
 
 // rankOf finds the rank of a package directory relative to the module root:
