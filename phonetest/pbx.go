@@ -57,6 +57,13 @@ type PBXConfig struct {
 	// Now is the clock of registrations and nonces; nil means time.Now.
 	// Tests move it forward to expire bindings and nonces.
 	Now func() time.Time
+	// Script, when set, is consulted for each out-of-dialog request to a
+	// local user, after authentication and before the location lookup,
+	// to script behaviours: busy (486), reject (603), redirect (302 with
+	// Contact), no answer (Drop). A nil Answer lets the PBX route the
+	// request as usual. It runs on the PBX's goroutines, possibly
+	// concurrently, and must not block.
+	Script func(user string, req *sipmsg.Message) *Answer
 	// OnMessage, when set, is called for every SIP message the PBX
 	// receives or sends, in order, never concurrently. It runs on the PBX's
 	// goroutines and must not call the PBX's methods or block for long.
@@ -67,6 +74,21 @@ type PBXConfig struct {
 	// Logger receives debug logs of the PBX's transport and transaction
 	// layers; nil means a logger that discards.
 	Logger *slog.Logger
+}
+
+// Answer is what PBXConfig.Script tells the PBX to do with a request
+// instead of forwarding it.
+type Answer struct {
+	// Code and Reason are the response the PBX sends; Reason "" means the
+	// default phrase.
+	Code   int
+	Reason string
+	// Contact is added to the response as a Contact header: the target of
+	// a 3xx redirect.
+	Contact string
+	// Drop makes the PBX neither forward nor answer the request (an
+	// INVITE still gets 100 Trying): the caller sees no answer.
+	Drop bool
 }
 
 // PBX is an in-process SIP registrar and proxy with digest authentication,

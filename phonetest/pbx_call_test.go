@@ -215,3 +215,95 @@ func TestPBXOptions(t *testing.T) {
 		t.Fatalf("got %v Allow=%q, want 200 allowing INVITE", resp.StatusCode, resp.Get("Allow"))
 	}
 }
+
+// A call from a UDP phone to a TCP phone: the PBX Record-Routes twice, one
+// value per transport (RFC 5658), reaches bob over the connection he
+// registered on, and routes the BYE there too.
+func TestPBXCallTCP(t *testing.T) {
+	pbx := StartPBX(t, PBXConfig{Users: map[string]string{"alice": "a-pw", "bob": "b-pw"}})
+	alice := newTestUA(t, pbx, "alice", "a-pw")
+	bob := newTCPTestUA(t, pbx, "bob", "b-pw")
+	for _, ua := range []*testUA{alice, bob} {
+		if resp := ua.register("600"); resp.StatusCode != 200 {
+			t.Fatalf("%s REGISTER: got %v, want 200", ua.user, resp.StatusCode)
+		}
+	}
+	if got := pbx.Bindings("bob")[0].Source; !strings.HasPrefix(got, "tcp:") {
+		t.Errorf("bob's binding source: got %v, want tcp:...", got)
+	}
+	inv := alice.request("INVITE", pbx.UserURI("bob"), pbx.UserURI("bob"))
+	alice.send(inv)
+	inv = alice.authorized(inv, alice.response(inv))
+	alice.send(inv)
+	in := bob.requestFor("INVITE")
+	rr := in.Values("Record-Route")
+	if len(rr) != 2 || !strings.Contains(rr[0], "transport=tcp") || strings.Contains(rr[1], "transport=tcp") {
+		t.Fatalf("Record-Route at bob: got %v, want a TCP value over a UDP one", rr)
+	}
+	bob.send(bob.answer(in, 200))
+	ok := alice.final(inv)
+	if ok.StatusCode != 200 {
+		t.Fatalf("alice: got %v, want 200", ok.StatusCode)
+	}
+	cs, _ := ok.CSeq()
+	alice.send(inDialog(t, alice, "ACK", ok, itoa(cs.Seq)))
+	bob.requestFor("ACK")
+	bye := inDialog(t, alice, "BYE", ok, itoa(cs.Seq+1))
+	alice.send(bye)
+	gotBye := bob.requestFor("BYE")
+	bob.send(bob.answer(gotBye, 200))
+	if r := alice.final(bye); r.StatusCode != 200 {
+		t.Fatalf("BYE: got %v, want 200", r.StatusCode)
+	}
+}
+
+// PBXConfig.Script answers for the callee: busy, redirect, or no answer
+// (which the caller then cancels).
+func TestPBXScript(t *testing.T) {
+	pbx, alice, _ := callPair(t, PBXConfig{Script: func(user string, req *sipmsg.Message) *Answer {
+		switch req.Get("Subject") {
+		case "busy":
+			return &Answer{Code: 486}
+		case "redirect":
+			return &Answer{Code: 302, Contact: "<sip:carol@127.0.0.1:9>"}
+		case "silent":
+			return &Answer{Drop: true}
+		}
+		return nil
+	}})
+	tests := []struct {
+		subject     string
+		want        int
+		wantContact string
+	}{
+		{subject: "busy", want: 486},
+		{subject: "redirect", want: 302, wantContact: "<sip:carol@127.0.0.1:9>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.subject, func(t *testing.T) {
+			inv := alice.request("INVITE", pbx.UserURI("bob"), pbx.UserURI("bob"))
+			inv.Add("Subject", tt.subject)
+			resp, sent := alice.do(inv)
+			if resp.StatusCode != tt.want || resp.Get("Contact") != tt.wantContact {
+				t.Fatalf("got %v Contact %q, want %v Contact %q", resp.StatusCode, resp.Get("Contact"), tt.want, tt.wantContact)
+			}
+			ack, _ := sipmsg.NewAck(sent, resp)
+			alice.send(ack)
+		})
+	}
+	t.Run("silent", func(t *testing.T) {
+		inv := alice.request("INVITE", pbx.UserURI("bob"), pbx.UserURI("bob"))
+		inv.Add("Subject", "silent")
+		alice.send(inv)
+		inv = alice.authorized(inv, alice.response(inv))
+		alice.send(inv)
+		alice.expect("100 Trying", func(m *sipmsg.Message) bool {
+			return answers(m, inv) && m.StatusCode == 100
+		})
+		cancel, _ := sipmsg.NewCancel(inv)
+		alice.send(cancel)
+		if r := alice.final(inv); r.StatusCode != 487 {
+			t.Fatalf("got %v, want 487", r.StatusCode)
+		}
+	})
+}

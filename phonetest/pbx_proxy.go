@@ -74,6 +74,12 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 			p.respond(tx, 404, "", nil)
 			return
 		}
+		if p.cfg.Script != nil && !inDialog {
+			if a := p.cfg.Script(user, req); a != nil {
+				p.scripted(tx, a)
+				return
+			}
+		}
 		bs := p.Bindings(user)
 		if len(bs) == 0 {
 			p.respond(tx, 480, "", nil)
@@ -124,6 +130,21 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 	if !p.spawn(func() { p.relay(ctx, tx, fwd, dst) }) {
 		p.forget(tx)
 	}
+}
+
+// scripted answers tx as a PBXConfig.Script said.
+func (p *PBX) scripted(tx *transaction.ServerTx, a *Answer) {
+	if a.Drop {
+		if tx.Request().Method == "INVITE" {
+			p.respond(tx, 100, "", nil)
+		}
+		return
+	}
+	p.respond(tx, a.Code, a.Reason, func(r *sipmsg.Message) {
+		if a.Contact != "" {
+			r.Add("Contact", a.Contact)
+		}
+	})
 }
 
 func (p *PBX) forget(tx *transaction.ServerTx) {

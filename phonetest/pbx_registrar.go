@@ -89,8 +89,6 @@ func (p *PBX) notify() {
 	p.changed = make(chan struct{})
 }
 
-var errTooBrief = errors.New("interval too brief")
-
 // register is the registrar (RFC 3261 §10.3).
 func (p *PBX) register(tx *transaction.ServerTx) {
 	req := tx.Request()
@@ -136,47 +134,47 @@ func (p *PBX) register(tx *transaction.ServerTx) {
 	p.mu.Lock()
 	now := p.cfg.Now()
 	bs := slices.Clone(p.bindings[aor])
-	code, err := p.update(&bs, contacts, hdrExpires, callID, cseq.Seq, tx.Source(), now)
-	if err == nil {
+	code, reason := p.update(&bs, contacts, hdrExpires, callID, cseq.Seq, tx.Source(), now)
+	if code == 200 {
 		p.bindings[aor] = bs
 		p.notify()
 	}
 	current := p.current(aor, now)
 	p.mu.Unlock()
 
-	switch {
-	case errors.Is(err, errTooBrief):
+	switch code {
+	case 423:
 		min := strconv.Itoa(int(p.cfg.MinExpires / time.Second))
 		p.respond(tx, 423, "", func(r *sipmsg.Message) { r.Add("Min-Expires", min) })
-	case err != nil:
-		p.respond(tx, code, err.Error(), nil)
-	default: // step 8: 200 with every current binding
+	case 200: // step 8: 200 with every current binding
 		p.respond(tx, 200, "", func(r *sipmsg.Message) {
 			for _, b := range current {
 				secs := int64((b.Expires.Sub(now) + time.Second - 1) / time.Second)
 				r.Add("Contact", "<"+b.Contact+">;expires="+strconv.FormatInt(secs, 10))
 			}
 		})
+	default:
+		p.respond(tx, code, reason, nil)
 	}
 }
 
 // update applies the Contacts of one REGISTER to bs (RFC 3261 §10.3 steps
 // 6 and 7): all of them or none. It returns the status code to answer and
-// an error whose text is the reason phrase when the request is refused.
+// its reason phrase ("" for the default).
 func (p *PBX) update(bs *[]Binding, contacts []sipmsg.Address, hdrExpires int64,
-	callID string, cseq uint32, src transport.Addr, now time.Time) (int, error) {
+	callID string, cseq uint32, src transport.Addr, now time.Time) (code int, reason string) {
 	// Step 6: "*" removes every binding, only with Expires: 0 and alone.
 	for _, c := range contacts {
 		if !c.Wildcard {
 			continue
 		}
 		if len(contacts) != 1 || hdrExpires != 0 {
-			return 400, errors.New("Invalid Wildcard")
+			return 400, "Invalid Wildcard"
 		}
 		*bs = slices.DeleteFunc(*bs, func(b Binding) bool {
 			return b.CallID != callID || b.CSeq < cseq
 		})
-		return 200, nil
+		return 200, ""
 	}
 	minSecs := int64(p.cfg.MinExpires / time.Second)
 	maxSecs := int64(p.cfg.MaxExpires / time.Second)
@@ -186,14 +184,14 @@ func (p *PBX) update(bs *[]Binding, contacts []sipmsg.Address, hdrExpires int64,
 		if v, ok := c.Params.Get("expires"); ok {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
-				return 400, errors.New("Bad Contact Expires")
+				return 400, "Bad Contact Expires"
 			}
 			e = int64(n)
 		} else if e < 0 {
 			e = int64(p.cfg.DefaultExpires / time.Second)
 		}
 		if e > 0 && e < minSecs {
-			return 423, errTooBrief
+			return 423, ""
 		}
 		secs[i] = min(e, maxSecs)
 	}
@@ -201,7 +199,7 @@ func (p *PBX) update(bs *[]Binding, contacts []sipmsg.Address, hdrExpires int64,
 		j := slices.IndexFunc(*bs, func(b Binding) bool { return b.uri.Equal(c.URI) })
 		if j >= 0 && (*bs)[j].CallID == callID && (*bs)[j].CSeq >= cseq {
 			// Out of order: an older REGISTER of the same client.
-			return 500, errors.New("Out Of Order")
+			return 500, "Out Of Order"
 		}
 		if j >= 0 {
 			*bs = slices.Delete(*bs, j, j+1)
@@ -220,7 +218,7 @@ func (p *PBX) update(bs *[]Binding, contacts []sipmsg.Address, hdrExpires int64,
 		})
 	}
 	*bs = slices.DeleteFunc(*bs, func(b Binding) bool { return !b.Expires.After(now) })
-	return 200, nil
+	return 200, ""
 }
 
 func addrString(a transport.Addr) string {

@@ -23,6 +23,7 @@ type testUA struct {
 	pbx    *PBX
 	user   string
 	conn   *net.UDPConn
+	tcp    net.Conn // when set, u speaks TCP over it instead of UDP
 	addr   netip.AddrPort
 	in     chan *sipmsg.Message
 	client *digest.Client
@@ -74,7 +75,60 @@ func newTestUA(t testing.TB, pbx *PBX, user, password string) *testUA {
 	return u
 }
 
-func (u *testUA) contact() string { return "sip:" + u.user + "@" + u.addr.String() }
+// newTCPTestUA is a testUA that speaks TCP over one connection to the PBX
+// and registers a Contact with transport=tcp.
+func newTCPTestUA(t testing.TB, pbx *PBX, user, password string) *testUA {
+	t.Helper()
+	conn, err := net.Dial("tcp", pbx.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &testUA{
+		t: t, pbx: pbx, user: user, tcp: conn,
+		addr:   conn.LocalAddr().(*net.TCPAddr).AddrPort(),
+		in:     make(chan *sipmsg.Message, 256),
+		client: &digest.Client{Username: user, Password: password},
+		tag:    user + "-tag",
+		callID: user + "-call@test",
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		r := sipmsg.NewReader(conn, nil)
+		for {
+			m, _, err := r.Read()
+			if err != nil {
+				close(u.in)
+				return
+			}
+			if m == nil {
+				continue
+			}
+			select {
+			case u.in <- m:
+			default:
+			}
+		}
+	})
+	t.Cleanup(func() {
+		_ = conn.Close()
+		wg.Wait()
+	})
+	return u
+}
+
+func (u *testUA) contact() string {
+	if u.tcp != nil {
+		return "sip:" + u.user + "@" + u.addr.String() + ";transport=tcp"
+	}
+	return "sip:" + u.user + "@" + u.addr.String()
+}
+
+func (u *testUA) proto() string {
+	if u.tcp != nil {
+		return "TCP"
+	}
+	return "UDP"
+}
 
 func (u *testUA) nextBranch() string {
 	u.mu.Lock()
@@ -99,7 +153,7 @@ func (u *testUA) request(method, ruri, toURI string) *sipmsg.Message {
 		u.t.Fatal(err)
 	}
 	m := sipmsg.NewRequest(method, uri)
-	m.Add("Via", "SIP/2.0/UDP "+u.addr.String()+";branch="+u.nextBranch()+";rport")
+	m.Add("Via", "SIP/2.0/"+u.proto()+" "+u.addr.String()+";branch="+u.nextBranch()+";rport")
 	m.Add("Max-Forwards", "70")
 	m.Add("From", "<"+u.pbx.UserURI(u.user)+">;tag="+u.tag)
 	m.Add("To", "<"+toURI+">")
@@ -112,7 +166,13 @@ func (u *testUA) request(method, ruri, toURI string) *sipmsg.Message {
 
 func (u *testUA) send(m *sipmsg.Message) {
 	u.t.Helper()
-	if _, err := u.conn.WriteToUDPAddrPort(m.AppendTo(nil), u.pbx.Addr()); err != nil {
+	var err error
+	if u.tcp != nil {
+		_, err = u.tcp.Write(m.AppendTo(nil))
+	} else {
+		_, err = u.conn.WriteToUDPAddrPort(m.AppendTo(nil), u.pbx.Addr())
+	}
+	if err != nil {
 		u.t.Fatal(err)
 	}
 }
@@ -139,6 +199,15 @@ func (u *testUA) expect(what string, pred func(*sipmsg.Message) bool) *sipmsg.Me
 	}
 }
 
+// answers reports whether m is a response to req: same branch, same method.
+func answers(m, req *sipmsg.Message) bool {
+	if m.IsRequest() || branchOf(m) != branchOf(req) {
+		return false
+	}
+	cs, err := m.CSeq()
+	return err == nil && cs.Method == req.Method
+}
+
 func branchOf(m *sipmsg.Message) string {
 	v, err := m.Via()
 	if err != nil {
@@ -150,18 +219,16 @@ func branchOf(m *sipmsg.Message) string {
 // response waits for the first response to req above 100.
 func (u *testUA) response(req *sipmsg.Message) *sipmsg.Message {
 	u.t.Helper()
-	b := branchOf(req)
 	return u.expect("response to "+req.Method, func(m *sipmsg.Message) bool {
-		return !m.IsRequest() && m.StatusCode > 100 && branchOf(m) == b
+		return answers(m, req) && m.StatusCode > 100
 	})
 }
 
 // final waits for the final response to req.
 func (u *testUA) final(req *sipmsg.Message) *sipmsg.Message {
 	u.t.Helper()
-	b := branchOf(req)
 	return u.expect("final response to "+req.Method, func(m *sipmsg.Message) bool {
-		return !m.IsRequest() && m.StatusCode >= 200 && branchOf(m) == b
+		return answers(m, req) && m.StatusCode >= 200
 	})
 }
 
