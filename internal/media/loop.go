@@ -216,10 +216,16 @@ func (l *loop) apply(lc *loopConfig) {
 	l.s.setRTCPRecv(lc.rtcpRecv)
 	lc.rtcpRecv = nil // now owned by the session's RTCP state
 	if old != nil {
+		// A rekey keeps each stream's rollover counter: the SSRC and
+		// sequence numbers go on (RFC 3711 §3.3.1).
 		if old.rtpSend != nil && lc.rtpSend != nil {
-			// A rekey keeps the stream's rollover counter (RFC 3711 §3.3.1).
 			if roc, ok := old.rtpSend.ROC(l.ssrc); ok {
 				lc.rtpSend.SetROC(l.ssrc, roc)
+			}
+		}
+		if old.rtpRecv != nil && lc.rtpRecv != nil && l.haveSrc {
+			if roc, ok := old.rtpRecv.ROC(l.rssrc); ok {
+				lc.rtpRecv.SetROC(l.rssrc, roc)
 			}
 		}
 		old.close()
@@ -279,9 +285,7 @@ func (s *Session) run() {
 		}
 		l.receive(l.readBuf[:n], from, time.Now())
 	}
-	if !s.closing.Load() {
-		s.closing.Store(true)
-	}
+	s.closing.Store(true)
 	l.sendReport(time.Now(), true) // RFC 3550 §6.6: BYE when leaving
 	l.lc.close()
 	s.shutdown()

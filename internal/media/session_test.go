@@ -25,6 +25,7 @@ func TestToneBothWays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.codec, func(t *testing.T) {
+			t.Parallel()
 			cfg := Config{Codec: tt.codec, PayloadType: tt.pt, RTCPMux: tt.mux}
 			a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
 			toneBothWays(t, a, b)

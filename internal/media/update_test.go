@@ -31,7 +31,12 @@ func TestRTCPReports(t *testing.T) {
 func TestUpdateCodecAndRekey(t *testing.T) {
 	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101}
 	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
-	toneBothWays(t, a, b)
+	feedTone(t, a, 440, 40)
+	feedTone(t, b, 1000, 40)
+	checkTone(t, collect(t, b, 30), 8000, 440)
+	checkTone(t, collect(t, a, 30), 8000, 1000)
+	// Let the 8 kHz frames go out before the codec changes.
+	waitCond(t, "paced queues empty", func() bool { return len(a.pacedIn) == 0 && len(b.pacedIn) == 0 })
 
 	// A re-INVITE moves to G.722 with SRTP.
 	ka, kb := cryptoPair(t)
@@ -84,6 +89,9 @@ func sessionGoroutines() int {
 }
 
 func TestGoroutinesPerSession(t *testing.T) {
+	// Sessions of earlier tests are closed, but their goroutines may not
+	// have left the scheduler yet.
+	waitCond(t, "earlier sessions gone", func() bool { return sessionGoroutines() == 0 })
 	for _, mux := range []bool{false, true} {
 		cfg := Config{Codec: CodecPCMU, RTCPMux: mux}
 		a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
