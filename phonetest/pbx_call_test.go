@@ -207,13 +207,37 @@ func TestPBXCancel(t *testing.T) {
 
 // OPTIONS to the PBX itself is answered 200 (RFC 3261 §11).
 func TestPBXOptions(t *testing.T) {
-	pbx, alice, _ := callPair(t, PBXConfig{})
+	var trace lockedBuffer
+	pbx, alice, _ := callPair(t, PBXConfig{Trace: &trace})
 	req := alice.request("OPTIONS", pbx.URI(), pbx.URI())
 	alice.send(req)
 	resp := alice.final(req)
 	if resp.StatusCode != 200 || !resp.HasToken("Allow", "INVITE") {
 		t.Fatalf("got %v Allow=%q, want 200 allowing INVITE", resp.StatusCode, resp.Get("Allow"))
 	}
+	lines := strings.Split(strings.TrimSpace(trace.String()), "\n")
+	got := strings.Join(strings.Fields(lines[len(lines)-1]), " ")
+	if want := "PBX -> " + alice.addr.String() + " UDP 200 OK (OPTIONS)"; got != want {
+		t.Errorf("last trace line: got %q, want %q", got, want)
+	}
+}
+
+// lockedBuffer is an io.Writer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // A call from a UDP phone to a TCP phone: the PBX Record-Routes twice, one
