@@ -114,6 +114,12 @@ type Options struct {
 	// says we should be receiving, before OnMediaTimeout fires. Zero
 	// selects 30 s; negative disables it.
 	MediaTimeout time.Duration
+	// HoldTimeout applies instead while the direction says we do not
+	// receive (hold, inactive): OnMediaTimeout fires when neither RTP nor
+	// RTCP came from the peer for that long (RFC 3264 §5.1 keeps RTCP
+	// flowing on hold). Zero or negative disables it, the default, since
+	// some peers send nothing at all while held.
+	HoldTimeout time.Duration
 	// RTCPInterval is the nominal RTCP report interval, before RFC 3550
 	// §6.3.1 randomization. Zero selects 5 s (RFC 3550 §6.2 minimum);
 	// tests may use less.
@@ -132,8 +138,9 @@ type Options struct {
 	// OnDTMF is called once per key press received by RFC 4733. It runs
 	// on the session's goroutine and must not block.
 	OnDTMF func(digit rune)
-	// OnMediaTimeout is called once each time MediaTimeout passes without
-	// RTP; it fires again only after RTP resumed and stopped again. It
+	// OnMediaTimeout is called once each time MediaTimeout (or, on hold,
+	// HoldTimeout) passes without media; it fires again only after media
+	// resumed and stopped again. It
 	// runs on the session's goroutine and must not block.
 	OnMediaTimeout func()
 	// Logger receives debug logs; nil means slog.Default().

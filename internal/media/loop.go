@@ -92,7 +92,8 @@ type loop struct {
 	rssrc     uint32
 	skipSeq   uint16 // non-audio packets of the source, for jitter numbering
 	events    rtp.EventReceiver
-	lastRTP   time.Time
+	lastRTP   time.Time // last RTP accepted for playout or DTMF
+	lastHeard time.Time // last valid RTP, whatever the direction
 	timedOut  bool
 	slab      []int16
 	decodeBuf []int16
@@ -168,6 +169,7 @@ func (l *loop) init(s *Session, lc *loopConfig) error {
 	l.ts = randUint32()
 	l.pcmIn, l.pacedIn, l.rtpIn = s.pcmIn, s.pacedIn, s.rtpIn
 	l.lastRTP = time.Now()
+	l.lastHeard = l.lastRTP
 	if s.rtcpConn != nil && pollRTCP {
 		l.rtcpPoll = newRTCPPoller(s.rtcpConn)
 	}
@@ -182,7 +184,6 @@ func (l *loop) apply(lc *loopConfig) {
 	old := l.lc
 	l.lc = lc
 	codecChanged := old == nil || old.ci != lc.ci || old.cfg.PayloadType != lc.cfg.PayloadType
-	wasReceiving := old != nil && old.cfg.Direction.receives()
 	l.cfg, l.ci = lc.cfg, lc.ci
 	if lc.cfg.RTCPMux {
 		l.rtcpPoll = nil // the RTCP socket is gone (Update closed it)
@@ -209,8 +210,15 @@ func (l *loop) apply(lc *loopConfig) {
 		lc.enc, lc.dec = old.enc, old.dec
 		old.enc, old.dec = nil, nil
 	}
-	if !wasReceiving && lc.cfg.Direction.receives() {
-		l.lastRTP = time.Now()
+	if old != nil && old.cfg.Direction.receives() && !lc.cfg.Direction.receives() {
+		// Held or inactive: stop playing now, rather than concealing
+		// the silence for a while.
+		l.jb.Reset()
+		l.lc.dec.reset()
+	}
+	if old != nil && old.cfg.Direction != lc.cfg.Direction {
+		// Hold or resume: the timeout starts afresh.
+		l.lastRTP, l.lastHeard = time.Now(), time.Now()
 		l.timedOut = false
 	}
 	l.s.setRTCPRecv(lc.rtcpRecv)
@@ -323,17 +331,37 @@ func (l *loop) tick(now time.Time) {
 	l.snapshot()
 }
 
+// checkTimeout fires OnMediaTimeout once per silence of the peer:
+// MediaTimeout without RTP while receiving, HoldTimeout without RTP or
+// RTCP while not.
 func (l *loop) checkTimeout(now time.Time) {
 	s := l.s
-	if s.opts.MediaTimeout < 0 || !l.cfg.Direction.receives() || l.timedOut {
+	limit, since := s.opts.MediaTimeout, l.lastRTP
+	if !l.cfg.Direction.receives() {
+		limit, since = s.opts.HoldTimeout, l.lastHeard
+		if limit <= 0 {
+			return
+		}
+		s.rtcpMu.Lock()
+		if s.remote.lastRTCP.After(since) {
+			since = s.remote.lastRTCP
+		}
+		s.rtcpMu.Unlock()
+	}
+	if limit < 0 {
 		return
 	}
-	if now.Sub(l.lastRTP) >= s.opts.MediaTimeout {
-		l.timedOut = true
-		s.log.Debug("media: timeout", "after", s.opts.MediaTimeout)
-		if f := s.opts.OnMediaTimeout; f != nil {
-			f()
-		}
+	if now.Sub(since) < limit {
+		l.timedOut = false // heard from the peer again
+		return
+	}
+	if l.timedOut {
+		return
+	}
+	l.timedOut = true
+	s.log.Debug("media: timeout", "after", limit)
+	if f := s.opts.OnMediaTimeout; f != nil {
+		f()
 	}
 }
 
@@ -395,6 +423,7 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 			return
 		}
 	}
+	l.lastHeard = now
 	if !l.cfg.Direction.receives() {
 		s.ctr.discarded.Add(1)
 		return
@@ -416,7 +445,6 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 	s.ctr.packetsReceived.Add(1)
 	s.ctr.bytesReceived.Add(uint64(len(p.Payload)))
 	l.lastRTP = now
-	l.timedOut = false
 	if isEvent || pt == 13 {
 		// Keep the audio's sequence numbers contiguous for the jitter
 		// buffer, so a digit does not count as lost audio.

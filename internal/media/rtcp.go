@@ -134,6 +134,7 @@ func (s *Session) receiveRTCP(buf []byte, from netip.AddrPort, now time.Time) {
 		s.ctr.discarded.Add(1)
 		return
 	}
+	s.remote.lastRTCP = now
 	if s.opts.Latch {
 		s.latchedRTCP = from
 	}

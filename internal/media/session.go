@@ -89,6 +89,7 @@ type remoteView struct {
 	srNTP        uint64
 	srArrival    time.Time
 	srPending    bool
+	lastRTCP     time.Time // arrival of the last valid RTCP
 }
 
 // counters are updated by the loop and read by Stats.

@@ -4,6 +4,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/audiotest"
 )
 
 func TestRTCPReports(t *testing.T) {
@@ -107,5 +110,86 @@ func TestGoroutinesPerSession(t *testing.T) {
 		// Close returns once the goroutines are done; they may need a
 		// moment more to leave the scheduler.
 		waitCond(t, "session goroutines gone", func() bool { return sessionGoroutines() == 0 })
+	}
+}
+
+func TestHoldTimeout(t *testing.T) {
+	timeout := make(chan struct{}, 4)
+	oa := testOptions()
+	oa.MediaTimeout = 200 * time.Millisecond
+	oa.HoldTimeout = 300 * time.Millisecond
+	oa.OnMediaTimeout = func() { timeout <- struct{}{} }
+	ob := testOptions()
+	ob.RTCPInterval = 50 * time.Millisecond
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, oa, ob, cfg, cfg)
+	// The peer holds us: we only receive nothing, and its RTCP keeps the
+	// call alive well past MediaTimeout.
+	held := cfg
+	held.RemoteRTP, held.RemoteRTCP, held.Direction = b.LocalRTP(), b.LocalRTCP(), SendOnly
+	if err := a.Update(held); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "RTCP while held", func() bool {
+		a.rtcpMu.Lock()
+		defer a.rtcpMu.Unlock()
+		return a.remote.lastRTCP.After(time.Now().Add(-50 * time.Millisecond))
+	})
+	select {
+	case <-timeout:
+		t.Fatalf("timeout fired while the held peer sent RTCP")
+	default:
+	}
+	// The peer vanishes: the hold timeout fires.
+	b.Close()
+	waitEvent(t, timeout, "hold timeout")
+}
+
+func TestPacedWriterBlocks(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	w := a.PacedPCMWriter()
+	frame := make([]int16, 160)
+	for range ChannelDepth {
+		w <- frame
+	}
+	// The queue is full: the next write waits for the session to take a
+	// frame, and nothing is dropped.
+	select {
+	case w <- frame:
+	case <-time.After(deadline):
+		t.Fatalf("paced writer never drained")
+	}
+	collect(t, b, 3)
+	if n := a.Stats().DroppedOutbound; n != 0 {
+		t.Errorf("got %d dropped frames, want 0", n)
+	}
+}
+
+func TestNewSource(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	feedTone(t, a, 440, 60)
+	expectTone(t, b, 440)
+	a.Close()
+	// A new sender (new SSRC, sequence and timestamp) takes over: the
+	// receiver resynchronizes and plays it.
+	c := newSession(t, testOptions())
+	cc := cfg
+	cc.RemoteRTP, cc.RemoteRTCP = b.LocalRTP(), b.LocalRTCP()
+	if err := c.Start(cc); err != nil {
+		t.Fatal(err)
+	}
+	feedTone(t, c, 1000, 150)
+	for i := 0; ; i++ {
+		f := collect(t, b, 20)
+		err := audiotest.CheckTone(f, 8000, 1000, 15)
+		if err == nil {
+			break
+		}
+		t.Logf("window %d: %v %+v", i, err, b.Stats())
+		if i == 10 {
+			t.Fatalf("new source's tone never arrived")
+		}
 	}
 }
