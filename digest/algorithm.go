@@ -232,10 +232,12 @@ func (in *inputs) response(out *[maxHex]byte) []byte {
 
 // appendNC appends nc as the 8 lower-case hex digits of RFC 7616 §3.4.
 func appendNC(b []byte, nc uint32) []byte {
-	for shift := 28; shift >= 0; shift -= 4 {
-		b = append(b, hexDigits[(nc>>uint(shift))&0x0f])
+	var d [8]byte
+	for i := len(d) - 1; i >= 0; i-- {
+		d[i] = hexDigits[nc&0x0f]
+		nc >>= 4
 	}
-	return b
+	return append(b, d[:]...)
 }
 
 // isQOP reports whether q names the quality of protection want.

@@ -54,42 +54,83 @@ func ParseChallenge(value string) (Challenge, error) {
 	seen := 0
 	for {
 		start := l.i
-		p, ok, err := l.next()
+		name, v, quoted, err := l.next()
 		if err != nil {
 			return Challenge{}, err
 		}
-		if !ok {
+		if name == "" {
 			return c, nil
 		}
-		bit := 0
-		switch {
-		case is(p.Name, "realm"):
-			bit, c.Realm = cRealm, p.Value
-		case is(p.Name, "domain"):
-			bit, c.Domain = cDomain, p.Value
-		case is(p.Name, "nonce"):
-			bit, c.Nonce = cNonce, p.Value
-		case is(p.Name, "opaque"):
-			bit, c.Opaque = cOpaque, p.Value
-		case is(p.Name, "stale"):
-			bit, c.Stale = cStale, parseBool(p.Value)
-		case is(p.Name, "algorithm"):
-			bit, c.Algorithm = cAlgorithm, Algorithm(p.Value)
-		case is(p.Name, "qop"):
-			bit, c.QOP = cQOP, p.Value
-		case is(p.Name, "charset"):
-			bit, c.Charset = cCharset, p.Value
-		case is(p.Name, "userhash"):
-			bit, c.Userhash = cUserhash, parseBool(p.Value)
+		bit := challengeParam(name)
+		switch bit {
+		case cRealm:
+			c.Realm = v
+		case cDomain:
+			c.Domain = v
+		case cNonce:
+			c.Nonce = v
+		case cOpaque:
+			c.Opaque = v
+		case cStale:
+			c.Stale = parseBool(v)
+		case cAlgorithm:
+			c.Algorithm = Algorithm(v)
+		case cQOP:
+			c.QOP = v
+		case cCharset:
+			c.Charset = v
+		case cUserhash:
+			c.Userhash = parseBool(v)
 		default:
-			c.Params = append(c.Params, p)
+			c.Params = append(c.Params, Param{Name: name, Value: v, Quoted: quoted})
 			continue
 		}
 		if seen&bit != 0 {
-			return Challenge{}, &ParseError{Offset: skipSpaceFrom(value, start), Reason: "duplicate " + strings.ToLower(p.Name)}
+			return Challenge{}, &ParseError{Offset: skipSpaceFrom(value, start), Reason: "duplicate " + strings.ToLower(name)}
 		}
 		seen |= bit
 	}
+}
+
+// challengeParam returns the bit of the challenge parameter called name
+// (in any case), or 0 for one this package does not interpret. The length
+// and first letter pick the one candidate to compare.
+func challengeParam(name string) int {
+	if name == "" {
+		return 0
+	}
+	var lit string
+	var bit int
+	switch c := name[0] | 0x20; len(name) {
+	case 3:
+		lit, bit = "qop", cQOP
+	case 5:
+		switch c {
+		case 'r':
+			lit, bit = "realm", cRealm
+		case 'n':
+			lit, bit = "nonce", cNonce
+		case 's':
+			lit, bit = "stale", cStale
+		}
+	case 6:
+		switch c {
+		case 'd':
+			lit, bit = "domain", cDomain
+		case 'o':
+			lit, bit = "opaque", cOpaque
+		}
+	case 7:
+		lit, bit = "charset", cCharset
+	case 8:
+		lit, bit = "userhash", cUserhash
+	case 9:
+		lit, bit = "algorithm", cAlgorithm
+	}
+	if bit == 0 || !is(name, lit) {
+		return 0
+	}
+	return bit
 }
 
 // skipSpaceFrom returns the offset of the first byte at or after i that is
@@ -108,35 +149,35 @@ func skipSpaceFrom(s string, i int) int {
 // concurrent use if nothing modifies c.
 func (c *Challenge) AppendTo(b []byte) []byte {
 	b = append(b, "Digest"...)
-	first := true
+	n := len(b)
 	if c.Realm != "" {
-		b = appendParam(b, &first, "realm", c.Realm, true)
+		b = appendQuotedParam(b, ` realm="`, c.Realm)
 	}
 	if c.Domain != "" {
-		b = appendParam(b, &first, "domain", c.Domain, true)
+		b = appendQuotedParam(b, ` domain="`, c.Domain)
 	}
 	if c.Nonce != "" {
-		b = appendParam(b, &first, "nonce", c.Nonce, true)
+		b = appendQuotedParam(b, ` nonce="`, c.Nonce)
 	}
 	if c.Opaque != "" {
-		b = appendParam(b, &first, "opaque", c.Opaque, true)
+		b = appendQuotedParam(b, ` opaque="`, c.Opaque)
 	}
 	if c.Stale {
-		b = appendParam(b, &first, "stale", "true", false)
+		b = append(b, " stale=true,"...)
 	}
 	if c.Algorithm != "" {
-		b = appendParam(b, &first, "algorithm", string(c.Algorithm), false)
+		b = appendTokenParam(b, " algorithm=", string(c.Algorithm))
 	}
 	if c.QOP != "" {
-		b = appendParam(b, &first, "qop", c.QOP, true)
+		b = appendQuotedParam(b, ` qop="`, c.QOP)
 	}
 	if c.Charset != "" {
-		b = appendParam(b, &first, "charset", c.Charset, false)
+		b = appendTokenParam(b, " charset=", c.Charset)
 	}
 	if c.Userhash {
-		b = appendParam(b, &first, "userhash", "true", false)
+		b = append(b, " userhash=true,"...)
 	}
-	return appendParams(b, &first, c.Params)
+	return endParams(appendParams(b, c.Params), n)
 }
 
 // String returns the header value AppendTo would append.

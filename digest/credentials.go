@@ -51,49 +51,101 @@ func ParseCredentials(value string) (Credentials, error) {
 	seen := 0
 	for {
 		start := l.i
-		p, ok, err := l.next()
+		name, v, quoted, err := l.next()
 		if err != nil {
 			return Credentials{}, err
 		}
-		if !ok {
+		if name == "" {
 			return c, nil
 		}
-		bit := 0
-		switch {
-		case is(p.Name, "username"):
-			bit, c.Username = kUsername, p.Value
-		case is(p.Name, "realm"):
-			bit, c.Realm = kRealm, p.Value
-		case is(p.Name, "nonce"):
-			bit, c.Nonce = kNonce, p.Value
-		case is(p.Name, "uri"):
-			bit, c.URI = kURI, p.Value
-		case is(p.Name, "response"):
-			bit, c.Response = kResponse, p.Value
-		case is(p.Name, "algorithm"):
-			bit, c.Algorithm = kAlgorithm, Algorithm(p.Value)
-		case is(p.Name, "cnonce"):
-			bit, c.Cnonce = kCnonce, p.Value
-		case is(p.Name, "opaque"):
-			bit, c.Opaque = kOpaque, p.Value
-		case is(p.Name, "qop"):
-			bit, c.QOP = kQOP, p.Value
-		case is(p.Name, "nc"):
-			bit = kNC
-			if c.NC, ok = parseNC(p.Value); !ok {
+		bit := credentialsParam(name)
+		switch bit {
+		case kUsername:
+			c.Username = v
+		case kRealm:
+			c.Realm = v
+		case kNonce:
+			c.Nonce = v
+		case kURI:
+			c.URI = v
+		case kResponse:
+			c.Response = v
+		case kAlgorithm:
+			c.Algorithm = Algorithm(v)
+		case kCnonce:
+			c.Cnonce = v
+		case kOpaque:
+			c.Opaque = v
+		case kQOP:
+			c.QOP = v
+		case kNC:
+			var ok bool
+			if c.NC, ok = parseNC(v); !ok {
 				return Credentials{}, &ParseError{Offset: skipSpaceFrom(value, start), Reason: "nc is not 1 to 8 hex digits"}
 			}
-		case is(p.Name, "userhash"):
-			bit, c.Userhash = kUserhash, parseBool(p.Value)
+		case kUserhash:
+			c.Userhash = parseBool(v)
 		default:
-			c.Params = append(c.Params, p)
+			c.Params = append(c.Params, Param{Name: name, Value: v, Quoted: quoted})
 			continue
 		}
 		if seen&bit != 0 {
-			return Credentials{}, &ParseError{Offset: skipSpaceFrom(value, start), Reason: "duplicate " + strings.ToLower(p.Name)}
+			return Credentials{}, &ParseError{Offset: skipSpaceFrom(value, start), Reason: "duplicate " + strings.ToLower(name)}
 		}
 		seen |= bit
 	}
+}
+
+// credentialsParam returns the bit of the credentials parameter called
+// name (in any case), or 0 for one this package does not interpret.
+func credentialsParam(name string) int {
+	if name == "" {
+		return 0
+	}
+	var lit string
+	var bit int
+	switch c := name[0] | 0x20; len(name) {
+	case 2:
+		lit, bit = "nc", kNC
+	case 3:
+		switch c {
+		case 'u':
+			lit, bit = "uri", kURI
+		case 'q':
+			lit, bit = "qop", kQOP
+		}
+	case 5:
+		switch c {
+		case 'r':
+			lit, bit = "realm", kRealm
+		case 'n':
+			lit, bit = "nonce", kNonce
+		}
+	case 6:
+		switch c {
+		case 'c':
+			lit, bit = "cnonce", kCnonce
+		case 'o':
+			lit, bit = "opaque", kOpaque
+		}
+	case 8:
+		switch c {
+		case 'u':
+			// username or userhash
+			lit, bit = "username", kUsername
+			if name[4]|0x20 == 'h' {
+				lit, bit = "userhash", kUserhash
+			}
+		case 'r':
+			lit, bit = "response", kResponse
+		}
+	case 9:
+		lit, bit = "algorithm", kAlgorithm
+	}
+	if bit == 0 || !is(name, lit) {
+		return 0
+	}
+	return bit
 }
 
 // AppendTo appends the credentials as a header value ("Digest
@@ -104,42 +156,42 @@ func ParseCredentials(value string) (Credentials, error) {
 // for concurrent use if nothing modifies c.
 func (c *Credentials) AppendTo(b []byte) []byte {
 	b = append(b, "Digest"...)
-	first := true
+	n := len(b)
 	if c.Username != "" {
-		b = appendParam(b, &first, "username", c.Username, true)
+		b = appendQuotedParam(b, ` username="`, c.Username)
 	}
 	if c.Realm != "" {
-		b = appendParam(b, &first, "realm", c.Realm, true)
+		b = appendQuotedParam(b, ` realm="`, c.Realm)
 	}
 	if c.Nonce != "" {
-		b = appendParam(b, &first, "nonce", c.Nonce, true)
+		b = appendQuotedParam(b, ` nonce="`, c.Nonce)
 	}
 	if c.URI != "" {
-		b = appendParam(b, &first, "uri", c.URI, true)
+		b = appendQuotedParam(b, ` uri="`, c.URI)
 	}
 	if c.Response != "" {
-		b = appendParam(b, &first, "response", c.Response, true)
+		b = appendQuotedParam(b, ` response="`, c.Response)
 	}
 	if c.Algorithm != "" {
-		b = appendParam(b, &first, "algorithm", string(c.Algorithm), false)
+		b = appendTokenParam(b, " algorithm=", string(c.Algorithm))
 	}
 	if c.QOP != "" {
-		b = appendParam(b, &first, "qop", c.QOP, false)
+		b = appendTokenParam(b, " qop=", c.QOP)
 	}
 	if c.NC != 0 {
-		var nc [8]byte
-		b = appendParam(b, &first, "nc", string(appendNC(nc[:0], c.NC)), false)
+		b = append(b, " nc="...)
+		b = append(appendNC(b, c.NC), ',')
 	}
 	if c.Cnonce != "" {
-		b = appendParam(b, &first, "cnonce", c.Cnonce, true)
+		b = appendQuotedParam(b, ` cnonce="`, c.Cnonce)
 	}
 	if c.Opaque != "" {
-		b = appendParam(b, &first, "opaque", c.Opaque, true)
+		b = appendQuotedParam(b, ` opaque="`, c.Opaque)
 	}
 	if c.Userhash {
-		b = appendParam(b, &first, "userhash", "true", false)
+		b = append(b, " userhash=true,"...)
 	}
-	return appendParams(b, &first, c.Params)
+	return endParams(appendParams(b, c.Params), n)
 }
 
 // String returns the header value AppendTo would append.

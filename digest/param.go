@@ -110,8 +110,10 @@ func (l *lexer) scheme() error {
 }
 
 // next reads the next name=value pair. It skips empty list elements (RFC
-// 7230 §7) and returns ok=false at the end of the input.
-func (l *lexer) next() (p Param, ok bool, err error) {
+// 7230 §7) and returns an empty name at the end of the input. It returns
+// the pair rather than storing it in l: stores through l would need write
+// barriers.
+func (l *lexer) next() (name, value string, quoted bool, err error) {
 	// Locals rather than l.s and l.i keep the loops in registers.
 	s, i := l.s, l.i
 	for i < len(s) && charClass[s[i]]&classSep != 0 {
@@ -119,7 +121,7 @@ func (l *lexer) next() (p Param, ok bool, err error) {
 	}
 	if i == len(s) {
 		l.i = i
-		return p, false, nil
+		return "", "", false, nil
 	}
 	start := i
 	for i < len(s) && charClass[s[i]]&classTchar != 0 {
@@ -127,33 +129,39 @@ func (l *lexer) next() (p Param, ok bool, err error) {
 	}
 	if start == i {
 		l.i = i
-		return p, false, l.fail("expected a parameter name")
+		return "", "", false, l.fail("expected a parameter name")
 	}
-	p.Name = s[start:i]
+	name = s[start:i]
 	for i < len(s) && charClass[s[i]]&classSpace != 0 {
 		i++
 	}
 	if i == len(s) || s[i] != '=' {
 		l.i = i
-		return p, false, l.fail("expected '=' after " + strconv.Quote(p.Name))
+		return "", "", false, l.fail("expected '=' after " + strconv.Quote(name))
 	}
 	i++
 	for i < len(s) && charClass[s[i]]&classSpace != 0 {
 		i++
 	}
 	if i < len(s) && s[i] == '"' {
-		p.Quoted = true
-		l.i = i
-		if p.Value, err = l.quoted(); err != nil {
-			return p, false, err
+		quoted = true
+		// Fast path: no backslash before the closing quote.
+		if j := indexSpecial(s[i+1:]); j >= 0 && s[i+1+j] == '"' {
+			value = s[i+1 : i+1+j]
+			i += j + 2
+		} else {
+			l.i = i
+			if value, err = l.quotedSlow(); err != nil {
+				return "", "", false, err
+			}
+			i = l.i
 		}
-		i = l.i
 	} else {
 		start = i
 		for i < len(s) && charClass[s[i]]&classBare != 0 {
 			i++
 		}
-		p.Value = s[start:i]
+		value = s[start:i]
 	}
 	for i < len(s) && charClass[s[i]]&classSpace != 0 {
 		i++
@@ -161,36 +169,27 @@ func (l *lexer) next() (p Param, ok bool, err error) {
 	if i < len(s) {
 		if s[i] != ',' {
 			l.i = i
-			return p, false, l.fail("expected ',' between parameters")
+			return "", "", false, l.fail("expected ',' between parameters")
 		}
 		i++
 	}
 	l.i = i
-	return p, true, nil
+	return name, value, quoted, nil
 }
 
-// quoted reads a quoted-string at l.i (RFC 7230 §3.2.6) and returns its
-// content without the escapes. Without escapes the result shares memory
-// with the input; with escapes it is a new string.
-func (l *lexer) quoted() (string, error) {
+// quotedSlow reads a quoted-string with escapes at l.i (RFC 7230 §3.2.6)
+// and returns its content without them, in a new string.
+func (l *lexer) quotedSlow() (string, error) {
 	open := l.i
-	l.i++ // opening quote
-	start := l.i
-	// Fast path: no backslash before the closing quote.
-	if j := indexSpecial(l.s[start:]); j >= 0 && l.s[start+j] == '"' {
-		l.i = start + j + 1
-		return l.s[start : start+j], nil
-	}
-	for l.i < len(l.s) {
-		switch l.s[l.i] {
+	start := open + 1
+	for i := start; i < len(l.s); i++ {
+		switch l.s[i] {
 		case '"':
-			v := unescape(l.s[start:l.i])
-			l.i++
-			return v, nil
+			l.i = i + 1
+			return unescape(l.s[start:i]), nil
 		case '\\':
-			l.i++
+			i++
 		}
-		l.i++
 	}
 	return "", &ParseError{Offset: open, Reason: "unterminated quoted-string"}
 }
@@ -208,20 +207,71 @@ func unescape(s string) string {
 	return b.String()
 }
 
-// appendQuoted appends v as a quoted-string, escaping '"' and '\'.
-func appendQuoted(b []byte, v string) []byte {
-	b = append(b, '"')
+// The serializers append every parameter as ` name=value,` and drop the
+// comma after the last one with endParams. The key arguments below are the
+// ` name=` part (with the opening quote for appendQuotedParam).
+
+// appendQuotedParam appends key, v as the rest of a quoted-string and a
+// comma.
+func appendQuotedParam(b []byte, key, v string) []byte {
+	b = append(b, key...)
+	b = appendEscaped(b, v)
+	return append(b, '"', ',')
+}
+
+// appendTokenParam appends key, v and a comma, with v quoted when it could
+// not be read back bare.
+func appendTokenParam(b []byte, key, v string) []byte {
+	b = append(b, key...)
+	if !bare(v) && v != "" {
+		b = append(b, '"')
+		b = appendEscaped(b, v)
+		return append(b, '"', ',')
+	}
+	b = append(b, v...)
+	return append(b, ',')
+}
+
+// appendParams appends the uninterpreted parameters, quoting a value when
+// its Quoted is set or when it could not be read back bare. Parameters
+// without a valid name are left out.
+func appendParams(b []byte, ps []Param) []byte {
+	for _, p := range ps {
+		if p.Name == "" || !validName(p.Name) {
+			continue
+		}
+		b = append(b, ' ')
+		b = append(b, p.Name...)
+		if p.Quoted {
+			b = appendQuotedParam(b, `="`, p.Value)
+		} else {
+			b = appendTokenParam(b, "=", p.Value)
+		}
+	}
+	return b
+}
+
+// endParams drops the comma after the last parameter, if there is one
+// after b[:n].
+func endParams(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:len(b)-1]
+	}
+	return b
+}
+
+// appendEscaped appends v with a backslash before each '"' and '\\': the
+// content of a quoted-string (RFC 7230 §3.2.6).
+func appendEscaped(b []byte, v string) []byte {
 	for {
 		i := indexSpecial(v)
 		if i < 0 {
-			break
+			return append(b, v...)
 		}
 		b = append(b, v[:i]...)
 		b = append(b, '\\', v[i])
 		v = v[i+1:]
 	}
-	b = append(b, v...)
-	return append(b, '"')
 }
 
 // indexSpecial returns the index of the first '"' or '\\' in s, or -1. It
@@ -235,9 +285,10 @@ func indexSpecial(s string) int {
 		bslash = '\\' * ones
 	)
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	for ; len(s)-i >= 8; i += 8 {
+		w := s[i : i+8] // one bounds check; the loads below combine into one
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		// A byte of x^c is zero where x has c; (y-ones)&^y&highs flags
 		// the lowest zero byte exactly (higher flags may be false).
 		q, b := x^quote, x^bslash
@@ -264,34 +315,6 @@ func bare(v string) bool {
 		}
 	}
 	return true
-}
-
-// appendParam appends `, name=value` (no comma for the first parameter),
-// quoting value when quoted is set or when it could not be read back bare.
-func appendParam(b []byte, first *bool, name, value string, quoted bool) []byte {
-	if *first {
-		b = append(b, ' ')
-		*first = false
-	} else {
-		b = append(b, ", "...)
-	}
-	b = append(b, name...)
-	b = append(b, '=')
-	if quoted || !bare(value) && value != "" {
-		return appendQuoted(b, value)
-	}
-	return append(b, value...)
-}
-
-// appendParams appends the uninterpreted parameters.
-func appendParams(b []byte, first *bool, ps []Param) []byte {
-	for _, p := range ps {
-		if p.Name == "" || !validName(p.Name) {
-			continue
-		}
-		b = appendParam(b, first, p.Name, p.Value, p.Quoted)
-	}
-	return b
 }
 
 func validName(s string) bool {
