@@ -143,6 +143,7 @@ type UA struct {
 
 	tasks  tracker
 	events serial
+	late   lateCalls // cancelled INVITEs a 2xx may still answer
 }
 
 // New returns a UA for cfg. It does no I/O.
@@ -272,6 +273,7 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	for _, c := range calls {
 		c.closeMedia()
 	}
+	u.late.clear()
 	u.tasks.wait()
 	_ = err // unregistering is best effort: a dead registrar must not fail Disconnect
 	return nil
