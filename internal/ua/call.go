@@ -86,6 +86,8 @@ type Call struct {
 	retrans  *time.Timer
 	answered bool
 
+	reinviting bool // our re-INVITE is pending: theirs get 491
+
 	// outbound
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
@@ -437,6 +439,12 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		c.u.respond(tx, 481, "")
 		return
 	}
+	if c.reinviting {
+		// Glare: our own re-INVITE is pending (RFC 3261 §14.2).
+		c.mu.Unlock()
+		c.u.respond(tx, 491, "")
+		return
+	}
 	err := c.dlg.Receive(req)
 	contact := c.dlg.LocalContact
 	c.mu.Unlock()
@@ -460,11 +468,15 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		if err := c.startMedia(n, true); err != nil {
 			c.u.log.Warn("ua: media update", "err", err)
 		}
-		switch {
-		case !n.RemoteDirection.Sends() || !n.Direction.Receives():
-			c.setState(StateOnHold)
-		default:
-			c.setState(StateActive)
+		// The peer holds us when it will not receive (its offer is
+		// sendonly or inactive, RFC 3264 §8.4); we hold it while our own
+		// direction does not receive.
+		if c.State() == StateActive || c.State() == StateOnHold {
+			if !n.RemoteDirection.Receives() || !n.Direction.Receives() {
+				c.setState(StateOnHold)
+			} else {
+				c.setState(StateActive)
+			}
 		}
 	} else {
 		off, err := c.sdp.Offer()
@@ -492,7 +504,29 @@ func (c *Call) Resume(ctx context.Context) error {
 }
 
 func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) error {
+	c.mu.Lock()
+	if c.reinviting || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
+		c.mu.Unlock()
+		return ErrInvalidState
+	}
+	c.reinviting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.reinviting = false
+		c.mu.Unlock()
+	}()
+	prev := sdp.SendRecv
+	if c.State() == StateOnHold {
+		prev = sdp.SendOnly
+	}
 	c.sdp.SetDirection(dir)
+	ok := false
+	defer func() {
+		if !ok {
+			c.sdp.SetDirection(prev)
+		}
+	}()
 	off, err := c.sdp.Offer()
 	if err != nil {
 		return err
@@ -545,6 +579,7 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 	if err != nil {
 		return err
 	}
+	ok = true
 	if err := c.startMedia(n, true); err != nil {
 		return err
 	}
@@ -573,7 +608,11 @@ func (c *Call) sendAck(resp, inv *sipmsg.Message) {
 	c.mu.Lock()
 	c.ack = ack.Clone()
 	c.mu.Unlock()
-	if err := tl.Send(c.ctx, ack, dst); err != nil && c.ctx.Err() == nil {
+	// Not c.ctx: a 2xx that crossed our CANCEL is ACKed after the call
+	// ended.
+	sctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
+	defer cancel()
+	if err := tl.Send(sctx, ack, dst); err != nil {
 		c.u.log.Debug("ua: ACK not sent", "err", err)
 	}
 }

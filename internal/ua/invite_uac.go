@@ -36,7 +36,11 @@ type DialOptions struct {
 	CallerID, DisplayName string
 }
 
-const maxAuthRetries = 3
+const (
+	maxAuthRetries = 3
+	// maxRedirects bounds the 3xx answers Dial follows.
+	maxRedirects = 5
+)
 
 // TargetURI turns a Dial target into a Request-URI: a sip:, sips: or tel:
 // URI as given (tel: is sent to Host with user=phone), "user@host" as a
@@ -226,6 +230,8 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		report(err)
 	}
 	early := false
+	hops := 0
+	visited := map[string]bool{req.RequestURI.String(): true}
 	for attempt := 0; ; attempt++ {
 		tl, tm := u.layer()
 		if tl == nil {
@@ -282,6 +288,10 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		if final == nil {
 			err := tx.Err()
 			cause := context.Cause(ictx)
+			if ictx.Err() != nil {
+				// The layer CANCELs; a 2xx may still cross it (§9.1).
+				u.late.add(c, contact)
+			}
 			switch {
 			case errors.Is(cause, ErrDialTimeout):
 				fail(EndTimeout, fmt.Errorf("%w", ErrDialTimeout))
@@ -295,6 +305,15 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 			return
 		}
 		code := final.StatusCode
+		if code >= 300 && code < 400 && hops < maxRedirects {
+			if next, ndst, ok := c.redirect(ictx, final, req, visited); ok {
+				hops++
+				req, dst = next, ndst
+				sent = map[string]digest.Credentials{}
+				attempt = -1
+				continue
+			}
+		}
 		if (code == 401 || code == 407) && attempt < maxAuthRetries {
 			hdr, out := "WWW-Authenticate", "Authorization"
 			if code == 407 {

@@ -190,7 +190,7 @@ func (c *Call) retransmit() {
 	}
 	st := c.uas
 	st.elapsed += st.interval
-	if st.elapsed >= 64*c.u.t1() {
+	if limit := 64 * c.u.t1(); st.elapsed >= limit {
 		c.mu.Unlock()
 		c.end(EndError, errors.New("ua: no ACK for our 2xx"))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -198,7 +198,7 @@ func (c *Call) retransmit() {
 		c.inDialog(ctx, "BYE", nil) //nolint:errcheck // best effort
 		return
 	}
-	st.interval = min(2*st.interval, transaction.DefaultT2)
+	st.interval = min(2*st.interval, transaction.DefaultT2, 64*c.u.t1()-st.elapsed)
 	ok := c.ok.Clone()
 	c.retrans.Reset(st.interval)
 	c.mu.Unlock()

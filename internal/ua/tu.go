@@ -98,8 +98,12 @@ func (u *UA) HandleOutside(in transport.Inbound) {
 		}
 		return
 	}
-	if cs, err := m.CSeq(); err == nil && cs.Method == "INVITE" && m.StatusCode >= 200 && m.StatusCode < 300 && c != nil {
-		c.reAck(m)
+	if cs, err := m.CSeq(); err == nil && cs.Method == "INVITE" && m.StatusCode >= 200 && m.StatusCode < 300 {
+		if lc, ok := u.late.find(m.CallID()); ok {
+			u.lateAnswer(lc, m)
+		} else if c != nil {
+			c.reAck(m)
+		}
 	}
 }
 

@@ -1,0 +1,98 @@
+package ua
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/dialog"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// lateCalls remembers outbound calls whose INVITE we cancelled, for 64*T1:
+// a 2xx that crossed our CANCEL still creates a dialog at the callee, so it
+// is ACKed and the call torn down with BYE (RFC 3261 §9.1, §15).
+type lateCalls struct {
+	mu sync.Mutex
+	m  map[string]lateCall
+}
+
+type lateCall struct {
+	c       *Call
+	contact sipmsg.Address
+}
+
+func (l *lateCalls) add(c *Call, contact sipmsg.Address) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[string]lateCall{}
+	}
+	l.m[c.callID] = lateCall{c, contact}
+	time.AfterFunc(64*c.u.t1(), func() {
+		l.mu.Lock()
+		if l.m[c.callID].c == c {
+			delete(l.m, c.callID)
+		}
+		l.mu.Unlock()
+	})
+}
+
+func (l *lateCalls) find(callID string) (lateCall, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lc, ok := l.m[callID]
+	return lc, ok
+}
+
+func (l *lateCalls) clear() {
+	l.mu.Lock()
+	l.m = nil
+	l.mu.Unlock()
+}
+
+// lateAnswer takes a 2xx to an INVITE we had cancelled: the first builds
+// the dialog, is ACKed and answered with BYE; retransmissions are ACKed
+// again.
+func (u *UA) lateAnswer(lc lateCall, resp *sipmsg.Message) {
+	c := lc.c
+	c.mu.Lock()
+	have := c.dlg != nil
+	inv := c.invite
+	c.mu.Unlock()
+	if have {
+		c.reAck(resp)
+		return
+	}
+	d, err := dialog.NewUAC(inv, resp, lc.contact)
+	if err != nil {
+		u.log.Debug("ua: late 2xx without a usable dialog", "err", err)
+		return
+	}
+	c.mu.Lock()
+	if c.dlg != nil {
+		c.mu.Unlock()
+		c.reAck(resp)
+		return
+	}
+	c.dlg = d
+	c.mu.Unlock()
+	hop := c.nextHop(context.Background(), transport.Addr{})
+	if len(d.RouteSet) == 0 && u.cfg.OutboundProxy != "" {
+		u.mu.Lock()
+		hop = u.server
+		u.mu.Unlock()
+	}
+	c.mu.Lock()
+	c.dst = hop
+	c.mu.Unlock()
+	c.sendAck(resp, inv)
+	u.tasks.goFunc(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 64*u.t1())
+		defer cancel()
+		if _, err := c.inDialog(ctx, "BYE", nil); err != nil {
+			u.log.Debug("ua: BYE after a late 2xx", "err", err)
+		}
+	})
+}
