@@ -36,7 +36,7 @@ func tone(freq float64, rate, n int, amp float64) []int16 {
 func speechLike(rate, n int, peak float64) []int16 {
 	// Formant pairs (Hz) of a few vowels, cycled through.
 	vowels := [][2]float64{{730, 1090}, {270, 2290}, {530, 1840}, {300, 870}, {660, 1720}}
-	syl := rate / 5   // 200 ms syllable
+	syl := rate / 5    // 200 ms syllable
 	pause := rate / 20 // 50 ms gap
 	buf := make([]float64, n)
 	phase := 0.0

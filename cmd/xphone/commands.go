@@ -74,6 +74,10 @@ func toStatsJSON(s xphone.CallStats) *statsJSON {
 	}
 }
 
+// playTail is how long a call stays up after --play ended, when neither
+// --duration nor the peer ends it first.
+const playTail = 500 * time.Millisecond
+
 // cli carries the streams and flags of one command run.
 type cli struct {
 	o              *options
@@ -364,6 +368,14 @@ func (c *cli) session(ctx context.Context, call xphone.Call) (int, error) {
 		ch := make(chan time.Time, 1)
 		go func() {
 			<-playDone
+			// A moment more for the peer's answer to what we played
+			// (an echo, a reply) to cross its jitter buffer.
+			t := time.NewTimer(playTail)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-call.Context().Done():
+			}
 			ch <- time.Now()
 		}()
 		until = ch

@@ -45,11 +45,18 @@ func runInteractive(ctx context.Context, o *options, stdin io.Reader, stdout, st
 	p.OnIncoming(sh.incoming)
 	fmt.Fprint(stdout, interactiveHelp)
 	lines := make(chan string)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
+		// It exits at the end of input or, after quit, at the next line.
 		defer close(lines)
 		sc := bufio.NewScanner(stdin)
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			case <-stop:
+				return
+			}
 		}
 	}()
 	for {
@@ -210,6 +217,11 @@ func (s *shell) do(line string) error {
 		}
 		return nil
 	}
+	switch f[0] {
+	case "answer", "reject", "hold", "resume", "mute", "unmute", "dtmf", "transfer", "hangup", "end":
+	default:
+		return fmt.Errorf("unknown command %q (type 'help')", f[0])
+	}
 	if call == nil {
 		return fmt.Errorf("no call (type 'dial <uri>' or wait for one)")
 	}
@@ -240,8 +252,6 @@ func (s *shell) do(line string) error {
 			return fmt.Errorf("usage: transfer <uri>")
 		}
 		return call.BlindTransfer(ctx, arg)
-	case "hangup", "end":
-		return call.End(ctx)
 	}
-	return fmt.Errorf("unknown command %q (type 'help')", f[0])
+	return call.End(ctx) // hangup, end
 }
