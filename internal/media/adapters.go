@@ -9,7 +9,7 @@ import (
 // as 16-bit little-endian samples. Read blocks until a frame arrives and
 // returns io.EOF once the session has ended and every frame was read.
 // It is not safe for concurrent use; use one reader per session.
-func (s *Session) PCMStreamReader() io.Reader { return &pcmStreamReader{ch: s.pcmOut} }
+func (s *Session) PCMStreamReader() io.Reader { return &pcmStreamReader{ch: s.PCMReader()} }
 
 type pcmStreamReader struct {
 	ch   <-chan []int16
@@ -41,10 +41,13 @@ func (r *pcmStreamReader) Read(p []byte) (int, error) {
 // blocks while the paced queue is full, so a file or TTS stream written as
 // fast as possible is sent in real time; it returns io.ErrClosedPipe once
 // the session has ended. It is not safe for concurrent use.
-func (s *Session) PCMStreamWriter() io.Writer { return &pcmStreamWriter{s: s} }
+func (s *Session) PCMStreamWriter() io.Writer {
+	return &pcmStreamWriter{s: s, ch: s.PacedPCMWriter()}
+}
 
 type pcmStreamWriter struct {
 	s     *Session
+	ch    chan<- []int16
 	odd   []byte
 	frame []int16
 }
@@ -73,7 +76,7 @@ func (w *pcmStreamWriter) Write(p []byte) (int, error) {
 			default:
 			}
 			select {
-			case w.s.pacedIn <- w.frame:
+			case w.ch <- w.frame:
 			case <-w.s.done:
 				return n - len(p), io.ErrClosedPipe
 			}

@@ -38,8 +38,8 @@ func FuzzReceive(f *testing.F) {
 		if after := p.s.Stats().PacketsReceived; after != before+1 {
 			t.Errorf("got %d packets received after a valid one, want %d", after, before+1)
 		}
-		for len(p.s.pcmOut) > 0 {
-			<-p.s.pcmOut
+		for len(p.s.PCMReader()) > 0 {
+			<-p.s.PCMReader()
 		}
 	})
 }

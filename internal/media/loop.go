@@ -113,9 +113,12 @@ type loop struct {
 	frame     []int16
 	pcmQ      ring[[]int16]
 	rtpQ      ring[*rtp.Packet]
-	pcmIn     <-chan []int16
-	pacedIn   <-chan []int16
-	rtpIn     <-chan *rtp.Packet
+	// The writer channels, once the application asked for them; a
+	// writer the application closed is ended for good.
+	pcmIn                         <-chan []int16
+	pacedIn                       <-chan []int16
+	rtpIn                         <-chan *rtp.Packet
+	pcmEnded, pacedEnded, rtpEnded bool
 	rawMode   bool
 	dtmf      rtp.EventSender
 	dtmfOn    bool
@@ -131,16 +134,24 @@ type loop struct {
 	rtcpBuf  []byte
 }
 
-// ring is a fixed-size FIFO of ChannelDepth entries.
+// ring is a FIFO of at most ChannelDepth entries. Its storage grows on
+// demand, so a writer that keeps pace costs a few entries, not 256.
 type ring[T any] struct {
-	buf  [ChannelDepth]T
+	buf  []T
 	head int
 	n    int
 }
 
 func (r *ring[T]) push(v T) bool {
 	if r.n == len(r.buf) {
-		return false
+		if r.n == ChannelDepth {
+			return false
+		}
+		nb := make([]T, min(max(4, 2*len(r.buf)), ChannelDepth))
+		for i := range r.n {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
 	}
 	r.buf[(r.head+r.n)%len(r.buf)] = v
 	r.n++
@@ -167,11 +178,10 @@ func (l *loop) init(s *Session, lc *loopConfig) error {
 	l.ssrc = randUint32()
 	l.seq = uint16(randUint32())
 	l.ts = randUint32()
-	l.pcmIn, l.pacedIn, l.rtpIn = s.pcmIn, s.pacedIn, s.rtpIn
 	l.lastRTP = time.Now()
 	l.lastHeard = l.lastRTP
 	if s.rtcpConn != nil && pollRTCP {
-		l.rtcpPoll = newRTCPPoller(s.rtcpConn)
+		l.rtcpPoll = newRTCPPoller(s.rtcpConn, l.readBuf)
 	}
 	l.apply(lc)
 	return nil
@@ -195,6 +205,11 @@ func (l *loop) apply(lc *loopConfig) {
 		jc := l.s.opts.Jitter
 		jc.ClockRate = lc.ci.clockRate
 		jc.FrameDuration = FrameDuration
+		if jc.Capacity == 0 {
+			// 640 ms of packets, over three times the default MaxDelay:
+			// half the jitter package's default, and half the memory.
+			jc.Capacity = 32
+		}
 		l.jb = jitter.New(jc)
 		n := lc.ci.samples()
 		l.player = jitter.NewPlayer(l.jb, n, l.decodeFrame, lc.dec.concealer())
@@ -454,8 +469,8 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 		}
 		return
 	}
-	if s.tapRaw.Load() {
-		offerOldest(s.rtpRawOut, p.Clone(), &s.ctr.droppedIn)
+	if ch := s.rtpRawOut.load(); ch != nil {
+		offerOldest(ch, p.Clone(), &s.ctr.droppedIn)
 	}
 	l.jb.Push(jitter.Packet{
 		SSRC:        p.SSRC,
@@ -489,7 +504,7 @@ func (l *loop) decodeFrame(dst []int16, f *jitter.Frame) []int16 {
 	if f.Resync {
 		l.lc.dec.reset()
 	}
-	if l.s.tapRTP.Load() {
+	if ch := l.s.rtpOut.load(); ch != nil {
 		p := &rtp.Packet{
 			Header: rtp.Header{
 				Marker:         f.Marker,
@@ -500,13 +515,13 @@ func (l *loop) decodeFrame(dst []int16, f *jitter.Frame) []int16 {
 			},
 			Payload: append([]byte(nil), f.Payload...),
 		}
-		offerOldest(l.s.rtpOut, p, &l.s.ctr.droppedIn)
+		offerOldest(ch, p, &l.s.ctr.droppedIn)
 	}
 	return l.lc.dec.decode(dst, f.Payload)
 }
 
 // slabFrames is how many frames share one allocation.
-const slabFrames = 32
+const slabFrames = 8
 
 // playout produces this tick's received frame.
 func (l *loop) playout(now time.Time) {
@@ -518,8 +533,12 @@ func (l *loop) playout(now time.Time) {
 	if st == jitter.Silence {
 		return
 	}
+	ch := l.s.pcmOut.load()
+	if ch == nil {
+		return // nobody reads PCM: reuse the frame
+	}
 	l.slab = l.slab[n:]
-	offerOldest(l.s.pcmOut, out, &l.s.ctr.droppedIn)
+	offerOldest(ch, out, &l.s.ctr.droppedIn)
 }
 
 // offerOldest sends v on ch, dropping the oldest queued value when ch is

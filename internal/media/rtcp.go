@@ -122,6 +122,9 @@ func (s *Session) receiveRTCP(buf []byte, from netip.AddrPort, now time.Time) {
 	s.rtcpMu.Lock()
 	defer s.rtcpMu.Unlock()
 	if c := s.rtcpRecv; c != nil {
+		if cap(s.rtcpBuf) < len(buf) {
+			s.rtcpBuf = make([]byte, 0, max(len(buf), 1500))
+		}
 		var err error
 		if buf, err = c.DecryptRTCP(s.rtcpBuf[:0], buf); err != nil {
 			s.ctr.authFailed.Add(1)

@@ -14,7 +14,7 @@ const pollRTCP = false
 
 type rtcpPoller struct{}
 
-func newRTCPPoller(*net.UDPConn) *rtcpPoller { return nil }
+func newRTCPPoller(*net.UDPConn, []byte) *rtcpPoller { return nil }
 
 func (p *rtcpPoller) next() ([]byte, netip.AddrPort, time.Time, bool) {
 	return nil, netip.AddrPort{}, time.Time{}, false

@@ -26,12 +26,14 @@ type rtcpPoller struct {
 	fn   func(fd uintptr) bool // built once: no allocation per poll
 }
 
-func newRTCPPoller(c *net.UDPConn) *rtcpPoller {
+// newRTCPPoller reads into buf, which the caller (the loop) shares with
+// its RTP reads: a datagram is handled before the next read.
+func newRTCPPoller(c *net.UDPConn, buf []byte) *rtcpPoller {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	p := &rtcpPoller{rc: rc, buf: make([]byte, 1500)}
+	p := &rtcpPoller{rc: rc, buf: buf}
 	// The first timestamp query turns kernel receive timestamps on, so
 	// even the first report gets an exact arrival time.
 	rc.Control(func(fd uintptr) { arrivalTime(fd) })

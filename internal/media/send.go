@@ -12,11 +12,20 @@ import (
 // forgotten: that writer has ended, the call goes on.
 func (l *loop) drainWriters() {
 	s := l.s
+	if l.rtpIn == nil && !l.rtpEnded {
+		l.rtpIn = s.rtpIn.load()
+	}
+	if l.pcmIn == nil && !l.pcmEnded {
+		l.pcmIn = s.pcmIn.load()
+	}
+	if l.pacedIn == nil && !l.pacedEnded {
+		l.pacedIn = s.pacedIn.load()
+	}
 	for l.rtpIn != nil {
 		select {
 		case p, ok := <-l.rtpIn:
 			if !ok {
-				l.rtpIn = nil
+				l.rtpIn, l.rtpEnded = nil, true
 				break
 			}
 			if p == nil {
@@ -35,7 +44,7 @@ func (l *loop) drainWriters() {
 		select {
 		case f, ok := <-l.pcmIn:
 			if !ok {
-				l.pcmIn = nil
+				l.pcmIn, l.pcmEnded = nil, true
 				break
 			}
 			if l.rawMode {
@@ -62,7 +71,7 @@ func (l *loop) nextFrame() ([]int16, bool) {
 	select {
 	case f, ok := <-l.pacedIn:
 		if !ok {
-			l.pacedIn = nil
+			l.pacedIn, l.pacedEnded = nil, true
 			return nil, false
 		}
 		return f, !l.rawMode

@@ -39,18 +39,18 @@ type Session struct {
 	rtcpConn *net.UDPConn
 	cname    string
 
-	// Application channels. Readers are closed exactly once by the
-	// session; writers are never closed by it (see PCMWriter).
-	pcmOut    chan []int16
-	rtpOut    chan *rtp.Packet
-	rtpRawOut chan *rtp.Packet
-	pcmIn     chan []int16
-	pacedIn   chan []int16
-	rtpIn     chan *rtp.Packet
+	// Application channels, made when first asked for. Readers are
+	// closed exactly once by the session; writers are never closed by it
+	// (see PCMWriter).
+	pcmOut    lazyChan[[]int16]
+	rtpOut    lazyChan[*rtp.Packet]
+	rtpRawOut lazyChan[*rtp.Packet]
+	pcmIn     lazyChan[[]int16]
+	pacedIn   lazyChan[[]int16]
+	rtpIn     lazyChan[*rtp.Packet]
 	dtmfIn    chan uint8
 	done      chan struct{}
 
-	tapRTP, tapRaw atomic.Bool
 	muted          atomic.Bool
 	closing        atomic.Bool
 	hasPending     atomic.Bool
@@ -61,6 +61,7 @@ type Session struct {
 	cfg       Config // the config most recently given
 	pending   *loopConfig
 	closeOnce sync.Once
+	ended     bool // reader channels closed
 	wg        sync.WaitGroup
 
 	// rtcpMu guards the inbound RTCP state, touched by the RTCP reader
@@ -120,16 +121,13 @@ func New(opts Options) (*Session, error) {
 		rtpConn:   rtpConn,
 		rtcpConn:  rtcpConn,
 		cname:     opts.CNAME,
-		pcmOut:    make(chan []int16, ChannelDepth),
-		rtpOut:    make(chan *rtp.Packet, ChannelDepth),
-		rtpRawOut: make(chan *rtp.Packet, ChannelDepth),
-		pcmIn:     make(chan []int16, ChannelDepth),
-		pacedIn:   make(chan []int16, ChannelDepth),
-		rtpIn:     make(chan *rtp.Packet, ChannelDepth),
 		dtmfIn:    make(chan uint8, 64),
-		rtcpBuf:   make([]byte, 0, 1600),
 		done:      make(chan struct{}),
 	}
+	// The PCM reader exists from the start, so that audio arriving before
+	// the application asks for it waits (up to ChannelDepth frames).
+	pcm := make(chan []int16, ChannelDepth)
+	s.pcmOut.p.Store(&pcm)
 	if s.cname == "" {
 		var b [12]byte
 		rand.Read(b[:])
@@ -314,6 +312,10 @@ func (s *Session) shutdown() {
 			s.pending.close()
 			s.pending = nil
 		}
+		s.ended = true
+		s.pcmOut.close()
+		s.rtpOut.close()
+		s.rtpRawOut.close()
 		s.mu.Unlock()
 		s.rtcpMu.Lock()
 		if s.rtcpRecv != nil {
@@ -321,9 +323,6 @@ func (s *Session) shutdown() {
 			s.rtcpRecv = nil
 		}
 		s.rtcpMu.Unlock()
-		close(s.pcmOut)
-		close(s.rtpOut)
-		close(s.rtpRawOut)
 		close(s.done)
 	})
 }
@@ -338,23 +337,21 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // application falls behind the oldest frame is dropped and counted in
 // Stats.DroppedInbound. Each frame is the application's to keep. The
 // channel is closed exactly once, when the session ends.
-func (s *Session) PCMReader() <-chan []int16 { return s.pcmOut }
+func (s *Session) PCMReader() <-chan []int16 { return getChan(s, &s.pcmOut, true) }
 
 // RTPReader returns the channel of received audio RTP packets after the
 // jitter buffer (in order, de-duplicated, before decoding). It is fed only
 // after the first call. Each packet is the application's. Overflow drops
 // the oldest; the channel is closed exactly once when the session ends.
 func (s *Session) RTPReader() <-chan *rtp.Packet {
-	s.tapRTP.Store(true)
-	return s.rtpOut
+	return getChan(s, &s.rtpOut, true)
 }
 
 // RTPRawReader returns the channel of received audio RTP packets as they
 // arrive, before the jitter buffer (telephone-events excluded). It is fed
 // only after the first call; otherwise as RTPReader.
 func (s *Session) RTPRawReader() <-chan *rtp.Packet {
-	s.tapRaw.Store(true)
-	return s.rtpRawOut
+	return getChan(s, &s.rtpRawOut, true)
 }
 
 // PCMWriter returns the channel for audio to send: 20 ms mono frames at
@@ -368,14 +365,14 @@ func (s *Session) RTPRawReader() <-chan *rtp.Packet {
 // The session never closes this channel. Closing it ends this writer
 // without affecting the call. After the session ends the channel is no
 // longer read: select on Done when a send could block.
-func (s *Session) PCMWriter() chan<- []int16 { return s.pcmIn }
+func (s *Session) PCMWriter() chan<- []int16 { return getChan(s, &s.pcmIn, false) }
 
 // PacedPCMWriter returns a channel for audio produced faster than real
 // time (a file, a TTS engine): the session takes one frame from it per
 // 20 ms, and a full channel (ChannelDepth frames) blocks the writer rather
 // than dropping. Frames waiting in PCMWriter's queue go first. Closing and
 // ownership are as for PCMWriter.
-func (s *Session) PacedPCMWriter() chan<- []int16 { return s.pacedIn }
+func (s *Session) PacedPCMWriter() chan<- []int16 { return getChan(s, &s.pacedIn, false) }
 
 // RTPWriter returns the channel for raw mode: the application supplies
 // encoded payloads. Once a packet has been written here, PCMWriter and
@@ -384,7 +381,45 @@ func (s *Session) PacedPCMWriter() chan<- []int16 { return s.pacedIn }
 // codec's) and marker bit are kept, while SSRC, sequence number and
 // timestamp are the session's so that the stream stays continuous with
 // DTMF. Queueing, closing and ownership are as for PCMWriter.
-func (s *Session) RTPWriter() chan<- *rtp.Packet { return s.rtpIn }
+func (s *Session) RTPWriter() chan<- *rtp.Packet { return getChan(s, &s.rtpIn, false) }
+
+// lazyChan is a channel made on first use, so that a session does not pay
+// for the ChannelDepth buffers of channels its application never uses.
+type lazyChan[T any] struct{ p atomic.Pointer[chan T] }
+
+// load returns the channel, or nil when nobody asked for it yet.
+func (c *lazyChan[T]) load() chan T {
+	if p := c.p.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// close closes a reader channel that exists; s.mu is held.
+func (c *lazyChan[T]) close() {
+	if ch := c.load(); ch != nil {
+		close(ch)
+	}
+}
+
+// getChan returns c's channel, making it first. A reader channel asked for
+// after the session ended is returned closed.
+func getChan[T any](s *Session, c *lazyChan[T], reader bool) chan T {
+	if ch := c.load(); ch != nil {
+		return ch
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := c.load(); ch != nil {
+		return ch
+	}
+	ch := make(chan T, ChannelDepth)
+	if reader && s.ended {
+		close(ch)
+	}
+	c.p.Store(&ch)
+	return ch
+}
 
 // SampleRate returns the PCM rate of the current codec's frames, or 0
 // before Start.

@@ -324,12 +324,12 @@ func TestOverflow(t *testing.T) {
 	}
 	// Inbound: the oldest are dropped.
 	for i := range ChannelDepth + 10 {
-		offerOldest(s.pcmOut, []int16{int16(i)}, &s.ctr.droppedIn)
+		offerOldest(getChan(s, &s.pcmOut, true), []int16{int16(i)}, &s.ctr.droppedIn)
 	}
 	if got := s.Stats().DroppedInbound; got != 10 {
 		t.Errorf("got DroppedInbound %d, want 10", got)
 	}
-	if f := <-s.pcmOut; f[0] != 10 {
+	if f := <-s.PCMReader(); f[0] != 10 {
 		t.Errorf("got oldest frame %d, want 10", f[0])
 	}
 	// Outbound: the newest are dropped.

@@ -39,7 +39,7 @@ func TestUpdateCodecAndRekey(t *testing.T) {
 	checkTone(t, collect(t, b, 30), 8000, 440)
 	checkTone(t, collect(t, a, 30), 8000, 1000)
 	// Let the 8 kHz frames go out before the codec changes.
-	waitCond(t, "paced queues empty", func() bool { return len(a.pacedIn) == 0 && len(b.pacedIn) == 0 })
+	waitCond(t, "paced queues empty", func() bool { return len(a.pacedIn.load()) == 0 && len(b.pacedIn.load()) == 0 })
 
 	// A re-INVITE moves to G.722 with SRTP.
 	ka, kb := cryptoPair(t)
