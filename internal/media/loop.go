@@ -99,33 +99,33 @@ type loop struct {
 	decodeBuf []int16
 
 	// send side
-	ssrc      uint32
-	seq       uint16
-	ts        uint32
-	talking   bool
-	sentAny   bool // sent RTP since the last report (RFC 3550 §6.4)
-	pktCount  uint32
-	octCount  uint32
-	lastSRTS  uint32
-	lastSent  time.Time
-	sendBuf   []byte
-	silence   []int16
-	frame     []int16
-	pcmQ      ring[[]int16]
-	rtpQ      ring[*rtp.Packet]
+	ssrc     uint32
+	seq      uint16
+	ts       uint32
+	talking  bool
+	sentAny  bool // sent RTP since the last report (RFC 3550 §6.4)
+	pktCount uint32
+	octCount uint32
+	lastSRTS uint32
+	lastSent time.Time
+	sendBuf  []byte
+	silence  []int16
+	frame    []int16
+	pcmQ     ring[[]int16]
+	rtpQ     ring[*rtp.Packet]
 	// The writer channels, once the application asked for them; a
 	// writer the application closed is ended for good.
-	pcmIn                         <-chan []int16
-	pacedIn                       <-chan []int16
-	rtpIn                         <-chan *rtp.Packet
+	pcmIn                          <-chan []int16
+	pacedIn                        <-chan []int16
+	rtpIn                          <-chan *rtp.Packet
 	pcmEnded, pacedEnded, rtpEnded bool
-	rawMode   bool
-	dtmf      rtp.EventSender
-	dtmfOn    bool
-	dtmfTS    uint32
-	dtmfGap   int
-	txPkt     rtp.Packet
-	evPayload [rtp.TelephoneEventSize]byte
+	rawMode                        bool
+	dtmf                           rtp.EventSender
+	dtmfOn                         bool
+	dtmfTS                         uint32
+	dtmfGap                        int
+	txPkt                          rtp.Packet
+	evPayload                      [rtp.TelephoneEventSize]byte
 
 	// RTCP
 	rtcpPoll *rtcpPoller // nil with rtcp-mux or where pollRTCP is false

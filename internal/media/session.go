@@ -51,9 +51,9 @@ type Session struct {
 	dtmfIn    chan uint8
 	done      chan struct{}
 
-	muted          atomic.Bool
-	closing        atomic.Bool
-	hasPending     atomic.Bool
+	muted      atomic.Bool
+	closing    atomic.Bool
+	hasPending atomic.Bool
 
 	mu        sync.Mutex // guards the fields below
 	started   bool
@@ -116,13 +116,13 @@ func New(opts Options) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		opts:      opts,
-		log:       opts.Logger,
-		rtpConn:   rtpConn,
-		rtcpConn:  rtcpConn,
-		cname:     opts.CNAME,
-		dtmfIn:    make(chan uint8, 64),
-		done:      make(chan struct{}),
+		opts:     opts,
+		log:      opts.Logger,
+		rtpConn:  rtpConn,
+		rtcpConn: rtcpConn,
+		cname:    opts.CNAME,
+		dtmfIn:   make(chan uint8, 64),
+		done:     make(chan struct{}),
 	}
 	// The PCM reader exists from the start, so that audio arriving before
 	// the application asks for it waits (up to ChannelDepth frames).
