@@ -99,7 +99,7 @@ func (l *lexer) scheme() error {
 	if start == l.i {
 		return l.fail("missing auth-scheme")
 	}
-	if !strings.EqualFold(l.s[start:l.i], "Digest") {
+	if !is(l.s[start:l.i], "digest") {
 		l.i = start
 		return &ParseError{Offset: start, Reason: "auth-scheme is not Digest"}
 	}
