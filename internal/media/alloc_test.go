@@ -119,6 +119,29 @@ func TestAllocs(t *testing.T) {
 		if got := testing.AllocsPerRun(200, p.sendOne); got != 0 {
 			t.Errorf("secure=%v: send path: got %v allocs per packet, want 0", secure, got)
 		}
+		// A whole tick as the loop runs it: pending update check, RTCP
+		// poll, playout, send, timeout check, stats snapshot.
+		p.s.l.nextRTCP = p.now.Add(time.Hour)
+		full := func() {
+			w, _ := p.pkt.AppendTo(p.wire[:0])
+			if p.enc != nil {
+				w, _ = p.enc.EncryptRTP(w[:0], w)
+			}
+			n := copy(p.buf, w)
+			p.s.l.receive(p.buf[:n], p.from, p.now)
+			p.s.l.pcmQ.push(p.frame)
+			p.s.l.tick(p.now)
+			select {
+			case <-p.s.pcmOut.load():
+			default:
+			}
+			p.pkt.SequenceNumber++
+			p.pkt.Timestamp += 160
+			p.now = p.now.Add(FrameDuration)
+		}
+		if got := testing.AllocsPerRun(slabFrames*8, full); got != 0 {
+			t.Errorf("secure=%v: whole tick: got %v allocs, want 0", secure, got)
+		}
 		if st := p.s.Stats(); st.PacketsSent < 300 || st.PacketsReceived < 100+slabFrames*8 || st.AuthFailed != 0 {
 			t.Errorf("secure=%v: got %d sent, %d received, %d auth failures", secure, st.PacketsSent, st.PacketsReceived, st.AuthFailed)
 		}

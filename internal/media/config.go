@@ -136,12 +136,14 @@ type Options struct {
 	// sent with SendDTMF. Zero selects 100 ms and 60 ms.
 	DTMFDuration, DTMFGap time.Duration
 	// OnDTMF is called once per key press received by RFC 4733. It runs
-	// on the session's goroutine and must not block.
+	// on the session's goroutine and must not block or call Close (which
+	// waits for that goroutine): hand the event to the call's own loop.
 	OnDTMF func(digit rune)
 	// OnMediaTimeout is called once each time MediaTimeout (or, on hold,
 	// HoldTimeout) passes without media; it fires again only after media
 	// resumed and stopped again. It
-	// runs on the session's goroutine and must not block.
+	// runs on the session's goroutine and, like OnDTMF, must neither block
+	// nor call Close.
 	OnMediaTimeout func()
 	// Logger receives debug logs; nil means slog.Default().
 	Logger *slog.Logger

@@ -96,7 +96,6 @@ type loop struct {
 	lastHeard time.Time // last valid RTP, whatever the direction
 	timedOut  bool
 	slab      []int16
-	decodeBuf []int16
 
 	// send side
 	ssrc     uint32
@@ -215,7 +214,6 @@ func (l *loop) apply(lc *loopConfig) {
 		l.player = jitter.NewPlayer(l.jb, n, l.decodeFrame, lc.dec.concealer())
 		l.silence = make([]int16, n)
 		l.frame = make([]int16, n)
-		l.decodeBuf = make([]int16, 0, n)
 		l.slab = nil
 		l.talking = false
 	} else {
