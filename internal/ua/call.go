@@ -100,7 +100,7 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	opts := u.cfg.Media
 	opts.OnDTMF = c.dtmf
-	opts.OnMediaTimeout = func() { u.tasks.goFunc(func() { c.end(EndMediaTimeout, nil) }) }
+	opts.OnMediaTimeout = func() { u.tasks.goFunc(func() { c.hangup(EndMediaTimeout, nil) }) }
 	opts.Logger = u.log
 	ms, err := media.New(opts)
 	if err != nil {
@@ -265,6 +265,22 @@ func (c *Call) end(r EndReason, err error) bool {
 		}
 	})
 	return true
+}
+
+// hangup ends an established call for reason r and tells the peer with
+// BYE (RFC 3261 §15), waiting up to 64*T1 for its answer.
+func (c *Call) hangup(r EndReason, err error) {
+	c.mu.Lock()
+	confirmed := c.dlg != nil && (c.state == StateActive || c.state == StateOnHold || c.outbound)
+	c.mu.Unlock()
+	if !c.end(r, err) || !confirmed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
+	defer cancel()
+	if _, err := c.inDialog(ctx, "BYE", nil); err != nil {
+		c.u.log.Debug("ua: BYE", "err", err)
+	}
 }
 
 // Reason returns why the call ended, 0 while it runs.

@@ -1,0 +1,216 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/digest"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// stateLog records a call's states from creation on (Config.NewCall).
+type stateLog struct{ ch chan State }
+
+func (l *stateLog) hook(c *Call) { c.OnState(func(s State) { l.ch <- s }) }
+
+func (l *stateLog) wait(t *testing.T, want State) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-l.ch:
+			if s == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("state %v never reported", want)
+		}
+	}
+}
+
+func TestDialAuthRetryAndRinging(t *testing.T) {
+	p := newPeer(t)
+	log := &stateLog{ch: make(chan State, 16)}
+	u := newUA(t, func(c *Config) { c.AuthUsername, c.Password = "alice", "secret"; c.NewCall = log.hook })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+
+	inv := p.next("INVITE", isReq("INVITE"))
+	p.respond(inv, 401, token(), "", "WWW-Authenticate", `Digest realm="test", nonce="n0nce", algorithm=MD5, qop="auth"`)
+	p.next("ACK of the 401", isReq("ACK"))
+	inv2 := p.next("INVITE with credentials", func(m *sipmsg.Message) bool { return m.Method == "INVITE" && m.Has("Authorization") })
+	cr, err := digest.ParseCredentials(inv2.m.Get("Authorization"))
+	if err != nil {
+		t.Fatalf("Authorization: %v", err)
+	}
+	if err := digest.Check(&cr, digest.Request{Method: "INVITE", URI: inv2.m.RequestURI.String()}, "alice", "secret"); err != nil {
+		t.Errorf("digest: got %v, want a valid response", err)
+	}
+	cs1, _ := inv.m.CSeq()
+	cs2, _ := inv2.m.CSeq()
+	if cs2.Seq != cs1.Seq+1 || inv2.m.CallID() != inv.m.CallID() {
+		t.Errorf("retry: got CSeq %d Call-ID %q, want %d %q", cs2.Seq, inv2.m.CallID(), cs1.Seq+1, inv.m.CallID())
+	}
+	tag := token()
+	p.respond(inv2, 180, tag, "")
+	log.wait(t, StateRemoteRinging)
+	sink := newRTPSink(t)
+	ok := p.respond(inv2, 200, tag, peerSDP(sink.port, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	if got, want := r.c.State(), StateActive; got != want {
+		t.Errorf("state: got %v, want %v", got, want)
+	}
+	p.next("ACK of the 200", isReq("ACK"))
+	// A retransmitted 2xx is ACKed again (§13.2.2.4).
+	p.send(ok.Clone(), inv2.from)
+	p.next("second ACK", isReq("ACK"))
+	go sendTone(r.c, 440)
+	sink.wait(t)
+	go func() {
+		bye := p.next("BYE", isReq("BYE"))
+		p.respond(bye, 200, "", "")
+	}()
+	if err := r.c.End(ctx); err != nil {
+		t.Errorf("End: %v", err)
+	}
+}
+
+func TestDialRedirect(t *testing.T) {
+	t.Run("followed", func(t *testing.T) {
+		a, b := newPeer(t), newPeer(t)
+		u := newUA(t, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res := dialAsync(ctx, u, a.uri("bob"), DialOptions{})
+		inv := a.next("INVITE", isReq("INVITE"))
+		r := sipmsg.NewResponse(inv.m, 302, "")
+		r.SetToTag(token())
+		r.Add("Contact", "<"+b.uri("bob2")+">")
+		a.send(r, inv.from)
+		inv2 := b.next("redirected INVITE", isReq("INVITE"))
+		if got, want := inv2.m.RequestURI.String(), b.uri("bob2"); got != want {
+			t.Errorf("Request-URI: got %s, want %s", got, want)
+		}
+		b.respond(inv2, 200, token(), peerSDP(40000, "PCMU"))
+		d := recvDial(t, res)
+		if d.err != nil {
+			t.Fatalf("Dial: %v", d.err)
+		}
+		b.next("ACK", isReq("ACK"))
+		go func() { b.respond(b.next("BYE", isReq("BYE")), 200, "", "") }()
+		d.c.End(ctx)
+	})
+	for _, tc := range []struct {
+		name string
+		self bool // redirect to the same URI again (a loop)
+		want int  // INVITEs the peer sees
+	}{{"loop", true, 1}, {"bounded", false, maxRedirects + 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPeer(t)
+			u := newUA(t, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+			for i := 0; i < tc.want; i++ {
+				inv := p.next("INVITE", isReq("INVITE"))
+				r := sipmsg.NewResponse(inv.m, 302, "")
+				r.SetToTag(token())
+				target := p.uri("bob")
+				if !tc.self {
+					target = p.uri(fmt.Sprint("hop", i))
+				}
+				r.Add("Contact", "<"+target+">")
+				p.send(r, inv.from)
+			}
+			d := recvDial(t, res)
+			var se *StatusError
+			if !errors.As(d.err, &se) || se.Code != 302 {
+				t.Fatalf("Dial: got %v, want a 302 StatusError", d.err)
+			}
+			if m := p.none(100*time.Millisecond, isReq("INVITE")); m != nil {
+				t.Errorf("got another INVITE to %s, want none", m.RequestURI)
+			}
+		})
+	}
+}
+
+// TestLate2xxAfterCancel: the callee answers 200 although our CANCEL
+// arrived; we ACK it and hang up with BYE (RFC 3261 §9.1, §15).
+func TestLate2xxAfterCancel(t *testing.T) {
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	p.respond(inv, 180, tag, "")
+	cancel()
+	cn := p.next("CANCEL", isReq("CANCEL"))
+	p.respond(cn, 200, tag, "")
+	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"))
+	d := recvDial(t, res)
+	if !errors.Is(d.err, ErrCancelled) {
+		t.Errorf("Dial: got %v, want ErrCancelled", d.err)
+	}
+	ack := p.next("ACK", isReq("ACK"))
+	if got, want := ack.m.CallID(), inv.m.CallID(); got != want {
+		t.Errorf("ACK Call-ID: got %s, want %s", got, want)
+	}
+	bye := p.next("BYE", isReq("BYE"))
+	to, _ := bye.m.To()
+	if got := to.Tag(); got != tag {
+		t.Errorf("BYE To tag: got %q, want %q", got, tag)
+	}
+	p.respond(bye, 200, "", "")
+}
+
+// TestOutboundProxyRoute: every out-of-dialog request goes to the outbound
+// proxy with a preloaded Route ;lr (RFC 3261 §8.1.2), and in-dialog
+// requests follow the route set the proxy recorded (§12.2.1.1).
+func TestOutboundProxyRoute(t *testing.T) {
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.OutboundProxy = fmt.Sprintf("127.0.0.1:%d", p.port) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, "sip:bob@example.invalid", DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	if got, want := inv.m.RequestURI.String(), "sip:bob@example.invalid"; got != want {
+		t.Errorf("Request-URI: got %s, want %s", got, want)
+	}
+	routes, _ := inv.m.Route()
+	if len(routes) != 1 || routes[0].URI.Port != p.port || !routes[0].URI.Params.Has("lr") {
+		t.Errorf("Route: got %q, want <sip:127.0.0.1:%d;lr>", inv.m.Values("Route"), p.port)
+	}
+	rr := fmt.Sprintf("<sip:127.0.0.1:%d;lr>", p.port)
+	r := sipmsg.NewResponse(inv.m, 200, "")
+	r.SetToTag(token())
+	r.Add("Record-Route", rr)
+	r.Add("Contact", "<sip:bob@192.0.2.1:5060>")
+	r.Add("Content-Type", "application/sdp")
+	r.Body = []byte(peerSDP(40000, "PCMU"))
+	p.send(r, inv.from)
+	d := recvDial(t, res)
+	if d.err != nil {
+		t.Fatalf("Dial: %v", d.err)
+	}
+	for _, m := range []string{"ACK", "BYE"} {
+		if m == "BYE" {
+			go d.c.End(ctx)
+		}
+		got := p.next(m, isReq(m))
+		if got.m.RequestURI.String() != "sip:bob@192.0.2.1:5060" || got.m.Get("Route") != rr {
+			t.Errorf("%s: got %s with Route %q, want sip:bob@192.0.2.1:5060 with %s", m, got.m.RequestURI, got.m.Get("Route"), rr)
+		}
+		if m == "BYE" {
+			p.respond(got, 200, "", "")
+		}
+	}
+	waitDone(t, d.c)
+}
