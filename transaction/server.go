@@ -144,7 +144,10 @@ func (tx *ServerTx) final(resp *sipmsg.Message, tag string) error {
 	case resp.StatusCode < 300:
 		// RFC 6026 §7.1: Accepted absorbs INVITE retransmissions and passes
 		// ACKs to the TU until Timer L (64*T1) fires.
+		// The layer never re-sends a 2xx itself (the TU does, §13.3.1.4),
+		// so it lets go of it now rather than keep it for Timer L.
 		tx.state = sAccepted
+		tx.last = nil
 		l.arm(&tx.wait, 64*l.t1, tx.onWait)
 	default:
 		// §17.2.1: Timer G retransmits on unreliable transports, Timer H

@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -91,7 +92,7 @@ func main() {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			fmt.Fprintf(w, "%s\nheap_alloc=%d\nheap_objects=%d\n", u.stats(), ms.HeapAlloc, ms.HeapObjects)
+			fmt.Fprintf(w, "%s\nheap_alloc=%d\nheap_objects=%d\n", strings.ReplaceAll(u.stats(), " ", "\n"), ms.HeapAlloc, ms.HeapObjects)
 		})
 		fmt.Fprintf(os.Stderr, "http=%s\n", hl.Addr())
 		go func() { _ = http.Serve(hl, nil) }()
@@ -145,7 +146,7 @@ func (u *ua) placeCalls(ctx context.Context, target string, n int, hold time.Dur
 // stats is one line of counters.
 func (u *ua) stats() string {
 	s := u.m.Stats()
-	return fmt.Sprintf("options=%d invites=%d acks=%d byes=%d others=%d retrans_2xx=%d errors=%d pending_2xx=%d goroutines=%d received=%d dropped=%d",
+	return fmt.Sprintf("stats: options=%d invites=%d acks=%d byes=%d others=%d retrans_2xx=%d errors=%d pending_2xx=%d goroutines=%d received=%d dropped=%d",
 		u.options.Load(), u.invites.Load(), u.acks.Load(), u.byes.Load(), u.others.Load(), u.retrans2xx.Load(),
 		u.errs.Load(), u.pendingAnswers(), runtime.NumGoroutine(), s.Received, s.Dropped)
 }
