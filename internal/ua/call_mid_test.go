@@ -1,0 +1,303 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/audiotest"
+	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// pair connects two UAs on loopback, b answering with onIncoming.
+func pair(t *testing.T, onIncoming func(*Call), modA func(*Config)) (a, b *UA) {
+	t.Helper()
+	b = newUA(t, func(c *Config) { c.OnIncoming = onIncoming })
+	a = newUA(t, modA)
+	return a, b
+}
+
+// established dials b from a and returns both calls once active.
+func established(t *testing.T) (ca, cb *Call) {
+	t.Helper()
+	calls := make(chan *Call, 1)
+	a, b := pair(t, acceptAll(t, calls), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ca, err := a.Dial(ctx, uaURI(b), DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	cb = recvCall(t, calls)
+	t.Cleanup(func() {
+		if ca.State() != StateEnded {
+			ca.End(context.Background())
+		}
+	})
+	return ca, cb
+}
+
+// TestEarlyMedia: the callee's Progress sends 183 with SDP; a Dial with
+// EarlyMedia returns in StateEarlyMedia and hears the callee's tone before
+// the 200 (RFC 3960); Accept then makes it active.
+func TestEarlyMedia(t *testing.T) {
+	calls := make(chan *Call, 1)
+	log := &stateLog{ch: make(chan State, 16)}
+	a, b := pair(t, func(c *Call) {
+		if err := c.Progress(context.Background()); err != nil {
+			t.Errorf("Progress: %v", err)
+		}
+		calls <- c
+	}, func(c *Config) { c.NewCall = log.hook })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ca, err := a.Dial(ctx, uaURI(b), DialOptions{EarlyMedia: true})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	log.wait(t, StateRemoteRinging)
+	cb := recvCall(t, calls)
+	if got, want := ca.State(), StateEarlyMedia; got != want {
+		t.Errorf("caller state: got %v, want %v", got, want)
+	}
+	if got, want := cb.State(), StateEarlyMedia; got != want {
+		t.Errorf("callee state: got %v, want %v", got, want)
+	}
+	go sendTone(cb, 1000)
+	if err := audiotest.CheckTone(collect(t, ca, 10, 25), 8000, 1000, 15); err != nil {
+		t.Errorf("caller heard before the answer: %v", err)
+	}
+	if got, want := ca.State(), StateEarlyMedia; got != want {
+		t.Errorf("caller state after early audio: got %v, want %v", got, want)
+	}
+	if err := cb.Accept(ctx); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	log.wait(t, StateActive)
+	go sendTone(ca, 440)
+	if err := audiotest.CheckTone(collect(t, cb, 10, 25), 8000, 440, 15); err != nil {
+		t.Errorf("callee heard: %v", err)
+	}
+	if err := ca.End(ctx); err != nil {
+		t.Errorf("End: %v", err)
+	}
+	waitDone(t, cb)
+}
+
+// TestReject: Reject(code) sends that final response; the caller's Dial
+// fails with it.
+func TestReject(t *testing.T) {
+	for _, code := range []int{486, 603, 404} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			calls := make(chan *Call, 1)
+			a, b := pair(t, func(c *Call) {
+				if err := c.Reject(context.Background(), code, ""); err != nil {
+					t.Errorf("Reject: %v", err)
+				}
+				calls <- c
+			}, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := a.Dial(ctx, uaURI(b), DialOptions{})
+			var se *StatusError
+			if !errors.As(err, &se) || se.Code != code {
+				t.Errorf("Dial: got %v, want a %d StatusError", err, code)
+			}
+			cb := recvCall(t, calls)
+			waitDone(t, cb)
+			if got, want := cb.Reason(), EndRejected; got != want {
+				t.Errorf("callee reason: got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestHoldResume: a re-INVITE with sendonly holds the peer; both sides
+// report StateOnHold with the answering side receiving only; Resume
+// restores sendrecv on both. Each side holds in turn.
+func TestHoldResume(t *testing.T) {
+	for _, name := range []string{"caller-holds", "callee-holds"} {
+		t.Run(name, func(t *testing.T) {
+			ca, cb := established(t)
+			holder, held := ca, cb
+			if name == "callee-holds" {
+				holder, held = cb, ca
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := holder.Hold(ctx); err != nil {
+				t.Fatalf("Hold: %v", err)
+			}
+			waitState(t, held, StateOnHold)
+			if got, want := holder.State(), StateOnHold; got != want {
+				t.Errorf("holder state: got %v, want %v", got, want)
+			}
+			if got, want := holder.Media().Config().Direction, media.SendOnly; got != want {
+				t.Errorf("holder direction: got %v, want %v", got, want)
+			}
+			if got, want := held.Media().Config().Direction, media.RecvOnly; got != want {
+				t.Errorf("held direction: got %v, want %v", got, want)
+			}
+			if err := holder.Resume(ctx); err != nil {
+				t.Fatalf("Resume: %v", err)
+			}
+			waitState(t, held, StateActive)
+			for _, c := range []*Call{holder, held} {
+				if got, want := c.Media().Config().Direction, media.SendRecv; got != want {
+					t.Errorf("direction after resume: got %v, want %v", got, want)
+				}
+			}
+			go sendTone(held, 440)
+			if err := audiotest.CheckTone(collect(t, holder, 10, 25), 8000, 440, 15); err != nil {
+				t.Errorf("holder hears after resume: %v", err)
+			}
+		})
+	}
+}
+
+// waitState waits until c reaches s (polling the state, which OnState
+// would race with the test's own hook).
+func waitState(t *testing.T, c *Call, s State) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.State() != s {
+		if time.Now().After(deadline) {
+			t.Fatalf("state: got %v, want %v", c.State(), s)
+		}
+		select {
+		case <-c.Done():
+			t.Fatalf("call ended waiting for %v", s)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// TestInactiveHoldByPeer: a peer's re-INVITE with a=inactive puts the call
+// on hold and is answered inactive; a=sendrecv resumes it.
+func TestInactiveHoldByPeer(t *testing.T) {
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	c := recvCall(t, calls)
+	waitState(t, c, StateActive)
+	seq := 2
+	for _, tc := range []struct {
+		dir, answer string
+		want        State
+	}{{"inactive", "a=inactive", StateOnHold}, {"sendonly", "a=recvonly", StateOnHold}, {"sendrecv", "a=sendrecv", StateActive}} {
+		re := p.ack(inv, ok.m, "") // in-dialog request skeleton
+		re.Method = "INVITE"
+		re.Set("CSeq", strconv.Itoa(seq)+" INVITE")
+		seq++
+		re.Add("Contact", "<"+p.uri("peer")+">")
+		body := peerSDP(40000, "PCMU")
+		re.Add("Content-Type", "application/sdp")
+		re.Body = []byte(body[:len(body)-len("a=sendrecv\r\n")] + "a=" + tc.dir + "\r\n")
+		p.send(re, ok.from)
+		r := p.next("re-INVITE 200", func(m *sipmsg.Message) bool {
+			cs, _ := m.CSeq()
+			return !m.IsRequest() && cs.Method == "INVITE" && m.StatusCode >= 200 && cs.Seq == uint32(seq-1)
+		})
+		if r.m.StatusCode != 200 || !strings.Contains(string(r.m.Body), tc.answer) {
+			t.Errorf("%s: got %d %q, want 200 with %s", tc.dir, r.m.StatusCode, r.m.Body, tc.answer)
+		}
+		ack := p.ack(re, r.m, "")
+		p.send(ack, r.from)
+		waitState(t, c, tc.want)
+	}
+	p.hangupFrom(c)
+}
+
+// TestReinviteGlare: a re-INVITE that arrives while ours is pending is
+// answered 491 (RFC 3261 §14.2).
+func TestReinviteGlare(t *testing.T) {
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"))
+	d := recvDial(t, res)
+	if d.err != nil {
+		t.Fatalf("Dial: %v", d.err)
+	}
+	p.next("ACK", isReq("ACK"))
+	held := make(chan error, 1)
+	go func() { held <- d.c.Hold(ctx) }()
+	ours := p.next("re-INVITE", isReq("INVITE"))
+	// The peer's own re-INVITE crosses ours.
+	re := sipmsg.NewRequest("INVITE", mustURI(t, ours.m.Get("Contact")))
+	re.Add("Via", "SIP/2.0/UDP 127.0.0.1:"+strconv.Itoa(p.port)+";branch=z9hG4bK"+token())
+	re.Add("From", ours.m.Get("To"))
+	re.Add("To", ours.m.Get("From"))
+	re.Add("Call-ID", ours.m.CallID())
+	re.Add("CSeq", "5 INVITE")
+	re.Add("Max-Forwards", "70")
+	re.Add("Contact", "<"+p.uri("peer")+">")
+	re.Add("Content-Type", "application/sdp")
+	re.Body = []byte(peerSDP(40000, "PCMU"))
+	p.send(re, ours.from)
+	p.next("491", isResp(491, "INVITE"))
+	p.respond(ours, 200, tag, holdAnswer())
+	if err := <-held; err != nil {
+		t.Errorf("Hold: %v", err)
+	}
+	if got, want := d.c.State(), StateOnHold; got != want {
+		t.Errorf("state: got %v, want %v", got, want)
+	}
+	p.hangupFrom(d.c)
+}
+
+func holdAnswer() string {
+	s := peerSDP(40000, "PCMU")
+	return s[:len(s)-len("a=sendrecv\r\n")] + "a=recvonly\r\n"
+}
+
+func mustURI(t *testing.T, contact string) sipmsg.URI {
+	t.Helper()
+	a, err := sipmsg.ParseAddress(contact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.URI
+}
+
+// TestDTMF: digits sent with SendDTMF (RFC 4733) arrive once each at the
+// other side, both ways.
+func TestDTMF(t *testing.T) {
+	ca, cb := established(t)
+	for _, dir := range []struct {
+		name     string
+		from, to *Call
+	}{{"caller-to-callee", ca, cb}, {"callee-to-caller", cb, ca}} {
+		t.Run(dir.name, func(t *testing.T) {
+			got := make(chan rune, 16)
+			dir.to.OnDTMF(func(d rune) { got <- d })
+			// The trailing digit proves none before it came twice.
+			const digits = "12#*9"
+			if err := dir.from.SendDTMF(digits); err != nil {
+				t.Fatalf("SendDTMF: %v", err)
+			}
+			for i, want := range digits {
+				select {
+				case d := <-got:
+					if d != want {
+						t.Fatalf("digit %d: got %q, want %q", i, d, want)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("digit %d: none arrived, want %q", i, want)
+				}
+			}
+		})
+	}
+}
