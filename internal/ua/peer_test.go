@@ -64,9 +64,6 @@ func newPeer(t *testing.T) *peer {
 	return p
 }
 
-	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(p.port))
-}
-
 func (p *peer) uri(user string) string { return fmt.Sprintf("sip:%s@127.0.0.1:%d", user, p.port) }
 
 func (p *peer) send(m *sipmsg.Message, to netip.AddrPort) {
