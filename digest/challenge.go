@@ -96,7 +96,18 @@ func ParseChallenge(value string) (Challenge, error) {
 // (in any case), or 0 for one this package does not interpret. The length
 // and first letter pick the one candidate to compare.
 func challengeParam(name string) int {
-	if name == "" {
+	switch name { // the usual lower-case spellings, compared inline
+	case "realm":
+		return cRealm
+	case "nonce":
+		return cNonce
+	case "opaque":
+		return cOpaque
+	case "algorithm":
+		return cAlgorithm
+	case "qop":
+		return cQOP
+	case "":
 		return 0
 	}
 	var lit string

@@ -99,7 +99,28 @@ func ParseCredentials(value string) (Credentials, error) {
 // credentialsParam returns the bit of the credentials parameter called
 // name (in any case), or 0 for one this package does not interpret.
 func credentialsParam(name string) int {
-	if name == "" {
+	switch name { // the usual lower-case spellings, compared inline
+	case "username":
+		return kUsername
+	case "realm":
+		return kRealm
+	case "nonce":
+		return kNonce
+	case "uri":
+		return kURI
+	case "response":
+		return kResponse
+	case "algorithm":
+		return kAlgorithm
+	case "cnonce":
+		return kCnonce
+	case "opaque":
+		return kOpaque
+	case "qop":
+		return kQOP
+	case "nc":
+		return kNC
+	case "":
 		return 0
 	}
 	var lit string
