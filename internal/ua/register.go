@@ -32,7 +32,8 @@ type registration struct {
 	cseq       uint32
 	expiry     time.Duration // asked for; raised by 423 (§10.2.8)
 	granted    time.Duration
-	registered bool
+	registered bool // the registrar holds the binding
+	reported   bool // OnRegistered fired last (not OnUnregistered)
 	failures   int
 	lastErr    string // the last failure reported through OnError
 }
@@ -64,30 +65,47 @@ func (u *UA) Registered() bool {
 	return r.registered
 }
 
-// nextDelay returns when the background loop should register next: at half
+// delay returns when the background loop should register next: at half
 // the granted expiry while registered, else after the backoff delay.
-func (r *registration) nextDelay() time.Duration {
+func (r *registration) delay() time.Duration {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	var d time.Duration
 	if r.registered {
-		return max(r.granted/2, minRefresh)
+		d = max(r.granted/2, minRefresh)
+	} else {
+		d = backoff(r.u.cfg.RegisterRetry, r.failures, rand.Int64N)
 	}
-	d := r.u.cfg.RegisterRetry
+	r.mu.Unlock()
+	if f := r.u.cfg.schedule; f != nil {
+		d = f(d)
+	}
+	return d
+}
+
+// backoff returns the delay before the next attempt after failures failed
+// ones in a row (at least 1): base (2 s when not positive) doubled for each
+// failure after the first, capped at maxRegisterBackoff, then moved by a
+// jitter of up to ±20% so that phones that lost the same registrar spread
+// out. jitter(n) returns a number in [0, n), like rand.Int64N.
+func backoff(base time.Duration, failures int, jitter func(n int64) int64) time.Duration {
+	d := base
 	if d <= 0 {
 		d = 2 * time.Second
 	}
-	for i := 1; i < r.failures && d < maxRegisterBackoff; i++ {
+	for i := 1; i < failures && d < maxRegisterBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, maxRegisterBackoff)
-	// ±20% jitter, so that phones restarted together spread out.
-	return d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1))
+	j := d / 5
+	return d - j + time.Duration(jitter(int64(2*j)+1))
 }
 
-// refresh re-registers from the background loop and reports changes.
+// refresh re-registers from the background loop and reports transitions:
+// OnRegistered when the binding comes back, OnUnregistered when it is lost,
+// OnError once per distinct failure (not once per retry).
 func (r *registration) refresh(ctx context.Context) {
 	r.mu.Lock()
-	was, expiry := r.registered, r.expiry
+	expiry := r.expiry
 	r.mu.Unlock()
 	err := r.register(ctx, expiry)
 	if ctx.Err() != nil {
@@ -97,15 +115,20 @@ func (r *registration) refresh(ctx context.Context) {
 	if err == nil {
 		r.failures = 0
 		r.lastErr = ""
+		now := !r.reported
+		r.reported = true
 		r.mu.Unlock()
-		if !was {
+		if now {
 			r.u.emit(r.u.cfg.OnRegistered)
 		}
 		return
 	}
+	r.registered = false
 	r.failures++
 	report := err.Error() != r.lastErr
 	r.lastErr = err.Error()
+	was := r.reported
+	r.reported = false
 	r.mu.Unlock()
 	if was {
 		r.u.emit(r.u.cfg.OnUnregistered)
@@ -115,15 +138,37 @@ func (r *registration) refresh(ctx context.Context) {
 	}
 }
 
-// lost marks the binding as gone (dead connection) before a re-registration.
-func (r *registration) lost() {
+// lost marks the binding as gone (its connection died) and reports whether
+// it was registered until now.
+func (r *registration) lost() bool {
 	r.mu.Lock()
-	was := r.registered
 	r.registered = false
+	was := r.reported
+	r.reported = false
 	r.mu.Unlock()
 	if was {
 		r.u.emit(r.u.cfg.OnUnregistered)
 	}
+	return was
+}
+
+// connected records the first registration, done by Connect, and fires
+// OnRegistered.
+func (r *registration) connected() {
+	r.mu.Lock()
+	r.reported = true
+	r.mu.Unlock()
+	r.u.emit(r.u.cfg.OnRegistered)
+}
+
+// unregister removes the binding (Expires 0, RFC 3261 §10.2.2), best
+// effort: a dead registrar must not fail Disconnect. OnUnregistered fires
+// only when the binding was held.
+func (r *registration) unregister(ctx context.Context) {
+	if err := r.register(ctx, 0); err != nil {
+		r.u.log.Debug("ua: unregister", "err", err)
+	}
+	r.lost()
 }
 
 // register sends REGISTER for expires (0 removes the binding) and answers

@@ -91,7 +91,9 @@ type Config struct {
 	// registration. RegisterRetry is the first retry delay.
 	RegisterExpiry, RegisterRetry time.Duration
 	// KeepaliveInterval is the NAT keepalive period; <= 0 disables it.
-	KeepaliveInterval time.Duration
+	// KeepaliveTimeout is how long a ping on TCP or TLS waits for its pong
+	// before the connection counts as dead; 0 means 10 s.
+	KeepaliveInterval, KeepaliveTimeout time.Duration
 	// ListenAddr is the local SIP address; "" means an ephemeral port.
 	ListenAddr string
 	// STUNServer ("host:port") is asked for our public address at Connect.
@@ -119,6 +121,10 @@ type Config struct {
 	OnRegistered   func()
 	OnUnregistered func()
 	OnError        func(error)
+
+	// schedule, set by tests only, sees each delay the registration loop
+	// computed and returns the one to wait instead.
+	schedule func(time.Duration) time.Duration
 }
 
 // UA is a SIP user agent. Its methods are safe for concurrent use.
@@ -192,6 +198,8 @@ func (u *UA) Connect(ctx context.Context) error {
 		TLSConfig:    u.cfg.TLSConfig,
 		OwnsSentBy:   u.ownsSentBy,
 		OnConnClosed: u.onConnClosed,
+
+		KeepaliveTimeout: u.cfg.KeepaliveTimeout,
 	})
 	tl := transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, Logger: u.log})
 	u.tm, u.tl = tm, tl
@@ -229,7 +237,7 @@ func (u *UA) Connect(ctx context.Context) error {
 	done := u.loopDone
 	u.mu.Unlock()
 	if u.reg != nil {
-		u.emit(u.cfg.OnRegistered)
+		u.reg.connected()
 	}
 	go func() {
 		defer close(done)
@@ -256,12 +264,8 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	}
 	stop()
 	<-done
-	var err error
 	if u.reg != nil {
-		if uerr := u.reg.register(ctx, 0); uerr != nil {
-			err = uerr
-		}
-		u.emit(u.cfg.OnUnregistered)
+		u.reg.unregister(ctx)
 		u.reg = nil
 	}
 	u.mu.Lock()
@@ -275,7 +279,6 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	}
 	u.late.clear()
 	u.tasks.wait()
-	_ = err // unregistering is best effort: a dead registrar must not fail Disconnect
 	return nil
 }
 
@@ -399,54 +402,6 @@ func (u *UA) ownsSentBy(host string, port int) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return port == u.advPort
-}
-
-// background runs registration refreshes and NAT keepalives until ctx ends.
-func (u *UA) background(ctx context.Context) {
-	var refresh <-chan time.Time
-	var rt *time.Timer
-	if u.reg != nil {
-		rt = time.NewTimer(u.reg.nextDelay())
-		defer rt.Stop()
-		refresh = rt.C
-	}
-	var keep <-chan time.Time
-	if u.cfg.KeepaliveInterval > 0 && u.server.AddrPort.IsValid() {
-		kt := time.NewTicker(u.cfg.KeepaliveInterval)
-		defer kt.Stop()
-		keep = kt.C
-	}
-	var kick <-chan struct{}
-	if u.reg != nil {
-		kick = u.reg.kick
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-refresh:
-			u.reg.refresh(ctx)
-			rt.Reset(u.reg.nextDelay())
-		case <-kick:
-			u.reg.lost()
-			u.reg.refresh(ctx)
-			rt.Reset(u.reg.nextDelay())
-		case <-keep:
-			u.mu.Lock()
-			tm, dst := u.tm, u.server
-			u.mu.Unlock()
-			if tm == nil {
-				continue
-			}
-			if err := tm.Keepalive(ctx, dst); err != nil && u.reg != nil && dst.Protocol.Reliable() {
-				// No open connection to the registrar: the binding is
-				// reachable no more (RFC 5626 §4.4.1).
-				u.reg.lost()
-				u.reg.refresh(ctx)
-				rt.Reset(u.reg.nextDelay())
-			}
-		}
-	}
 }
 
 // onConnClosed re-registers when the connection to the registrar dies.
