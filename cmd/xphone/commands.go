@@ -136,7 +136,9 @@ func (c *cli) finish(code int, err error) int {
 
 // connect creates the phone and connects it: registers with --server, or
 // listens on --listen. The exit code is exitOK or the failure's.
-func (c *cli) connect(ctx context.Context) (xphone.Phone, int, error) {
+// setup, if not nil, runs before Connect, to set handlers that must be in
+// place before the first request arrives.
+func (c *cli) connect(ctx context.Context, setup func(xphone.Phone)) (xphone.Phone, int, error) {
 	o := c.o
 	if o.listen != "" {
 		l, err := resolveListen(o.listen)
@@ -151,6 +153,9 @@ func (c *cli) connect(ctx context.Context) (xphone.Phone, int, error) {
 	p, err := xphone.New(o.config(c.stderr))
 	if err != nil {
 		return nil, exitUsage, err
+	}
+	if setup != nil {
+		setup(p)
 	}
 	cctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -210,7 +215,7 @@ func disconnect(p xphone.Phone) {
 // runRegister is `xphone register`.
 func runRegister(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	c := newCLI(o, stdout, stderr)
-	p, code, err := c.connect(ctx)
+	p, code, err := c.connect(ctx, nil)
 	if err != nil {
 		return c.finish(code, err)
 	}
@@ -233,7 +238,7 @@ func runRegister(ctx context.Context, o *options, stdout, stderr io.Writer) int 
 // runCall is `xphone call <uri>`.
 func runCall(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	c := newCLI(o, stdout, stderr)
-	p, code, err := c.connect(ctx)
+	p, code, err := c.connect(ctx, nil)
 	if err != nil {
 		return c.finish(code, err)
 	}
@@ -252,19 +257,20 @@ func runCall(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 // one at a time, until interrupted, and reports the last.
 func runAnswer(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	c := newCLI(o, stdout, stderr)
-	p, code, err := c.connect(ctx)
+	calls := make(chan xphone.Call, 1)
+	p, code, err := c.connect(ctx, func(p xphone.Phone) {
+		p.OnIncoming(func(call xphone.Call) {
+			select {
+			case calls <- call:
+			default:
+				call.Reject(context.Background(), 486, "") //nolint:errcheck // busy with another call
+			}
+		})
+	})
 	if err != nil {
 		return c.finish(code, err)
 	}
 	defer disconnect(p)
-	calls := make(chan xphone.Call, 1)
-	p.OnIncoming(func(call xphone.Call) {
-		select {
-		case calls <- call:
-		default:
-			call.Reject(context.Background(), 486, "") //nolint:errcheck // busy with another call
-		}
-	})
 	c.status("waiting for a call (Ctrl-C to stop)")
 	code, err = exitCall, errors.New("no call arrived")
 	for {

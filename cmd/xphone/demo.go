@@ -44,18 +44,26 @@ const (
 type demoReport struct {
 	w      io.Writer
 	failed []string
+	last   time.Time // when the previous step ended
 }
 
 func (r *demoReport) step(name string, detail string, err error) bool {
+	took := ""
+	if !r.last.IsZero() {
+		if d := time.Since(r.last); d >= 100*time.Millisecond {
+			took = fmt.Sprintf(" [%.1fs]", d.Seconds())
+		}
+	}
+	r.last = time.Now()
 	if err != nil {
 		r.failed = append(r.failed, name)
-		fmt.Fprintf(r.w, "  %-28s FAILED: %v\n", name, err)
+		fmt.Fprintf(r.w, "  %-28s FAILED: %v%s\n", name, err, took)
 		return false
 	}
 	if detail != "" {
 		detail = " (" + detail + ")"
 	}
-	fmt.Fprintf(r.w, "  %-28s ok%s\n", name, detail)
+	fmt.Fprintf(r.w, "  %-28s ok%s%s\n", name, detail, took)
 	return true
 }
 
@@ -181,7 +189,7 @@ func (d *demo) run(ctx context.Context) {
 	if !srtp {
 		srtpErr = fmt.Errorf("media is not encrypted (alice %v, bob %v)", d.a.call.Stats().SRTP, d.b.call.Stats().SRTP)
 	}
-	d.rep.step("SRTP (SDES, AES_CM_128)", "", srtpErr)
+	d.rep.step("SRTP (SDES)", "", srtpErr)
 	d.a.rec, d.b.rec = startRecorder(d.a.call), startRecorder(d.b.call)
 	d.a.src, d.b.src = startSource(d.a.call), startSource(d.b.call)
 
@@ -287,13 +295,11 @@ func (d *demo) audio(ctx context.Context) {
 			d.rep.step("speech "+dir.name, "", err)
 			continue
 		}
-		win := window(dir.heard, at+demoRate/5, toneN-demoRate*3/10)
-		err := audiotest.CheckTone(win, demoRate, dir.freq, 20)
-		f, _ := audiotest.DominantFrequency(win, demoRate)
+		f, err := toneAt(window(dir.heard, at+demoRate/5, demoRate*3/10), dir.freq)
 		d.rep.step("tone "+dir.name, fmt.Sprintf("%.0f Hz sent, %.0f Hz heard", dir.freq, f), err)
 		// Speech: compare it with what was sent, 100 ms at a time, each
 		// block aligned on its own (the jitter buffer may shift playout).
-		med, frac := blockCorrelation(speech, dir.heard, at+toneN, demoRate/10, demoRate/25)
+		med, frac := blockCorrelation(speech, dir.heard, at+toneN, demoRate/10, demoRate*8/100)
 		var serr error
 		if med < 0.6 {
 			serr = fmt.Errorf("median correlation with what was sent %.2f, want ≥ 0.6", med)
@@ -315,20 +321,23 @@ func window(s []int16, from, n int) []int16 {
 }
 
 // blockCorrelation compares sent with heard[at:] in blocks of n samples:
-// each block of sent that is not silent is aligned within ±maxLag of where
+// each block of sent that is not silent is aligned within ±maxLag (80 ms) of where
 // the previous block matched, and its normalized correlation taken. It
 // returns the median correlation and the fraction of blocks of at least 0.6.
 func blockCorrelation(sent, heard []int16, at, n, maxLag int) (median, good float64) {
 	var cs []float64
-	drift := 0
+	drift, lag := 0, maxLag // search widely until a block matches
 	for off := 0; off+n <= len(sent); off += n {
 		ref := sent[off : off+n]
 		if rms(ref) < 100 {
 			continue
 		}
-		c, lag := bestCorrelation(ref, heard, at+off+drift, maxLag)
-		if c > 0.6 {
-			drift += lag
+		c, l := bestCorrelation(ref, heard, at+off+drift, lag)
+		if c >= 0.6 {
+			drift += l
+			lag = maxLag / 4 // the next block is near this one
+		} else {
+			lag = maxLag
 		}
 		cs = append(cs, c)
 	}
@@ -347,15 +356,14 @@ func blockCorrelation(sent, heard []int16, at, n, maxLag int) (median, good floa
 // bestCorrelation returns the highest normalized cross-correlation of ref
 // with heard[at+lag:] for lag in ±maxLag, and that lag.
 func bestCorrelation(ref, heard []int16, at, maxLag int) (float64, int) {
-	best, bestLag := -1.0, 0
 	var er float64
 	for _, x := range ref {
 		er += float64(x) * float64(x)
 	}
-	for lag := -maxLag; lag <= maxLag; lag++ {
+	corr := func(lag int) float64 {
 		start := at + lag
-		if start < 0 || start+len(ref) > len(heard) {
-			continue
+		if er == 0 || start < 0 || start+len(ref) > len(heard) {
+			return -1
 		}
 		var xy, eh float64
 		for i, x := range ref {
@@ -363,10 +371,21 @@ func bestCorrelation(ref, heard []int16, at, maxLag int) (float64, int) {
 			xy += float64(x) * y
 			eh += y * y
 		}
-		if er == 0 || eh == 0 {
-			continue
+		if eh == 0 {
+			return -1
 		}
-		if c := xy / math.Sqrt(er*eh); c > best {
+		return xy / math.Sqrt(er*eh)
+	}
+	// A coarse pass every 2 samples (the audio is band-limited well below
+	// a quarter of the rate), then the neighbours of the best.
+	best, bestLag := -1.0, 0
+	for lag := -maxLag; lag <= maxLag; lag += 2 {
+		if c := corr(lag); c > best {
+			best, bestLag = c, lag
+		}
+	}
+	for _, lag := range []int{bestLag - 1, bestLag + 1} {
+		if c := corr(lag); c > best {
 			best, bestLag = c, lag
 		}
 	}
@@ -486,7 +505,19 @@ func findTone(heard []int16, freq float64, n int) error {
 	if at < 0 {
 		return errors.New("no audio arrived")
 	}
-	return audiotest.CheckTone(window(heard, at+demoRate/10, n-demoRate/5), demoRate, freq, 20)
+	_, err := toneAt(window(heard, at+demoRate/10, min(n-demoRate/5, demoRate*3/10)), freq)
+	return err
+}
+
+// toneAt finds the dominant frequency of samples (at demoRate) and checks
+// that it is freq ± 20 Hz carrying most of the energy (Goertzel).
+func toneAt(samples []int16, freq float64) (float64, error) {
+	f, rel := audiotest.DominantFrequency(samples, demoRate)
+	if math.Abs(f-freq) > 20 || rel < audiotest.MinToneRelativePower {
+		return f, fmt.Errorf("dominant frequency %.0f Hz with %.0f%% of the energy, want %.0f Hz with at least %.0f%%",
+			f, rel*100, freq, audiotest.MinToneRelativePower*100)
+	}
+	return f, nil
 }
 
 func (d *demo) hangup(ctx context.Context) {

@@ -36,13 +36,13 @@ func runInteractive(ctx context.Context, o *options, stdin io.Reader, stdout, st
 		o.listen = "127.0.0.1:0"
 		c.status("no --server or --listen: taking calls on loopback only")
 	}
-	p, code, err := c.connect(ctx)
+	sh := &shell{cli: c, ctx: ctx}
+	p, code, err := c.connect(ctx, func(p xphone.Phone) { p.OnIncoming(sh.incoming) })
 	if err != nil {
 		return c.finish(code, err)
 	}
 	defer disconnect(p)
-	sh := &shell{cli: c, p: p, ctx: ctx}
-	p.OnIncoming(sh.incoming)
+	sh.p = p
 	fmt.Fprint(stdout, interactiveHelp)
 	lines := make(chan string)
 	stop := make(chan struct{})

@@ -100,7 +100,6 @@ type source struct {
 	c     xphone.Call
 	queue chan playItem
 	done  chan struct{}
-	muted bool
 }
 
 type playItem struct {
