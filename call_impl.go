@@ -30,7 +30,7 @@ func (c *call) From() string                { return c.c.From() }
 func (c *call) To() string                  { return c.c.To() }
 func (c *call) RemoteURI() string           { return c.c.RemoteURI() }
 func (c *call) Header(name string) []string { return c.c.Header(name) }
-func (c *call) State() CallState            { return CallState(c.c.State()) }
+func (c *call) State() CallState            { return callState(c.c.State()) }
 func (c *call) Codec() Codec                { return Codec(c.c.Codec()) }
 
 func (c *call) check(op Op) error { return CheckOp(op, c.Direction(), c.State()) }
@@ -135,7 +135,7 @@ func (c *call) OnState(f func(CallState)) {
 		c.c.OnState(nil)
 		return
 	}
-	c.c.OnState(func(s ua.State) { f(CallState(s)) })
+	c.c.OnState(func(s ua.State) { f(callState(s)) })
 }
 
 func (c *call) OnEnded(f func(EndReason)) {
@@ -143,7 +143,7 @@ func (c *call) OnEnded(f func(EndReason)) {
 		c.c.OnEnded(nil)
 		return
 	}
-	c.c.OnEnded(func(r ua.EndReason) { f(EndReason(r)) })
+	c.c.OnEnded(func(r ua.EndReason) { f(endReason(r)) })
 }
 
 func (c *call) OnDTMF(f func(rune)) { c.c.OnDTMF(f) }
@@ -176,3 +176,48 @@ func (c *call) PacedPCMWriter() chan<- []int16   { return c.c.Media().PacedPCMWr
 func (c *call) RTPReader() <-chan *rtp.Packet    { return c.c.Media().RTPReader() }
 func (c *call) RTPRawReader() <-chan *rtp.Packet { return c.c.Media().RTPRawReader() }
 func (c *call) RTPWriter() chan<- *rtp.Packet    { return c.c.Media().RTPWriter() }
+
+// callState converts a ua.State; the two enumerations are kept apart so
+// neither package's numbering constrains the other.
+func callState(s ua.State) CallState {
+	switch s {
+	case ua.StateIdle:
+		return StateIdle
+	case ua.StateRinging:
+		return StateRinging
+	case ua.StateDialing:
+		return StateDialing
+	case ua.StateRemoteRinging:
+		return StateRemoteRinging
+	case ua.StateEarlyMedia:
+		return StateEarlyMedia
+	case ua.StateActive:
+		return StateActive
+	case ua.StateOnHold:
+		return StateOnHold
+	}
+	return StateEnded
+}
+
+// endReason converts a ua.EndReason.
+func endReason(r ua.EndReason) EndReason {
+	switch r {
+	case ua.EndLocalHangup:
+		return EndLocalHangup
+	case ua.EndRemoteHangup:
+		return EndRemoteHangup
+	case ua.EndRejected:
+		return EndRejected
+	case ua.EndBusy:
+		return EndBusy
+	case ua.EndCancelled:
+		return EndCancelled
+	case ua.EndTimeout:
+		return EndTimeout
+	case ua.EndMediaTimeout:
+		return EndMediaTimeout
+	case ua.EndTransferred:
+		return EndTransferred
+	}
+	return EndError
+}

@@ -10,14 +10,17 @@
 //
 // # Creating a phone
 //
-// The constructor, New(Config) (Phone, error), arrives with the user agent
-// implementation (internal/ua); until then phonetest.MockPhone is the only
-// Phone. A Config whose zero value works beside Username, Password and Host
-// replaces the builder of other xphone ports: Go struct literals with
+// New(Config) returns a Phone backed by the user agent in internal/ua;
+// Connect opens the transport and registers, Disconnect ends every call and
+// unregisters. phonetest.MockPhone implements the same interface without a
+// network. A Config whose zero value works beside Username, Password and
+// Host replaces the builder of other xphone ports: Go struct literals with
 // documented defaults say the same thing in one way.
 //
-//	cfg := xphone.Config{Username: "1001", Password: "secret", Host: "pbx.example.com"}
-//	if err := cfg.Validate(); err != nil { ... }
+//	p, err := xphone.New(xphone.Config{Username: "1001", Password: "secret", Host: "pbx.example.com"})
+//	if err != nil { ... }
+//	if err := p.Connect(ctx); err != nil { ... }
+//	call, err := p.Dial(ctx, "1002")
 //
 // # Calls
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/sdp"
@@ -40,7 +41,7 @@ func New(cfg Config) (Phone, error) {
 		ListenAddr:        d.ListenAddr, STUNServer: d.STUNServer,
 		Media: media.Options{
 			Address: d.RTPAddress, PortMin: d.RTPPortMin, PortMax: d.RTPPortMax,
-			MediaTimeout: d.MediaTimeout, Latch: true,
+			MediaTimeout: d.MediaTimeout, HoldTimeout: holdTimeout(d.MediaTimeout), Latch: true,
 			Jitter: jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
 		},
 		Codecs:           codecs,
@@ -77,6 +78,16 @@ func New(cfg Config) (Phone, error) {
 	}
 	p.ua = ua.New(uc)
 	return p, nil
+}
+
+// holdTimeout is the media timeout while a call is on hold, when only
+// RTCP (or nothing, from some peers) flows: four times MediaTimeout (2 min
+// by default), so a held call whose peer vanished still ends.
+func holdTimeout(mt time.Duration) time.Duration {
+	if mt <= 0 {
+		return 0
+	}
+	return 4 * mt
 }
 
 func sdpSRTP(m SRTPMode) sdp.SRTPMode {
@@ -203,7 +214,7 @@ func (p *phone) State() PhoneState {
 // endCause is the cause of a call's context: the EndReason, joined with
 // the error behind EndError.
 func endCause(r ua.EndReason, err error) error {
-	reason := EndReason(r)
+	reason := endReason(r)
 	if err != nil && reason == EndError {
 		return fmt.Errorf("%w: %w", reason, convertErr(err))
 	}
@@ -233,6 +244,7 @@ func convertErr(err error) error {
 		{ua.ErrDialTimeout, ErrDialTimeout},
 		{ua.ErrCancelled, ErrCancelled},
 		{media.ErrNoRTPPort, ErrNoRTPPort},
+		{sdp.ErrNotAcceptable, ErrNotAcceptable},
 		{ua.ErrAuthFailed, ErrAuthFailed},
 	} {
 		if errors.Is(err, m.from) {
