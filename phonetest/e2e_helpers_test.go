@@ -141,7 +141,7 @@ func dial(t *testing.T, p xphone.Phone, user string, opts ...xphone.DialOption) 
 // buffer to fill and e2eToneFrames frames to be analysed, short enough to
 // keep the tests quick.
 const (
-	e2eToneSeconds = 2
+	e2eToneSeconds = 1
 	e2eToneFrames  = 20
 )
 
