@@ -144,7 +144,20 @@ type demo struct {
 func (d *demo) run(ctx context.Context) {
 	defer d.teardown()
 	users := map[string]string{"alice": "alice-secret", "bob": "bob-secret"}
-	pbx, err := phonetest.NewPBX(phonetest.PBXConfig{Users: users, OnMessage: d.trace.record})
+	onMessage := d.trace.record
+	if d.logger.Enabled(ctx, slog.LevelDebug) {
+		// --log debug: every SIP message in full, as the PBX saw it.
+		onMessage = func(e phonetest.MessageEvent) {
+			d.trace.record(e)
+			dir := "received from"
+			if e.Sent {
+				dir = "sent to"
+			}
+			d.logger.Debug("pbx: SIP message "+dir+" "+e.Remote, "transport", e.Transport,
+				"message", string(e.Msg.AppendTo(nil)))
+		}
+	}
+	pbx, err := phonetest.NewPBX(phonetest.PBXConfig{Users: users, OnMessage: onMessage})
 	if !d.rep.step("start PBX", "", err) {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -357,5 +358,73 @@ func TestLadderLabel(t *testing.T) {
 	}
 	if got, want := hostPort("sip:alice@127.0.0.1:4000;transport=udp"), "127.0.0.1:4000"; got != want {
 		t.Errorf("hostPort: got %q, want %q", got, want)
+	}
+}
+
+// TestInteractiveCall drives the interactive phone through a whole call to
+// `xphone answer --echo`: dial, dtmf, then (once the answerer reports the
+// digit) mute, hold, resume, status, hangup.
+func TestInteractiveCall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	ansErr := &lineWriter{re: regexp.MustCompile(`listening on (sip:\S+)|received DTMF (\S)`), match: make(chan []string, 4)}
+	var ansOut syncBuffer
+	ansCode := make(chan int, 1)
+	go func() {
+		ansCode <- run(ctx, []string{"answer", "--listen", "127.0.0.1:0", "--echo", "--json"}, nil, &ansOut, ansErr)
+	}()
+	var uri string
+	select {
+	case m := <-ansErr.match:
+		uri = strings.Replace(m[1], "sip:", "sip:echo@", 1)
+	case <-ctx.Done():
+		t.Fatalf("answer never listened: %s", ansErr.String())
+	}
+	stdin, script := io.Pipe()
+	var out, errOut syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"interactive", "--listen", "127.0.0.1:0"}, stdin, &out, &errOut)
+	}()
+	if _, err := io.WriteString(script, "dial "+uri+"\ndtmf 5\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-ansErr.match:
+		if m[2] != "5" {
+			t.Errorf("answer got DTMF %q, want \"5\"", m[2])
+		}
+	case <-ctx.Done():
+		t.Fatalf("the digit never arrived: %s", ansErr.String())
+	}
+	if _, err := io.WriteString(script, "mute\nunmute\nhold\nresume\nstatus\nhangup\nquit\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-code:
+		if c != exitOK {
+			t.Errorf("interactive exit status: got %d, want %d", c, exitOK)
+		}
+	case <-ctx.Done():
+		t.Fatal("interactive did not exit after quit")
+	}
+	script.Close()
+	if o := string(out.Bytes()); strings.Contains(o, "error:") || !strings.Contains(o, "call: outbound") {
+		t.Errorf("interactive output: got\n%s\nwant a call status and no errors (stderr: %s)", o, errOut.Bytes())
+	}
+	select {
+	case c := <-ansCode:
+		if c != exitOK {
+			t.Errorf("answer exit status: got %d, want %d: %s", c, exitOK, ansOut.Bytes())
+		}
+	case <-ctx.Done():
+		t.Fatal("answer did not exit after the call")
+	}
+	var res result
+	if err := json.Unmarshal(ansOut.Bytes(), &res); err != nil {
+		t.Fatalf("answer JSON: %v", err)
+	}
+	if res.DTMFReceived != "5" || res.Call == nil || res.Call.EndReason != "remote hangup" {
+		t.Errorf("answer result: got DTMF %q, call %+v, want \"5\" and a remote hangup", res.DTMFReceived, res.Call)
 	}
 }
