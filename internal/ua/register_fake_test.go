@@ -1,0 +1,359 @@
+package ua
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/digest"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// fakeRegistrar is an in-test registrar on loopback UDP or TCP at a fixed
+// address, so that a test can stop it and start a new one on the same port
+// (a restart that loses every binding and every nonce). It challenges with
+// digest, records each REGISTER with the connection it came on, counts
+// double-CRLF keepalives, and answers pings with pongs when pong is set.
+type fakeRegistrar struct {
+	proto transport.Protocol
+	addr  string
+	srv   digest.Server
+	grant int
+	pong  bool
+	// script, when set, may answer the nth authorized REGISTER (from 1)
+	// in its place: nil means accept it; errDrop means do not answer.
+	script func(n int, req *sipmsg.Message) *sipmsg.Message
+
+	regs  chan seenRegister
+	pings chan string // the remote address of each keepalive
+
+	mu         sync.Mutex
+	authorized int
+	answered   map[string]*sipmsg.Message // by branch; nil when dropped
+	bindings   map[string]string          // Contact URI → remote address
+	conns      map[net.Conn]bool
+	pc         *net.UDPConn
+	ln         net.Listener
+	wg         sync.WaitGroup
+}
+
+type seenRegister struct {
+	msg  *sipmsg.Message
+	from string // remote address: a new one on TCP means a new connection
+}
+
+// drop, returned by a script, leaves the REGISTER unanswered.
+var drop = sipmsg.NewResponse(sipmsg.NewRequest("REGISTER", sipmsg.URI{Scheme: "sip", Host: "x"}), 500, "drop")
+
+func startFake(t *testing.T, proto transport.Protocol, addr string, grant int) *fakeRegistrar {
+	t.Helper()
+	f := &fakeRegistrar{
+		proto: proto, addr: addr, grant: grant, pong: true,
+		srv:      digest.Server{Realm: "test", Algorithms: []digest.Algorithm{digest.MD5}},
+		regs:     make(chan seenRegister, 256),
+		pings:    make(chan string, 256),
+		bindings: map[string]string{},
+		answered: map[string]*sipmsg.Message{},
+		conns:    map[net.Conn]bool{},
+	}
+	f.start(t)
+	t.Cleanup(f.stop)
+	return f
+}
+
+func (f *fakeRegistrar) start(t *testing.T) {
+	t.Helper()
+	if f.proto == transport.UDP {
+		ua, _ := net.ResolveUDPAddr("udp", f.addr)
+		pc, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.pc = pc
+		f.addr = pc.LocalAddr().String()
+		f.wg.Add(1)
+		go f.serveUDP()
+		return
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ln = ln
+	f.addr = ln.Addr().String()
+	f.wg.Add(1)
+	go f.accept()
+}
+
+// restart stops the registrar and starts a new one on the same address:
+// bindings, nonces and connections are gone.
+func (f *fakeRegistrar) restart(t *testing.T) {
+	t.Helper()
+	f.stop()
+	f.mu.Lock()
+	f.bindings = map[string]string{}
+	f.srv = digest.Server{Realm: "test", Algorithms: []digest.Algorithm{digest.MD5}}
+	f.mu.Unlock()
+	f.start(t)
+}
+
+// stop closes the socket and every connection and waits for its goroutines.
+func (f *fakeRegistrar) stop() {
+	f.mu.Lock()
+	if f.pc != nil {
+		f.pc.Close()
+	}
+	if f.ln != nil {
+		f.ln.Close()
+	}
+	for c := range f.conns {
+		c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+	f.mu.Lock()
+	f.pc, f.ln = nil, nil
+	f.mu.Unlock()
+}
+
+func (f *fakeRegistrar) port() int {
+	_, p, _ := net.SplitHostPort(f.addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func (f *fakeRegistrar) serveUDP() {
+	defer f.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := f.pc.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		if string(buf[:n]) == "\r\n\r\n" {
+			f.pings <- from.String()
+			continue
+		}
+		if resp := f.handle(buf[:n], from.String()); resp != nil {
+			f.pc.WriteToUDP([]byte(resp.String()), from)
+		}
+	}
+}
+
+func (f *fakeRegistrar) accept() {
+	defer f.wg.Done()
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		f.conns[c] = true
+		f.mu.Unlock()
+		f.wg.Add(1)
+		go f.serveConn(c)
+	}
+}
+
+// closeConns closes every TCP connection, as a registrar that drops its
+// flows does; the listener stays.
+func (f *fakeRegistrar) closeConns() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.Close()
+	}
+}
+
+// serveConn reads SIP over one TCP connection (RFC 3261 §18.3: messages
+// framed by Content-Length) and CRLFCRLF pings between them (RFC 5626
+// §4.4.1).
+func (f *fakeRegistrar) serveConn(c net.Conn) {
+	defer f.wg.Done()
+	defer func() {
+		f.mu.Lock()
+		delete(f.conns, c)
+		f.mu.Unlock()
+		c.Close()
+	}()
+	r := bufio.NewReader(c)
+	from := c.RemoteAddr().String()
+	empty := 0
+	for {
+		var head strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if head.Len() == 0 && line == "\r\n" {
+				if empty++; empty == 2 {
+					empty = 0
+					f.pings <- from
+					f.mu.Lock()
+					pong := f.pong
+					f.mu.Unlock()
+					if pong {
+						c.Write([]byte("\r\n"))
+					}
+				}
+				continue
+			}
+			empty = 0
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		msg := head.String()
+		n := 0
+		for _, l := range strings.Split(msg, "\r\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && (strings.EqualFold(k, "Content-Length") || k == "l") {
+				n, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return
+		}
+		if resp := f.handle(append([]byte(msg), body...), from); resp != nil {
+			c.Write([]byte(resp.String()))
+		}
+	}
+}
+
+// handle answers one REGISTER: 401 without valid credentials, then the
+// script's answer or 200 with the binding and the granted expiry.
+func (f *fakeRegistrar) handle(b []byte, from string) *sipmsg.Message {
+	req, err := sipmsg.Parse(b)
+	if err != nil || !req.IsRequest() || req.Method != "REGISTER" {
+		return nil
+	}
+	via, _ := req.Via()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if resp, ok := f.answered[via.Branch()]; ok {
+		return resp // a retransmission: the same answer again, or none
+	}
+	select {
+	case f.regs <- seenRegister{msg: req.Clone(), from: from}:
+	default:
+	}
+	resp := f.answer(req, from)
+	f.answered[via.Branch()] = resp
+	return resp
+}
+
+// answer is handle for a new request; f.mu is held.
+func (f *fakeRegistrar) answer(req *sipmsg.Message, from string) *sipmsg.Message {
+	challenge := func(stale bool) *sipmsg.Message {
+		resp := sipmsg.NewResponse(req, 401, "")
+		resp.SetToTag("reg")
+		for _, c := range f.srv.Challenges(stale) {
+			resp.Add("WWW-Authenticate", c.String())
+		}
+		return resp
+	}
+	cr, err := digest.ParseCredentials(req.Get("Authorization"))
+	if err != nil {
+		return challenge(false)
+	}
+	if err := f.srv.Verify(&cr, digest.Request{Method: "REGISTER", URI: req.RequestURI.String()}, "alice", "secret"); err != nil {
+		return challenge(errors.Is(err, digest.ErrStale))
+	}
+	exp, _ := req.Expires()
+	if exp != 0 && f.script != nil {
+		f.authorized++
+		if resp := f.script(f.authorized, req); resp == drop {
+			return nil
+		} else if resp != nil {
+			return resp
+		}
+	}
+	contact, _ := req.Contact()
+	resp := sipmsg.NewResponse(req, 200, "")
+	resp.SetToTag("reg")
+	if exp == 0 {
+		delete(f.bindings, contact.URI.String())
+		return resp
+	}
+	f.bindings[contact.URI.String()] = from
+	contact.Params = contact.Params.Set("expires", strconv.Itoa(f.grant))
+	resp.Add("Contact", contact.String())
+	return resp
+}
+
+// setScript sets script (see the field).
+func (f *fakeRegistrar) setScript(s func(n int, req *sipmsg.Message) *sipmsg.Message) {
+	f.mu.Lock()
+	f.script = s
+	f.mu.Unlock()
+}
+
+// bound returns the number of bindings held.
+func (f *fakeRegistrar) bound() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.bindings)
+}
+
+// nextRegister waits for the next REGISTER.
+func (f *fakeRegistrar) nextRegister(t *testing.T) seenRegister {
+	t.Helper()
+	select {
+	case s := <-f.regs:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no REGISTER arrived")
+		return seenRegister{}
+	}
+}
+
+// nextPing waits for the next keepalive.
+func (f *fakeRegistrar) nextPing(t *testing.T) string {
+	t.Helper()
+	select {
+	case from := <-f.pings:
+		return from
+	case <-time.After(10 * time.Second):
+		t.Fatal("no keepalive arrived")
+		return ""
+	}
+}
+
+// waitEvent waits for the next UA event and checks it.
+func waitEvent(t *testing.T, events <-chan string, want string) {
+	t.Helper()
+	select {
+	case got := <-events:
+		if !strings.HasPrefix(got, want) {
+			t.Fatalf("event: got %q, want %q", got, want)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no event, want %q", want)
+	}
+}
+
+// fakeUA returns a UA registering with f as alice with a fast T1 and
+// every callback sent to events.
+func fakeUA(f *fakeRegistrar, events chan string, change func(*Config)) *UA {
+	cfg := Config{
+		Username: "alice", AuthUsername: "alice", Password: "secret",
+		Host: "127.0.0.1", Port: f.port(), Transport: f.proto, ListenAddr: "127.0.0.1:0",
+		RegisterExpiry: time.Minute, RegisterRetry: 100 * time.Millisecond, T1: 10 * time.Millisecond,
+		OnRegistered:   func() { events <- "registered" },
+		OnUnregistered: func() { events <- "unregistered" },
+		OnError:        func(err error) { events <- "error: " + err.Error() },
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	return New(cfg)
+}
