@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ const (
 	DefaultMinExpires     = 60 * time.Second   // RFC 3261 §10.3 step 7: Min-Expires
 	DefaultMaxExpires     = 3600 * time.Second // longest binding granted
 	DefaultRegisterExpiry = 3600 * time.Second // when the REGISTER names none (§10.3 step 7)
+	DefaultMaxRecorded    = 10000              // messages PBX.Messages keeps
 )
 
 // PBXConfig configures a PBX. The zero value works: a PBX on 127.0.0.1 with
@@ -60,14 +62,20 @@ type PBXConfig struct {
 	// Script, when set, is consulted for each out-of-dialog request to a
 	// local user, after authentication and before the location lookup,
 	// to script behaviours: busy (486), reject (603), redirect (302 with
-	// Contact), no answer (Drop). A nil Answer lets the PBX route the
+	// Contact), no answer (Drop), delayed answer (Delay, with or without
+	// a provisional Code such as 180). A nil Answer lets the PBX route the
 	// request as usual. It runs on the PBX's goroutines, possibly
 	// concurrently, and must not block.
 	Script func(user string, req *sipmsg.Message) *Answer
 	// OnMessage, when set, is called for every SIP message the PBX
-	// receives or sends, in order, never concurrently. It runs on the PBX's
-	// goroutines and must not call the PBX's methods or block for long.
+	// receives or sends (or drops, see PBX.Drop), in order, never
+	// concurrently. It runs on the PBX's goroutines and must not call the
+	// PBX's methods or block for long.
 	OnMessage func(MessageEvent)
+	// MaxRecorded bounds the messages PBX.Messages keeps: the oldest are
+	// forgotten beyond it. 0 means DefaultMaxRecorded; negative turns the
+	// recorder off.
+	MaxRecorded int
 	// Trace, when set, gets one line per message (MessageEvent.String):
 	// a compact SIP ladder. Writes are never concurrent.
 	Trace io.Writer
@@ -77,12 +85,24 @@ type PBXConfig struct {
 }
 
 // Answer is what PBXConfig.Script tells the PBX to do with a request
-// instead of forwarding it.
+// instead of forwarding it at once.
+//
+// With a final Code (200–699) the PBX answers the request itself, after
+// Delay. With a provisional Code (101–199) or none, it forwards the request
+// as usual after Delay, having sent that provisional response at once: an
+// Answer{Code: 180, Delay: time.Second} rings the caller for a second
+// before the callee sees the call. An INVITE waiting out its Delay has had
+// 100 Trying; a CANCEL during the wait ends it with 487 and nothing is
+// forwarded.
 type Answer struct {
 	// Code and Reason are the response the PBX sends; Reason "" means the
 	// default phrase.
 	Code   int
 	Reason string
+	// Delay is how long the PBX holds the request before answering Code
+	// or forwarding it. It is measured with the wall clock, not
+	// PBXConfig.Now.
+	Delay time.Duration
 	// Contact is added to the response as a Contact header: the target of
 	// a 3xx redirect.
 	Contact string
@@ -121,7 +141,11 @@ type PBX struct {
 	wg     sync.WaitGroup
 	sender traceSender
 
-	traceMu sync.Mutex
+	traceMu  sync.Mutex
+	recorded []MessageEvent // guarded by traceMu
+	drops    []*dropRule    // guarded by traceMu
+	msgSeen  chan struct{}  // closed and replaced when a message is recorded; guarded by traceMu
+	dropping atomic.Bool    // len(drops) > 0
 
 	mu       sync.Mutex
 	closed   bool
@@ -157,6 +181,9 @@ func NewPBX(cfg PBXConfig) (*PBX, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = discard
 	}
+	if cfg.MaxRecorded == 0 {
+		cfg.MaxRecorded = DefaultMaxRecorded
+	}
 	ap, err := netip.ParseAddrPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("phonetest: pbx address: %w", err)
@@ -166,6 +193,7 @@ func NewPBX(cfg PBXConfig) (*PBX, error) {
 		users:    make(map[string]string),
 		bindings: make(map[string][]Binding),
 		changed:  make(chan struct{}),
+		msgSeen:  make(chan struct{}),
 		pending:  make(map[*transaction.ServerTx]context.CancelFunc),
 		auth: &digest.Server{
 			Realm:         cfg.Realm,
@@ -314,17 +342,23 @@ func (c core) HandleServerError(tx *transaction.ServerTx, _ error) {
 	}
 }
 
-// receive is the transport's handler: trace, then the transaction layer.
+// receive is the transport's handler: trace, then the transaction layer,
+// unless a Drop rule loses the message.
 func (p *PBX) receive(in transport.Inbound) {
-	p.trace(false, in.Source, in.Msg)
+	if p.observe(false, in.Source, in.Msg) {
+		return
+	}
 	p.layer.HandleInbound(in)
 }
 
-// traceSender sends through the transport and traces what it sends.
+// traceSender sends through the transport and traces what it sends; a
+// message a Drop rule loses is reported sent and never leaves.
 type traceSender struct{ p *PBX }
 
 func (s traceSender) Send(ctx context.Context, m *sipmsg.Message, dst transport.Addr) error {
-	s.p.trace(true, dst, m)
+	if s.p.observe(true, dst, m) {
+		return nil
+	}
 	return s.p.tm.Send(ctx, m, dst)
 }
 
@@ -338,8 +372,12 @@ type MessageEvent struct {
 	// Local is the PBX's address, Remote the peer's ("127.0.0.1:5060").
 	// For a response sent, Remote is where the request came from.
 	Local, Remote string
-	// Msg is a copy of the message that belongs to the receiver.
+	// Msg is a copy of the message, shared by OnMessage, Messages and
+	// the Drop matchers: read it, do not modify it.
 	Msg *sipmsg.Message
+	// Dropped is true for a message a Drop rule lost: a received message
+	// the PBX ignored, or one it was to send and did not.
+	Dropped bool
 }
 
 // String returns one line of a SIP ladder:
@@ -351,7 +389,11 @@ func (e MessageEvent) String() string {
 	if e.Sent {
 		arrow = "->"
 	}
-	return fmt.Sprintf("PBX %s %-21s %s  %s", arrow, e.Remote, e.Transport, Summary(e.Msg))
+	lost := ""
+	if e.Dropped {
+		lost = " [dropped]"
+	}
+	return fmt.Sprintf("PBX %s %-21s %s  %s%s", arrow, e.Remote, e.Transport, Summary(e.Msg), lost)
 }
 
 // Summary returns a one-line summary of a SIP message: "INVITE <Request-URI>"
@@ -365,27 +407,6 @@ func Summary(m *sipmsg.Message) string {
 		method = " (" + cs.Method + ")"
 	}
 	return strconv.Itoa(m.StatusCode) + " " + m.Reason + method
-}
-
-func (p *PBX) trace(sent bool, peer transport.Addr, m *sipmsg.Message) {
-	if p.cfg.OnMessage == nil && p.cfg.Trace == nil {
-		return
-	}
-	ev := MessageEvent{
-		Sent:      sent,
-		Transport: peer.Protocol.String(),
-		Local:     p.addr.String(),
-		Remote:    peer.AddrPort.String(),
-		Msg:       m.Clone(),
-	}
-	p.traceMu.Lock()
-	defer p.traceMu.Unlock()
-	if p.cfg.OnMessage != nil {
-		p.cfg.OnMessage(ev)
-	}
-	if p.cfg.Trace != nil {
-		_, _ = io.WriteString(p.cfg.Trace, ev.String()+"\n")
-	}
 }
 
 // respond answers tx with code; extra, when set, adds header fields.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/xphone-go/xphone/digest"
 	"github.com/xphone-go/xphone/internal/transport"
@@ -65,10 +66,7 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 
 	// §16.5: the target. A request for one of our users goes to the most
 	// recent binding (no forking); anything else to its next hop.
-	target := req.RequestURI
-	var dst transport.Addr
-	switch {
-	case toUs:
+	if toUs {
 		user := unescapeUser(req.RequestURI)
 		if _, ok := p.password(user); !ok {
 			p.respond(tx, 404, "", nil)
@@ -76,34 +74,73 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 		}
 		if p.cfg.Script != nil && !inDialog {
 			if a := p.cfg.Script(user, req); a != nil {
-				p.scripted(tx, a)
+				p.hold(tx, a, func(ctx context.Context) bool {
+					target, dst, ok := p.userTarget(tx, user)
+					if ok {
+						p.relay(ctx, tx, p.prepare(tx, target, dst, routes, mf, inDialog), dst)
+					}
+					return ok
+				})
 				return
 			}
 		}
-		bs := p.Bindings(user)
-		if len(bs) == 0 {
-			p.respond(tx, 480, "", nil)
-			return
+		if target, dst, ok := p.userTarget(tx, user); ok {
+			p.forward(tx, target, dst, routes, mf, inDialog)
 		}
-		target = bs[0].uri
-		if bs[0].src.Protocol == transport.TCP {
-			dst = bs[0].src
-		} else if dst, err = p.lookup(target); err != nil {
+		return
+	}
+	next := req.RequestURI
+	if len(routes) > 0 {
+		next = routes[0].URI
+	}
+	dst, err := p.lookup(next)
+	if err != nil {
+		p.respond(tx, 404, "Unresolvable Destination", nil)
+		return
+	}
+	p.forward(tx, req.RequestURI, dst, routes, mf, inDialog)
+}
+
+// userTarget returns the most recent binding of user and where to send
+// to it, or answers tx with 480 (no binding) or 404 (an unusable contact)
+// and returns false.
+func (p *PBX) userTarget(tx *transaction.ServerTx, user string) (sipmsg.URI, transport.Addr, bool) {
+	bs := p.Bindings(user)
+	if len(bs) == 0 {
+		p.respond(tx, 480, "", nil)
+		return sipmsg.URI{}, transport.Addr{}, false
+	}
+	target := bs[0].uri
+	dst := bs[0].src
+	if dst.Protocol != transport.TCP {
+		var err error
+		if dst, err = p.lookup(target); err != nil {
 			p.respond(tx, 404, "Unresolvable Contact", nil)
-			return
-		}
-	default:
-		next := target
-		if len(routes) > 0 {
-			next = routes[0].URI
-		}
-		if dst, err = p.lookup(next); err != nil {
-			p.respond(tx, 404, "Unresolvable Destination", nil)
-			return
+			return sipmsg.URI{}, transport.Addr{}, false
 		}
 	}
+	return target, dst, true
+}
 
-	// §16.6: the request to forward.
+// forward answers an INVITE with 100 Trying at once (§16.2) and relays
+// tx's request to target at dst on a new goroutine.
+func (p *PBX) forward(tx *transaction.ServerTx, target sipmsg.URI, dst transport.Addr,
+	routes []sipmsg.Address, mf int, inDialog bool) {
+	fwd := p.prepare(tx, target, dst, routes, mf, inDialog)
+	if fwd.Method == "INVITE" {
+		p.respond(tx, 100, "", nil)
+	}
+	ctx := p.track(tx)
+	if !p.spawn(func() { p.relay(ctx, tx, fwd, dst) }) {
+		p.forget(tx)
+	}
+}
+
+// prepare returns the request to forward for tx to target at dst (RFC 3261
+// §16.6).
+func (p *PBX) prepare(tx *transaction.ServerTx, target sipmsg.URI, dst transport.Addr,
+	routes []sipmsg.Address, mf int, inDialog bool) *sipmsg.Message {
+	req := tx.Request()
 	fwd := req.Clone()
 	fwd.RequestURI = target
 	setRoutes(fwd, routes)
@@ -119,15 +156,57 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 	}
 	p.dropOwnCredentials(fwd)
 	fwd.PrependVia(p.tm.Via(dst.Protocol, p.layer.NewBranch()))
-	if req.Method == "INVITE" {
-		p.respond(tx, 100, "", nil) // §16.2: Trying, at once
-	}
+	return fwd
+}
 
+// track returns the context of tx's forwarding, which a CANCEL or the
+// transaction's end cancels (HandleServerError); forget releases it.
+func (p *PBX) track(tx *transaction.ServerTx) context.Context {
 	ctx, cancel := context.WithCancel(p.ctx)
 	p.mu.Lock()
 	p.pending[tx] = cancel
 	p.mu.Unlock()
-	if !p.spawn(func() { p.relay(ctx, tx, fwd, dst) }) {
+	return ctx
+}
+
+// hold carries out a Script's Answer: drop, or answer at once, or wait
+// a.Delay (sending a provisional a.Code first) and then answer a final
+// a.Code or call then, which forwards the request and reports whether it
+// did. A CANCEL during the wait ends it: the transaction layer has
+// answered 487 already.
+func (p *PBX) hold(tx *transaction.ServerTx, a *Answer, then func(context.Context) bool) {
+	if a.Drop || (a.Delay <= 0 && a.Code >= 200) {
+		p.scripted(tx, a)
+		return
+	}
+	if tx.Request().Method == "INVITE" {
+		p.respond(tx, 100, "", nil)
+	}
+	if a.Code > 100 && a.Code < 200 {
+		p.scripted(tx, a)
+	}
+	ctx := p.track(tx)
+	ok := p.spawn(func() {
+		if a.Delay > 0 {
+			timer := time.NewTimer(a.Delay)
+			defer timer.Stop()
+			select {
+			case <-ctx.Done():
+				p.forget(tx)
+				return
+			case <-timer.C:
+			}
+		}
+		if a.Code >= 200 {
+			p.forget(tx)
+			p.scripted(tx, a)
+			return
+		}
+		if !then(ctx) {
+			p.forget(tx)
+		}
+	})
+	if !ok {
 		p.forget(tx)
 	}
 }
