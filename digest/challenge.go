@@ -191,8 +191,12 @@ func (c *Challenge) AppendTo(b []byte) []byte {
 	return endParams(appendParams(b, c.Params), n)
 }
 
-// String returns the header value AppendTo would append.
-func (c *Challenge) String() string { return string(c.AppendTo(make([]byte, 0, 160))) }
+// String returns the header value AppendTo would append. It makes one
+// allocation, the result, for values up to 512 bytes.
+func (c *Challenge) String() string {
+	var buf [512]byte
+	return string(c.AppendTo(buf[:0]))
+}
 
 // HasQOP reports whether the challenge offers the quality of protection q
 // ("auth" or "auth-int") in its qop list; the comparison ignores case.

@@ -203,6 +203,9 @@ func TestAllocs(t *testing.T) {
 	authz := headerValue(t, "register-auth.sip", "Authorization")
 	opts := Options{Username: w.username, Password: w.password, Request: Request{Method: w.method, URI: w.uri}, Cnonce: w.cnonce, NC: 1}
 	var buf []byte
+	// Values of 300 to 512 bytes still take one allocation, the result.
+	longChal := Challenge{Realm: strings.Repeat("r", 300), Nonce: "n", QOP: "auth"}
+	longCreds := Credentials{Username: "u", Realm: strings.Repeat("r", 300), Response: w.response, NC: 1}
 	tests := []struct {
 		name string
 		max  float64
@@ -220,6 +223,8 @@ func TestAllocs(t *testing.T) {
 			cr, _ := Respond(&chal, &opts)
 			buf = cr.AppendTo(buf[:0])
 		}},
+		{"Challenge.String", 1, func() { _ = longChal.String() }},
+		{"Credentials.String", 1, func() { _ = longCreds.String() }},
 		{"server: parse and Check", 0, func() {
 			cr, _ := ParseCredentials(authz)
 			if Check(&cr, Request{Method: w.method}, w.username, w.password) != nil {

@@ -215,7 +215,8 @@ func (c *Credentials) AppendTo(b []byte) []byte {
 	return endParams(appendParams(b, c.Params), n)
 }
 
-// String returns the header value AppendTo would append.
+// String returns the header value AppendTo would append. It makes one
+// allocation, the result, for values up to 512 bytes.
 func (c *Credentials) String() string {
 	var buf [512]byte
 	return string(c.AppendTo(buf[:0]))
