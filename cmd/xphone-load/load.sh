@@ -9,7 +9,7 @@
 #
 #   cmd/xphone-load/load.sh                          # N = 100 250 500 500 1000, 10 s ramp + 60 s steady
 #   CALLS="1000 2500" DUR=60 RAMP=10 cmd/xphone-load/load.sh
-#   BIN=/tmp/xphone-load JITTER_MIN=5ms READ=pcm ...  # prebuilt binary, UAS jitter floor, UAC reads PCM
+#   BIN=/tmp/xphone-load JITTER_MIN=5ms READ=pcm PPROF=127.0.0.1:6061 ...  # prebuilt binary, UAS jitter floor, UAC reads PCM, UAS pprof
 #
 # A run "breaks" as in media-load.sh (> BREAK_FAIL_PCT % failed, loss >
 # BREAK_LOSS_PCT %, or echo p99 > BREAK_RTT_MS); larger N are then skipped.
@@ -48,7 +48,7 @@ run=0
 for N in $CALLS; do
   run=$((run + 1))
   tag="$N-$run"
-  "$BIN" uas -listen $UAS_ADDR -jitter-min "$JITTER_MIN" -max-time $((RAMP + DUR + 120))s 2>"$OUT/uas-$tag.log" &
+  "$BIN" uas -listen $UAS_ADDR -jitter-min "$JITTER_MIN" ${PPROF:+-pprof $PPROF} -max-time $((RAMP + DUR + 120))s 2>"$OUT/uas-$tag.log" &
   UAS=$!
   sleep 0.5
   kill -0 $UAS 2>/dev/null || { echo "UAS did not start:"; cat "$OUT/uas-$tag.log"; exit 1; }

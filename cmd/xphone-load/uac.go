@@ -20,6 +20,7 @@ import (
 type uacCounters struct {
 	attempted, established, failed, dropped, hungUp, hangupErr atomic.Int64
 	active, sent, recv, corrupt, short, writeErr               atomic.Int64
+	outDropped, concealed                                      atomic.Int64 // from each call's Stats at its end
 	lateness, rtt                                              *hist
 
 	errMu    sync.Mutex
@@ -152,7 +153,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 		fmt.Sprintf("steady_s=%.1f uac_cpu_pct=%.1f uas_cpu_pct=%.1f machine_busy_pct=%.1f",
 			steady.Seconds(), cpu(s0.self, s1.self), cpu(s0.uas, s1.uas), busy),
 		fmt.Sprintf("udp_rcvbuf_errors=%d udp_in_errors=%d", s1.rcvbufErr-s0.rcvbufErr, s1.inErr-s0.inErr),
-		fmt.Sprintf("uac_goroutines_mid=%d read=%s", gMid, o.read),
+		fmt.Sprintf("uac_goroutines_mid=%d read=%s uac_out_dropped=%d uac_concealed=%d", gMid, o.read, k.outDropped.Load(), k.concealed.Load()),
 		"uac_" + strings.ReplaceAll(memStatus(os.Getpid()), " ", " uac_"),
 	}
 	if uasMem != "" {
@@ -174,6 +175,11 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, stopSend, 
 	}
 	w := c.PCMWriter()
 	ended := c.Context().Done()
+	defer func() {
+		st := c.Stats()
+		k.outDropped.Add(int64(st.OutboundDropped))
+		k.concealed.Add(int64(st.FramesConcealed))
+	}()
 	frame := slices.Clone(tone)
 	back := make([]byte, 0, frameOctets)
 	check := func(p []byte) {
