@@ -1,4 +1,6 @@
-// Package phonetest helps test code that uses xphone without a network.
+// Package phonetest helps test code that uses xphone: mocks of Phone and
+// Call that need no network, and an in-process PBX on loopback sockets for
+// end-to-end tests with real phones.
 //
 // # Mocks
 //
@@ -28,5 +30,38 @@
 //
 // A MockCall runs one goroutine, from the first request for a writer
 // channel until the call ends, to record what is written. End the calls a
-// test creates (or Disconnect the MockPhone) so that it exits.
+// test creates (or Disconnect the MockPhone) so that it exits. A PBX's
+// goroutines are listed on PBX; Close stops them all.
+//
+// # PBX
+//
+// PBX is the other kind of test double: a real SIP registrar and proxy on
+// loopback sockets, UDP and TCP on one port, for tests that run real phones
+// (xphone.New with Host and Port set to the PBX's Addr) end to end. StartPBX
+// starts one for a test and closes it when the test ends; NewPBX is the
+// constructor for programs (the command-line demo). It authenticates
+// REGISTER (401) and requests from its users (407) with digest, keeps
+// bindings with expiry, and routes calls between registered users with
+// Record-Route, so that every request and response of a call passes
+// through it.
+//
+// Behaviours are scripted per request with PBXConfig.Script, which returns
+// an Answer: busy (486), reject (603), redirect (302 with Contact), no answer
+// (Drop: only 100 Trying), and a delayed answer (Delay, optionally ringing
+// the caller with a provisional Code first). PBX.Drop loses the next n
+// messages that match, received or sent, to exercise retransmission.
+// Every message the PBX receives, sends or drops is recorded (PBX.Messages,
+// bounded by PBXConfig.MaxRecorded), can be waited for (WaitMessage) and
+// counted (Count) with matchers such as IsRequest and IsResponse, reported
+// to PBXConfig.OnMessage and written as a ladder to PBXConfig.Trace.
+//
+// A registrar restart is a Close followed by a new PBX on the same
+// PBXConfig.Addr: bindings are gone and phones must register again.
+// WaitRegistered and WaitUnregistered wait for bindings to change, so tests
+// wait on events, never sleep. Nothing about time is asserted: a Delay is
+// only a lower bound on when the PBX acts.
+//
+// The PBX is a test tool, not a production proxy: it does no DNS (contacts
+// and routes must be IP addresses), no forking (a user's most recent
+// binding gets the call) and no TLS.
 package phonetest

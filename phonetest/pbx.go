@@ -129,7 +129,8 @@ type Answer struct {
 //
 // Its methods are safe for concurrent use. Goroutines: those of its
 // transport (one UDP reader, one TCP accept loop, one reader per TCP
-// connection) and one per forwarded transaction; Close stops them all.
+// connection) and one per forwarded transaction or request held by a
+// Script's Delay; Close stops them all.
 type PBX struct {
 	cfg    PBXConfig
 	tm     *transport.Manager

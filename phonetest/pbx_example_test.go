@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/xphone-go/xphone"
 	"github.com/xphone-go/xphone/phonetest"
 )
 
@@ -35,4 +37,59 @@ func ExampleNewPBX() {
 	// sip:bob@127.0.0.1:PORT
 	// xphone false
 	// context canceled
+}
+
+// A real phone registers with the PBX although its first REGISTER is lost:
+// it sends it again (RFC 3261 §17.1.2.2). The recorder shows what happened.
+func ExamplePBX_Drop() {
+	pbx, err := phonetest.NewPBX(phonetest.PBXConfig{
+		Users: map[string]string{"alice": "secret"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pbx.Close()
+	register := phonetest.IsRequest("REGISTER", false)
+	pbx.Drop(1, register)
+
+	phone, err := xphone.New(xphone.Config{
+		Username: "alice", Password: "secret",
+		Host: pbx.Addr().Addr().String(), Port: int(pbx.Addr().Port()),
+		ListenAddr: "127.0.0.1:0", NATKeepaliveInterval: -1,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := phone.Connect(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer phone.Disconnect(ctx)
+
+	fmt.Println("registered:", pbx.Registered("alice"))
+	for _, ev := range pbx.Messages() {
+		what := ev.Msg.Method // the port in the Request-URI varies
+		if !ev.Msg.IsRequest() {
+			what = phonetest.Summary(ev.Msg)
+		}
+		if ev.Dropped {
+			what += " (dropped)"
+		}
+		if ev.Sent {
+			fmt.Println("PBX ->", what)
+		} else {
+			fmt.Println("PBX <-", what)
+		}
+	}
+	// Output:
+	// registered: true
+	// PBX <- REGISTER (dropped)
+	// PBX <- REGISTER
+	// PBX -> 401 Unauthorized (REGISTER)
+	// PBX <- REGISTER
+	// PBX -> 200 OK (REGISTER)
 }
