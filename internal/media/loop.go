@@ -116,6 +116,8 @@ type loop struct {
 	// writer the application closed is ended for good.
 	pcmIn                          <-chan []int16
 	pacedIn                        <-chan []int16
+	pacedBuf                       []int16 // one frame cut from paced chunks
+	pacedRest                      []int16 // the part of the last paced chunk not yet sent
 	rtpIn                          <-chan *rtp.Packet
 	pcmEnded, pacedEnded, rtpEnded bool
 	rawMode                        bool
@@ -214,6 +216,8 @@ func (l *loop) apply(lc *loopConfig) {
 		l.player = jitter.NewPlayer(l.jb, n, l.decodeFrame, lc.dec.concealer())
 		l.silence = make([]int16, n)
 		l.frame = make([]int16, n)
+		l.pacedBuf = make([]int16, n)
+		l.pacedRest = nil
 		l.slab = nil
 		l.talking = false
 	} else {

@@ -65,19 +65,46 @@ func (l *loop) nextFrame() ([]int16, bool) {
 	if f, ok := l.pcmQ.pop(); ok {
 		return f, true
 	}
-	if l.pacedIn == nil {
+	return l.nextPaced()
+}
+
+// nextPaced cuts the next frame from what the application wrote on
+// PacedPCMWriter, whose chunks may have any length: a chunk longer than a
+// frame lasts several ticks, and a frame may be assembled from the end of
+// one chunk and the start of the next. When the writer has nothing more
+// for now, a partial frame is padded with silence.
+func (l *loop) nextPaced() ([]int16, bool) {
+	n := len(l.pacedBuf)
+	if n == 0 {
 		return nil, false
 	}
-	select {
-	case f, ok := <-l.pacedIn:
-		if !ok {
-			l.pacedIn, l.pacedEnded = nil, true
-			return nil, false
-		}
+	if len(l.pacedRest) >= n {
+		f := l.pacedRest[:n]
+		l.pacedRest = l.pacedRest[n:]
 		return f, !l.rawMode
-	default:
+	}
+	m := copy(l.pacedBuf, l.pacedRest)
+	l.pacedRest = nil
+	for m < n && l.pacedIn != nil {
+		select {
+		case f, ok := <-l.pacedIn:
+			if !ok {
+				l.pacedIn, l.pacedEnded = nil, true
+				continue
+			}
+			c := copy(l.pacedBuf[m:], f)
+			m += c
+			l.pacedRest = f[c:]
+			continue
+		default:
+		}
+		break
+	}
+	if m == 0 || l.rawMode {
 		return nil, false
 	}
+	clear(l.pacedBuf[m:])
+	return l.pacedBuf, true
 }
 
 // send runs the outbound half of a tick: one DTMF, audio or raw packet,

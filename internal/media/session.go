@@ -368,9 +368,10 @@ func (s *Session) RTPRawReader() <-chan *rtp.Packet {
 func (s *Session) PCMWriter() chan<- []int16 { return getChan(s, &s.pcmIn, false) }
 
 // PacedPCMWriter returns a channel for audio produced faster than real
-// time (a file, a TTS engine): the session takes one frame from it per
-// 20 ms, and a full channel (ChannelDepth frames) blocks the writer rather
-// than dropping. Frames waiting in PCMWriter's queue go first. Closing and
+// time (a file, a TTS engine): each send may carry any number of samples,
+// and the session sends them out one 20 ms frame per tick, joining the end
+// of one chunk to the start of the next; a full channel (ChannelDepth
+// chunks) blocks the writer rather than dropping. Frames waiting in PCMWriter's queue go first. Closing and
 // ownership are as for PCMWriter.
 func (s *Session) PacedPCMWriter() chan<- []int16 { return getChan(s, &s.pacedIn, false) }
 
