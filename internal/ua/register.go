@@ -35,7 +35,23 @@ type registration struct {
 	registered bool // the registrar holds the binding
 	reported   bool // OnRegistered fired last (not OnUnregistered)
 	failures   int
-	lastErr    string // the last failure reported through OnError
+	lastErr    string                  // the last failure reported through OnError
+	abortFn    context.CancelCauseFunc // ends the refresh under way
+}
+
+// errConnClosed ends a refresh whose connection to the registrar closed:
+// on TCP and TLS no answer can come any more, so waiting for Timer F
+// (64*T1) would only delay the re-registration.
+var errConnClosed = errors.New("ua: connection to the registrar closed")
+
+// abort ends the refresh under way, if any, because its connection closed.
+func (r *registration) abort() {
+	r.mu.Lock()
+	f := r.abortFn
+	r.mu.Unlock()
+	if f != nil {
+		f(errConnClosed)
+	}
 }
 
 func newRegistration(u *UA) *registration {
@@ -106,8 +122,14 @@ func backoff(base time.Duration, failures int, jitter func(n int64) int64) time.
 func (r *registration) refresh(ctx context.Context) {
 	r.mu.Lock()
 	expiry := r.expiry
+	actx, cancel := context.WithCancelCause(ctx)
+	r.abortFn = cancel
 	r.mu.Unlock()
-	err := r.register(ctx, expiry)
+	err := r.register(actx, expiry)
+	r.mu.Lock()
+	r.abortFn = nil
+	r.mu.Unlock()
+	cancel(nil)
 	if ctx.Err() != nil {
 		return // Disconnect is under way
 	}

@@ -49,6 +49,10 @@ type seenRegister struct {
 	from string // remote address: a new one on TCP means a new connection
 }
 
+// hangUp, returned by a script, leaves the REGISTER unanswered and closes
+// its TCP connection.
+var hangUp = sipmsg.NewResponse(sipmsg.NewRequest("REGISTER", sipmsg.URI{Scheme: "sip", Host: "x"}), 500, "hang up")
+
 // drop, returned by a script, leaves the REGISTER unanswered.
 var drop = sipmsg.NewResponse(sipmsg.NewRequest("REGISTER", sipmsg.URI{Scheme: "sip", Host: "x"}), 500, "drop")
 
@@ -141,7 +145,7 @@ func (f *fakeRegistrar) serveUDP() {
 			f.pings <- from.String()
 			continue
 		}
-		if resp := f.handle(buf[:n], from.String()); resp != nil {
+		if resp := f.handle(buf[:n], from.String()); resp != nil && resp != hangUp {
 			f.pc.WriteToUDP([]byte(resp.String()), from)
 		}
 	}
@@ -223,7 +227,9 @@ func (f *fakeRegistrar) serveConn(c net.Conn) {
 		if _, err := io.ReadFull(r, body); err != nil {
 			return
 		}
-		if resp := f.handle(append([]byte(msg), body...), from); resp != nil {
+		if resp := f.handle(append([]byte(msg), body...), from); resp == hangUp {
+			return
+		} else if resp != nil {
 			c.Write([]byte(resp.String()))
 		}
 	}
@@ -273,6 +279,8 @@ func (f *fakeRegistrar) answer(req *sipmsg.Message, from string) *sipmsg.Message
 		f.authorized++
 		if resp := f.script(f.authorized, req); resp == drop {
 			return nil
+		} else if resp == hangUp {
+			return hangUp
 		} else if resp != nil {
 			return resp
 		}

@@ -337,3 +337,26 @@ func TestRegisterRPortAndContactPort(t *testing.T) {
 		t.Errorf("Contact: got %s, want %s", got, want)
 	}
 }
+
+// A refresh whose TCP connection closes before the answer ends at once
+// and the binding is registered again over a new connection, instead of
+// waiting for Timer F (64*T1 = 32 s here).
+func TestRegisterConnectionClosedDuringRefresh(t *testing.T) {
+	f := startFake(t, transport.TCP, "127.0.0.1:0", 2)
+	f.setScript(func(n int, req *sipmsg.Message) *sipmsg.Message {
+		if n == 2 {
+			return hangUp
+		}
+		return nil
+	})
+	events := make(chan string, 16)
+	u := fakeUA(f, events, func(c *Config) { c.T1 = 500 * time.Millisecond })
+	connect(t, u)
+	waitEvent(t, events, "registered")
+	waitEvent(t, events, "unregistered")
+	waitEvent(t, events, "error: ua: registration failed: transaction: ")
+	waitEvent(t, events, "registered")
+	if got, want := f.bound(), 1; got != want {
+		t.Errorf("bindings: got %d, want %d", got, want)
+	}
+}

@@ -411,6 +411,7 @@ func (u *UA) onConnClosed(remote transport.Addr, err error) {
 	u.mu.Unlock()
 	if isServer && u.reg != nil {
 		u.log.Debug("ua: registrar connection closed", "err", err)
+		u.reg.abort()
 		select {
 		case u.reg.kick <- struct{}{}:
 		default:
