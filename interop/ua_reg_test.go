@@ -76,6 +76,19 @@ func TestUARegKamailioRestart(t *testing.T) {
 			if got, want := p.State(), xphone.PhoneRegistered; got != want {
 				t.Errorf("State: got %v, want %v", got, want)
 			}
+			// Disconnect now, while the restarted Kamailio (stopped by a
+			// cleanup registered after ours) still answers the un-REGISTER.
+			dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer dcancel()
+			if err := p.Disconnect(dctx); err != nil {
+				t.Fatalf("Disconnect: %v", err)
+			}
+			eventually(t, 5*time.Second, "binding removed by Disconnect", func() error {
+				if k.registered(t, "1002", contact) == nil {
+					return errStillRegistered
+				}
+				return nil
+			})
 			// Transitions come in pairs and in order: never two
 			// "registered" or two "unregistered" in a row.
 			last := "unregistered"
