@@ -88,6 +88,13 @@ type Call struct {
 
 	reinviting bool // our re-INVITE is pending: theirs get 491
 
+	// DTMF (info.go) and transfer (refer.go)
+	dtmfMode    DTMFMode
+	dtmfSeen    dtmfFilter
+	refer       *referState // our BlindTransfer waiting for NOTIFYs
+	transferred bool        // a transfer succeeded: a BYE now ends the call as EndTransferred
+	onTransfer  func(code int, reason string)
+
 	// outbound
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
@@ -99,7 +106,8 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 	c.events.t = &u.tasks
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	opts := u.cfg.Media
-	opts.OnDTMF = c.dtmf
+	opts.OnDTMF = func(d rune) { c.receiveDTMF(d, dtmfFromRTP) }
+	c.dtmfMode = u.cfg.DTMFMode
 	opts.OnMediaTimeout = func() { u.tasks.goFunc(func() { c.hangup(EndMediaTimeout, nil) }) }
 	opts.Logger = u.log
 	ms, err := media.New(opts)
@@ -115,7 +123,7 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 		Port:             int(ms.LocalRTP().Port()),
 		Codecs:           codecs,
 		SRTP:             srtpMode,
-		NoTelephoneEvent: u.cfg.NoTelephoneEvent,
+		NoTelephoneEvent: u.cfg.NoTelephoneEvent || u.cfg.DTMFMode == DTMFInfo,
 		Username:         "xphone",
 	}
 	if rtcp := ms.LocalRTCP(); rtcp.Port() != ms.LocalRTP().Port()+1 {
@@ -193,19 +201,10 @@ func (c *Call) OnState(f func(State)) { c.mu.Lock(); c.onState = f; c.mu.Unlock(
 // OnEnded sets the end callback.
 func (c *Call) OnEnded(f func(EndReason)) { c.mu.Lock(); c.onEnded = f; c.mu.Unlock() }
 
-// OnDTMF sets the DTMF callback.
+// OnDTMF sets the DTMF callback. It is called once per key press,
+// whether the digit came by RFC 4733 or SIP INFO; when it came both ways
+// within Config.DTMFWindow it is reported once (see info.go).
 func (c *Call) OnDTMF(f func(rune)) { c.mu.Lock(); c.onDTMF = f; c.mu.Unlock() }
-
-func (c *Call) dtmf(d rune) {
-	c.events.do(func() {
-		c.mu.Lock()
-		f := c.onDTMF
-		c.mu.Unlock()
-		if f != nil {
-			f(d)
-		}
-	})
-}
 
 // setState moves the call to s and queues OnState; it reports whether the
 // state changed.
@@ -435,13 +434,17 @@ func (c *Call) handleBye(tx *transaction.ServerTx) {
 	req := tx.Request()
 	c.mu.Lock()
 	err := c.dlg.Receive(req)
+	reason := EndRemoteHangup
+	if c.transferred {
+		reason = EndTransferred
+	}
 	c.mu.Unlock()
 	if errors.Is(err, dialog.ErrCSeqOrder) {
 		c.u.respond(tx, 500, "")
 		return
 	}
 	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call ends anyway
-	c.end(EndRemoteHangup, nil)
+	c.end(reason, nil)
 }
 
 // handleReInvite answers a re-INVITE (RFC 3261 §14.2): a new offer is

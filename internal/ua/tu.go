@@ -10,7 +10,7 @@ import (
 )
 
 // The methods we implement, for Allow (RFC 3261 §20.5).
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY"
 
 // Methods we know but do not take: answered 405 with Allow (§21.4.6);
 // anything else is 501 (§21.5.2).
@@ -53,6 +53,20 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 			return
 		}
 		c.handleBye(tx)
+	case "INFO", "REFER", "NOTIFY":
+		c := u.findCall(req.CallID())
+		if !inDialog || c == nil {
+			u.respond(tx, 481, "")
+			return
+		}
+		switch req.Method {
+		case "INFO":
+			c.handleInfo(tx)
+		case "REFER":
+			c.handleRefer(tx)
+		default:
+			c.handleNotify(tx)
+		}
 	case "OPTIONS":
 		resp := sipmsg.NewResponse(req, 200, "")
 		if !inDialog {

@@ -105,6 +105,14 @@ type Config struct {
 	Codecs           []string
 	SRTP             sdp.SRTPMode
 	NoTelephoneEvent bool
+	// DTMFMode is how calls send digits (SIP INFO only also leaves
+	// telephone-event out of SDP); Call.SetDTMFMode changes one call.
+	// DTMFWindow is how long a digit received one way suppresses the same
+	// digit the other way: 0 means DefaultDTMFWindow, negative never.
+	DTMFMode   DTMFMode
+	DTMFWindow time.Duration
+	// RefuseTransfer answers every REFER 603 Decline.
+	RefuseTransfer bool
 	// T1 is the transaction layer's T1; 0 means 500 ms.
 	T1     time.Duration
 	Logger *slog.Logger
@@ -121,6 +129,11 @@ type Config struct {
 	OnRegistered   func()
 	OnUnregistered func()
 	OnError        func(error)
+	// OnTransfer is called when a REFER we accepted led to an answered
+	// call: old is the call that was transferred (it then ends with
+	// EndTransferred), new the call to the Refer-To target, which Calls
+	// also lists. It runs on the UA's callback goroutine.
+	OnTransfer func(old, new *Call)
 
 	// schedule, set by tests only, sees each delay the registration loop
 	// computed and returns the one to wait instead.

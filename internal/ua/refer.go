@@ -1,0 +1,302 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// ErrTransferFailed: a blind transfer did not complete (REFER refused,
+// a final NOTIFY status of 300 or more, or no outcome in time). The call
+// stays up.
+var ErrTransferFailed = errors.New("ua: transfer failed")
+
+// DefaultTransferTimeout bounds BlindTransfer when its context has no
+// deadline, and the new call a transferee places (RFC 3515 leaves both to
+// the implementation).
+const DefaultTransferTimeout = 60 * time.Second
+
+// referState is a BlindTransfer waiting for the transferee's NOTIFYs.
+type referState struct {
+	ch chan sipfrag
+}
+
+// sipfrag is the status line of a NOTIFY's message/sipfrag body (RFC 3420)
+// and whether the subscription ended with it.
+type sipfrag struct {
+	code       int
+	reason     string
+	terminated bool
+}
+
+// OnTransferProgress sets the function called with each status the
+// transferee reports while BlindTransfer waits (100 Trying, 180 Ringing,
+// the final status); it runs on the call's callback goroutine.
+func (c *Call) OnTransferProgress(f func(code int, reason string)) {
+	c.mu.Lock()
+	c.onTransfer = f
+	c.mu.Unlock()
+}
+
+// BlindTransfer asks the peer to call target (RFC 3515 REFER with Refer-To
+// and Referred-By, RFC 3892) and waits for the outcome reported by NOTIFY
+// (message/sipfrag, RFC 3420). On a 2xx the call ends with EndTransferred
+// (BYE) and BlindTransfer returns nil. Otherwise it returns an error
+// wrapping ErrTransferFailed, and a *StatusError when REFER was refused or
+// the transferee reported a final failure, and the call stays up. Without
+// a deadline on ctx it waits at most DefaultTransferTimeout. One transfer
+// runs at a time per call.
+func (c *Call) BlindTransfer(ctx context.Context, target string) error {
+	uri, err := c.u.TargetURI(target)
+	if err != nil {
+		return err
+	}
+	rs := &referState{ch: make(chan sipfrag, 16)}
+	c.mu.Lock()
+	if c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) || c.refer != nil {
+		c.mu.Unlock()
+		return ErrInvalidState
+	}
+	c.refer = rs
+	local := c.dlg.LocalURI
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.refer = nil
+		c.mu.Unlock()
+	}()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTransferTimeout)
+		defer cancel()
+	}
+	referTo := sipmsg.Address{URI: uri, Bracketed: true}
+	local.Params = ""
+	by := sipmsg.Address{Display: local.Display, URI: local.URI, Bracketed: true}
+	resp, err := c.request(ctx, "REFER", "", nil, [][2]string{
+		{"Refer-To", referTo.String()},
+		{"Referred-By", by.String()},
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrTransferFailed, err)
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%w: REFER refused: %w", ErrTransferFailed,
+			&StatusError{Code: resp.StatusCode, Reason: resp.Reason})
+	}
+	for {
+		select {
+		case f := <-rs.ch:
+			switch {
+			case f.code >= 300:
+				return fmt.Errorf("%w: %w", ErrTransferFailed, &StatusError{Code: f.code, Reason: f.reason})
+			case f.code >= 200:
+				c.hangup(EndTransferred, nil)
+				return nil
+			case f.terminated:
+				return fmt.Errorf("%w: subscription ended without a final status", ErrTransferFailed)
+			}
+		case <-c.done:
+			if c.Reason() == EndTransferred {
+				return nil
+			}
+			return fmt.Errorf("%w: the call ended", ErrTransferFailed)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrTransferFailed, context.Cause(ctx))
+		}
+	}
+}
+
+// handleNotify takes a NOTIFY for the implicit subscription of our REFER
+// (RFC 3515 §2.4.4): it is answered 200 (489 for another event package,
+// 481 when no transfer waits), its sipfrag status is reported to
+// OnTransferProgress and to the waiting BlindTransfer.
+func (c *Call) handleNotify(tx *transaction.ServerTx) {
+	req := tx.Request()
+	if !c.receiveInDialog(tx) {
+		return
+	}
+	ev, err := req.Event()
+	if err != nil || !strings.EqualFold(ev.Type, "refer") {
+		c.u.respond(tx, 489, "")
+		return
+	}
+	f, _ := parseSipfrag(req.Body)
+	if ss, err := req.SubscriptionState(); err == nil && strings.EqualFold(ss.State, "terminated") {
+		f.terminated = true
+	}
+	c.mu.Lock()
+	rs := c.refer
+	if rs != nil && f.code >= 200 && f.code < 300 {
+		// The transferee may hang up as soon as this is answered: its BYE
+		// then ends the call as transferred.
+		c.transferred = true
+	}
+	cb := c.onTransfer
+	c.mu.Unlock()
+	if rs == nil {
+		c.u.respond(tx, 481, "")
+		return
+	}
+	c.u.respond(tx, 200, "")
+	if f.code != 0 && cb != nil {
+		c.events.do(func() { cb(f.code, f.reason) })
+	}
+	if f.code >= 200 || f.terminated {
+		rs.ch <- f // at most one final per REFER: the buffer has room
+		return
+	}
+	select {
+	case rs.ch <- f:
+	default: // provisional statuses may be dropped
+	}
+}
+
+// parseSipfrag reads the status line of a message/sipfrag body ("SIP/2.0
+// 200 OK", RFC 3420 §2); the rest of the fragment is ignored.
+func parseSipfrag(body []byte) (sipfrag, error) {
+	line, _, _ := strings.Cut(string(body), "\n")
+	line = strings.TrimRight(line, "\r ")
+	rest, ok := strings.CutPrefix(line, "SIP/2.0 ")
+	if !ok {
+		return sipfrag{}, errors.New("ua: bad sipfrag")
+	}
+	code, reason, _ := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(code)
+	if err != nil || len(code) != 3 || n < 100 || n > 699 {
+		return sipfrag{}, errors.New("ua: bad sipfrag status")
+	}
+	return sipfrag{code: n, reason: reason}, nil
+}
+
+// handleRefer takes a REFER from the peer (RFC 3515 §2.4.2): 603 when
+// Config.RefuseTransfer is set, 400 without exactly one usable Refer-To,
+// 501 for an attended transfer (Replaces), else 202 and, on a goroutine
+// the UA tracks, a new call to the target whose progress goes back by
+// NOTIFY; when it is answered the old call ends with EndTransferred.
+func (c *Call) handleRefer(tx *transaction.ServerTx) {
+	req := tx.Request()
+	if !c.receiveInDialog(tx) {
+		return
+	}
+	if c.u.cfg.RefuseTransfer {
+		c.u.respond(tx, 603, "")
+		return
+	}
+	if st := c.State(); st != StateActive && st != StateOnHold {
+		c.u.respond(tx, 491, "")
+		return
+	}
+	if len(req.Values("Refer-To")) != 1 {
+		c.u.respond(tx, 400, "Bad Refer-To")
+		return
+	}
+	rt, err := req.ReferTo()
+	if err != nil {
+		c.u.respond(tx, 400, "Bad Refer-To")
+		return
+	}
+	if !rt.URI.IsSIP() && !rt.URI.IsTel() {
+		c.u.respond(tx, 416, "")
+		return
+	}
+	if rt.URI.Headers != "" {
+		if strings.Contains(strings.ToLower(rt.URI.Headers), "replaces") {
+			c.u.respond(tx, 501, "Attended Transfer Not Supported")
+			return
+		}
+		rt.URI.Headers = ""
+	}
+	cs, _ := req.CSeq()
+	c.u.respond(tx, 202, "")
+	target, by := rt.URI.String(), req.Get("Referred-By")
+	c.u.tasks.goFunc(func() { c.transfer(target, by, cs.Seq) })
+}
+
+// transfer places the call a REFER asked for and reports it by NOTIFY:
+// 100 Trying, then the new call's final status (RFC 3515 §2.4.4-§2.4.5).
+func (c *Call) transfer(target, referredBy string, referSeq uint32) {
+	c.notifyRefer(referSeq, 100, "Trying", false)
+	var o DialOptions
+	o.Timeout = DefaultTransferTimeout
+	if referredBy != "" {
+		o.Headers = [][2]string{{"Referred-By", referredBy}}
+	}
+	nc, err := c.u.Dial(context.Background(), target, o)
+	if err != nil {
+		code, reason := 503, "Service Unavailable"
+		var se *StatusError
+		switch {
+		case errors.As(err, &se):
+			code, reason = se.Code, se.Reason
+		case errors.Is(err, ErrDialTimeout):
+			code, reason = 408, "Request Timeout"
+		}
+		c.u.log.Debug("ua: transfer failed", "target", target, "err", err)
+		c.notifyRefer(referSeq, code, reason, true)
+		return
+	}
+	c.mu.Lock()
+	c.transferred = true // the transferor's BYE may cross ours
+	c.mu.Unlock()
+	c.notifyRefer(referSeq, 200, "OK", true)
+	if f := c.u.cfg.OnTransfer; f != nil {
+		c.u.events.do(func() { f(c, nc) })
+	}
+	c.hangup(EndTransferred, nil)
+}
+
+// notifyRefer sends a NOTIFY of the refer event with a sipfrag status line.
+func (c *Call) notifyRefer(referSeq uint32, code int, reason string, final bool) {
+	if reason == "" {
+		reason = sipmsg.ReasonPhrase(code)
+	}
+	state := "active;expires=" + strconv.Itoa(int(DefaultTransferTimeout/time.Second))
+	if final {
+		state = "terminated;reason=noresource"
+	}
+	body := []byte("SIP/2.0 " + strconv.Itoa(code) + " " + reason + "\r\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
+	defer cancel()
+	_, err := c.request(ctx, "NOTIFY", "message/sipfrag;version=2.0", body, [][2]string{
+		{"Event", "refer;id=" + strconv.FormatUint(uint64(referSeq), 10)},
+		{"Subscription-State", state},
+	})
+	if err != nil {
+		c.u.log.Debug("ua: NOTIFY", "err", err)
+	}
+}
+
+// request sends an in-dialog request with extra headers and an optional
+// body of type ctype, and returns its final response.
+func (c *Call) request(ctx context.Context, method, ctype string, body []byte, hdrs [][2]string) (*sipmsg.Message, error) {
+	tl, tm := c.u.layer()
+	if tl == nil {
+		return nil, ErrNotConnected
+	}
+	c.mu.Lock()
+	if c.dlg == nil || c.state == StateEnded {
+		c.mu.Unlock()
+		return nil, ErrInvalidState
+	}
+	req := c.dlg.NewRequest(method, 0)
+	dst := c.dst
+	c.mu.Unlock()
+	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
+	for _, h := range hdrs {
+		req.Add(h[0], h[1])
+	}
+	req.Add("User-Agent", c.u.cfg.UserAgent)
+	if body != nil {
+		req.Add("Content-Type", ctype)
+		req.Body = body
+	}
+	req.SetContentLength()
+	return finalResponse(ctx, tl, req, dst)
+}
