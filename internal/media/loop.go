@@ -287,9 +287,12 @@ func (s *Session) run() {
 		if !now.Before(next) {
 			l.tick(now)
 			next = next.Add(FrameDuration)
-			if now.Sub(next) > 5*FrameDuration {
+			if behind := now.Sub(next); behind > 5*FrameDuration {
 				// Stalled (suspended process, overload): skip the
-				// backlog instead of bursting it out.
+				// missed ticks instead of bursting them out, and drop
+				// the audio that was due in them, so that the delay of
+				// what follows does not grow by the length of the stall.
+				l.skipTicks(int(behind / FrameDuration))
 				next = now.Add(FrameDuration)
 			}
 			continue

@@ -42,3 +42,33 @@ func TestPacedChunksOfAnyLength(t *testing.T) {
 		})
 	}
 }
+
+// TestSkipTicksDropsAudioDueInThem: after a stall the loop skips the
+// missed ticks; the PCMWriter frames due in them are dropped (and
+// counted) so the stall does not become permanent delay, and the RTP
+// timestamp moves on by the skipped time.
+func TestSkipTicksDropsAudioDueInThem(t *testing.T) {
+	l := &loop{s: &Session{}}
+	l.ci.tsPerFrame = 160
+	for i := range 10 {
+		l.pcmQ.push([]int16{int16(i)})
+	}
+	l.ts = 1000
+	l.skipTicks(4)
+	if l.pcmQ.n != 6 {
+		t.Errorf("queued frames: got %d, want 6", l.pcmQ.n)
+	}
+	if f, _ := l.pcmQ.pop(); f[0] != 4 {
+		t.Errorf("next frame: got #%d, want #4 (the oldest are dropped)", f[0])
+	}
+	if got := l.s.ctr.droppedOut.Load(); got != 4 {
+		t.Errorf("dropped outbound: got %d, want 4", got)
+	}
+	if l.ts != 1000+4*160 {
+		t.Errorf("timestamp: got %d, want %d", l.ts, 1000+4*160)
+	}
+	l.skipTicks(100) // more ticks than frames: the queue empties
+	if l.pcmQ.n != 0 || l.s.ctr.droppedOut.Load() != 9 {
+		t.Errorf("after a long stall: %d queued, %d dropped, want 0 and 9", l.pcmQ.n, l.s.ctr.droppedOut.Load())
+	}
+}

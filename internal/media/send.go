@@ -107,6 +107,19 @@ func (l *loop) nextPaced() ([]int16, bool) {
 	return l.pacedBuf, true
 }
 
+// skipTicks accounts for k ticks the loop missed: the RTP timestamp moves on
+// as the sampling clock did (RFC 3550 §5.1), and the queued PCMWriter frames
+// that were due in those ticks are dropped and counted, oldest first.
+func (l *loop) skipTicks(k int) {
+	l.ts += uint32(k) * l.ci.tsPerFrame
+	for range k {
+		if _, ok := l.pcmQ.pop(); !ok {
+			break
+		}
+		l.s.ctr.droppedOut.Add(1)
+	}
+}
+
 // send runs the outbound half of a tick: one DTMF, audio or raw packet,
 // or nothing. The RTP timestamp advances by one frame every tick whether
 // or not a packet goes out, so it follows the sampling clock (RFC 3550
