@@ -47,6 +47,7 @@ func New(cfg Config) (Phone, error) {
 		Codecs:           codecs,
 		SRTP:             sdpSRTP(d.SRTP),
 		NoTelephoneEvent: d.DTMFMode == DTMFInfo,
+		SessionTimer:     d.SessionTimer,
 		Logger:           d.Logger,
 		EndCause:         endCause,
 		NewCall:          func(c *ua.Call) { c.SetApp(&call{c: c, p: p}) },

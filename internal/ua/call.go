@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,6 +95,7 @@ type Call struct {
 	refer       *referState // our BlindTransfer waiting for NOTIFYs
 	transferred bool        // a transfer succeeded: a BYE now ends the call as EndTransferred
 	onTransfer  func(code int, reason string)
+	timer       sessionTimer
 
 	// outbound
 	invite       *sipmsg.Message
@@ -240,6 +242,7 @@ func (c *Call) end(r EndReason, err error) bool {
 	if c.retrans != nil {
 		c.retrans.Stop()
 	}
+	c.stopTimerLocked()
 	if c.dlg != nil {
 		c.dlg.Terminate()
 	}
@@ -471,6 +474,12 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		c.u.respond(tx, 500, "")
 		return
 	}
+	resp := sipmsg.NewResponse(req, 200, "")
+	timer, reject := c.u.answerTimer(req, resp)
+	if reject != nil {
+		tx.Respond(reject) //nolint:errcheck // the peer retries with our Min-SE
+		return
+	}
 	var body []byte
 	if len(req.Body) > 0 {
 		offer, err := sdp.Parse(req.Body)
@@ -505,12 +514,13 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		}
 		body = []byte(off.String())
 	}
-	resp := sipmsg.NewResponse(req, 200, "")
 	resp.Add("Contact", contact.String())
 	resp.Add("Content-Type", "application/sdp")
 	resp.Body = body
 	resp.SetContentLength()
 	tx.Respond(resp) //nolint:errcheck // a lost re-INVITE answer is the peer's to retry
+	// Any 2xx to a re-INVITE refreshes the session (RFC 4028 §10).
+	c.armTimer(timer)
 }
 
 // Hold and Resume send a re-INVITE with sendonly or sendrecv (RFC 3264
@@ -546,55 +556,7 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 			c.sdp.SetDirection(prev)
 		}
 	}()
-	off, err := c.sdp.Offer()
-	if err != nil {
-		return err
-	}
-	tl, tm := c.u.layer()
-	if tl == nil {
-		return ErrNotConnected
-	}
-	c.mu.Lock()
-	if c.dlg == nil {
-		c.mu.Unlock()
-		return ErrInvalidState
-	}
-	req := c.dlg.NewRequest("INVITE", 0)
-	dst := c.dst
-	c.mu.Unlock()
-	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
-	req.Add("Content-Type", "application/sdp")
-	req.Body = []byte(off.String())
-	req.SetContentLength()
-	tx, err := tl.Request(ctx, req, dst)
-	if err != nil {
-		c.sdp.DiscardOffer()
-		return err
-	}
-	var final *sipmsg.Message
-	for resp := range tx.Responses() {
-		if resp.StatusCode >= 200 {
-			final = resp
-			break
-		}
-	}
-	if final == nil {
-		c.sdp.DiscardOffer()
-		if err := tx.Err(); err != nil {
-			return err
-		}
-		return errors.New("ua: re-INVITE got no answer")
-	}
-	if final.StatusCode >= 300 {
-		c.sdp.DiscardOffer()
-		return &StatusError{Code: final.StatusCode, Reason: final.Reason}
-	}
-	c.sendAck(final, req)
-	ans, err := sdp.Parse(final.Body)
-	if err != nil {
-		return err
-	}
-	n, err := c.sdp.ProcessAnswer(ans)
+	n, err := c.sendReinvite(ctx)
 	if err != nil {
 		return err
 	}
@@ -604,6 +566,67 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 	}
 	c.setState(next)
 	return nil
+}
+
+// sendReinvite offers the session's current SDP in a re-INVITE carrying the
+// session-timer headers, retries once on 422 with the Min-SE it names (RFC
+// 4028 §7.4), ACKs the 2xx, re-arms the session timer from it and returns
+// the negotiated answer. The caller holds the reinviting flag.
+func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
+	var interval uint32
+	for attempt := 0; ; attempt++ {
+		off, err := c.sdp.Offer()
+		if err != nil {
+			return sdp.Negotiated{}, err
+		}
+		tl, tm := c.u.layer()
+		if tl == nil {
+			c.sdp.DiscardOffer()
+			return sdp.Negotiated{}, ErrNotConnected
+		}
+		c.mu.Lock()
+		if c.dlg == nil {
+			c.mu.Unlock()
+			c.sdp.DiscardOffer()
+			return sdp.Negotiated{}, ErrInvalidState
+		}
+		req := c.dlg.NewRequest("INVITE", 0)
+		dst := c.dst
+		c.mu.Unlock()
+		req.PrependVia(c.u.via(tm, tl, dst.Protocol))
+		c.addRefreshHeaders(req)
+		if interval > 0 {
+			req.Set("Session-Expires", strconv.FormatUint(uint64(interval), 10))
+			req.Set("Min-SE", strconv.FormatUint(uint64(interval), 10))
+		}
+		req.Add("Content-Type", "application/sdp")
+		req.Body = []byte(off.String())
+		req.SetContentLength()
+		final, err := finalResponse(ctx, tl, req, dst)
+		if err != nil {
+			c.sdp.DiscardOffer()
+			return sdp.Negotiated{}, err
+		}
+		if final.StatusCode == 422 && attempt == 0 {
+			se, _ := req.SessionExpires()
+			if iv, ok := dialog.RetryInterval(final, se.Delta); ok {
+				c.sdp.DiscardOffer()
+				interval = iv
+				continue
+			}
+		}
+		if final.StatusCode >= 300 {
+			c.sdp.DiscardOffer()
+			return sdp.Negotiated{}, &StatusError{Code: final.StatusCode, Reason: final.Reason}
+		}
+		c.sendAck(final, req)
+		c.armTimer(timerFromAnswer(req, final))
+		ans, err := sdp.Parse(final.Body)
+		if err != nil {
+			return sdp.Negotiated{}, err
+		}
+		return c.sdp.ProcessAnswer(ans)
+	}
 }
 
 // sendAck ACKs a 2xx to our INVITE inv (RFC 3261 §13.2.2.4) and remembers

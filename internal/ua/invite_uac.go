@@ -162,6 +162,7 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	req.Add("Contact", contact.String())
 	req.Add("Allow", allowMethods)
 	req.Add("User-Agent", u.cfg.UserAgent)
+	u.offerTimer(req)
 	for _, h := range o.Headers {
 		req.Add(h[0], h[1])
 	}
@@ -314,6 +315,22 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				continue
 			}
 		}
+		if code == 422 && attempt < maxAuthRetries {
+			// Session interval too small: ask again with the Min-SE
+			// the answer names (RFC 4028 §7.4).
+			se, _ := req.SessionExpires()
+			if iv, ok := dialog.RetryInterval(final, se.Delta); ok && iv > se.Delta {
+				v := strconv.FormatUint(uint64(iv), 10)
+				req = nextInvite(req, "Session-Expires", v)
+				req.Set("Min-SE", v)
+				req.Del("Via")
+				req.PrependVia(u.via(tm, tl, dst.Protocol))
+				c.mu.Lock()
+				c.invite = req.Clone()
+				c.mu.Unlock()
+				continue
+			}
+		}
 		if (code == 401 || code == 407) && attempt < maxAuthRetries {
 			hdr, out := "WWW-Authenticate", "Authorization"
 			if code == 407 {
@@ -431,5 +448,6 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 		c.u.log.Warn("ua: media start", "err", err)
 	}
 	c.setState(StateActive)
+	c.armTimer(timerFromAnswer(req, resp))
 	report(nil)
 }

@@ -46,6 +46,13 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 		return
 	}
 	st := &uasState{localTag: u.tlNewTag()}
+	if _, reject := u.answerTimer(req, sipmsg.NewResponse(req, 200, "")); reject != nil {
+		// The interval asked for is below our Min-SE (RFC 4028 §9).
+		c.media.Close()
+		reject.SetToTag(st.localTag) //nolint:errcheck // To was validated
+		tx.Respond(reject)           //nolint:errcheck // the caller retries or gives up
+		return
+	}
 	if len(req.Body) == 0 {
 		st.lateOffer = true
 	} else {
@@ -124,6 +131,7 @@ func (c *Call) Accept(ctx context.Context) error {
 		body = []byte(off.String())
 	}
 	resp := c.finalWithSDP(200, body)
+	timer, _ := c.u.answerTimer(c.stx.Request(), resp)
 	c.mu.Lock()
 	c.ok = resp.Clone()
 	c.mu.Unlock()
@@ -145,6 +153,7 @@ func (c *Call) Accept(ctx context.Context) error {
 		st.started = true
 	}
 	c.setState(StateActive)
+	c.armTimer(timer)
 	c.mu.Lock()
 	st.interval = c.u.t1()
 	if c.state != StateEnded && !c.acked {

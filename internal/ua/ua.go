@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
@@ -113,6 +114,11 @@ type Config struct {
 	DTMFWindow time.Duration
 	// RefuseTransfer answers every REFER 603 Decline.
 	RefuseTransfer bool
+	// SessionTimer is the session interval asked for in INVITEs and
+	// offered to callers (RFC 4028), rounded down to seconds and at least
+	// 90 s; <= 0 disables session timers: none asked for, and callers'
+	// requests for one are ignored.
+	SessionTimer time.Duration
 	// T1 is the transaction layer's T1; 0 means 500 ms.
 	T1     time.Duration
 	Logger *slog.Logger
@@ -138,6 +144,14 @@ type Config struct {
 	// schedule, set by tests only, sees each delay the registration loop
 	// computed and returns the one to wait instead.
 	schedule func(time.Duration) time.Duration
+	// Session-timer knobs for tests: timerUnit is the wall time of one
+	// session-timer second (0: a second), minSE replaces the 90 s Min-SE,
+	// noRefresh negotiates timers but never sends the refresh.
+	timerUnit time.Duration
+	minSE     uint32
+	noRefresh bool
+	// timerArmed sees every (re)arming of a call's session timer.
+	timerArmed func(*Call, dialog.SessionTimer)
 }
 
 // UA is a SIP user agent. Its methods are safe for concurrent use.
