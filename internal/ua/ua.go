@@ -152,6 +152,8 @@ type Config struct {
 	noRefresh bool
 	// timerArmed sees every (re)arming of a call's session timer.
 	timerArmed func(*Call, dialog.SessionTimer)
+	// stunTimeout replaces the 3 s bound of the STUN query at Connect.
+	stunTimeout time.Duration
 }
 
 // UA is a SIP user agent. Its methods are safe for concurrent use.
@@ -403,7 +405,11 @@ func (u *UA) learnAddress(ctx context.Context, tm *transport.Manager) error {
 // of its own (RFC 8489 §6): only the address is used, assuming a NAT that
 // maps every local port of this host to the same public address.
 func (u *UA) stunAddress(ctx context.Context) (netip.Addr, bool) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	wait := 3 * time.Second
+	if u.cfg.stunTimeout > 0 {
+		wait = u.cfg.stunTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	raddr, err := net.ResolveUDPAddr("udp", u.cfg.STUNServer)
 	if err != nil {
