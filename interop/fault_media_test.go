@@ -203,9 +203,16 @@ func TestFaultMediaImpairedLink(t *testing.T) {
 		t.Errorf("loss counted: got %.1f%%, want %.0f%% ± %.1f%% (4.5σ over %d packets)", lossPct, im.Loss, bound, int(expected))
 	}
 	// Every lost or late packet is a concealed frame; the buffer may
-	// conceal a few more while it adapts (2% slack).
-	if min, max := lossPct-1, im.Loss+bound+2; concealedPct < min || concealedPct > max {
-		t.Errorf("concealed: got %.1f%% of the frames, want between %.1f%% (the loss counted, -1%%) and %.1f%%", concealedPct, min, max)
+	// conceal a few more while it adapts (2% slack). Late packets are
+	// what the buffer failed to wait for: few, though a loaded machine
+	// adds its own jitter (16 of 529 seen with two cores kept busy).
+	latePct := 100 * float64(st.PacketsLate) / expected
+	if min, max := lossPct-1, lossPct+latePct+2; concealedPct < min || concealedPct > max {
+		t.Errorf("concealed: got %.1f%% of the frames, want between %.1f%% (the loss counted, -1%%) and %.1f%% (loss and late, +2%%)",
+			concealedPct, min, max)
+	}
+	if latePct > 5 {
+		t.Errorf("late packets: got %.1f%%, want at most 5%%", latePct)
 	}
 	// Concealment keeps the tone: single losses never play silence; allow
 	// the rare burst whose concealment has faded out.
