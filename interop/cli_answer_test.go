@@ -46,7 +46,7 @@ func writeTonePcap(t *testing.T, path string, freq float64, n int) {
 		if i == 0 {
 			m = 0x80 // marker on the first packet of the talkspurt
 		}
-		rtp = append(rtp, 0x80, m|0)
+		rtp = append(rtp, 0x80, m) // payload type 0: PCMU
 		rtp = be.AppendUint16(rtp, uint16(1000+i))
 		rtp = be.AppendUint32(rtp, uint32(160*i))
 		rtp = be.AppendUint32(rtp, 0x5eed1234)
