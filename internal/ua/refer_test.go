@@ -1,0 +1,247 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// progressLog records OnTransferProgress statuses.
+type progressLog struct {
+	mu    sync.Mutex
+	codes []int
+}
+
+func (l *progressLog) add(code int, _ string) {
+	l.mu.Lock()
+	l.codes = append(l.codes, code)
+	l.mu.Unlock()
+}
+
+func (l *progressLog) get() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.codes...)
+}
+
+// transferSetup is A in a call with B, and C ready to take calls.
+type transferSetup struct {
+	a, b, c     *UA
+	ca, cb      *Call
+	calls       chan *Call // C's incoming calls
+	transferred chan [2]*Call
+	progress    progressLog
+}
+
+func newTransferSetup(t *testing.T, modB, modC func(*Config), onC func(*Call)) *transferSetup {
+	t.Helper()
+	s := &transferSetup{calls: make(chan *Call, 1), transferred: make(chan [2]*Call, 1)}
+	if onC == nil {
+		onC = acceptAll(t, s.calls)
+	}
+	s.c = newUA(t, func(c *Config) {
+		c.Username = "carol"
+		c.OnIncoming = onC
+		if modC != nil {
+			modC(c)
+		}
+	})
+	bCalls := make(chan *Call, 1)
+	s.b = newUA(t, func(c *Config) {
+		c.Username = "bob"
+		c.OnIncoming = acceptAll(t, bCalls)
+		c.OnTransfer = func(old, new *Call) { s.transferred <- [2]*Call{old, new} }
+		if modB != nil {
+			modB(c)
+		}
+	})
+	s.a = newUA(t, func(c *Config) { c.Username = "alice" })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	s.ca, err = s.a.Dial(ctx, uaURI(s.b), DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	s.ca.OnTransferProgress(s.progress.add)
+	s.cb = recvCall(t, bCalls)
+	waitState(t, s.cb, StateActive)
+	return s
+}
+
+// TestBlindTransfer: A transfers B to C. B accepts the REFER, calls C
+// (with Referred-By naming A), reports 100 and 200 by NOTIFY and hangs up
+// on A; A's BlindTransfer returns nil and both old legs end as
+// transferred; B and C are in a call.
+func TestBlindTransfer(t *testing.T) {
+	s := newTransferSetup(t, nil, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.ca.BlindTransfer(ctx, uaURI(s.c)); err != nil {
+		t.Fatalf("BlindTransfer: %v", err)
+	}
+	cc := recvCall(t, s.calls)
+	var pair [2]*Call
+	select {
+	case pair = <-s.transferred:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnTransfer was not called")
+	}
+	if pair[0] != s.cb {
+		t.Errorf("OnTransfer old call: got %v, want B's call %v", pair[0].ID(), s.cb.ID())
+	}
+	bc := pair[1]
+	waitDone(t, s.ca)
+	waitDone(t, s.cb)
+	for name, c := range map[string]*Call{"A": s.ca, "B": s.cb} {
+		if got, want := c.Reason(), EndTransferred; got != want {
+			t.Errorf("%s's old call reason: got %v, want %v", name, got, want)
+		}
+	}
+	waitState(t, bc, StateActive)
+	waitState(t, cc, StateActive)
+	if got, want := bc.CallID(), cc.CallID(); got != want {
+		t.Errorf("B's new call: got Call-ID %q, want C's %q", got, want)
+	}
+	if !bc.Outbound() {
+		t.Errorf("B's new call outbound: got false, want true")
+	}
+	if rb := cc.Header("Referred-By"); len(rb) != 1 || !strings.Contains(rb[0], "sip:alice@") {
+		t.Errorf("Referred-By at C: got %q, want A's URI", rb)
+	}
+	if calls := s.b.Calls(); len(calls) != 1 || calls[0] != bc {
+		t.Errorf("B's calls: got %d, want only the new one", len(calls))
+	}
+	// NOTIFYs seen: 100 Trying, then 200 OK, once A's queued callbacks
+	// have run.
+	sync := make(chan struct{})
+	s.ca.events.do(func() { close(sync) })
+	<-sync
+	if got := fmt.Sprint(s.progress.get()); got != "[100 200]" {
+		t.Errorf("NOTIFY statuses at A: got %s, want [100 200]", got)
+	}
+	if err := bc.End(ctx); err != nil {
+		t.Errorf("End: %v", err)
+	}
+	waitDone(t, cc)
+}
+
+// unusedPort returns a loopback UDP port nothing listens on.
+func unusedPort(t *testing.T) int {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	return port
+}
+
+// TestBlindTransferFails: the target busy, the target unreachable, and a
+// transferee that refuses transfers (603): BlindTransfer returns an error
+// wrapping ErrTransferFailed (with the status as a *StatusError) and the
+// A-B call stays active on both sides.
+func TestBlindTransferFails(t *testing.T) {
+	busy := func(c *Call) { c.Reject(context.Background(), 486, "") }
+	for _, tc := range []struct {
+		name     string
+		modB     func(*Config)
+		onC      func(*Call)
+		target   func(s *transferSetup) string
+		wantCode int // 0: any status
+	}{
+		{"target-busy", nil, busy, func(s *transferSetup) string { return uaURI(s.c) }, 486},
+		{"target-unreachable", func(c *Config) { c.T1 = 20 * time.Millisecond }, nil,
+			func(s *transferSetup) string { return fmt.Sprintf("sip:nobody@127.0.0.1:%d", unusedPort(t)) }, 0},
+		{"transfer-refused", func(c *Config) { c.RefuseTransfer = true }, nil,
+			func(s *transferSetup) string { return uaURI(s.c) }, 603},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTransferSetup(t, tc.modB, nil, tc.onC)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			err := s.ca.BlindTransfer(ctx, tc.target(s))
+			if !errors.Is(err, ErrTransferFailed) {
+				t.Fatalf("BlindTransfer: got %v, want ErrTransferFailed", err)
+			}
+			var se *StatusError
+			if !errors.As(err, &se) || (tc.wantCode != 0 && se.Code != tc.wantCode) {
+				t.Errorf("BlindTransfer: got %v, want a StatusError %d", err, tc.wantCode)
+			}
+			for name, c := range map[string]*Call{"A": s.ca, "B": s.cb} {
+				if got, want := c.State(), StateActive; got != want {
+					t.Errorf("%s's call after the failed transfer: got %v, want %v", name, got, want)
+				}
+			}
+			if got := len(s.b.Calls()); got != 1 {
+				t.Errorf("B's calls: got %d, want 1", got)
+			}
+			if err := s.ca.End(ctx); err != nil {
+				t.Errorf("End: %v", err)
+			}
+			waitDone(t, s.cb)
+		})
+	}
+}
+
+// TestReferRequests: REFERs from a scripted peer: no Refer-To is 400, two
+// are 400, Replaces is 501, a REFER outside a dialog is 481, and a NOTIFY
+// with no transfer waiting is 481.
+func TestReferRequests(t *testing.T) {
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	c := recvCall(t, calls)
+	waitState(t, c, StateActive)
+	seq := 2
+	for _, tc := range []struct {
+		name, method string
+		hdrs         []string
+		outside      bool
+		code         int
+	}{
+		{"no-refer-to", "REFER", nil, false, 400},
+		{"two-refer-to", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1>", "Refer-To", "<sip:b@127.0.0.1>"}, false, 400},
+		{"replaces", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1?Replaces=x%40y%3Bto-tag%3D1%3Bfrom-tag%3D2>"}, false, 501},
+		{"outside-dialog", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1>"}, true, 481},
+		{"notify-unexpected", "NOTIFY", []string{"Event", "refer", "Subscription-State", "active"}, false, 481},
+		{"notify-other-event", "NOTIFY", []string{"Event", "dialog", "Subscription-State", "active"}, false, 489},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := p.ack(inv, ok.m, "")
+			req.Method = tc.method
+			req.Set("CSeq", fmt.Sprintf("%d %s", seq, tc.method))
+			seq++
+			if tc.outside {
+				req.Set("Call-ID", token()+"@peer")
+			}
+			for i := 0; i+1 < len(tc.hdrs); i += 2 {
+				req.Add(tc.hdrs[i], tc.hdrs[i+1])
+			}
+			p.send(req, ok.from)
+			resp := p.next(tc.method+" answer", func(m *sipmsg.Message) bool {
+				cs, _ := m.CSeq()
+				return !m.IsRequest() && cs.Method == tc.method
+			}).m
+			if resp.StatusCode != tc.code {
+				t.Errorf("%s answer: got %d, want %d", tc.method, resp.StatusCode, tc.code)
+			}
+		})
+	}
+	if got, want := c.State(), StateActive; got != want {
+		t.Errorf("call state: got %v, want %v", got, want)
+	}
+	p.hangupFrom(c)
+}
