@@ -3,6 +3,7 @@ package ua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -96,6 +97,7 @@ type Call struct {
 	transferred bool        // a transfer succeeded: a BYE now ends the call as EndTransferred
 	onTransfer  func(code int, reason string)
 	timer       sessionTimer
+	sdesWarned  bool // the SDES-over-plain-signaling warning was logged
 
 	// outbound
 	invite       *sipmsg.Message
@@ -103,7 +105,28 @@ type Call struct {
 	ack          *sipmsg.Message
 }
 
+// errSDESOverPlain refuses SRTP keys on unencrypted signaling.
+var errSDESOverPlain = fmt.Errorf("ua: SDES keys over unencrypted signaling refused: %w", sdp.ErrNotAcceptable)
+
+// sdesMode applies Config.RefuseSDESOverPlain: SDES keys travel in the SIP
+// body, readable by anyone on the path of plain UDP or TCP (RFC 4568
+// §8.1.1). Mandatory SRTP then fails the Dial; otherwise SRTP is off, so a
+// RTP/SAVP offer from a peer gets 488.
+func (u *UA) sdesMode(proto transport.Protocol, m sdp.SRTPMode, outbound bool) (sdp.SRTPMode, error) {
+	if m == sdp.SRTPOff || proto == transport.TLS || !u.cfg.RefuseSDESOverPlain {
+		return m, nil
+	}
+	if outbound && m == sdp.SRTPMandatory {
+		return m, errSDESOverPlain
+	}
+	return sdp.SRTPOff, nil
+}
+
 func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, codecs []string, srtpMode sdp.SRTPMode) (*Call, error) {
+	srtpMode, err := u.sdesMode(proto, srtpMode, outbound)
+	if err != nil {
+		return nil, err
+	}
 	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{})}
 	c.events.t = &u.tasks
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
@@ -323,7 +346,14 @@ func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
 	}
 	c.mu.Lock()
 	c.neg, c.hasNeg = n, true
+	warn := n.LocalCrypto != nil && c.proto != transport.TLS && !c.sdesWarned
+	if warn {
+		c.sdesWarned = true
+	}
 	c.mu.Unlock()
+	if warn {
+		c.u.log.Warn("ua: SRTP keys (SDES) were exchanged over unencrypted signaling; use TLS", "call", c.callID, "transport", lowerProto(c.proto))
+	}
 	if update {
 		return c.media.Update(cfg)
 	}

@@ -106,6 +106,12 @@ type Config struct {
 	Codecs           []string
 	SRTP             sdp.SRTPMode
 	NoTelephoneEvent bool
+	// RefuseSDESOverPlain refuses SRTP keys (SDES, RFC 4568) on signaling
+	// that is not TLS: Dial with mandatory SRTP fails with an error
+	// wrapping sdp.ErrNotAcceptable, optional SRTP offers plain RTP, and a
+	// peer's RTP/SAVP offer gets 488. Without it such calls work and log a
+	// warning once per call.
+	RefuseSDESOverPlain bool
 	// DTMFMode is how calls send digits (SIP INFO only also leaves
 	// telephone-event out of SDP); Call.SetDTMFMode changes one call.
 	// DTMFWindow is how long a digit received one way suppresses the same
