@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/xphone-go/xphone/internal/ua"
 	"github.com/xphone-go/xphone/rtp"
@@ -107,8 +108,10 @@ func (c *call) Unmute() error {
 
 func (c *call) Muted() bool { return c.c.Media().Muted() }
 
-// SendDTMF queues RFC 4733 telephone-events; SIP INFO is not implemented
-// yet. It returns once the digits are queued, not sent.
+// SendDTMF sends digits per Config.DTMFMode: RFC 4733 telephone-events
+// are queued and it returns at once; SIP INFO (DTMFInfo, or DTMFBoth when
+// the peer did not accept telephone-event) sends one INFO per digit and
+// returns when the last was answered.
 func (c *call) SendDTMF(ctx context.Context, digits string) error {
 	if err := ValidateDTMF(digits); err != nil {
 		return err
@@ -116,18 +119,25 @@ func (c *call) SendDTMF(ctx context.Context, digits string) error {
 	if err := c.check(OpSendDTMF); err != nil {
 		return err
 	}
-	if c.p.cfg.DTMFMode == DTMFInfo {
-		return errors.New("xphone: DTMF by SIP INFO: " + ua.ErrNotSupported.Error())
-	}
-	return c.opErr(OpSendDTMF, c.c.SendDTMF(digits))
+	return c.opErr(OpSendDTMF, c.c.SendDigits(ctx, digits))
 }
 
-// BlindTransfer is not implemented yet: it returns an error saying so.
+// BlindTransfer sends REFER and waits for the transferee's final NOTIFY
+// (see ua.Call.BlindTransfer); failures wrap ErrTransferFailed and, when a
+// status says why, a *StatusError.
 func (c *call) BlindTransfer(ctx context.Context, target string) error {
 	if err := c.check(OpBlindTransfer); err != nil {
 		return err
 	}
-	return fmt.Errorf("xphone: blind transfer (REFER): %w", ua.ErrNotSupported)
+	err := c.c.BlindTransfer(ctx, target)
+	if err == nil || !errors.Is(err, ua.ErrTransferFailed) {
+		return c.opErr(OpBlindTransfer, err)
+	}
+	var se *ua.StatusError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: %w", ErrTransferFailed, &StatusError{Code: se.Code, Reason: se.Reason})
+	}
+	return fmt.Errorf("%w: %s", ErrTransferFailed, strings.TrimPrefix(err.Error(), ua.ErrTransferFailed.Error()+": "))
 }
 
 func (c *call) OnState(f func(CallState)) {
@@ -197,6 +207,17 @@ func callState(s ua.State) CallState {
 		return StateOnHold
 	}
 	return StateEnded
+}
+
+// uaDTMFMode converts a DTMFMode (already defaulted).
+func uaDTMFMode(m DTMFMode) ua.DTMFMode {
+	switch m {
+	case DTMFInfo:
+		return ua.DTMFInfo
+	case DTMFBoth:
+		return ua.DTMFBoth
+	}
+	return ua.DTMFRFC4733
 }
 
 // endReason converts a ua.EndReason.

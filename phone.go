@@ -47,6 +47,7 @@ func New(cfg Config) (Phone, error) {
 		Codecs:           codecs,
 		SRTP:             sdpSRTP(d.SRTP),
 		NoTelephoneEvent: d.DTMFMode == DTMFInfo,
+		DTMFMode:         uaDTMFMode(d.DTMFMode),
 		SessionTimer:     d.SessionTimer,
 		Logger:           d.Logger,
 		EndCause:         endCause,
