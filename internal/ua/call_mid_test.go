@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xphone-go/xphone/internal/audiotest"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/sipmsg"
 )
@@ -68,7 +67,7 @@ func TestEarlyMedia(t *testing.T) {
 		t.Errorf("callee state: got %v, want %v", got, want)
 	}
 	go sendTone(cb, 1000)
-	if err := audiotest.CheckTone(collect(t, ca, 10, 25), 8000, 1000, 15); err != nil {
+	if err := hearTone(t, ca, 10, 25, 1000); err != nil {
 		t.Errorf("caller heard before the answer: %v", err)
 	}
 	if got, want := ca.State(), StateEarlyMedia; got != want {
@@ -79,7 +78,7 @@ func TestEarlyMedia(t *testing.T) {
 	}
 	log.wait(t, StateActive)
 	go sendTone(ca, 440)
-	if err := audiotest.CheckTone(collect(t, cb, 10, 25), 8000, 440, 15); err != nil {
+	if err := hearTone(t, cb, 10, 25, 440); err != nil {
 		t.Errorf("callee heard: %v", err)
 	}
 	if err := ca.End(ctx); err != nil {
@@ -152,7 +151,7 @@ func TestHoldResume(t *testing.T) {
 				}
 			}
 			go sendTone(held, 440)
-			if err := audiotest.CheckTone(collect(t, holder, 10, 25), 8000, 440, 15); err != nil {
+			if err := hearTone(t, holder, 10, 25, 440); err != nil {
 				t.Errorf("holder hears after resume: %v", err)
 			}
 		})
