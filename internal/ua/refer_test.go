@@ -245,3 +245,103 @@ func TestReferRequests(t *testing.T) {
 	}
 	p.hangupFrom(c)
 }
+
+// TestBlindTransferNotifies: the transferee is a scripted peer. Our REFER
+// carries Refer-To and Referred-By; every NOTIFY is answered 200; the
+// outcome follows the final sipfrag: 200 ends the call as transferred
+// (our BYE), 486 fails with the status and keeps the call, no NOTIFY at
+// all fails when the context ends and keeps the call.
+func TestBlindTransferNotifies(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		frags  []string // sipfrag status lines, the last one terminating
+		wantOK bool
+		code   int
+	}{
+		{"completed", []string{"SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK"}, true, 0},
+		{"target-busy", []string{"SIP/2.0 100 Trying", "SIP/2.0 486 Busy Here"}, false, 486},
+		{"no-notify", nil, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := make(chan *Call, 1)
+			u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+			p := newPeer(t)
+			inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+			p.send(inv, netipAddr(u))
+			ok := p.next("200", isResp(200, "INVITE"))
+			p.send(p.ack(inv, ok.m, ""), ok.from)
+			c := recvCall(t, calls)
+			waitState(t, c, StateActive)
+			var progress progressLog
+			c.OnTransferProgress(progress.add)
+
+			timeout := 10 * time.Second
+			if tc.frags == nil {
+				timeout = time.Second
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			res := make(chan error, 1)
+			go func() { res <- c.BlindTransfer(ctx, "sip:carol@127.0.0.1:5999") }()
+			refer := p.next("REFER", isReq("REFER"))
+			if rt, err := refer.m.ReferTo(); err != nil || rt.URI.String() != "sip:carol@127.0.0.1:5999" {
+				t.Errorf("Refer-To: got %q (%v), want <sip:carol@127.0.0.1:5999>", refer.m.Get("Refer-To"), err)
+			}
+			if rb := refer.m.Get("Referred-By"); !strings.Contains(rb, "sip:callee@") {
+				t.Errorf("Referred-By: got %q, want our URI", rb)
+			}
+			p.send(sipmsg.NewResponse(refer.m, 202, ""), refer.from)
+			for i, frag := range tc.frags {
+				n := p.ack(inv, ok.m, "")
+				n.Method = "NOTIFY"
+				n.Set("CSeq", fmt.Sprintf("%d NOTIFY", i+2))
+				n.Add("Event", "refer")
+				state := "active;expires=60"
+				if i == len(tc.frags)-1 {
+					state = "terminated;reason=noresource"
+				}
+				n.Add("Subscription-State", state)
+				n.Add("Content-Type", "message/sipfrag;version=2.0")
+				n.Body = []byte(frag + "\r\n")
+				p.send(n, ok.from)
+				p.next("200 to NOTIFY", isResp(200, "NOTIFY"))
+			}
+			if tc.wantOK {
+				p.respond(p.next("BYE", isReq("BYE")), 200, "", "")
+			}
+			var err error
+			select {
+			case err = <-res:
+			case <-time.After(15 * time.Second):
+				t.Fatal("BlindTransfer did not return")
+			}
+			if tc.wantOK {
+				if err != nil {
+					t.Fatalf("BlindTransfer: got %v, want nil", err)
+				}
+				waitDone(t, c)
+				if got, want := c.Reason(), EndTransferred; got != want {
+					t.Errorf("reason: got %v, want %v", got, want)
+				}
+				sync := make(chan struct{})
+				c.events.do(func() { close(sync) })
+				<-sync
+				if got := fmt.Sprint(progress.get()); got != "[100 180 200]" {
+					t.Errorf("progress: got %s, want [100 180 200]", got)
+				}
+				return
+			}
+			var se *StatusError
+			if !errors.Is(err, ErrTransferFailed) || (tc.code != 0 && (!errors.As(err, &se) || se.Code != tc.code)) {
+				t.Errorf("BlindTransfer: got %v, want ErrTransferFailed with status %d", err, tc.code)
+			}
+			if tc.code == 0 && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("BlindTransfer: got %v, want it to wrap context.DeadlineExceeded", err)
+			}
+			if got, want := c.State(), StateActive; got != want {
+				t.Errorf("state: got %v, want %v", got, want)
+			}
+			p.hangupFrom(c)
+		})
+	}
+}
