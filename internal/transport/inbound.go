@@ -82,6 +82,9 @@ func (m *Manager) receive(msg *sipmsg.Message, src Addr, local netip.AddrPort) {
 		return
 	}
 	m.stats.received.Add(1)
+	if m.log.Enabled(m.ctx, slog.LevelDebug) {
+		m.log.Debug("sip: received", "proto", src.Protocol, "from", src.AddrPort, "msg", msg.String())
+	}
 	if h := m.cfg.Handler; h != nil {
 		h(Inbound{Msg: msg, Source: src, Local: local})
 	}

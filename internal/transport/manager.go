@@ -260,6 +260,10 @@ func (m *Manager) Send(ctx context.Context, msg *sipmsg.Message, dst Addr) error
 	bp := m.bufs.Get().(*[]byte)
 	b := msg.AppendTo((*bp)[:0])
 	err := m.write(ctx, b, dst)
+	if m.log.Enabled(m.ctx, slog.LevelDebug) {
+		// The whole message, so that --log debug shows the SIP exchange.
+		m.log.Debug("sip: sent", "proto", dst.Protocol, "to", dst.AddrPort, "err", err, "msg", string(b))
+	}
 	if cap(b) <= 64<<10 {
 		*bp = b[:0]
 		m.bufs.Put(bp)
