@@ -95,8 +95,16 @@ type Config struct {
 	// for this long while media should flow. Default 30 s. Negative
 	// disables it.
 	MediaTimeout time.Duration
-	// SRTP selects media encryption. Default SRTPOff.
+	// SRTP selects media encryption. Default SRTPOff. SRTP keys travel in
+	// the SDP (SDES, RFC 4568), so they are only as private as the
+	// signalling: use Transport "tls".
 	SRTP SRTPMode
+	// RefuseSDESOverPlain refuses SDES keys on signalling that is not TLS:
+	// Dial with SRTPMandatory fails with an error matching
+	// ErrNotAcceptable, SRTPOptional offers plain RTP, and a peer's
+	// RTP/SAVP offer is answered 488. Without it such calls work and a
+	// warning is logged once per call.
+	RefuseSDESOverPlain bool
 	// DTMFMode selects how DTMF travels. Default DTMFRFC4733.
 	DTMFMode DTMFMode
 	// SessionTimer is the session interval asked for (RFC 4028): the

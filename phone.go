@@ -44,14 +44,15 @@ func New(cfg Config) (Phone, error) {
 			MediaTimeout: d.MediaTimeout, HoldTimeout: holdTimeout(d.MediaTimeout), Latch: true,
 			Jitter: jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
 		},
-		Codecs:           codecs,
-		SRTP:             sdpSRTP(d.SRTP),
-		NoTelephoneEvent: d.DTMFMode == DTMFInfo,
-		DTMFMode:         uaDTMFMode(d.DTMFMode),
-		SessionTimer:     d.SessionTimer,
-		Logger:           d.Logger,
-		EndCause:         endCause,
-		NewCall:          func(c *ua.Call) { c.SetApp(&call{c: c, p: p}) },
+		Codecs:              codecs,
+		SRTP:                sdpSRTP(d.SRTP),
+		RefuseSDESOverPlain: d.RefuseSDESOverPlain,
+		NoTelephoneEvent:    d.DTMFMode == DTMFInfo,
+		DTMFMode:            uaDTMFMode(d.DTMFMode),
+		SessionTimer:        d.SessionTimer,
+		Logger:              d.Logger,
+		EndCause:            endCause,
+		NewCall:             func(c *ua.Call) { c.SetApp(&call{c: c, p: p}) },
 		OnIncoming: func(c *ua.Call) {
 			if f := p.handlers().incoming; f != nil {
 				f(wrap(c))
