@@ -175,6 +175,15 @@ func parseSipfrag(body []byte) (sipfrag, error) {
 	return sipfrag{code: n, reason: reason}, nil
 }
 
+// appendSipfrag appends a message/sipfrag body holding only a status line.
+func appendSipfrag(dst []byte, code int, reason string) []byte {
+	dst = append(dst, "SIP/2.0 "...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, reason...)
+	return append(dst, "\r\n"...)
+}
+
 // handleRefer takes a REFER from the peer (RFC 3515 §2.4.2): 603 when
 // Config.RefuseTransfer is set, 400 without exactly one usable Refer-To,
 // 501 for an attended transfer (Replaces), else 202 and, on a goroutine
@@ -261,7 +270,7 @@ func (c *Call) notifyRefer(referSeq uint32, code int, reason string, final bool)
 	if final {
 		state = "terminated;reason=noresource"
 	}
-	body := []byte("SIP/2.0 " + strconv.Itoa(code) + " " + reason + "\r\n")
+	body := appendSipfrag(nil, code, reason)
 	ctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
 	defer cancel()
 	_, err := c.request(ctx, "NOTIFY", "message/sipfrag;version=2.0", body, [][2]string{
