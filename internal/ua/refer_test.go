@@ -369,3 +369,80 @@ func FuzzParseSipfrag(f *testing.F) {
 		}
 	})
 }
+
+// TestReferredNotifies: the transferor is a scripted peer. Our UA answers
+// its REFER 202, sends NOTIFY (Event refer with the REFER's CSeq as id,
+// message/sipfrag) with 100 Trying while active and the new call's status
+// when terminated, and on success hangs up the old call with BYE.
+func TestReferredNotifies(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		onC   func(*Call)
+		final string
+	}{
+		{"answered", nil, "SIP/2.0 200 OK"},
+		{"busy", func(c *Call) { c.Reject(context.Background(), 486, "Busy Here") }, "SIP/2.0 486 Busy Here"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cCalls := make(chan *Call, 1)
+			onC := tc.onC
+			if onC == nil {
+				onC = acceptAll(t, cCalls)
+			}
+			c := newUA(t, func(cfg *Config) { cfg.OnIncoming = onC })
+			calls := make(chan *Call, 1)
+			u := newUA(t, func(cfg *Config) { cfg.OnIncoming = acceptAll(t, calls) })
+			p := newPeer(t)
+			inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+			p.send(inv, netipAddr(u))
+			ok := p.next("200", isResp(200, "INVITE"))
+			p.send(p.ack(inv, ok.m, ""), ok.from)
+			old := recvCall(t, calls)
+			waitState(t, old, StateActive)
+
+			refer := p.ack(inv, ok.m, "")
+			refer.Method = "REFER"
+			refer.Set("CSeq", "7 REFER")
+			refer.Add("Refer-To", "<"+uaURI(c)+">")
+			refer.Add("Referred-By", "<"+p.uri("peer")+">")
+			p.send(refer, ok.from)
+			p.next("202", isResp(202, "REFER"))
+			for i, want := range []struct{ frag, state string }{
+				{"SIP/2.0 100 Trying", "active"},
+				{tc.final, "terminated"},
+			} {
+				n := p.next("NOTIFY", isReq("NOTIFY"))
+				if got := n.m.Get("Event"); got != "refer;id=7" {
+					t.Errorf("NOTIFY %d Event: got %q, want %q", i, got, "refer;id=7")
+				}
+				if ct, _ := n.m.ContentType(); ct.Type+"/"+ct.Subtype != "message/sipfrag" {
+					t.Errorf("NOTIFY %d Content-Type: got %q, want message/sipfrag", i, n.m.Get("Content-Type"))
+				}
+				if ss, err := n.m.SubscriptionState(); err != nil || ss.State != want.state {
+					t.Errorf("NOTIFY %d Subscription-State: got %q, want %s", i, n.m.Get("Subscription-State"), want.state)
+				}
+				if got := strings.TrimSpace(string(n.m.Body)); got != want.frag {
+					t.Errorf("NOTIFY %d body: got %q, want %q", i, got, want.frag)
+				}
+				p.respond(n, 200, "", "")
+			}
+			if tc.onC != nil {
+				if got, want := old.State(), StateActive; got != want {
+					t.Errorf("old call after a failed transfer: got %v, want %v", got, want)
+				}
+				p.hangupFrom(old)
+				return
+			}
+			p.respond(p.next("BYE", isReq("BYE")), 200, "", "")
+			waitDone(t, old)
+			if got, want := old.Reason(), EndTransferred; got != want {
+				t.Errorf("old call reason: got %v, want %v", got, want)
+			}
+			cc := recvCall(t, cCalls)
+			if rb := cc.Header("Referred-By"); len(rb) != 1 || !strings.Contains(rb[0], "sip:peer@") {
+				t.Errorf("Referred-By at C: got %q, want the peer's", rb)
+			}
+			cc.End(context.Background())
+		})
+	}
+}
