@@ -201,9 +201,12 @@ func TestMediaTimeout(t *testing.T) {
 			body := peerSDP(40000, "PCMU")
 			body = body[:len(body)-len("a=sendrecv\r\n")] + "a=" + tc.dir + "\r\n"
 			inv := p.invite(uaURI(u), body)
+			// The media timer cannot start before the INVITE is sent, so
+			// the time since then is a lower bound that load can only
+			// lengthen (taking it after the 200 raced the timer's start).
+			start := time.Now()
 			p.send(inv, netipAddr(u))
 			ok := p.next("200", isResp(200, "INVITE"))
-			start := time.Now()
 			p.send(p.ack(inv, ok.m, ""), ok.from)
 			c := recvCall(t, calls)
 			bye := p.next("BYE", isReq("BYE"))
