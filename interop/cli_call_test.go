@@ -116,25 +116,7 @@ func TestCLICallBaresipThroughKamailio(t *testing.T) {
 	t.Logf("our --record: %.2f s, dominant %.0f Hz (%.0f%% of the energy)", float64(len(s))/8000, f, 100*rel)
 
 	// baresip's: what we sent.
-	var dec string
-	eventually(t, 5*time.Second, "baresip's recording written", func() error {
-		m, _ := filepath.Glob(filepath.Join(b.recDir, "dump-*-dec.wav"))
-		if len(m) != 1 {
-			return fmt.Errorf("got %d decoded recordings %q, want 1", len(m), m)
-		}
-		dec = m[0]
-		return nil
-	})
-	eventually(t, 5*time.Second, "baresip's recording readable", func() error {
-		s, rate, err = readWAVMono(dec)
-		if err != nil {
-			return err
-		}
-		if len(s) < rate*5/2 {
-			return fmt.Errorf("recording holds %d samples at %d Hz, want at least 2.5 s", len(s), rate)
-		}
-		return nil
-	})
+	s, rate, _ = b.decodedRecording(t, 2500*time.Millisecond)
 	mid = s[rate/2 : len(s)-rate/5]
 	if err := audiotest.CheckTone(mid, rate, 1000, 10); err != nil {
 		t.Errorf("baresip's recording (our tone): %v", err)

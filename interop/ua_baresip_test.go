@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,33 +42,7 @@ func TestUACallToBaresip(t *testing.T) {
 	if err := c.End(ctx); err != nil {
 		t.Fatalf("End: %v", err)
 	}
-	var dec string
-	eventually(t, 5*time.Second, "recording written", func() error {
-		m, _ := filepath.Glob(filepath.Join(b.recDir, "dump-*-dec.wav"))
-		if len(m) != 1 {
-			return fmt.Errorf("got %d decoded recordings %q, want 1", len(m), m)
-		}
-		dec = m[0]
-		return nil
-	})
-	// baresip finishes the file when the call is torn down.
-	var s []int16
-	eventually(t, 5*time.Second, "recording readable", func() error {
-		f, err := os.Open(dec)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w, err := audiotest.ReadWAV(f)
-		if err != nil {
-			return err
-		}
-		s = w.Mono()
-		if len(s) < 8000*2 {
-			return fmt.Errorf("recording holds %d samples, want at least 2 s", len(s))
-		}
-		return nil
-	})
+	s, _, _ := b.decodedRecording(t, 2*time.Second)
 	if err := audiotest.CheckTone(s[4000:len(s)-1600], 8000, 1000, 10); err != nil {
 		t.Errorf("baresip heard: %v", err)
 	}
