@@ -53,7 +53,7 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 			return
 		}
 		c.handleBye(tx)
-	case "INFO", "REFER", "NOTIFY":
+	case "INFO", "REFER", "NOTIFY", "UPDATE", "PRACK":
 		c := u.findCall(req.CallID())
 		if !inDialog || c == nil {
 			u.respond(tx, 481, "")
@@ -64,6 +64,10 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 			c.handleInfo(tx)
 		case "REFER":
 			c.handleRefer(tx)
+		case "UPDATE":
+			c.handleUpdate(tx)
+		case "PRACK":
+			c.handlePrack(tx)
 		default:
 			c.handleNotify(tx)
 		}
