@@ -517,6 +517,11 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 			c.u.respond(tx, 400, "Bad SDP")
 			return
 		}
+		// SRTP rekey (RFC 4568 §7.1.4): every answer to a re-offer carries
+		// a new key of ours, as every offer does (sendReinvite), so the
+		// fresh SRTP context media.Update builds never reuses a key with
+		// a reset rollover counter (RFC 3711 §9.1). See srtp_rekey_test.go.
+		c.sdp.Rekey()
 		ans, n, err := c.sdp.Answer(offer)
 		if err != nil {
 			c.u.respond(tx, 488, "")
@@ -605,6 +610,9 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
 	var interval uint32
 	for attempt := 0; ; attempt++ {
+		// A new SRTP key in every offer (RFC 4568 §7.1.4); see
+		// handleReInvite.
+		c.sdp.Rekey()
 		off, err := c.sdp.Offer()
 		if err != nil {
 			return sdp.Negotiated{}, err
