@@ -88,7 +88,8 @@ type Call struct {
 	retrans  *time.Timer
 	answered bool
 
-	reinviting bool // our re-INVITE is pending: theirs get 491
+	reinviting bool        // our re-INVITE is pending: theirs get 491
+	upd        updateState // RFC 3311 UPDATE (update.go)
 
 	// DTMF (info.go) and transfer (refer.go)
 	dtmfMode    DTMFMode
@@ -512,34 +513,14 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 	}
 	var body []byte
 	if len(req.Body) > 0 {
-		offer, err := sdp.Parse(req.Body)
-		if err != nil {
-			c.u.respond(tx, 400, "Bad SDP")
-			return
-		}
-		// SRTP rekey (RFC 4568 §7.1.4): every answer to a re-offer carries
-		// a new key of ours, as every offer does (sendReinvite), so the
-		// fresh SRTP context media.Update builds never reuses a key with
-		// a reset rollover counter (RFC 3711 §9.1). See srtp_rekey_test.go.
-		c.sdp.Rekey()
-		ans, n, err := c.sdp.Answer(offer)
-		if err != nil {
-			c.u.respond(tx, 488, "")
-			return
-		}
-		body = []byte(ans.String())
-		if err := c.startMedia(n, true); err != nil {
-			c.u.log.Warn("ua: media update", "err", err)
-		}
-		// The peer holds us when it will not receive (its offer is
-		// sendonly or inactive, RFC 3264 §8.4); we hold it while our own
-		// direction does not receive.
-		if c.State() == StateActive || c.State() == StateOnHold {
-			if !n.RemoteDirection.Receives() || !n.Direction.Receives() {
-				c.setState(StateOnHold)
-			} else {
-				c.setState(StateActive)
+		var code int
+		if body, code = c.answerOffer(req.Body); code != 0 { // update.go
+			reason := ""
+			if code == 400 {
+				reason = "Bad SDP"
 			}
+			c.u.respond(tx, code, reason)
+			return
 		}
 	} else {
 		off, err := c.sdp.Offer()
@@ -605,13 +586,15 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 
 // sendReinvite offers the session's current SDP in a re-INVITE carrying the
 // session-timer headers, retries once on 422 with the Min-SE it names (RFC
-// 4028 §7.4), ACKs the 2xx, re-arms the session timer from it and returns
-// the negotiated answer. The caller holds the reinviting flag.
+// 4028 §7.4) and on 491 after the RFC 3261 §14.1 delay, ACKs the 2xx,
+// re-arms the session timer from it and returns the negotiated answer. The
+// caller holds the reinviting flag.
 func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
 	var interval uint32
+	glare := 0 // 491 retries (update.go)
 	for attempt := 0; ; attempt++ {
 		// A new SRTP key in every offer (RFC 4568 §7.1.4); see
-		// handleReInvite.
+		// answerOffer (update.go).
 		c.sdp.Rekey()
 		off, err := c.sdp.Offer()
 		if err != nil {
@@ -652,6 +635,16 @@ func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
 				interval = iv
 				continue
 			}
+		}
+		if final.StatusCode == 491 && glare < maxGlareRetries {
+			// Glare: the peer's offer crossed ours; offer again after
+			// the RFC 3261 §14.1 delay (update.go).
+			c.sdp.DiscardOffer()
+			glare++
+			if err := c.waitGlare(ctx); err != nil {
+				return sdp.Negotiated{}, err
+			}
+			continue
 		}
 		if final.StatusCode >= 300 {
 			c.sdp.DiscardOffer()

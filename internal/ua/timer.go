@@ -11,11 +11,13 @@ import (
 )
 
 // Session timers (RFC 4028). A call that negotiated one keeps two timers
-// under Call.mu: the refresher sends a re-INVITE at half the interval
-// (§10), and either side ends the call with BYE when the session expires
-// without a refresh: the refresher at the full interval, the other side at
+// under Call.mu: the refresher sends a refresh (UPDATE when the peer
+// allows it, else re-INVITE; update.go) at half the interval (§10), and
+// either side ends the call with BYE when the session expires without a
+// refresh: the refresher at the full interval, the other side at
 // ExpireAfter (the interval minus min(32 s, interval/3)). Every 2xx to a
-// re-INVITE, ours or the peer's, re-arms both from the interval it carries.
+// re-INVITE or UPDATE, ours or the peer's, re-arms both from the interval
+// it carries.
 
 // errSessionExpired is the error behind EndTimeout when no refresh came.
 var errSessionExpired = errors.New("ua: session expired without a refresh (RFC 4028 §10)")
@@ -155,8 +157,7 @@ func (c *Call) current(gen uint64) bool {
 	return c.timer.gen == gen && c.state != StateEnded
 }
 
-// refreshSession sends the refresh re-INVITE with the current SDP (RFC
-// 4028 §7.4). A 408 or 481 answer ends the call (§10); other failures
+// refreshSession sends the refresh (RFC 4028 §7.4). A 408 or 481 answer ends the call (§10); other failures
 // leave it to the expiry timer.
 func (c *Call) refreshSession(gen uint64) {
 	c.u.tasks.add()
@@ -178,9 +179,18 @@ func (c *Call) refreshSession(gen uint64) {
 	c.u.log.Debug("ua: session refresh failed", "call", c.callID, "err", err)
 }
 
-// refresh re-INVITEs with the session's current direction and applies the
-// answer.
+// refresh sends the session refresh: an UPDATE without a body when the
+// peer takes UPDATE (RFC 4028 §7.4 prefers it: no offer/answer), else a
+// re-INVITE with the session's current direction whose answer is applied.
+// A peer that refuses the UPDATE (405, 501) is refreshed by re-INVITE at
+// once and from then on.
 func (c *Call) refresh(ctx context.Context) error {
+	if c.peerTakesUpdate() {
+		err := c.sendUpdate(ctx)
+		if !isRefusal(err) {
+			return err
+		}
+	}
 	c.mu.Lock()
 	if c.reinviting || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
 		c.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 )
 
 // The methods we implement, for Allow (RFC 3261 §20.5).
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE"
 
 // Methods we know but do not take: answered 405 with Allow (§21.4.6);
 // anything else is 501 (§21.5.2).
@@ -78,6 +78,9 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		}
 		resp.Add("Allow", allowMethods)
 		resp.Add("Accept", "application/sdp")
+		if u.cfg.SessionTimer > 0 {
+			resp.Add("Supported", "timer") // RFC 4028 §3
+		}
 		resp.Add("User-Agent", u.cfg.UserAgent)
 		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
 	default:

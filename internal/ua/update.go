@@ -1,7 +1,272 @@
 package ua
 
-import "github.com/xphone-go/xphone/transaction"
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"time"
 
-// handleUpdate answers an UPDATE (RFC 3311) in one of the call's dialogs.
-// Not implemented yet: 501 keeps the peer from waiting.
-func (c *Call) handleUpdate(tx *transaction.ServerTx) { c.u.respond(tx, 501, "") }
+	"github.com/xphone-go/xphone/internal/dialog"
+	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// UPDATE (RFC 3311) in both directions, and the glare handling it shares
+// with re-INVITE.
+//
+// As UAS we take UPDATE in early and confirmed dialogs. One with an SDP
+// offer is answered like a re-INVITE offer (answerOffer); it gets 491 when
+// an offer of ours is unanswered and 500 with Retry-After when an offer of
+// the peer's is (§5.2). One without a body is a session refresh (RFC 4028
+// §7.3): 200 with the Session-Expires, or 422 with our Min-SE.
+//
+// As UAC, Call.Update sends an UPDATE without a body, and the session
+// timer refreshes with UPDATE when the peer's Allow lists it (RFC 4028
+// §7.4 prefers it: no offer/answer), else with re-INVITE.
+
+// maxGlareRetries bounds how often one re-INVITE or UPDATE is sent again
+// after 491.
+const maxGlareRetries = 3
+
+// updateState is a call's UPDATE state; guarded by Call.mu.
+type updateState struct {
+	answering bool // we are answering the peer's offer in an UPDATE
+	refused   bool // the peer answered our UPDATE 405 or 501: refresh by re-INVITE
+}
+
+// glareDelay is how long to wait before sending a request again after 491
+// (RFC 3261 §14.1): the owner of the Call-ID (the caller) waits 2.1 to 4 s,
+// the other side 0 to 2 s, both in units of 10 ms.
+func (c *Call) glareDelay() time.Duration {
+	if c.outbound {
+		return time.Duration(210+rand.IntN(191)) * 10 * time.Millisecond
+	}
+	return time.Duration(rand.IntN(201)) * 10 * time.Millisecond
+}
+
+// waitGlare waits out glareDelay; it fails when ctx ends or the call does.
+func (c *Call) waitGlare(ctx context.Context) error {
+	t := time.NewTimer(c.glareDelay())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return ErrInvalidState
+	}
+}
+
+// answerOffer answers the peer's SDP offer of a re-INVITE or UPDATE (RFC
+// 3264 §8), applies it to the media and moves the call between StateActive
+// and StateOnHold. code is 0 on success, else the response to send
+// instead: 400 for SDP that does not parse, 488 for an offer we cannot take
+// (RFC 3261 §14.2; our description stays as it was).
+func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
+	offer, err := sdp.Parse(raw)
+	if err != nil {
+		return nil, 400
+	}
+	// SRTP rekey (RFC 4568 §7.1.4): every answer to a re-offer carries a
+	// new key of ours, as every offer does (sendReinvite), so the fresh
+	// SRTP context media.Update builds never reuses a key with a reset
+	// rollover counter (RFC 3711 §9.1). See srtp_rekey_test.go.
+	c.sdp.Rekey()
+	ans, n, err := c.sdp.Answer(offer)
+	if err != nil {
+		return nil, 488
+	}
+	if err := c.startMedia(n, true); err != nil {
+		c.u.log.Warn("ua: media update", "err", err)
+	}
+	// The peer holds us when it will not receive (its offer is sendonly or
+	// inactive, RFC 3264 §8.4); we hold it while our own direction does
+	// not receive.
+	if st := c.State(); st == StateActive || st == StateOnHold {
+		if !n.RemoteDirection.Receives() || !n.Direction.Receives() {
+			c.setState(StateOnHold)
+		} else {
+			c.setState(StateActive)
+		}
+	}
+	return []byte(ans.String()), 0
+}
+
+// handleUpdate answers an UPDATE (RFC 3311 §5.2) in one of the call's
+// dialogs.
+func (c *Call) handleUpdate(tx *transaction.ServerTx) {
+	req := tx.Request()
+	offer := len(req.Body) > 0
+	c.mu.Lock()
+	if c.dlg == nil || c.state == StateEnded || !c.dlg.Matches(req) {
+		c.mu.Unlock()
+		c.u.respond(tx, 481, "")
+		return
+	}
+	confirmed := c.state == StateActive || c.state == StateOnHold
+	// An offer of ours is unanswered: our re-INVITE, our INVITE before its
+	// 2xx, or the offer in our 2xx to an INVITE without SDP until the ACK.
+	ours := c.reinviting || (c.outbound && !confirmed) ||
+		(!c.outbound && c.uas != nil && c.uas.lateOffer && c.ok != nil && !c.acked)
+	// An offer of the peer's is: its INVITE's before our 2xx, or an
+	// UPDATE's we are still answering.
+	theirs := c.upd.answering || (!c.outbound && !confirmed)
+	if offer && ours {
+		c.mu.Unlock()
+		c.u.respond(tx, 491, "")
+		return
+	}
+	if offer && theirs {
+		c.mu.Unlock()
+		resp := sipmsg.NewResponse(req, 500, "")
+		resp.Set("Retry-After", strconv.Itoa(rand.IntN(11))) // §5.2: 0 to 10 s
+		tx.Respond(resp)                                     //nolint:errcheck // the peer retries
+		return
+	}
+	err := c.dlg.Receive(req)
+	contact := c.dlg.LocalContact
+	if err == nil && offer {
+		c.upd.answering = true
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.u.respond(tx, 500, "")
+		return
+	}
+	if offer {
+		defer func() {
+			c.mu.Lock()
+			c.upd.answering = false
+			c.mu.Unlock()
+		}()
+	}
+	resp := sipmsg.NewResponse(req, 200, "")
+	var timer dialog.SessionTimer
+	if confirmed {
+		// A 2xx to an UPDATE refreshes the session (RFC 4028 §10).
+		var reject *sipmsg.Message
+		if timer, reject = c.u.answerTimer(req, resp); reject != nil {
+			tx.Respond(reject) //nolint:errcheck // the peer retries with our Min-SE
+			return
+		}
+	}
+	if offer {
+		body, code := c.answerOffer(req.Body)
+		if code != 0 {
+			reason := ""
+			if code == 400 {
+				reason = "Bad SDP"
+			}
+			c.u.respond(tx, code, reason)
+			return
+		}
+		resp.Add("Content-Type", "application/sdp")
+		resp.Body = body
+	}
+	// UPDATE is a target refresh request: its 2xx carries our Contact
+	// (RFC 3311 §5.2).
+	resp.Add("Contact", contact.String())
+	if c.u.cfg.SessionTimer > 0 && !resp.HasToken("Supported", "timer") {
+		resp.Add("Supported", "timer")
+	}
+	resp.SetContentLength()
+	tx.Respond(resp) //nolint:errcheck // a lost answer is the peer's to retry
+	if confirmed {
+		c.armTimer(timer)
+	}
+}
+
+// Update sends an UPDATE without a body (RFC 3311 §5.1) to refresh the
+// session (RFC 4028 §7.4): it carries our Session-Expires, keeps the
+// refresher role, and re-arms the session timer from the 2xx. It retries
+// once on 422 with the Min-SE named and after 491 as RFC 3261 §14.1 says.
+// It blocks until the final response or ctx ends; it fails with
+// ErrInvalidState unless the call is answered, and with a *StatusError for
+// a final response other than 2xx. Safe for concurrent use.
+func (c *Call) Update(ctx context.Context) error {
+	c.mu.Lock()
+	ok := c.dlg != nil && (c.state == StateActive || c.state == StateOnHold)
+	c.mu.Unlock()
+	if !ok {
+		return ErrInvalidState
+	}
+	return c.sendUpdate(ctx)
+}
+
+// peerTakesUpdate reports whether a session refresh may use UPDATE: the
+// peer's Allow (in its INVITE or its 2xx) lists it and it has not refused
+// one of ours.
+func (c *Call) peerTakesUpdate() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.upd.refused && c.headers != nil && c.headers.HasToken("Allow", "UPDATE")
+}
+
+// sendUpdate sends a body-less UPDATE and applies its 2xx.
+func (c *Call) sendUpdate(ctx context.Context) error {
+	var interval uint32
+	glare := 0
+	for {
+		tl, tm := c.u.layer()
+		if tl == nil {
+			return ErrNotConnected
+		}
+		c.mu.Lock()
+		if c.dlg == nil {
+			c.mu.Unlock()
+			return ErrInvalidState
+		}
+		req := c.dlg.NewRequest("UPDATE", 0)
+		dst := c.dst
+		c.mu.Unlock()
+		req.PrependVia(c.u.via(tm, tl, dst.Protocol))
+		req.Add("User-Agent", c.u.cfg.UserAgent)
+		c.addRefreshHeaders(req)
+		if interval > 0 {
+			v := strconv.FormatUint(uint64(interval), 10)
+			req.Set("Session-Expires", v)
+			req.Set("Min-SE", v)
+		}
+		req.SetContentLength()
+		final, err := finalResponse(ctx, tl, req, dst)
+		if err != nil {
+			return err
+		}
+		switch code := final.StatusCode; {
+		case code == 422 && interval == 0:
+			se, _ := req.SessionExpires()
+			if iv, ok := dialog.RetryInterval(final, se.Delta); ok {
+				interval = iv
+				continue
+			}
+		case code == 491 && glare < maxGlareRetries:
+			glare++
+			if err := c.waitGlare(ctx); err != nil {
+				return err
+			}
+			continue
+		case code == 405 || code == 501:
+			c.mu.Lock()
+			c.upd.refused = true
+			c.mu.Unlock()
+		case code < 300:
+			c.mu.Lock()
+			if c.dlg != nil {
+				c.dlg.RefreshTarget(final) // §5.1: UPDATE is a target refresh
+			}
+			c.mu.Unlock()
+			c.armTimer(timerFromAnswer(req, final))
+			return nil
+		}
+		return &StatusError{Code: final.StatusCode, Reason: final.Reason}
+	}
+}
+
+// isRefusal reports whether err is the peer refusing the UPDATE method.
+func isRefusal(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Code == 405 || se.Code == 501)
+}
