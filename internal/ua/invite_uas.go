@@ -21,6 +21,7 @@ type uasState struct {
 	started   bool           // media running (after Progress or Accept)
 	interval  time.Duration  // current 2xx retransmission interval
 	elapsed   time.Duration
+	rel       *relUAS // reliable provisional responses (RFC 3262); nil when unreliable
 }
 
 // handleInvite takes a new INVITE (RFC 3261 §13.3): media and SDP answer
@@ -33,6 +34,11 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	}
 	if u.findCall(req.CallID()) != nil {
 		u.respond(tx, 482, "") // a merged request (§8.2.2.2)
+		return
+	}
+	reliable, refuse := u.check100rel(req)
+	if refuse != 0 {
+		u.refuse100rel(tx, refuse)
 		return
 	}
 	src := tx.Source()
@@ -79,6 +85,9 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	}
 	from, _ := req.From()
 	to, _ := req.To()
+	if reliable {
+		st.rel = newRelUAS(c)
+	}
 	c.dlg, c.stx, c.headers, c.uas = d, tx, req, st
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), d.RemoteTarget.String()
 	c.dst = c.nextHop(context.Background(), src)
@@ -101,7 +110,7 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	ring := sipmsg.NewResponse(req, 180, "")
 	ring.SetToTag(st.localTag) //nolint:errcheck // To was validated
 	ring.Add("Contact", contact.String())
-	if err := tx.Respond(ring); err != nil {
+	if err := c.provisional(ring); err != nil {
 		c.end(EndError, err)
 		return
 	}
@@ -112,7 +121,9 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 
 // Accept answers an inbound call with 200 OK and our SDP (RFC 3261
 // §13.3.1.4) and starts the media; the 2xx is retransmitted until the ACK,
-// and the call is ended with BYE if none comes within 64*T1.
+// and the call is ended with BYE if none comes within 64*T1. After a
+// reliable 183 with our SDP answer it first blocks, within ctx, until that
+// 183's PRACK has arrived (RFC 3262 §3).
 func (c *Call) Accept(ctx context.Context) error {
 	c.mu.Lock()
 	if c.outbound || c.answered || (c.state != StateRinging && c.state != StateEarlyMedia) {
@@ -122,6 +133,14 @@ func (c *Call) Accept(ctx context.Context) error {
 	c.answered = true
 	st := c.uas
 	c.mu.Unlock()
+	if err := c.awaitPRACKs(ctx); err != nil {
+		if ctx.Err() != nil {
+			c.mu.Lock()
+			c.answered = false // the caller may try again, or Reject
+			c.mu.Unlock()
+		}
+		return err
+	}
 	body := st.answer
 	if st.lateOffer {
 		off, err := c.sdp.Offer()
@@ -266,7 +285,9 @@ func (c *Call) Reject(ctx context.Context, code int, reason string) error {
 }
 
 // Progress sends 183 Session Progress with our SDP answer and starts the
-// media before the answer (RFC 3261 §13.3.1.1, RFC 3960).
+// media before the answer (RFC 3261 §13.3.1.1, RFC 3960). When the caller
+// supports 100rel the 183 is sent reliably (RFC 3262 §3), after the PRACK
+// of the 180 if that is still outstanding; Progress does not wait for it.
 func (c *Call) Progress(ctx context.Context) error {
 	c.mu.Lock()
 	if c.outbound || c.answered || c.state != StateRinging {
@@ -279,7 +300,7 @@ func (c *Call) Progress(ctx context.Context) error {
 		return errors.New("ua: early media for an INVITE without SDP: " + ErrNotSupported.Error())
 	}
 	resp := c.finalWithSDP(183, st.answer)
-	if err := c.stx.Respond(resp); err != nil {
+	if err := c.provisional(resp); err != nil {
 		return err
 	}
 	if err := c.startMedia(st.negotiate, false); err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // The methods we implement, for Allow (RFC 3261 §20.5).
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE, PRACK"
 
 // Methods we know but do not take: answered 405 with Allow (§21.4.6);
 // anything else is 501 (§21.5.2).
@@ -80,6 +80,9 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		resp.Add("Accept", "application/sdp")
 		if u.cfg.SessionTimer > 0 {
 			resp.Add("Supported", "timer") // RFC 4028 §3
+		}
+		if u.cfg.Rel100 != Rel100Disabled {
+			resp.Add("Supported", tag100rel) // RFC 3262 §4
 		}
 		resp.Add("User-Agent", u.cfg.UserAgent)
 		tx.Respond(resp) //nolint:errcheck // nothing to do on failure

@@ -125,6 +125,9 @@ type Config struct {
 	// 90 s; <= 0 disables session timers: none asked for, and callers'
 	// requests for one are ignored.
 	SessionTimer time.Duration
+	// Rel100 is how reliable provisional responses (RFC 3262, PRACK) are
+	// used; the zero value offers and honours them.
+	Rel100 Rel100Mode
 	// T1 is the transaction layer's T1; 0 means 500 ms.
 	T1     time.Duration
 	Logger *slog.Logger
