@@ -136,14 +136,16 @@ type Options struct {
 	// sent with SendDTMF. Zero selects 100 ms and 60 ms.
 	DTMFDuration, DTMFGap time.Duration
 	// OnDTMF is called once per key press received by RFC 4733. It runs
-	// on the session's goroutine and must not block or call Close (which
-	// waits for that goroutine): hand the event to the call's own loop.
+	// on the session's reader goroutine, with the session locked, and
+	// must not block or call Close: hand the event to the call's own
+	// loop.
 	OnDTMF func(digit rune)
 	// OnMediaTimeout is called once each time MediaTimeout (or, on hold,
 	// HoldTimeout) passes without media; it fires again only after media
 	// resumed and stopped again. It
-	// runs on the session's goroutine and, like OnDTMF, must neither block
-	// nor call Close.
+	// runs on a goroutine of the shared scheduler, which serves other
+	// calls too, with the session locked: like OnDTMF, it must neither
+	// block nor call Close.
 	OnMediaTimeout func()
 	// Logger receives debug logs; nil means slog.Default().
 	Logger *slog.Logger

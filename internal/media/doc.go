@@ -14,15 +14,23 @@
 //
 // # Goroutines
 //
-// A started Session runs exactly one goroutine, the media loop. It reads
-// the RTP socket with a read deadline set to the next tick of an absolute
-// 20 ms schedule; at each tick it reads whatever waits on the RTCP socket
-// without blocking (with the kernel's receive timestamp on Linux, so
-// round-trip times stay exact), plays out one received frame, sends one
-// frame (or a DTMF packet, or nothing) and, every few seconds, an RTCP
-// report. Pacing therefore never drifts, and no goroutine is started per
-// packet, digit or event. Outside unix, a session without rtcp-mux runs a
-// second goroutine to read RTCP.
+// A started Session runs exactly one goroutine of its own, its reader: it
+// blocks on the RTP socket without a deadline and pushes each datagram
+// through the inbound path below into the jitter buffer, under the
+// session's lock. Everything paced by the 20 ms clock is done by a
+// scheduler shared by all sessions of the process: one goroutine per
+// GOMAXPROCS (a shard), started with its first session and gone with its
+// last, each with one ticker. A shard spreads its sessions over four
+// phases of the frame so that their packets do not leave in one burst,
+// and visits each session twice per frame on an absolute schedule: the
+// receive half (apply a pending Update, read any RTCP waiting on the RTCP
+// socket without blocking, with the kernel's receive timestamp on Linux,
+// play out one frame, check the media timeout) and, half a frame later,
+// the send half (one frame, DTMF packet or nothing, and an RTCP report
+// when due). The half-frame gap means a reply the application writes as
+// soon as it reads a frame leaves 10 ms later, not 20. A visit never
+// blocks; no goroutine is started per packet, digit or event. Outside
+// unix, a session without rtcp-mux runs a second goroutine to read RTCP.
 //
 // # Inbound
 //

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/xphone-go/xphone/jitter"
@@ -71,7 +70,9 @@ func (s *Session) buildConfig(cfg Config) (*loopConfig, error) {
 	return lc, nil
 }
 
-// loop is the state owned by the media loop goroutine.
+// loop is the state of a running session: the receive path is driven by
+// the session's reader goroutine, the 20 ms ticks by the shared scheduler,
+// both under Session.loopMu.
 type loop struct {
 	s   *Session
 	lc  *loopConfig
@@ -84,8 +85,12 @@ type loop struct {
 	remoteRTP, remoteRTCP netip.AddrPort
 	latched               bool
 
+	// schedule: the time of the next tick (an absolute 20 ms grid), and
+	// how many ticks' send halves are due.
+	next time.Time
+	owed int
+
 	// receive side
-	readBuf   []byte
 	rx        rtp.Packet
 	rstats    rtp.Stats
 	haveSrc   bool
@@ -174,7 +179,6 @@ func (r *ring[T]) pop() (T, bool) {
 
 func (l *loop) init(s *Session, lc *loopConfig) error {
 	l.s = s
-	l.readBuf = make([]byte, 1500+64)
 	l.sendBuf = make([]byte, 0, 1500)
 	l.rtcpBuf = make([]byte, 0, 512)
 	l.ssrc = randUint32()
@@ -182,8 +186,10 @@ func (l *loop) init(s *Session, lc *loopConfig) error {
 	l.ts = randUint32()
 	l.lastRTP = time.Now()
 	l.lastHeard = l.lastRTP
+	l.next = l.lastRTP.Add(FrameDuration)
+	l.nextRTCP = l.lastRTP.Add(s.rtcpInterval() / 2) // RFC 3550 §6.2: first report at half the interval
 	if s.rtcpConn != nil && pollRTCP {
-		l.rtcpPoll = newRTCPPoller(s.rtcpConn, l.readBuf)
+		l.rtcpPoll = newRTCPPoller(s.rtcpConn, make([]byte, 1500))
 	}
 	l.apply(lc)
 	return nil
@@ -272,56 +278,42 @@ func (s *Session) setRTCPRecv(c *srtp.Context) {
 	}
 }
 
-// run is the media loop: it reads the RTP socket with a deadline at the
-// next tick and runs the tick on an absolute 20 ms schedule, so pacing
-// does not drift with processing time.
-func (s *Session) run() {
+// readRTP is the session's reader goroutine: it blocks on the RTP socket,
+// with no deadline, and hands each datagram to the loop state under the
+// loop lock. It exits when Close closes the socket.
+func (s *Session) readRTP() {
 	defer s.wg.Done()
-	l := &s.l
 	conn := s.rtpConn
-	start := time.Now()
-	l.nextRTCP = start.Add(s.rtcpInterval() / 2) // RFC 3550 §6.2: first report at half the interval
-	next := start.Add(FrameDuration)
-	var deadline time.Time
-	for !s.closing.Load() {
-		now := time.Now()
-		if !now.Before(next) {
-			l.tick(now)
-			next = next.Add(FrameDuration)
-			if behind := now.Sub(next); behind > 5*FrameDuration {
-				// Stalled (suspended process, overload): skip the
-				// missed ticks instead of bursting them out, and drop
-				// the audio that was due in them, so that the delay of
-				// what follows does not grow by the length of the stall.
-				l.skipTicks(int(behind / FrameDuration))
-				next = now.Add(FrameDuration)
-			}
-			continue
-		}
-		if !deadline.Equal(next) {
-			conn.SetReadDeadline(next)
-			deadline = next
-		}
-		n, from, err := conn.ReadFromUDPAddrPort(l.readBuf)
+	buf := make([]byte, 1500+64)
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				break
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
+				return
 			}
 			continue // ICMP errors and the like: keep going
 		}
-		l.receive(l.readBuf[:n], from, time.Now())
+		now := time.Now()
+		s.loopMu.Lock()
+		if s.stopped {
+			s.loopMu.Unlock()
+			return
+		}
+		s.l.receive(buf[:n], from, now)
+		s.loopMu.Unlock()
 	}
-	s.closing.Store(true)
-	l.sendReport(time.Now(), true) // RFC 3550 §6.6: BYE when leaving
-	l.lc.close()
-	s.shutdown()
 }
 
-// tick runs once per 20 ms.
+// tick runs a whole 20 ms tick: both halves, as the scheduler runs them
+// half a frame apart.
 func (l *loop) tick(now time.Time) {
+	l.tickReceive(now)
+	l.tickSend(now)
+}
+
+// tickReceive is the receive half of a tick: a pending Update, the RTCP
+// socket, one frame played out, the media timeout and the statistics.
+func (l *loop) tickReceive(now time.Time) {
 	s := l.s
 	if s.hasPending.Load() {
 		s.mu.Lock()
@@ -349,13 +341,18 @@ func (l *loop) tick(now time.Time) {
 		}
 	}
 	l.playout(now)
+	l.checkTimeout(now)
+	l.snapshot()
+}
+
+// tickSend is the send half of a tick: one frame, DTMF or raw packet (or
+// nothing), and an RTCP report when one is due.
+func (l *loop) tickSend(now time.Time) {
 	l.send(now)
 	if !now.Before(l.nextRTCP) {
 		l.sendReport(now, false)
-		l.nextRTCP = now.Add(s.rtcpInterval())
+		l.nextRTCP = now.Add(l.s.rtcpInterval())
 	}
-	l.checkTimeout(now)
-	l.snapshot()
 }
 
 // checkTimeout fires OnMediaTimeout once per silence of the peer:

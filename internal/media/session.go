@@ -22,15 +22,15 @@ import (
 // with rtcp-mux), the codec, jitter buffer, loss concealment, DTMF, RTCP
 // and the channels the application reads and writes.
 //
-// A Session runs one goroutine between Start and Close: the media loop,
-// which reads the RTP socket and, on an absolute 20 ms schedule, plays out
-// one received frame, sends one frame and reads any RTCP waiting on the
-// RTCP socket without blocking. On platforms outside unix, where that
-// non-blocking read is not available, a session without rtcp-mux runs a
-// second goroutine that reads RTCP.
+// A started Session runs one goroutine of its own, the reader, which
+// blocks on the RTP socket and pushes what arrives into the jitter buffer.
+// Its 20 ms work (playout, sending, RTCP, timeouts) is done by a scheduler
+// shared by every session of the process: GOMAXPROCS goroutines that
+// exist only while sessions run. On platforms outside unix, a session
+// without rtcp-mux runs a second goroutine that reads RTCP.
 //
 // All methods are safe for concurrent use. None blocks for long: Close
-// waits for the goroutines, which exit within one frame time.
+// sends the RTCP BYE and waits for the reader, which exits at once.
 type Session struct {
 	opts    Options
 	log     *slog.Logger
@@ -52,8 +52,11 @@ type Session struct {
 	done      chan struct{}
 
 	muted      atomic.Bool
-	closing    atomic.Bool
 	hasPending atomic.Bool
+
+	// The scheduler's shard and phase; set by Start (sched.add).
+	shard *shard
+	phase int
 
 	mu        sync.Mutex // guards the fields below
 	started   bool
@@ -79,7 +82,11 @@ type Session struct {
 
 	ctr counters
 
-	l loop // owned by the media loop goroutine
+	// loopMu guards l and stopped: the reader goroutine holds it for one
+	// datagram, the scheduler for one half-tick.
+	loopMu  sync.Mutex
+	stopped bool
+	l       loop
 }
 
 // remoteView is what the peer's RTCP tells us.
@@ -223,11 +230,12 @@ func (s *Session) Start(cfg Config) error {
 	}
 	s.setRTCPRecv(lc.rtcpRecv)
 	s.wg.Add(1)
-	go s.run()
+	go s.readRTP()
 	if s.rtcpConn != nil && !pollRTCP {
 		s.wg.Add(1)
 		go s.readRTCP(s.rtcpConn)
 	}
+	sched.add(s)
 	return nil
 }
 
@@ -275,32 +283,35 @@ func (s *Session) Config() Config {
 	return s.cfg
 }
 
-// Close sends an RTCP BYE (when started), stops the session's goroutines,
-// waits for them, closes the sockets and closes the reader channels. It is
-// idempotent and returns nil.
+// Close sends an RTCP BYE (when started), takes the session off the
+// scheduler, closes the sockets and the reader channels, and waits for the
+// session's goroutines. It is idempotent and returns nil. It must not be
+// called from OnDTMF or OnMediaTimeout.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		<-s.done
 		s.wg.Wait()
 		return nil
 	}
 	s.closed = true
 	started := s.started
 	s.mu.Unlock()
-	s.closing.Store(true)
 	if started {
-		// Wake the loop now rather than at its next tick.
-		s.rtpConn.SetReadDeadline(time.Unix(1, 0))
-		s.wg.Wait()
-	} else {
-		s.shutdown()
+		s.shard.remove(s)
+		s.loopMu.Lock() // waits for a visit of the scheduler or a datagram in progress
+		s.stopped = true
+		s.l.sendReport(time.Now(), true) // RFC 3550 §6.6: BYE when leaving
+		s.l.lc.close()
+		s.loopMu.Unlock()
 	}
+	s.shutdown()
+	s.wg.Wait()
 	return nil
 }
 
-// shutdown releases everything; it runs once, on the loop goroutine when
-// started or in Close otherwise.
+// shutdown releases everything; it runs once, in Close.
 func (s *Session) shutdown() {
 	s.closeOnce.Do(func() {
 		s.rtpConn.Close()

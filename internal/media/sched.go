@@ -1,0 +1,177 @@
+package media
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The shared scheduler runs the 20 ms work of every started session: a few
+// goroutines (one per GOMAXPROCS, each a "shard"), each with one ticker,
+// instead of a goroutine and a timer per call. A shard splits its sessions
+// into phases groups, each served at its own offset of the frame, so that
+// the packets of many calls do not all go out in one burst.
+//
+// A session is visited twice per frame: its receive half (pending Update,
+// RTCP poll, playout of one frame, media timeout, statistics) and, half a
+// frame later, its send half (one frame, DTMF or raw packet, and RTCP
+// reports when due). The gap lets an application that answers what it
+// hears (an echo, a voice bot) have its reply sent half a frame after the
+// frame was played, rather than a whole frame.
+//
+// Serving a session never blocks: every channel operation of a tick is
+// non-blocking, and the shard holds no lock of its own while it serves.
+
+// phases is the number of offsets at which a shard serves its sessions.
+// It is even, so that the send half sits half a frame after the receive
+// half.
+const phases = 4
+
+// quantum is the period of a shard's ticker.
+const quantum = FrameDuration / phases
+
+// slack is how early a session's tick may run: a ticker that fired late
+// last time fires a little less than a frame later this time, and that
+// frame is still due.
+const slack = quantum / 2
+
+// stallFrames is how far, in frames, a session may fall behind before the
+// missed ticks are skipped rather than run back to back.
+const stallFrames = 5
+
+type scheduler struct {
+	once   sync.Once
+	shards []*shard
+}
+
+// sched is the process's scheduler; its shards are made on first use.
+var sched scheduler
+
+// shard serves a share of the sessions from one goroutine, which runs
+// while the shard has sessions and exits when it has none.
+type shard struct {
+	n atomic.Int64 // sessions, for balancing
+
+	mu      sync.Mutex // guards the fields below
+	groups  [phases][]*Session
+	running bool
+
+	scratch []*Session // owned by the shard's goroutine
+}
+
+// add puts s in the shard with the fewest sessions, in its least loaded
+// phase, and starts that shard's goroutine if it is not running.
+func (sc *scheduler) add(s *Session) {
+	sc.once.Do(func() {
+		sc.shards = make([]*shard, max(1, runtime.GOMAXPROCS(0)))
+		for i := range sc.shards {
+			sc.shards[i] = new(shard)
+		}
+	})
+	sh := sc.shards[0]
+	for _, o := range sc.shards[1:] {
+		if o.n.Load() < sh.n.Load() {
+			sh = o
+		}
+	}
+	sh.n.Add(1)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	p := 0
+	for i := range sh.groups {
+		if len(sh.groups[i]) < len(sh.groups[p]) {
+			p = i
+		}
+	}
+	sh.groups[p] = append(sh.groups[p], s)
+	s.shard, s.phase = sh, p
+	if !sh.running {
+		sh.running = true
+		go sh.run()
+	}
+}
+
+// remove takes s out of its shard. After it returns the shard starts no
+// new visit of s; one in progress may still run (Close waits for it with
+// the session's loop lock).
+func (sh *shard) remove(s *Session) {
+	sh.mu.Lock()
+	g := sh.groups[s.phase]
+	for i, o := range g {
+		if o == s {
+			last := len(g) - 1
+			g[i] = g[last]
+			g[last] = nil
+			sh.groups[s.phase] = g[:last]
+			sh.n.Add(-1)
+			break
+		}
+	}
+	sh.mu.Unlock()
+}
+
+// run is the shard's goroutine. Visit k serves the receive half of phase
+// k mod phases and the send half of the phase half a frame before it.
+func (sh *shard) run() {
+	t := time.NewTicker(quantum)
+	defer t.Stop()
+	for k := 0; ; k = (k + 1) % phases {
+		<-t.C
+		sh.mu.Lock()
+		if sh.n.Load() == 0 {
+			sh.running = false
+			sh.mu.Unlock()
+			return
+		}
+		rx := sh.groups[k]
+		tx := sh.groups[(k+phases/2)%phases]
+		sh.scratch = append(append(sh.scratch[:0], rx...), tx...)
+		sh.mu.Unlock()
+		for i, s := range sh.scratch {
+			if i < len(rx) {
+				s.serveReceive(time.Now())
+			} else {
+				s.serveSend(time.Now())
+			}
+		}
+		clear(sh.scratch) // let closed sessions go
+	}
+}
+
+// serveReceive runs the receive half of every tick that is due, on the
+// session's absolute 20 ms schedule.
+func (s *Session) serveReceive(now time.Time) {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	if s.stopped {
+		return
+	}
+	l := &s.l
+	for !now.Before(l.next.Add(-slack)) {
+		l.tickReceive(now)
+		l.owed++
+		l.next = l.next.Add(FrameDuration)
+		if behind := now.Sub(l.next); behind > stallFrames*FrameDuration {
+			// Stalled (suspended process, overload): skip the missed
+			// ticks instead of bursting them out, and drop the audio
+			// that was due in them, so that the delay of what follows
+			// does not grow by the length of the stall.
+			l.skipTicks(int(behind / FrameDuration))
+			l.next = now.Add(FrameDuration)
+		}
+	}
+}
+
+// serveSend runs the send half of every tick whose receive half ran.
+func (s *Session) serveSend(now time.Time) {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	if s.stopped {
+		return
+	}
+	l := &s.l
+	for ; l.owed > 0; l.owed-- {
+		l.tickSend(now)
+	}
+}
