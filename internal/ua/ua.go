@@ -120,6 +120,11 @@ type Config struct {
 	DTMFWindow time.Duration
 	// RefuseTransfer answers every REFER 603 Decline.
 	RefuseTransfer bool
+	// NoContactRewrite keeps our Contact at the local address even when
+	// the registrar's answer over UDP shows, in the received and rport
+	// parameters of our Via (RFC 3581 §4), that we are behind a NAT. By
+	// default the binding is moved to that public address (register.go).
+	NoContactRewrite bool
 	// SessionTimer is the session interval asked for in INVITEs and
 	// offered to callers (RFC 4028), rounded down to seconds and at least
 	// 90 s; <= 0 disables session timers: none asked for, and callers'
@@ -184,6 +189,8 @@ type UA struct {
 	stop      context.CancelFunc
 	loopDone  chan struct{}
 	mediaAddr netip.Addr // address in SDP
+	natHost   string     // public Contact host and port over UDP, learned
+	natPort   int        // from the registrar's Via (register.go); "" none
 
 	tasks  tracker
 	events serial
@@ -493,6 +500,9 @@ func (u *UA) via(tm *transport.Manager, tl *transaction.Layer, proto transport.P
 func (u *UA) contact(user string, proto transport.Protocol) sipmsg.Address {
 	u.mu.Lock()
 	uri := sipmsg.URI{Scheme: "sip", User: user, Host: u.advHost, Port: u.advPort}
+	if proto == transport.UDP && u.natHost != "" {
+		uri.Host, uri.Port = u.natHost, u.natPort // contact rewrite, register.go
+	}
 	u.mu.Unlock()
 	if proto != transport.UDP {
 		uri.Params = sipmsg.Params("transport=" + lowerProto(proto))
