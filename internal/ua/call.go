@@ -492,7 +492,7 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		c.u.respond(tx, 481, "")
 		return
 	}
-	if c.reinviting {
+	if c.offerPendingLocked() { // update.go
 		// Glare: our own re-INVITE is pending (RFC 3261 §14.2).
 		c.mu.Unlock()
 		c.u.respond(tx, 491, "")
@@ -641,7 +641,7 @@ func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
 			// the RFC 3261 §14.1 delay (update.go).
 			c.sdp.DiscardOffer()
 			glare++
-			if err := c.waitGlare(ctx); err != nil {
+			if err := c.waitGlare(ctx, true); err != nil {
 				return sdp.Negotiated{}, err
 			}
 			continue

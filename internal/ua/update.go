@@ -30,9 +30,10 @@ import (
 // after 491.
 const maxGlareRetries = 3
 
-// updateState is a call's UPDATE state; guarded by Call.mu.
+// updateState is a call's UPDATE and glare state; guarded by Call.mu.
 type updateState struct {
-	answering bool // we are answering the peer's offer in an UPDATE
+	answering bool // answerOffer is building our answer to the peer's offer
+	waiting   bool // our re-INVITE got 491 and waits to be sent again
 	refused   bool // the peer answered our UPDATE 405 or 501: refresh by re-INVITE
 }
 
@@ -46,17 +47,49 @@ func (c *Call) glareDelay() time.Duration {
 	return time.Duration(rand.IntN(201)) * 10 * time.Millisecond
 }
 
+// offerPendingLocked reports whether an offer of ours awaits its answer in
+// a re-INVITE transaction: then the peer's offers get 491 (RFC 3261 §14.2,
+// RFC 3311 §5.2). While we wait to retry after a 491, no transaction of
+// ours is pending and the peer's offer is taken (§14.1: the side that does
+// not own the Call-ID retries first). c.mu must be held.
+func (c *Call) offerPendingLocked() bool { return c.reinviting && !c.upd.waiting }
+
 // waitGlare waits out glareDelay; it fails when ctx ends or the call does.
-func (c *Call) waitGlare(ctx context.Context) error {
+// offer says the caller is a re-INVITE holding the reinviting flag: the
+// peer's offers are answered meanwhile, and the wait ends only once no
+// answer to one is being built, so that the Session is never used by both.
+func (c *Call) waitGlare(ctx context.Context, offer bool) error {
+	if offer {
+		c.mu.Lock()
+		c.upd.waiting = true
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			c.upd.waiting = false
+			c.mu.Unlock()
+		}()
+	}
 	t := time.NewTimer(c.glareDelay())
 	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.done:
-		return ErrInvalidState
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return ErrInvalidState
+		}
+		if !offer {
+			return nil
+		}
+		c.mu.Lock()
+		if !c.upd.answering {
+			c.upd.waiting = false // under the same lock as the check
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+		t.Reset(10 * time.Millisecond) // an answer is being built: soon done
 	}
 }
 
@@ -64,12 +97,25 @@ func (c *Call) waitGlare(ctx context.Context) error {
 // 3264 §8), applies it to the media and moves the call between StateActive
 // and StateOnHold. code is 0 on success, else the response to send
 // instead: 400 for SDP that does not parse, 488 for an offer we cannot take
-// (RFC 3261 §14.2; our description stays as it was).
+// (RFC 3261 §14.2; our description stays as it was), 491 when an offer of
+// ours is pending or another answer is being built.
 func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 	offer, err := sdp.Parse(raw)
 	if err != nil {
 		return nil, 400
 	}
+	c.mu.Lock()
+	if c.offerPendingLocked() || c.upd.answering {
+		c.mu.Unlock()
+		return nil, 491
+	}
+	c.upd.answering = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.upd.answering = false
+		c.mu.Unlock()
+	}()
 	// SRTP rekey (RFC 4568 §7.1.4): every answer to a re-offer carries a
 	// new key of ours, as every offer does (sendReinvite), so the fresh
 	// SRTP context media.Update builds never reuses a key with a reset
@@ -109,7 +155,7 @@ func (c *Call) handleUpdate(tx *transaction.ServerTx) {
 	confirmed := c.state == StateActive || c.state == StateOnHold
 	// An offer of ours is unanswered: our re-INVITE, our INVITE before its
 	// 2xx, or the offer in our 2xx to an INVITE without SDP until the ACK.
-	ours := c.reinviting || (c.outbound && !confirmed) ||
+	ours := c.offerPendingLocked() || (c.outbound && !confirmed) ||
 		(!c.outbound && c.uas != nil && c.uas.lateOffer && c.ok != nil && !c.acked)
 	// An offer of the peer's is: its INVITE's before our 2xx, or an
 	// UPDATE's we are still answering.
@@ -128,20 +174,10 @@ func (c *Call) handleUpdate(tx *transaction.ServerTx) {
 	}
 	err := c.dlg.Receive(req)
 	contact := c.dlg.LocalContact
-	if err == nil && offer {
-		c.upd.answering = true
-	}
 	c.mu.Unlock()
 	if err != nil {
 		c.u.respond(tx, 500, "")
 		return
-	}
-	if offer {
-		defer func() {
-			c.mu.Lock()
-			c.upd.answering = false
-			c.mu.Unlock()
-		}()
 	}
 	resp := sipmsg.NewResponse(req, 200, "")
 	var timer dialog.SessionTimer
@@ -244,7 +280,7 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 			}
 		case code == 491 && glare < maxGlareRetries:
 			glare++
-			if err := c.waitGlare(ctx); err != nil {
+			if err := c.waitGlare(ctx, false); err != nil {
 				return err
 			}
 			continue
