@@ -47,6 +47,19 @@ const (
 	Rel100Disabled
 )
 
+// String returns "supported", "required" or "disabled".
+func (m Rel100Mode) String() string {
+	switch m {
+	case Rel100Supported:
+		return "supported"
+	case Rel100Required:
+		return "required"
+	case Rel100Disabled:
+		return "disabled"
+	}
+	return "Rel100Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
 // errNoPRACK ends an inbound call whose reliable provisional response was
 // never acknowledged.
 var errNoPRACK = errors.New("ua: no PRACK for our reliable provisional response within 64*T1 (RFC 3262 §3)")

@@ -141,6 +141,7 @@ func TestPrackEarlyMedia(t *testing.T) {
 // out-of-order RSeq get no PRACK; the in-order 183 with SDP is PRACKed and
 // starts early media; the BYE's CSeq follows the PRACKs'.
 func TestPrackUAC(t *testing.T) {
+	t.Parallel()
 	a := newUA(t, nil)
 	p := newPeer(t)
 	sink := newRTPSink(t)
@@ -220,6 +221,7 @@ func TestPrackUAC(t *testing.T) {
 // the response is no longer retransmitted; Accept's 2xx waits for the
 // 183's PRACK.
 func TestPrackUAS(t *testing.T) {
+	t.Parallel()
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) {
 		c.T1 = 25 * time.Millisecond
@@ -318,6 +320,7 @@ func TestPrackUAS(t *testing.T) {
 // same RSeq until 64*T1, then the INVITE is rejected with 500 and the call
 // ends with EndError and errNoPRACK (RFC 3262 §3).
 func TestPrackGiveUp(t *testing.T) {
+	t.Parallel()
 	const t1 = 20 * time.Millisecond
 	calls := make(chan *Call, 1)
 	causes := make(chan error, 4)
@@ -377,6 +380,7 @@ func TestPrackGiveUp(t *testing.T) {
 // otherwise the call goes through, with reliable provisional responses
 // only when both sides use them.
 func TestRel100Modes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		caller, callee Rel100Mode
 		code           int // 0: answered
@@ -390,7 +394,8 @@ func TestRel100Modes(t *testing.T) {
 		{Rel100Required, Rel100Disabled, 420, false},
 		{Rel100Disabled, Rel100Required, 421, false},
 	} {
-		t.Run(fmt.Sprintf("%d-%d", tc.caller, tc.callee), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%v-%v", tc.caller, tc.callee), func(t *testing.T) {
+			t.Parallel()
 			calls := make(chan *Call, 1)
 			b := newUA(t, func(c *Config) {
 				c.Rel100 = tc.callee
@@ -428,6 +433,7 @@ func TestRel100Modes(t *testing.T) {
 // TestRel100Refused: the 420 names the extension in Unsupported (RFC 3261
 // §8.2.2.3), the 421 in Require (RFC 3262 §3).
 func TestRel100Refused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		mode          Rel100Mode
 		header        string // of the INVITE
