@@ -109,6 +109,7 @@ func (m *Manager) Listen(ctx context.Context, proto Protocol, addr string) error
 		}
 		l.udp = pc.(*net.UDPConn)
 		l.local = unmap(l.udp.LocalAddr().(*net.UDPAddr).AddrPort())
+		m.setReadBuffer(l)
 	case TCP, TLS:
 		if proto == TLS && (m.cfg.TLSConfig == nil || (len(m.cfg.TLSConfig.Certificates) == 0 &&
 			m.cfg.TLSConfig.GetCertificate == nil && m.cfg.TLSConfig.GetConfigForClient == nil)) {

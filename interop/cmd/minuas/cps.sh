@@ -7,6 +7,8 @@
 #
 #   bash interop/cmd/minuas/cps.sh                   # rates 2000..16000, 12 s each
 #   RATES="4000 8000" DUR=10 bash interop/cmd/minuas/cps.sh
+#   UAS_PORT=15180 SIPP_PORT=15190 ...   # other ports, beside another run
+#   MINUAS_ARGS="-readers 1 -rcvbuf 0" ...  # minuas flags
 #
 # Columns as the peer's, plus: cpu_us/call (UAS user+system CPU over the
 # rate step / successful calls), goroutines before/after the step, and
@@ -19,8 +21,8 @@ cd "$(dirname "$0")/../../.."
 export PATH=$PATH:/usr/local/go/bin
 RATES=${RATES:-"2000 4000 6000 8000 10000 12000 16000"}
 DUR=${DUR:-12}
-UAS_ADDR=127.0.0.1:15080
-SIPP_PORT=15090
+UAS_ADDR=127.0.0.1:${UAS_PORT:-15080}
+SIPP_PORT=${SIPP_PORT:-15090}
 OUT=${OUT:-$(mktemp -d /tmp/minuas-cps.XXXX)}
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install -y sip-tester" >&2; exit 1; }
 echo "# minuas cps.sh $(date -Is) RATES=\"$RATES\" DUR=$DUR; $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*'); $(go version)"

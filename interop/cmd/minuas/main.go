@@ -48,7 +48,8 @@ func main() {
 	httpAddr := flag.String("http", "", "serve /stats and /debug/pprof on this loopback address")
 	ringing := flag.Bool("ringing", false, "send 180 Ringing before 200")
 	withSDP := flag.Bool("sdp", false, "put a fixed SDP in INVITE and 200")
-	readers := flag.Int("readers", 1, "UDP reading goroutines")
+	readers := flag.Int("readers", runtime.GOMAXPROCS(0), "UDP reading goroutines")
+	rcvbuf := flag.Int("rcvbuf", 0, "UDP receive buffer in bytes (0: transport default, -1: system default)")
 	target := flag.String("call", "", "place calls to this SIP URI instead of only answering")
 	calls := flag.Int("calls", 1, "number of calls with -call")
 	hold := flag.Duration("hold", 0, "time between the ACK and the BYE with -call")
@@ -58,15 +59,16 @@ func main() {
 	if err != nil || !ap.Addr().IsLoopback() {
 		log.Fatalf("minuas: -addr %q: want a loopback address and port", *addr)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	u := &ua{tag: "minuas" + fmt.Sprint(os.Getpid()), ringing: *ringing, pending: make(map[string]*answer),
 		t1: transaction.DefaultT1, t2: transaction.DefaultT2}
 	var l *transaction.Layer
 	u.m = transport.New(transport.Config{
-		Handler:    func(in transport.Inbound) { l.HandleInbound(in) },
-		Logger:     logger,
-		UDPReaders: *readers,
+		Handler:       func(in transport.Inbound) { l.HandleInbound(in) },
+		Logger:        logger,
+		UDPReaders:    *readers,
+		UDPReadBuffer: *rcvbuf,
 	})
 	l = transaction.New(u.m, u, transaction.Config{Logger: logger})
 	u.l = l
