@@ -190,6 +190,9 @@ func (r *registration) unregister(ctx context.Context) {
 	if err := r.register(ctx, 0); err != nil {
 		r.u.log.Debug("ua: unregister", "err", err)
 	}
+	r.u.mu.Lock()
+	r.u.natHost, r.u.natPort = "", 0 // a later Connect learns it again
+	r.u.mu.Unlock()
 	r.lost()
 }
 
@@ -197,11 +200,35 @@ func (r *registration) unregister(ctx context.Context) {
 // digest challenges (401 and 407, RFC 3261 §22) and 423 Interval Too Brief
 // (§10.2.8) until a final outcome. A stale challenge is answered again; a
 // fresh challenge to credentials we sent means a bad password, reported
-// once as a *RegistrationError with the challenge's code.
+// once as a *RegistrationError with the challenge's code. A 2xx that
+// shows we are behind a NAT moves the binding (rewriteContact).
 func (r *registration) register(ctx context.Context, expires time.Duration) error {
+	contact := r.u.contact(r.u.cfg.Username, r.u.cfg.Transport)
+	resp, secs, err := r.send(ctx, expires, contact)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if expires == 0 {
+		r.registered = false
+	} else {
+		r.registered = true
+		r.granted = grantedExpiry(resp, contact.URI, time.Duration(secs)*time.Second)
+	}
+	r.mu.Unlock()
+	if expires > 0 {
+		r.rewriteContact(ctx, resp, contact, time.Duration(secs)*time.Second)
+	}
+	return nil
+}
+
+// send sends REGISTER for contact with expires (0 removes the binding) and
+// answers digest challenges and 423 until a final outcome; it returns the
+// 2xx and the expiry it asked for last, in seconds.
+func (r *registration) send(ctx context.Context, expires time.Duration, contact sipmsg.Address) (*sipmsg.Message, uint32, error) {
 	tl, tm := r.u.layer()
 	if tl == nil {
-		return &RegistrationError{Err: ErrNotConnected}
+		return nil, 0, &RegistrationError{Err: ErrNotConnected}
 	}
 	r.u.mu.Lock()
 	dst := r.u.server
@@ -218,7 +245,6 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 	if r.u.cfg.DisplayName != "" {
 		aor.Display = sipmsg.Quote(r.u.cfg.DisplayName)
 	}
-	contact := r.u.contact(r.u.cfg.Username, proto)
 	sent := map[string]digest.Credentials{}   // by realm
 	toAnswer := map[string]digest.Challenge{} // header name + " " + realm → the last challenge
 	secs := uint32(expires / time.Second)
@@ -249,7 +275,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 			// rises (RFC 7616 §3.4) and a 423 retry is not a replay.
 			cr, err := r.auth.Authorize(&chal, digest.Request{Method: "REGISTER", URI: ruri.String()})
 			if err != nil {
-				return &RegistrationError{Err: err}
+				return nil, 0, &RegistrationError{Err: err}
 			}
 			sent[chal.Realm] = cr
 			req.Add(k[:len(k)-len(realmOf(k))-1], cr.String())
@@ -258,19 +284,11 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 
 		resp, err := finalResponse(ctx, tl, req, dst)
 		if err != nil {
-			return &RegistrationError{Err: err}
+			return nil, 0, &RegistrationError{Err: err}
 		}
 		switch code := resp.StatusCode; {
 		case code >= 200 && code < 300:
-			r.mu.Lock()
-			if expires == 0 {
-				r.registered = false
-			} else {
-				r.registered = true
-				r.granted = grantedExpiry(resp, contact.URI, time.Duration(secs)*time.Second)
-			}
-			r.mu.Unlock()
-			return nil
+			return resp, secs, nil
 		case code == 401 || code == 407:
 			hdr, out := "WWW-Authenticate", "Authorization"
 			if code == 407 {
@@ -284,30 +302,30 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 			}
 			i := digest.Strongest(chals)
 			if i < 0 {
-				return &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
+				return nil, 0, &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
 			}
 			chal := chals[i]
 			if prev, ok := sent[chal.Realm]; ok && chal.Rejects(&prev) {
-				return &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
+				return nil, 0, &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
 			}
 			if !chal.Supported() {
-				return &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
+				return nil, 0, &RegistrationError{Code: code, Reason: resp.Reason, Err: ErrAuthFailed}
 			}
 			toAnswer[out+" "+chal.Realm] = chal
 		case code == 423:
 			minExp, err := resp.MinExpires()
 			if err != nil || minExp <= secs {
-				return &RegistrationError{Code: code, Reason: resp.Reason}
+				return nil, 0, &RegistrationError{Code: code, Reason: resp.Reason}
 			}
 			secs = minExp
 			r.mu.Lock()
 			r.expiry = time.Duration(minExp) * time.Second
 			r.mu.Unlock()
 		default:
-			return &RegistrationError{Code: code, Reason: resp.Reason}
+			return nil, 0, &RegistrationError{Code: code, Reason: resp.Reason}
 		}
 	}
-	return &RegistrationError{Err: errors.New("ua: too many challenges")}
+	return nil, 0, &RegistrationError{Err: errors.New("ua: too many challenges")}
 }
 
 // realmOf returns the realm part of an auths key "Header realm".
@@ -340,4 +358,72 @@ func grantedExpiry(resp *sipmsg.Message, ours sipmsg.URI, asked time.Duration) t
 		return time.Duration(n) * time.Second
 	}
 	return asked
+}
+
+// rewriteContact moves our binding to the public address the registrar saw
+// (contact rewrite), when the top Via of its 2xx resp says, in received and
+// rport (RFC 3581 §4, RFC 3261 §18.2.1), that our UDP requests arrive from
+// another address than the one in contact: we are behind a NAT, and
+// requests sent to contact would not reach us. It registers a Contact with
+// that address (which later INVITEs use too, see UA.contact), then removes
+// the old binding (Expires 0, RFC 3261 §10.2.2). Over TCP and TLS the
+// registrar reaches us over the connection we opened, so nothing changes;
+// Config.NoContactRewrite turns it off. If the new binding fails, the old
+// one stays in use.
+func (r *registration) rewriteContact(ctx context.Context, resp *sipmsg.Message, contact sipmsg.Address, expires time.Duration) {
+	u := r.u
+	if u.cfg.NoContactRewrite || u.cfg.Transport != transport.UDP {
+		return
+	}
+	host, port, ok := viaSource(resp)
+	if !ok || (equalHost(host, contact.URI.Host) && port == contact.URI.Port) {
+		return
+	}
+	u.mu.Lock()
+	oldHost, oldPort := u.natHost, u.natPort
+	u.natHost, u.natPort = host, port
+	u.mu.Unlock()
+	moved := u.contact(u.cfg.Username, transport.UDP)
+	u.log.Debug("ua: behind NAT: rewriting Contact", "from", contact.URI.String(), "to", moved.URI.String())
+	resp2, secs, err := r.send(ctx, expires, moved)
+	if err != nil {
+		u.mu.Lock()
+		u.natHost, u.natPort = oldHost, oldPort
+		u.mu.Unlock()
+		u.log.Warn("ua: registering the rewritten Contact failed; keeping the local one", "err", err)
+		return
+	}
+	r.mu.Lock()
+	r.granted = grantedExpiry(resp2, moved.URI, time.Duration(secs)*time.Second)
+	r.mu.Unlock()
+	if _, _, err := r.send(ctx, 0, contact); err != nil {
+		u.log.Debug("ua: removing the old binding", "err", err)
+	}
+}
+
+// viaSource returns the address the server saw our request come from: the
+// received and rport parameters of the response's top Via, falling back to
+// its sent-by for whichever is absent (RFC 3581 §4). ok is false without a
+// Via or when neither parameter is present.
+func viaSource(resp *sipmsg.Message) (host string, port int, ok bool) {
+	v, err := resp.Via()
+	if err != nil {
+		return "", 0, false
+	}
+	rport, _ := v.RPort()
+	received := v.Received()
+	if received == "" && rport == 0 {
+		return "", 0, false
+	}
+	host, port = v.Host, v.Port
+	if received != "" {
+		host = received
+	}
+	if rport > 0 {
+		port = rport
+	}
+	if port == 0 {
+		port = defaultPort(transport.UDP)
+	}
+	return host, port, true
 }

@@ -2,7 +2,9 @@ package ua
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -27,6 +29,10 @@ type fakeRegistrar struct {
 	srv   digest.Server
 	grant int
 	pong  bool
+	// nat, when set, is the source address the registrar reports in the
+	// received and rport parameters of each answer's Via (RFC 3581 §4), as
+	// if the UA sat behind a NAT.
+	nat string
 	// script, when set, may answer the nth authorized REGISTER (from 1)
 	// in its place: nil means accept it; errDrop means do not answer.
 	script func(n int, req *sipmsg.Message) *sipmsg.Message
@@ -253,6 +259,12 @@ func (f *fakeRegistrar) handle(b []byte, from string) *sipmsg.Message {
 	default:
 	}
 	resp := f.answer(req, from)
+	if resp != nil && resp != hangUp && resp != drop && f.nat != "" {
+		host, port, _ := net.SplitHostPort(f.nat)
+		v, _ := resp.Via()
+		v.Params = v.Params.Set("received", host).Set("rport", port)
+		resp.SetVia(v) //nolint:errcheck // the Via came from a parsed request
+	}
 	f.answered[via.Branch()] = resp
 	return resp
 }
@@ -364,4 +376,121 @@ func fakeUA(f *fakeRegistrar, events chan string, change func(*Config)) *UA {
 		change(&cfg)
 	}
 	return New(cfg)
+}
+
+// bindingURIs returns the Contact URIs the registrar holds.
+func (f *fakeRegistrar) bindingURIs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.bindings {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestContactRewrite: a registrar whose answers show another source address
+// in Via received/rport (we are behind a NAT) gets a second binding at that
+// address, the old one removed, and INVITEs carry it in Contact; refreshes
+// keep it, Disconnect removes it. With NoContactRewrite, or when the
+// registrar saw our own address, the local Contact stays.
+func TestContactRewrite(t *testing.T) {
+	const public = "192.0.2.7:40123"
+	for _, tc := range []struct {
+		name    string
+		nat     bool
+		off     bool
+		rewrite bool
+	}{
+		{"behind-nat", true, false, true},
+		{"behind-nat-rewrite-off", true, true, false},
+		{"no-nat", false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := startFake(t, transport.UDP, "127.0.0.1:0", 60)
+			if tc.nat {
+				f.mu.Lock()
+				f.nat = public
+				f.mu.Unlock()
+			}
+			events := make(chan string, 16)
+			// The loop waits for the test's word before each refresh;
+			// once refresh is closed it waits an hour.
+			refresh := make(chan struct{})
+			var once sync.Once
+			stopRefresh := func() { once.Do(func() { close(refresh) }) }
+			u := fakeUA(f, events, func(c *Config) {
+				c.NoContactRewrite = tc.off
+				c.schedule = func(time.Duration) time.Duration {
+					if _, ok := <-refresh; !ok {
+						return time.Hour
+					}
+					return 0
+				}
+			})
+			t.Cleanup(func() {
+				stopRefresh()
+				if u.Connected() {
+					u.Disconnect(context.Background())
+				}
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := u.Connect(ctx); err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			waitEvent(t, events, "registered")
+			host, port := u.LocalAddr()
+			want := fmt.Sprintf("sip:alice@%s:%d", host, port)
+			if tc.rewrite {
+				want = "sip:alice@" + public
+			}
+			if got := f.bindingURIs(); len(got) != 1 || got[0] != want {
+				t.Fatalf("bindings: got %v, want [%s]", got, want)
+			}
+			if got := u.contact("alice", transport.UDP).URI.String(); got != want {
+				t.Errorf("Contact for INVITEs: got %s, want %s", got, want)
+			}
+			// An INVITE to a peer carries the same Contact.
+			invites := make(chan string, 1)
+			callee := newListener(t, transport.UDP, func(c *Call) {
+				invites <- c.Header("Contact")[0]
+				c.Reject(context.Background(), 486, "") //nolint:errcheck // the test reads the INVITE only
+			})
+			if _, err := u.Dial(ctx, sipAddr(callee, transport.UDP), DialOptions{}); err == nil {
+				t.Error("Dial: got nil error, want 486")
+			}
+			select {
+			case c := <-invites:
+				if got, err := sipmsg.ParseAddress(c); err != nil || got.URI.String() != want {
+					t.Errorf("INVITE Contact: got %s, want %s", c, want)
+				}
+			case <-ctx.Done():
+				t.Fatal("no INVITE arrived")
+			}
+			// A refresh registers the same Contact again.
+			for len(f.regs) > 0 {
+				<-f.regs
+			}
+			refresh <- struct{}{}
+			for {
+				r := f.nextRegister(t)
+				if r.msg.Get("Authorization") == "" {
+					continue // the challenged first try
+				}
+				c, _ := r.msg.Contact()
+				if got := c.URI.String(); got != want {
+					t.Errorf("refresh Contact: got %s, want %s", got, want)
+				}
+				break
+			}
+			stopRefresh()
+			if err := u.Disconnect(ctx); err != nil {
+				t.Fatalf("Disconnect: %v", err)
+			}
+			if got := f.bindingURIs(); len(got) != 0 {
+				t.Errorf("bindings after Disconnect: got %v, want none", got)
+			}
+		})
+	}
 }
