@@ -36,6 +36,11 @@ type baresipOptions struct {
 	registrar string // host:port to register with (and use as outbound proxy); "" = none
 	codecs    string // audio_codecs, e.g. "PCMU"
 	toneHz    int    // the sine baresip sends (ausine)
+	mediaenc  string // account mediaenc, e.g. "srtp-mand"; "" = plain RTP
+	transport string // with registrar: "udp" (default) or "tls"
+	sipCert   string // PEM file of baresip's own certificate (TLS listener); "" = no TLS
+	caFile    string // PEM file of the CA baresip trusts for TLS; "" = none
+	trace     bool   // -s: baresip writes every SIP message it sends or receives to its log
 }
 
 // startBaresip starts baresip on free ports and waits until its control
@@ -54,23 +59,50 @@ func startBaresip(t *testing.T, o baresipOptions) *baresip {
 		"IP": "127.0.0.1", "SIP_PORT": strconv.Itoa(b.sipPort), "CTRL_PORT": strconv.Itoa(b.ctrlPort),
 		"AUDIO_SOURCE": fmt.Sprintf("ausine,%d", o.toneHz), "AUDIO_PLAYER": fmt.Sprintf("aubridge,none-%d", b.sipPort),
 		"REC_DIR": b.recDir, "RTP_PORTS": fmt.Sprintf("%d-%d", rtp, rtp+19),
-		"SNDFILE_LINE": "module\t\t\tsndfile.so", "TLS_CERT_LINE": "# no sip_certificate: no TLS",
+		"SNDFILE_LINE": "module\t\t\tsndfile.so", "TLS_CERT_LINE": tlsLines(o),
 	}))
 	acc := fmt.Sprintf(";answermode=auto;audio_codecs=%s;auth_pass=secret", o.codecs)
+	if o.mediaenc != "" {
+		acc += ";mediaenc=" + o.mediaenc
+	}
 	aor := fmt.Sprintf("<sip:%s@127.0.0.1:%d>", o.user, b.sipPort)
 	if o.registrar != "" {
-		aor = fmt.Sprintf("<sip:%s@%s;transport=udp>", o.user, o.registrar)
-		acc += fmt.Sprintf(";regint=60;outbound=\"sip:%s;transport=udp\"", o.registrar)
+		tr := o.transport
+		if tr == "" {
+			tr = "udp"
+		}
+		aor = fmt.Sprintf("<sip:%s@%s;transport=%s>", o.user, o.registrar, tr)
+		acc += fmt.Sprintf(";regint=60;outbound=\"sip:%s;transport=%s\"", o.registrar, tr)
 	} else {
 		acc += ";regint=0"
 	}
 	writeFile(t, filepath.Join(dir, "accounts"), aor+acc+"\n")
 	writeFile(t, filepath.Join(dir, "contacts"), "")
 	// -t: baresip quits by itself after 120 s, a safety net behind Cleanup.
-	b.peer = startPeer(t, "baresip", dir, bin, "-4", "-f", dir, "-n", "127.0.0.1", "-t", "120")
+	args := []string{"-4", "-f", dir, "-n", "127.0.0.1", "-t", "120"}
+	if o.trace {
+		args = append(args, "-s")
+	}
+	b.peer = startPeer(t, "baresip", dir, bin, args...)
 	ctrl := net.JoinHostPort("127.0.0.1", strconv.Itoa(b.ctrlPort))
 	b.waitUntil(t, 15*time.Second, "accepting control connections", func() error { return tcpListening(ctrl) })
 	return b
+}
+
+// tlsLines returns the config lines of baresip's TLS listener (sip_certificate)
+// and trusted CA (sip_cafile), or a comment when o has none.
+func tlsLines(o baresipOptions) string {
+	var l []string
+	if o.sipCert != "" {
+		l = append(l, "sip_certificate\t\t"+o.sipCert)
+	}
+	if o.caFile != "" {
+		l = append(l, "sip_cafile\t\t"+o.caFile)
+	}
+	if len(l) == 0 {
+		return "# no sip_certificate: no TLS"
+	}
+	return strings.Join(l, "\n")
 }
 
 // baresipCtl drives baresip through its ctrl_tcp module: JSON objects in
