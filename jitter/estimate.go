@@ -1,9 +1,6 @@
 package jitter
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
 // The jitter estimate: the transit time of every accepted packet (arrival
 // time minus media time, so a constant network delay cancels out) is kept
@@ -21,17 +18,15 @@ const (
 )
 
 type estimator struct {
-	win     []int64
-	scratch []int64
-	n, i    int
-	since   int
-	base    int64 // lowest transit in the window, ns
-	jit     int64 // quantile transit minus base, ns
+	win   []int64
+	n, i  int
+	since int
+	base  int64 // lowest transit in the window, ns
+	jit   int64 // quantile transit minus base, ns
 }
 
 func (e *estimator) init() {
 	e.win = make([]int64, window)
-	e.scratch = make([]int64, window)
 }
 
 func (e *estimator) reset() {
@@ -57,13 +52,35 @@ func (e *estimator) add(transit int64) {
 	}
 }
 
+// recalc sets base to the lowest transit of the window and jit to the
+// quantile-th one minus base. The quantile sits among the few highest
+// values (the 5th highest of 200), so one pass keeping the top ones
+// replaces a sort of the window.
 func (e *estimator) recalc() {
 	e.since = 0
-	s := e.scratch[:e.n]
-	copy(s, e.win[:e.n])
-	slices.Sort(s)
-	e.base = s[0]
-	e.jit = s[int(quantile*float64(e.n-1)+0.5)] - s[0]
+	w := e.win[:e.n]
+	k := e.n - int(quantile*float64(e.n-1)+0.5) // the quantile is the k-th highest
+	var top [8]int64                            // the highest values seen, descending
+	if k > len(top) {
+		k = len(top) // not reached with window 200 and quantile 0.98
+	}
+	m := 0
+	lo := w[0]
+	for _, v := range w {
+		lo = min(lo, v)
+		if m == k && v <= top[k-1] {
+			continue
+		}
+		j := min(m, k-1)
+		for j > 0 && top[j-1] < v {
+			top[j] = top[j-1]
+			j--
+		}
+		top[j] = v
+		m = min(m+1, k)
+	}
+	e.base = lo
+	e.jit = top[k-1] - lo
 }
 
 // Stats are the counters and delay figures of a Buffer.

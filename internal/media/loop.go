@@ -214,9 +214,16 @@ func (l *loop) apply(lc *loopConfig) {
 		jc.ClockRate = lc.ci.clockRate
 		jc.FrameDuration = FrameDuration
 		if jc.Capacity == 0 {
-			// 640 ms of packets, over three times the default MaxDelay:
-			// half the jitter package's default, and half the memory.
-			jc.Capacity = 32
+			// MaxDelay of packets and 120 ms more for a burst, rounded
+			// up to a power of two by the jitter package: 16 packets
+			// (320 ms) with the default 200 ms, a quarter of the jitter
+			// package's default and of its memory. Packets beyond it
+			// would wait longer than MaxDelay.
+			maxDelay := jc.MaxDelay
+			if maxDelay <= 0 {
+				maxDelay = jitter.DefaultMaxDelay
+			}
+			jc.Capacity = int(maxDelay/FrameDuration) + 6
 		}
 		l.jb = jitter.New(jc)
 		n := lc.ci.samples()
