@@ -3,6 +3,7 @@ package ua
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,8 @@ type fakeRegistrar struct {
 	srv   digest.Server
 	grant int
 	pong  bool
+	// tls, when set, serves the stream listener over TLS.
+	tls *tls.Config
 	// nat, when set, is the source address the registrar reports in the
 	// received and rport parameters of each answer's Via (RFC 3581 §4), as
 	// if the UA sat behind a NAT.
@@ -64,7 +67,15 @@ var drop = sipmsg.NewResponse(sipmsg.NewRequest("REGISTER", sipmsg.URI{Scheme: "
 
 func startFake(t *testing.T, proto transport.Protocol, addr string, grant int) *fakeRegistrar {
 	t.Helper()
+	return startFakeTLS(t, proto, addr, grant, nil)
+}
+
+// startFakeTLS is startFake with TLS over the stream listener when tlsConf
+// is set.
+func startFakeTLS(t *testing.T, proto transport.Protocol, addr string, grant int, tlsConf *tls.Config) *fakeRegistrar {
+	t.Helper()
 	f := &fakeRegistrar{
+		tls: tlsConf,
 		proto: proto, addr: addr, grant: grant, pong: true,
 		srv:      digest.Server{Realm: "test", Algorithms: []digest.Algorithm{digest.MD5}},
 		regs:     make(chan seenRegister, 256),
@@ -95,6 +106,9 @@ func (f *fakeRegistrar) start(t *testing.T) {
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f.tls != nil {
+		ln = tls.NewListener(ln, f.tls)
 	}
 	f.ln = ln
 	f.addr = ln.Addr().String()
@@ -378,6 +392,26 @@ func fakeUA(f *fakeRegistrar, events chan string, change func(*Config)) *UA {
 	return New(cfg)
 }
 
+// gate is a registration schedule (Config.schedule) under the test's
+// control: the loop waits for refresh before each registration; after stop
+// it waits an hour. Call stop before Disconnect.
+type gate struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func newGate() *gate { return &gate{ch: make(chan struct{})} }
+
+func (g *gate) schedule(time.Duration) time.Duration {
+	if _, ok := <-g.ch; !ok {
+		return time.Hour
+	}
+	return 0
+}
+
+func (g *gate) refresh() { g.ch <- struct{}{} }
+func (g *gate) stop()    { g.once.Do(func() { close(g.ch) }) }
+
 // bindingURIs returns the Contact URIs the registrar holds.
 func (f *fakeRegistrar) bindingURIs() []string {
 	f.mu.Lock()
@@ -414,22 +448,13 @@ func TestContactRewrite(t *testing.T) {
 				f.mu.Unlock()
 			}
 			events := make(chan string, 16)
-			// The loop waits for the test's word before each refresh;
-			// once refresh is closed it waits an hour.
-			refresh := make(chan struct{})
-			var once sync.Once
-			stopRefresh := func() { once.Do(func() { close(refresh) }) }
+			g := newGate()
 			u := fakeUA(f, events, func(c *Config) {
 				c.NoContactRewrite = tc.off
-				c.schedule = func(time.Duration) time.Duration {
-					if _, ok := <-refresh; !ok {
-						return time.Hour
-					}
-					return 0
-				}
+				c.schedule = g.schedule
 			})
 			t.Cleanup(func() {
-				stopRefresh()
+				g.stop()
 				if u.Connected() {
 					u.Disconnect(context.Background())
 				}
@@ -472,7 +497,7 @@ func TestContactRewrite(t *testing.T) {
 			for len(f.regs) > 0 {
 				<-f.regs
 			}
-			refresh <- struct{}{}
+			g.refresh()
 			for {
 				r := f.nextRegister(t)
 				if r.msg.Get("Authorization") == "" {
@@ -484,7 +509,7 @@ func TestContactRewrite(t *testing.T) {
 				}
 				break
 			}
-			stopRefresh()
+			g.stop()
 			if err := u.Disconnect(ctx); err != nil {
 				t.Fatalf("Disconnect: %v", err)
 			}

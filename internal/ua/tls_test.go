@@ -113,3 +113,75 @@ func TestTLSRefusesUntrustedPeer(t *testing.T) {
 		t.Fatal("Dial to a peer with an untrusted certificate: got nil error, want one")
 	}
 }
+
+// TestTLSRegisterRefreshUnregister: over TLS (a CA made in the test) the UA
+// registers a sips: Contact at a sips: Request-URI with digest, refreshes
+// over the same connection with the same Call-ID and a higher CSeq, and
+// Disconnect removes the binding.
+func TestTLSRegisterRefreshUnregister(t *testing.T) {
+	cfg := testTLS(t)
+	f := startFakeTLS(t, transport.TLS, "127.0.0.1:0", 60, cfg.Clone())
+	events := make(chan string, 16)
+	g := newGate()
+	u := fakeUA(f, events, func(c *Config) {
+		c.TLSConfig = cfg.Clone()
+		c.schedule = g.schedule
+	})
+	t.Cleanup(func() {
+		g.stop()
+		if u.Connected() {
+			u.Disconnect(context.Background())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := u.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	waitEvent(t, events, "registered")
+	authorized := func() seenRegister {
+		t.Helper()
+		for {
+			r := f.nextRegister(t)
+			if r.msg.Get("Authorization") != "" {
+				return r
+			}
+		}
+	}
+	first := authorized()
+	host, port := u.LocalAddr()
+	want := fmt.Sprintf("sips:alice@%s:%d", host, port)
+	c, _ := first.msg.Contact()
+	if got := first.msg.RequestURI.Scheme; got != "sips" {
+		t.Errorf("Request-URI scheme: got %q, want %q", got, "sips")
+	}
+	if got := c.URI.String(); got != want {
+		t.Errorf("Contact: got %s, want %s", got, want)
+	}
+	if got := f.bindingURIs(); len(got) != 1 || got[0] != want {
+		t.Fatalf("bindings: got %v, want [%s]", got, want)
+	}
+	g.refresh()
+	second := authorized()
+	cs1, _ := first.msg.CSeq()
+	cs2, _ := second.msg.CSeq()
+	if second.msg.CallID() != first.msg.CallID() || cs2.Seq <= cs1.Seq {
+		t.Errorf("refresh: got Call-ID %s CSeq %d, want Call-ID %s and CSeq above %d",
+			second.msg.CallID(), cs2.Seq, first.msg.CallID(), cs1.Seq)
+	}
+	if second.from != first.from {
+		t.Errorf("refresh came from %s, want the first connection's %s", second.from, first.from)
+	}
+	_, tm := u.layer()
+	if got, want := tm.Stats().ConnsOpened, uint64(1); got != want {
+		t.Errorf("TLS connections opened: got %d, want %d", got, want)
+	}
+	g.stop()
+	if err := u.Disconnect(ctx); err != nil {
+		t.Fatalf("Disconnect: %v", err)
+	}
+	waitEvent(t, events, "unregistered")
+	if got := f.bindingURIs(); len(got) != 0 {
+		t.Errorf("bindings after Disconnect: got %v, want none", got)
+	}
+}
