@@ -75,7 +75,7 @@ func startFake(t *testing.T, proto transport.Protocol, addr string, grant int) *
 func startFakeTLS(t *testing.T, proto transport.Protocol, addr string, grant int, tlsConf *tls.Config) *fakeRegistrar {
 	t.Helper()
 	f := &fakeRegistrar{
-		tls: tlsConf,
+		tls:   tlsConf,
 		proto: proto, addr: addr, grant: grant, pong: true,
 		srv:      digest.Server{Realm: "test", Algorithms: []digest.Algorithm{digest.MD5}},
 		regs:     make(chan seenRegister, 256),
