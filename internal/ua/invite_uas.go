@@ -22,6 +22,7 @@ type uasState struct {
 	interval  time.Duration  // current 2xx retransmission interval
 	elapsed   time.Duration
 	rel       *relUAS // reliable provisional responses (RFC 3262); nil when unreliable
+	relOffer  bool    // late offer with 100rel required: our offer went in the reliable 180, the PRACK answers (RFC 3262 §5)
 }
 
 // handleInvite takes a new INVITE (RFC 3261 §13.3): media and SDP answer
@@ -85,8 +86,24 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	}
 	from, _ := req.From()
 	to, _ := req.To()
+	if reliable && st.lateOffer && !req.HasToken("Require", tag100rel) {
+		// Without an offer in the INVITE ours must go in the first
+		// reliable response (RFC 3262 §5); unless the caller requires
+		// 100rel, the 180 stays unreliable and the 2xx carries it.
+		reliable = false
+	}
+	var ringOffer []byte
 	if reliable {
 		st.rel = newRelUAS(c)
+		if st.lateOffer {
+			off, err := c.sdp.Offer()
+			if err != nil {
+				c.media.Close()
+				u.respond(tx, 500, "")
+				return
+			}
+			ringOffer, st.relOffer = []byte(off.String()), true
+		}
 	}
 	c.dlg, c.stx, c.headers, c.uas = d, tx, req, st
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), d.RemoteTarget.String()
@@ -110,6 +127,11 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	ring := sipmsg.NewResponse(req, 180, "")
 	ring.SetToTag(st.localTag) //nolint:errcheck // To was validated
 	ring.Add("Contact", contact.String())
+	if ringOffer != nil {
+		ring.Add("Content-Type", "application/sdp")
+		ring.Body = ringOffer
+		ring.SetContentLength()
+	}
 	if err := c.provisional(ring); err != nil {
 		c.end(EndError, err)
 		return

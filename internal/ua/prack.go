@@ -233,7 +233,9 @@ func (c *Call) retransmitProvisional(resp *sipmsg.Message) {
 // handlePrack answers a PRACK (§3): 200 when its RAck names the
 // unacknowledged reliable provisional response of this INVITE, which then
 // stops being retransmitted and lets the next queued one go; 481 otherwise.
-// An SDP body in the PRACK (an offer after our answer, §5) is not taken.
+// When our 180 carried the offer (a late offer with 100rel required), the
+// PRACK's SDP is its answer (§5); any other SDP body in a PRACK (a new
+// offer after our answer) is not taken.
 func (c *Call) handlePrack(tx *transaction.ServerTx) {
 	req := tx.Request()
 	rack, rackErr := req.RAck()
@@ -262,6 +264,15 @@ func (c *Call) handlePrack(tx *transaction.ServerTx) {
 		c.mu.Unlock()
 		c.u.respond(tx, 481, "")
 		return
+	}
+	if st := c.uas; st.relOffer && st.lateOffer && len(req.Body) > 0 {
+		// The answer to the offer in our reliable 180 (§5): the 2xx
+		// repeats the offer and Accept starts the media.
+		if n, ok := c.processAnswer(req); ok {
+			st.answer, st.negotiate, st.lateOffer = r.cur.Body, n, false
+		} else {
+			c.u.log.Debug("ua: unusable SDP answer in PRACK; the 2xx offers again")
+		}
 	}
 	if r.timer != nil {
 		r.timer.Stop()

@@ -466,3 +466,64 @@ func TestRel100Refused(t *testing.T) {
 		})
 	}
 }
+
+// TestPrackLateOffer: an INVITE without SDP (RFC 3262 §5). When it
+// requires 100rel our offer goes in the reliable 180 and the PRACK carries
+// the answer, which the media uses after Accept; when it only supports
+// 100rel the 180 is unreliable and the offer waits for the 2xx, answered in
+// the ACK.
+func TestPrackLateOffer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		header   string
+		relOffer bool
+	}{
+		{"required", "Require", true},
+		{"supported", "Supported", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			calls := make(chan *Call, 1)
+			u := newUA(t, func(c *Config) { c.OnIncoming = func(c *Call) { calls <- c } })
+			p := newPeer(t)
+			sink := newRTPSink(t)
+			inv := p.invite(uaURI(u), "")
+			inv.Add(tc.header, "100rel")
+			p.send(inv, netipAddr(u))
+			ring := p.next("180", isResp(180, "INVITE"))
+			c := recvCall(t, calls)
+			if got := ring.m.HasToken("Require", "100rel"); got != tc.relOffer {
+				t.Errorf("180 reliable: got %v, want %v", got, tc.relOffer)
+			}
+			if got := len(ring.m.Body) > 0; got != tc.relOffer {
+				t.Errorf("180 with our offer: got %v, want %v", got, tc.relOffer)
+			}
+			ackBody := peerSDP(sink.port, "PCMU")
+			if tc.relOffer {
+				pr := p.prack(inv, ring.m, 2, fmt.Sprintf("%d 1 INVITE", rseqOf(t, ring.m)))
+				pr.Add("Content-Type", "application/sdp")
+				pr.Body = []byte(peerSDP(sink.port, "PCMU"))
+				p.send(pr, ring.from)
+				p.next("200 to PRACK", isRespCSeq(200, "PRACK", 2))
+				ackBody = ""
+			}
+			accepted := make(chan error, 1)
+			go func() { accepted <- c.Accept(context.Background()) }()
+			ok := p.next("200 to INVITE", isResp(200, "INVITE"))
+			if err := <-accepted; err != nil {
+				t.Fatalf("Accept: %v", err)
+			}
+			if len(ok.m.Body) == 0 {
+				t.Error("2xx without SDP")
+			}
+			p.send(p.ack(inv, ok.m, ackBody), ok.from)
+			go sendTone(c, 440)
+			sink.wait(t)
+			if got := c.Media().Config().RemoteRTP.Port(); int(got) != sink.port {
+				t.Errorf("remote RTP port: got %d, want %d", got, sink.port)
+			}
+			p.hangupFrom(c)
+		})
+	}
+}
