@@ -96,7 +96,7 @@ type Call struct {
 	dtmfSeen    dtmfFilter
 	refer       *referState // our BlindTransfer waiting for NOTIFYs
 	transferred bool        // a transfer succeeded: a BYE now ends the call as EndTransferred
-	onTransfer  func(code int, reason string)
+	onTransfer  func(TransferEvent)
 	timer       sessionTimer
 	sdesWarned  bool // the SDES-over-plain-signaling warning was logged
 

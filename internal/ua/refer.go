@@ -24,7 +24,19 @@ const DefaultTransferTimeout = 60 * time.Second
 
 // referState is a BlindTransfer waiting for the transferee's NOTIFYs.
 type referState struct {
-	ch chan sipfrag
+	ch     chan sipfrag
+	target string // the Refer-To URI
+}
+
+// TransferEvent is one step of a blind transfer on a call: the status of
+// the call to Target, as the transferee reports it by NOTIFY (RFC 3515
+// §2.4.5) when we transfer, or as we place it when the peer's REFER asked
+// us to (Referred).
+type TransferEvent struct {
+	Target   string // the Refer-To URI
+	Referred bool   // the peer asked us to transfer
+	Code     int    // 100 Trying, 180 Ringing..., then the final status
+	Reason   string
 }
 
 // sipfrag is the status line of a NOTIFY's message/sipfrag body (RFC 3420)
@@ -35,10 +47,14 @@ type sipfrag struct {
 	terminated bool
 }
 
-// OnTransferProgress sets the function called with each status the
-// transferee reports while BlindTransfer waits (100 Trying, 180 Ringing,
-// the final status); it runs on the call's callback goroutine.
-func (c *Call) OnTransferProgress(f func(code int, reason string)) {
+// OnTransferProgress sets the function called with each step of a
+// transfer on the call: each status the transferee reports while
+// BlindTransfer waits (100 Trying, 180 Ringing, the final status), and,
+// when the peer's REFER asks us to transfer, 100 when we start the call
+// to the target and its final status (200 when answered, after which the
+// call ends with EndTransferred). It runs on the call's callback
+// goroutine.
+func (c *Call) OnTransferProgress(f func(TransferEvent)) {
 	c.mu.Lock()
 	c.onTransfer = f
 	c.mu.Unlock()
@@ -57,7 +73,7 @@ func (c *Call) BlindTransfer(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	rs := &referState{ch: make(chan sipfrag, 16)}
+	rs := &referState{ch: make(chan sipfrag, 16), target: uri.String()}
 	c.mu.Lock()
 	if c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) || c.refer != nil {
 		c.mu.Unlock()
@@ -146,7 +162,8 @@ func (c *Call) handleNotify(tx *transaction.ServerTx) {
 	}
 	c.u.respond(tx, 200, "")
 	if f.code != 0 && cb != nil {
-		c.events.do(func() { cb(f.code, f.reason) })
+		ev := TransferEvent{Target: rs.target, Code: f.code, Reason: f.reason}
+		c.events.do(func() { cb(ev) })
 	}
 	if f.code >= 200 || f.terminated {
 		rs.ch <- f // at most one final per REFER: the buffer has room
@@ -231,6 +248,7 @@ func (c *Call) handleRefer(tx *transaction.ServerTx) {
 // transfer places the call a REFER asked for and reports it by NOTIFY:
 // 100 Trying, then the new call's final status (RFC 3515 §2.4.4-§2.4.5).
 func (c *Call) transfer(target, referredBy string, referSeq uint32) {
+	c.transferEvent(target, 100, "Trying")
 	c.notifyRefer(referSeq, 100, "Trying", false)
 	var o DialOptions
 	o.Timeout = DefaultTransferTimeout
@@ -248,17 +266,31 @@ func (c *Call) transfer(target, referredBy string, referSeq uint32) {
 			code, reason = 408, "Request Timeout"
 		}
 		c.u.log.Debug("ua: transfer failed", "target", target, "err", err)
+		c.transferEvent(target, code, reason)
 		c.notifyRefer(referSeq, code, reason, true)
 		return
 	}
 	c.mu.Lock()
 	c.transferred = true // the transferor's BYE may cross ours
 	c.mu.Unlock()
+	c.transferEvent(target, 200, "OK")
 	c.notifyRefer(referSeq, 200, "OK", true)
 	if f := c.u.cfg.OnTransfer; f != nil {
 		c.u.events.do(func() { f(c, nc) })
 	}
 	c.hangup(EndTransferred, nil)
+}
+
+// transferEvent queues a step of a transfer the peer asked for to
+// OnTransferProgress.
+func (c *Call) transferEvent(target string, code int, reason string) {
+	c.mu.Lock()
+	cb := c.onTransfer
+	c.mu.Unlock()
+	if cb != nil {
+		ev := TransferEvent{Target: target, Referred: true, Code: code, Reason: reason}
+		c.events.do(func() { cb(ev) })
+	}
 }
 
 // notifyRefer sends a NOTIFY of the refer event with a sipfrag status line.

@@ -15,14 +15,22 @@ import (
 
 // progressLog records OnTransferProgress statuses.
 type progressLog struct {
-	mu    sync.Mutex
-	codes []int
+	mu     sync.Mutex
+	codes  []int
+	events []TransferEvent
 }
 
-func (l *progressLog) add(code int, _ string) {
+func (l *progressLog) add(e TransferEvent) {
 	l.mu.Lock()
-	l.codes = append(l.codes, code)
+	l.codes = append(l.codes, e.Code)
+	l.events = append(l.events, e)
 	l.mu.Unlock()
+}
+
+func (l *progressLog) all() []TransferEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]TransferEvent(nil), l.events...)
 }
 
 func (l *progressLog) get() []int {
@@ -37,7 +45,8 @@ type transferSetup struct {
 	ca, cb      *Call
 	calls       chan *Call // C's incoming calls
 	transferred chan [2]*Call
-	progress    progressLog
+	progress    progressLog // A's, the transferor's
+	referred    progressLog // B's, the transferee's
 }
 
 func newTransferSetup(t *testing.T, modB, modC func(*Config), onC func(*Call)) *transferSetup {
@@ -72,6 +81,7 @@ func newTransferSetup(t *testing.T, modB, modC func(*Config), onC func(*Call)) *
 	}
 	s.ca.OnTransferProgress(s.progress.add)
 	s.cb = recvCall(t, bCalls)
+	s.cb.OnTransferProgress(s.referred.add)
 	waitState(t, s.cb, StateActive)
 	return s
 }
@@ -121,16 +131,39 @@ func TestBlindTransfer(t *testing.T) {
 	}
 	// NOTIFYs seen: 100 Trying, then 200 OK, once A's queued callbacks
 	// have run.
-	sync := make(chan struct{})
-	s.ca.events.do(func() { close(sync) })
-	<-sync
+	flushEvents(s.ca)
 	if got := fmt.Sprint(s.progress.get()); got != "[100 200]" {
 		t.Errorf("NOTIFY statuses at A: got %s, want [100 200]", got)
+	}
+	// Both sides name the target; B's events say the peer referred it.
+	target := uaURI(s.c)
+	flushEvents(s.cb)
+	for _, side := range []struct {
+		name     string
+		log      *progressLog
+		referred bool
+	}{{"A", &s.progress, false}, {"B", &s.referred, true}} {
+		evs := side.log.all()
+		if len(evs) != 2 || evs[1].Code != 200 {
+			t.Errorf("%s's transfer events: got %+v, want 100 then 200", side.name, evs)
+		}
+		for _, e := range evs {
+			if e.Target != target || e.Referred != side.referred {
+				t.Errorf("%s's transfer event: got %+v, want target %s, referred %v", side.name, e, target, side.referred)
+			}
+		}
 	}
 	if err := bc.End(ctx); err != nil {
 		t.Errorf("End: %v", err)
 	}
 	waitDone(t, cc)
+}
+
+// flushEvents waits until the callbacks c has queued so far have run.
+func flushEvents(c *Call) {
+	done := make(chan struct{})
+	c.events.do(func() { close(done) })
+	<-done
 }
 
 // unusedPort returns a loopback UDP port nothing listens on.
@@ -183,6 +216,16 @@ func TestBlindTransferFails(t *testing.T) {
 			}
 			if got := len(s.b.Calls()); got != 1 {
 				t.Errorf("B's calls: got %d, want 1", got)
+			}
+			// B reports the outcome of the call it placed, if it placed one.
+			flushEvents(s.cb)
+			evs := s.referred.all()
+			if tc.wantCode == 603 {
+				if len(evs) != 0 {
+					t.Errorf("B's transfer events after refusing: got %+v, want none", evs)
+				}
+			} else if se != nil && (len(evs) != 2 || !evs[1].Referred || evs[1].Code != se.Code) {
+				t.Errorf("B's transfer events: got %+v, want 100 then %d", evs, se.Code)
 			}
 			if err := s.ca.End(ctx); err != nil {
 				t.Errorf("End: %v", err)
