@@ -1,6 +1,9 @@
 package sipmsg
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // NewRequest returns a request with the given method and Request-URI and
 // no header fields. Add the mandatory headers (RFC 3261 §8.1.1: To, From,
@@ -15,35 +18,59 @@ func NewRequest(method string, uri URI) *Message {
 // (§8.2.6.1). For a 101-299 response to a dialog-creating request (INVITE,
 // SUBSCRIBE, REFER) it copies Record-Route too (§12.1.1). reason "" means
 // the default phrase for code. It ends with "Content-Length: 0". Add a To
-// tag with [Message.SetToTag].
+// tag with [Message.SetToTag]. The response shares no memory with req: it
+// holds one copy of the header values it took.
 func NewResponse(req *Message, code int, reason string) *Message {
 	if reason == "" {
 		reason = ReasonPhrase(code)
 	}
-	m := &Message{StatusCode: code, Reason: reason, raw: req.raw}
+	m := &Message{StatusCode: code, Reason: reason}
 	m.fields = m.inline[:0]
 	dialog := code > 100 && code < 300 && (req.Method == "INVITE" || req.Method == "SUBSCRIBE" || req.Method == "REFER")
-	for _, f := range req.fields {
-		switch f.id {
+	keep := func(id hdrID) bool {
+		switch id {
 		case hVia, hFrom, hTo, hCallID, hCSeq:
+			return true
 		case hRecordRoute:
-			if !dialog {
-				continue
-			}
+			return dialog
 		case hTimestamp:
-			if code != 100 {
-				continue
-			}
-		default:
+			return code == 100
+		}
+		return false
+	}
+	// The copied names and values go into one new buffer, so that the
+	// response does not keep the request (and its body) alive.
+	n := len("Content-Length0")
+	for i := range req.fields {
+		f := &req.fields[i]
+		if keep(f.id) {
+			n += len(req.fname(f)) + len(req.fvalue(f))
+		}
+	}
+	buf := make([]byte, 0, n)
+	for i := range req.fields {
+		f := &req.fields[i]
+		if !keep(f.id) {
 			continue
 		}
-		if f.ext() {
-			// Names and values added to req live in req.extra.
-			f = m.newField(req.fname(&f), req.fvalue(&f), f.id)
+		name, value := req.fname(f), req.fvalue(f)
+		if len(name) > 0xff || len(value) > 0xffff {
+			m.fields = append(m.fields, m.newField(name, value, f.id))
+			continue
 		}
-		m.fields = append(m.fields, f)
+		nf := field{nOff: uint32(len(buf)), nLen: uint8(len(name)), id: f.id}
+		buf = append(buf, name...)
+		nf.vOff, nf.vLen = uint32(len(buf)), uint16(len(value))
+		buf = append(buf, value...)
+		m.fields = append(m.fields, nf)
 	}
-	m.fields = append(m.fields, m.newField("Content-Length", "0", hContentLength))
+	cl := field{nOff: uint32(len(buf)), nLen: uint8(len("Content-Length")), id: hContentLength}
+	buf = append(buf, "Content-Length"...)
+	cl.vOff, cl.vLen = uint32(len(buf)), 1
+	buf = append(buf, '0')
+	m.fields = append(m.fields, cl)
+	// buf is not written again and no slice of it escapes.
+	m.raw = unsafe.String(unsafe.SliceData(buf), len(buf))
 	return m
 }
 
@@ -102,15 +129,23 @@ func newHopRequest(req *Message, method string, resp *Message) (*Message, error)
 // SetToTag adds tag to the To header unless it already has one
 // (RFC 3261 §8.2.6.2). It returns an error when To is missing or invalid.
 func (m *Message) SetToTag(tag string) error {
-	to, err := m.To()
+	i := m.indexID(hTo, 0)
+	if i < 0 {
+		return ErrMissingHeader
+	}
+	v := m.value(i)
+	to, err := ParseAddress(v)
 	if err != nil {
 		return err
 	}
 	if to.Params.Has("tag") {
 		return nil
 	}
-	to.Params = to.Params.Set("tag", tag)
-	m.Set("To", to.String())
+	// The value as written, then ";tag=": one string, and the parsed
+	// views of the others stay valid (no cache is filled).
+	m.mutated()
+	m.setValue(i, trimWS(v)+";tag="+tag)
+	m.delFrom("To", i+1)
 	return nil
 }
 
@@ -157,8 +192,8 @@ func (m *Message) RemoveVia() bool {
 // message before a UA or proxy acts on it: Via, From, To, Call-ID and
 // CSeq present and well formed, From, To, Call-ID, CSeq and Max-Forwards
 // not repeated, Max-Forwards in 0-255, every Via and Contact well formed.
-// A request that fails answers 400 Bad Request. Validate caches what it
-// parses.
+// A request that fails answers 400 Bad Request. Validate caches the top
+// Via and CSeq; it does not allocate.
 func (m *Message) Validate() error {
 	for _, id := range [...]hdrID{hFrom, hTo, hCallID, hCSeq, hMaxForwards} {
 		i := m.indexID(id, 0)
@@ -184,13 +219,15 @@ func (m *Message) Validate() error {
 		}
 		return err
 	}
-	if _, err := m.Vias(); err != nil {
+	if err := m.checkList(hVia, checkVia); err != nil {
 		return err
 	}
-	if _, err := m.From(); err != nil {
+	// From and To are parsed, not cached: most messages are handled
+	// without reading them, and the cache is the larger part of a message.
+	if err := m.checkList(hFrom, checkAddress); err != nil {
 		return err
 	}
-	if _, err := m.To(); err != nil {
+	if err := m.checkList(hTo, checkAddress); err != nil {
 		return err
 	}
 	if _, err := m.CSeq(); err != nil {
@@ -199,12 +236,35 @@ func (m *Message) Validate() error {
 	if _, err := m.MaxForwards(); err != nil && err != ErrMissingHeader {
 		return err
 	}
-	if m.Has("Contact") {
-		if _, err := m.Contacts(); err != nil {
-			return err
+	return m.checkList(hContact, checkAddress)
+}
+
+// checkList applies check to every value of every field with id, without
+// allocating.
+func (m *Message) checkList(id hdrID, check func(string) error) error {
+	for i := m.indexID(id, 0); i >= 0; i = m.indexID(id, i+1) {
+		for rest := m.value(i); rest != ""; {
+			var item string
+			item, rest = nextListItem(rest)
+			if item == "" {
+				continue
+			}
+			if err := check(item); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func checkVia(s string) error {
+	_, err := ParseVia(s)
+	return err
+}
+
+func checkAddress(s string) error {
+	_, err := ParseAddress(s)
+	return err
 }
 
 // ReasonPhrase returns the RFC 3261 §21 reason phrase for code, or "" for

@@ -12,7 +12,7 @@ type Field struct {
 
 // field records one header line in 12 bytes without pointers: offsets
 // into m.raw, or, when nLen is 0 (parsed names are never empty), indexes
-// into m.views.extra, which holds names and values added by mutation,
+// into m.extra, which holds names and values added by mutation,
 // unfolded values and names longer than 255 bytes. Small pointer-free
 // records keep parsing cheap for the allocator and the GC.
 type field struct {
@@ -53,14 +53,14 @@ type Message struct {
 	cseqSeq    uint32 // cached CSeq, split so that it packs with cached
 	cached     cacheBits
 	cseqMethod string
+	via        Via      // cached top Via, inline: every message that is handled reads it
+	extra      []string // names and values not in raw
 	views      *views
 }
 
-// views caches typed headers and holds strings that are not in raw;
-// allocated on first use so that parsing alone stays small.
+// views caches the typed address headers; allocated on first use so that
+// parsing and validating alone stay small.
 type views struct {
-	extra   []string
-	via     Via
 	from    Address
 	to      Address
 	contact Address
@@ -90,14 +90,14 @@ const (
 
 func (m *Message) fname(f *field) string {
 	if f.ext() {
-		return m.views.extra[f.nOff]
+		return m.extra[f.nOff]
 	}
 	return m.raw[f.nOff : f.nOff+uint32(f.nLen)]
 }
 
 func (m *Message) fvalue(f *field) string {
 	if f.ext() {
-		return m.views.extra[f.vOff]
+		return m.extra[f.vOff]
 	}
 	return m.raw[f.vOff : f.vOff+uint32(f.vLen)]
 }
@@ -112,13 +112,12 @@ func (m *Message) setValue(i int, v string) {
 		*f = m.newField(m.fname(f), v, f.id)
 		return
 	}
-	m.views.extra[f.vOff] = v
+	m.extra[f.vOff] = v
 }
 
 func (m *Message) newField(name, value string, id hdrID) field {
-	v := m.view()
-	f := field{id: id, nOff: uint32(len(v.extra)), vOff: uint32(len(v.extra) + 1)}
-	v.extra = append(v.extra, name, value)
+	f := field{id: id, nOff: uint32(len(m.extra)), vOff: uint32(len(m.extra) + 1)}
+	m.extra = append(m.extra, name, value)
 	return f
 }
 
@@ -323,8 +322,8 @@ func (m *Message) Clone() *Message {
 		c.Body = append([]byte(nil), m.Body...)
 	}
 	c.fields = append([]field(nil), m.fields...)
-	if m.views != nil && len(m.views.extra) > 0 {
-		c.view().extra = append([]string(nil), m.views.extra...)
+	if len(m.extra) > 0 {
+		c.extra = append([]string(nil), m.extra...)
 	}
 	return c
 }

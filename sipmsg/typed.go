@@ -47,7 +47,7 @@ func (m *Message) first(id hdrID) (string, bool) {
 // Via returns the topmost Via value, parsed and cached.
 func (m *Message) Via() (Via, error) {
 	if m.cached&cVia != 0 {
-		return m.views.via, nil
+		return m.via, nil
 	}
 	s, ok := m.first(hVia)
 	if !ok {
@@ -57,7 +57,7 @@ func (m *Message) Via() (Via, error) {
 	if err != nil {
 		return v, err
 	}
-	m.view().via = v
+	m.via = v
 	m.cached |= cVia
 	return v, nil
 }
