@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install.sh -- installs the Debian packages the interop suite (go test -tags
-# interop ./interop/...) needs: Kamailio (registrar/proxy), SIPp (sip-tester),
+# interop ./interop/...) needs: Kamailio (registrar/proxy, and its tls.so in
+# kamailio-tls-modules), SIPp (sip-tester),
 # baresip (baresip-core, no GUI), coturn (STUN/TURN), sox (media checks by
 # hand), iproute2 (ip netns, tc) and procps.
 #
@@ -15,7 +16,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-PKGS=(kamailio sip-tester baresip-core coturn sox iproute2 procps)
+PKGS=(kamailio kamailio-tls-modules sip-tester baresip-core coturn sox iproute2 procps)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -24,16 +25,31 @@ var kamailioCfg string
 // 1001..1005, password "secret", realm 127.0.0.1.
 type kamailio struct {
 	*peer
-	port int    // UDP and TCP SIP port on 127.0.0.1
-	ctl  string // binrpc control socket for kamcmd
+	port    int    // UDP and TCP SIP port on 127.0.0.1
+	tlsPort int    // TLS SIP port on 127.0.0.1, 0 without TLS
+	ctl     string // binrpc control socket for kamcmd
 }
 
 // addr returns host:port of the SIP listener.
 func (k *kamailio) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(k.port)) }
 
+// kamailioOptions configures startKamailioWith.
+type kamailioOptions struct {
+	// tls, if set, is called with Kamailio's working directory before the
+	// start: it writes tls.cfg there (testdata/kamailio-tls.cfg.tmpl) and
+	// the files it names. Kamailio then also listens for TLS (WITH_TLS).
+	tls func(dir string)
+}
+
 // startKamailio starts Kamailio on a free port and waits until it answers
 // OPTIONS over UDP and accepts TCP connections.
 func startKamailio(t *testing.T) *kamailio {
+	t.Helper()
+	return startKamailioWith(t, kamailioOptions{})
+}
+
+// startKamailioWith is startKamailio with options.
+func startKamailioWith(t *testing.T, o kamailioOptions) *kamailio {
 	t.Helper()
 	bin := needBinary(t, "kamailio")
 	logVersion(t, "kamailio", "kamailio", "-v")
@@ -43,11 +59,23 @@ func startKamailio(t *testing.T) *kamailio {
 	}
 	dir := t.TempDir()
 	k := &kamailio{port: freePort(t), ctl: filepath.Join(dir, "kamailio_ctl")}
+	defs := []string{"-A", "WITH_AUTH"}
+	if o.tls != nil {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(mods[0]), "tls.so")); err != nil {
+			if inCI {
+				t.Fatalf("kamailio tls.so missing (package kamailio-tls-modules, run interop/install.sh): %v", err)
+			}
+			t.Skipf("kamailio tls.so missing (package kamailio-tls-modules); CI fails here")
+		}
+		k.tlsPort = freePort(t)
+		o.tls(dir)
+		defs = append(defs, "-A", "WITH_TLS")
+	}
 	cfg := filepath.Join(dir, "kamailio.cfg")
 	writeFile(t, cfg, expand(t, kamailioCfg, map[string]string{
-		"IP": "127.0.0.1", "SIP_PORT": strconv.Itoa(k.port), "WORKDIR": dir, "MPATH": filepath.Dir(mods[0]) + "/",
+		"IP": "127.0.0.1", "SIP_PORT": strconv.Itoa(k.port), "TLS_PORT": strconv.Itoa(k.tlsPort),
+		"WORKDIR": dir, "MPATH": filepath.Dir(mods[0]) + "/",
 	}))
-	defs := []string{"-A", "WITH_AUTH"}
 	if out, err := exec.Command(bin, append([]string{"-c", "-f", cfg}, defs...)...).CombinedOutput(); err != nil {
 		t.Fatalf("kamailio -c (config check): %v\n%s", err, out)
 	}
@@ -57,6 +85,10 @@ func startKamailio(t *testing.T) *kamailio {
 	k.peer = startPeer(t, "kamailio", dir, bin, args...)
 	k.waitUntil(t, 15*time.Second, "answering OPTIONS", func() error { return optionsPing(k.addr()) })
 	k.waitUntil(t, 5*time.Second, "accepting TCP", func() error { return tcpListening(k.addr()) })
+	if k.tlsPort != 0 {
+		tlsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(k.tlsPort))
+		k.waitUntil(t, 5*time.Second, "accepting TLS connections", func() error { return tcpListening(tlsAddr) })
+	}
 	return k
 }
 
