@@ -85,11 +85,15 @@ type Layer struct {
 	idPrefix  string
 	ids       atomic.Uint64
 
+	epoch time.Time  // the grid of the wait queues
+	longQ *waitQueue // Timers H, J and L: 64*T1
+	t4Q   *waitQueue // Timer I: T4
+
 	mu      sync.Mutex
 	closed  bool
 	clients map[clientKey]*ClientTx
-	servers map[serverKey]*ServerTx
-	legacy  map[legacyKey]*ServerTx
+	servers map[serverKey]*srv
+	legacy  map[legacyKey]*srv
 }
 
 // New returns a Layer that sends through s and delivers to tu. Wire the
@@ -107,8 +111,8 @@ func New(s transport.Sender, tu TU, cfg Config) *Layer {
 		t4:        cfg.T4,
 		maxServer: cfg.MaxServerTransactions,
 		clients:   make(map[clientKey]*ClientTx),
-		servers:   make(map[serverKey]*ServerTx),
-		legacy:    make(map[legacyKey]*ServerTx),
+		servers:   make(map[serverKey]*srv),
+		legacy:    make(map[legacyKey]*srv),
 	}
 	if l.clock == nil {
 		l.clock = realClock{}
@@ -126,6 +130,9 @@ func New(s transport.Sender, tu TU, cfg Config) *Layer {
 		l.t4 = DefaultT4
 	}
 	l.idPrefix = rand.Text()[:12]
+	l.epoch = l.clock.Now()
+	l.longQ = &waitQueue{l: l, d: 64 * l.t1}
+	l.t4Q = &waitQueue{l: l, d: l.t4}
 	return l
 }
 
@@ -215,7 +222,7 @@ func serverMatchKey(m *sipmsg.Message, via sipmsg.Via, seq uint32) (matchKey, bo
 	}}, true
 }
 
-func (l *Layer) lookup(k matchKey) *ServerTx {
+func (l *Layer) lookup(k matchKey) *srv {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if k.legacy {
@@ -248,57 +255,59 @@ func (l *Layer) handleRequest(in transport.Inbound) {
 		l.tu.HandleOutside(in) // ACK for a 2xx (§17.2.3, RFC 6026 §7.1)
 		return
 	}
-	tx, created, full := l.create(k, in)
+	s, tx, full := l.create(k, in)
 	switch {
 	case full:
 		_ = l.RespondStateless(context.Background(), in, 503, "")
-	case tx == nil:
+	case s == nil:
 		// closed
-	case !created:
-		tx.retransmission(m)
+	case tx == nil:
+		s.retransmission(m)
 	case m.Method == "CANCEL":
 		l.handleCancel(tx, k)
 	default:
-		tx.start()
 		l.tu.HandleRequest(tx)
+		s.start() // 100 Trying only if the TU has not answered yet
 	}
 }
 
-// create finds the server transaction of k or makes one for in.
-func (l *Layer) create(k matchKey, in transport.Inbound) (tx *ServerTx, created, full bool) {
+// create finds the server transaction of k, or makes one for in and
+// returns its ServerTx too.
+func (l *Layer) create(k matchKey, in transport.Inbound) (s *srv, tx *ServerTx, full bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, false, false
+		return nil, nil, false
 	}
 	if k.legacy {
-		tx = l.legacy[*k.l]
+		s = l.legacy[*k.l]
 	} else {
-		tx = l.servers[k.s]
+		s = l.servers[k.s]
 	}
-	if tx != nil {
-		return tx, false, false
+	if s != nil {
+		return s, nil, false
 	}
 	if l.maxServer > 0 && len(l.servers)+len(l.legacy) >= l.maxServer {
-		return nil, false, true
+		return nil, nil, true
 	}
 	tx = newServerTx(l, k, in)
+	s = tx.s
 	if k.legacy {
-		l.legacy[*k.l] = tx
+		l.legacy[*k.l] = s
 	} else {
-		l.servers[k.s] = tx
+		l.servers[s.key.s] = s
 	}
-	return tx, true, false
+	return s, tx, false
 }
 
-func (l *Layer) removeServer(tx *ServerTx) {
+func (l *Layer) removeServer(s *srv) {
 	l.mu.Lock()
-	if tx.key.legacy {
-		if l.legacy[*tx.key.l] == tx {
-			delete(l.legacy, *tx.key.l)
+	if s.key.legacy {
+		if l.legacy[*s.key.l] == s {
+			delete(l.legacy, *s.key.l)
 		}
-	} else if l.servers[tx.key.s] == tx {
-		delete(l.servers, tx.key.s)
+	} else if l.servers[s.key.s] == s {
+		delete(l.servers, s.key.s)
 	}
 	l.mu.Unlock()
 }
@@ -327,8 +336,8 @@ func (l *Layer) handleCancel(ctx *ServerTx, k matchKey) {
 	resp := sipmsg.NewResponse(ctx.req, 200, "")
 	_ = resp.SetToTag(tag) // §9.2: the same To tag as the response to the INVITE
 	_ = ctx.Respond(resp)
-	if target.cancel(tag) {
-		l.tu.HandleServerError(target, ErrCanceled)
+	if tx := target.cancel(tag); tx != nil {
+		l.tu.HandleServerError(tx, ErrCanceled)
 	}
 }
 
@@ -372,7 +381,7 @@ func (l *Layer) Close() error {
 	for _, tx := range l.clients {
 		clients = append(clients, tx)
 	}
-	servers := make([]*ServerTx, 0, len(l.servers)+len(l.legacy))
+	servers := make([]*srv, 0, len(l.servers)+len(l.legacy))
 	for _, tx := range l.servers {
 		servers = append(servers, tx)
 	}
@@ -388,11 +397,13 @@ func (l *Layer) Close() error {
 		tx.terminate(errLayerClosed)
 		tx.mu.Unlock()
 	}
-	for _, tx := range servers {
-		tx.mu.Lock()
-		tx.terminate()
-		tx.mu.Unlock()
+	for _, s := range servers {
+		s.mu.Lock()
+		s.terminate()
+		s.mu.Unlock()
 	}
+	l.longQ.close()
+	l.t4Q.close()
 	return nil
 }
 

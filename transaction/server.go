@@ -25,32 +25,65 @@ const (
 // the TU sends to it (RFC 3261 §17.2). Its methods are safe for concurrent
 // use.
 type ServerTx struct {
+	req *sipmsg.Message
+	src transport.Addr
+	s   *srv
+}
+
+// srv is what the layer keeps of a server transaction: the matching key,
+// the state machine and its timers. Once the TU's part is over (a final
+// response to a non-INVITE request, a 2xx to an INVITE) it lets go of the
+// ServerTx and so of the request: what waits out Timers J and L is this
+// small record, and for a non-INVITE request the final response to re-send.
+type srv struct {
 	l      *Layer
-	req    *sipmsg.Message
-	src    transport.Addr
 	key    matchKey
+	src    transport.Addr
 	invite bool
+	method string // the request's method, for the check of §17.2.3
 
 	mu       sync.Mutex
+	tx       *ServerTx // nil once nothing reports to the TU with it
 	state    uint8
 	err      error           // why the transaction ended early: ErrCanceled, ErrTransport
-	last     *sipmsg.Message // the last response sent
+	last     *sipmsg.Message // the last response sent, while it may be re-sent
 	toTag    string          // To tag of the provisional responses
 	ackTag   string          // legacy matching: the tag an ACK must carry
 	interval time.Duration   // Timer G's current value
 	rt       slot            // 100 Trying delay, then Timer G
-	wait     slot            // Timers H, I, J, L
+	waitAt   time.Time       // when Timers H, I, J or L are due; zero when stopped
+	link     waitLink        // place in a waitQueue, guarded by that queue
 }
 
 func newServerTx(l *Layer, k matchKey, in transport.Inbound) *ServerTx {
-	tx := &ServerTx{l: l, req: in.Msg, src: in.Source, key: k, invite: in.Msg.Method == "INVITE"}
-	if tx.invite {
-		tx.state = sProceeding
+	m := in.Msg
+	s := &srv{l: l, key: k, src: in.Source, invite: m.Method == "INVITE", method: methodName(m.Method)}
+	if s.invite {
+		s.state = sProceeding
 	}
 	if k.legacy {
-		_, _ = in.Msg.To() // fill the cache now: retransmission reads it later
+		_, _ = m.To() // fill the cache now: retransmission reads it later
+	} else {
+		// The key's strings are views of the request; copy them into one
+		// string so that the key does not keep the request alive.
+		b := k.s.branch + k.s.host
+		s.key.s.branch, s.key.s.host = b[:len(k.s.branch)], b[len(k.s.branch):]
 	}
+	tx := &ServerTx{req: m, src: in.Source, s: s}
+	s.tx = tx
 	return tx
+}
+
+// methodName returns the method as a constant for the usual methods, so
+// that it does not keep the request's memory.
+func methodName(m string) string {
+	for _, c := range [...]string{"INVITE", "BYE", "OPTIONS", "CANCEL", "REGISTER", "INFO",
+		"UPDATE", "PRACK", "REFER", "NOTIFY", "SUBSCRIBE", "MESSAGE"} {
+		if m == c {
+			return c
+		}
+	}
+	return m
 }
 
 // Request returns the request that created the transaction. The layer has
@@ -63,16 +96,17 @@ func (tx *ServerTx) Request() *sipmsg.Message { return tx.req }
 // (RFC 3261 §18.2.2, RFC 3581).
 func (tx *ServerTx) Source() transport.Addr { return tx.src }
 
-// start arms the 100 Trying timer of an INVITE (RFC 3261 §17.2.1).
-func (tx *ServerTx) start() {
-	if !tx.invite {
+// start arms the 100 Trying timer of an INVITE the TU did not answer in
+// HandleRequest (RFC 3261 §17.2.1).
+func (s *srv) start() {
+	if !s.invite {
 		return
 	}
-	tx.mu.Lock()
-	if tx.state == sProceeding && tx.last == nil {
-		tx.l.arm(&tx.rt, tryingDelay, tx.onRetransmit)
+	s.mu.Lock()
+	if s.state == sProceeding && s.last == nil {
+		s.l.arm(&s.rt, tryingDelay, s.onRetransmit)
 	}
-	tx.mu.Unlock()
+	s.mu.Unlock()
 }
 
 // Respond sends resp, a response to Request (build it with
@@ -96,143 +130,175 @@ func (tx *ServerTx) Respond(resp *sipmsg.Message) error {
 			tag = to.Tag()
 		}
 	}
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	switch tx.state {
+	s := tx.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
 	case sTrying, sProceeding:
 	case sAccepted:
 		if code >= 200 && code < 300 {
-			return tx.send(resp)
+			return s.send(resp)
 		}
 		return errFinalSent
 	default:
-		if tx.err != nil {
-			return tx.err
+		if s.err != nil {
+			return s.err
 		}
 		return errFinalSent
 	}
 	if code < 200 {
-		tx.last, tx.state = resp, sProceeding
+		s.last, s.state = resp, sProceeding
 		if tag != "" {
-			tx.toTag = tag
+			s.toTag = tag
 		}
-		tx.rt.stop() // the TU answered: no 100 Trying from the layer
-		return tx.send(resp)
+		s.rt.stop() // the TU answered: no 100 Trying from the layer
+		return s.send(resp)
 	}
-	return tx.final(resp, tag)
+	return s.final(resp, tag)
 }
 
 // final sends a final response and enters Completed, or Accepted for a 2xx
-// to an INVITE (RFC 6026 §7.1). tx.mu is held.
-func (tx *ServerTx) final(resp *sipmsg.Message, tag string) error {
-	tx.last, tx.ackTag = resp, tag
-	tx.rt.stop()
-	if err := tx.send(resp); err != nil {
+// to an INVITE (RFC 6026 §7.1). s.mu is held.
+func (s *srv) final(resp *sipmsg.Message, tag string) error {
+	s.last, s.ackTag = resp, tag
+	s.rt.stop()
+	if err := s.send(resp); err != nil {
 		return err
 	}
-	l := tx.l
-	reliable := tx.src.Protocol.Reliable()
+	l := s.l
+	reliable := s.src.Protocol.Reliable()
 	switch {
-	case !tx.invite:
+	case !s.invite:
 		// §17.2.2: Timer J is 64*T1 on unreliable transports, zero otherwise.
-		tx.state = sCompleted
+		s.state = sCompleted
+		s.release()
 		if reliable {
-			tx.terminate()
+			s.terminate()
 		} else {
-			l.arm(&tx.wait, 64*l.t1, tx.onWait)
+			s.armWait(l.longQ)
 		}
 	case resp.StatusCode < 300:
 		// RFC 6026 §7.1: Accepted absorbs INVITE retransmissions and passes
 		// ACKs to the TU until Timer L (64*T1) fires.
 		// The layer never re-sends a 2xx itself (the TU does, §13.3.1.4),
 		// so it lets go of it now rather than keep it for Timer L.
-		tx.state = sAccepted
-		tx.last = nil
-		l.arm(&tx.wait, 64*l.t1, tx.onWait)
+		s.state = sAccepted
+		s.last = nil
+		s.release()
+		s.armWait(l.longQ)
 	default:
 		// §17.2.1: Timer G retransmits on unreliable transports, Timer H
 		// bounds the wait for the ACK.
-		tx.state = sCompleted
+		s.state = sCompleted
 		if !reliable {
-			tx.interval = l.t1
-			l.arm(&tx.rt, l.t1, tx.onRetransmit)
+			s.interval = l.t1
+			l.arm(&s.rt, l.t1, s.onRetransmit)
 		}
-		l.arm(&tx.wait, 64*l.t1, tx.onWait)
+		s.armWait(l.longQ)
 	}
 	return nil
+}
+
+// release drops the ServerTx, and with it the request, once nothing more
+// is reported to the TU about it. RFC 2543 matching reads the request's
+// To tag later, so those transactions keep it. s.mu is held.
+func (s *srv) release() {
+	if !s.key.legacy {
+		s.tx = nil
+	}
+}
+
+// armWait (re)starts the transaction's long timer on q. s.mu is held.
+func (s *srv) armWait(q *waitQueue) {
+	if old := s.link.q; old != nil {
+		old.remove(s)
+	}
+	s.waitAt = q.add(s)
+}
+
+// stopWait stops the long timer. s.mu is held.
+func (s *srv) stopWait() {
+	s.waitAt = time.Time{}
+	if q := s.link.q; q != nil {
+		q.remove(s)
+	}
 }
 
 // send passes m to the transport; a failure ends the transaction
-// (RFC 3261 §17.2.4). tx.mu is held.
-func (tx *ServerTx) send(m *sipmsg.Message) error {
-	if err := tx.l.sender.Send(context.Background(), m, tx.src); err != nil {
-		tx.err = transportError(err)
-		tx.terminate()
-		return tx.err
+// (RFC 3261 §17.2.4). s.mu is held.
+func (s *srv) send(m *sipmsg.Message) error {
+	if err := s.l.sender.Send(context.Background(), m, s.src); err != nil {
+		s.err = transportError(err)
+		s.terminate()
+		return s.err
 	}
 	return nil
 }
 
-// terminate releases the transaction's timers and map entry. tx.mu is held.
-func (tx *ServerTx) terminate() {
-	if tx.state == sTerminated {
+// terminate releases the transaction's timers and map entry. s.mu is held.
+func (s *srv) terminate() {
+	if s.state == sTerminated {
 		return
 	}
-	tx.state = sTerminated
-	tx.rt.stop()
-	tx.wait.stop()
-	tx.l.removeServer(tx)
+	s.state = sTerminated
+	s.rt.stop()
+	s.stopWait()
+	s.l.removeServer(s)
 }
 
 // retransmission absorbs a retransmitted request, re-sending the last
 // response where RFC 3261 §17.2.1 and §17.2.2 say so.
-func (tx *ServerTx) retransmission(m *sipmsg.Message) {
-	if m.Method != tx.req.Method {
+func (s *srv) retransmission(m *sipmsg.Message) {
+	if m.Method != s.method {
 		return // branch reused for another method: not this transaction
 	}
-	if tx.key.legacy {
-		if to, err := m.To(); err != nil || to.Tag() != tx.toTagOfRequest() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key.legacy {
+		if to, err := m.To(); err != nil || to.Tag() != s.toTagOfRequest() {
 			return
 		}
 	}
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	switch tx.state {
+	switch s.state {
 	case sProceeding, sCompleted:
-		if tx.last != nil {
-			_ = tx.send(tx.last)
+		if s.last != nil {
+			_ = s.send(s.last)
 		}
 	}
 }
 
-func (tx *ServerTx) toTagOfRequest() string {
-	to, _ := tx.req.To() // cached in newServerTx for legacy transactions
+// toTagOfRequest returns the To tag of a legacy transaction's request,
+// which it keeps. s.mu is held.
+func (s *srv) toTagOfRequest() string {
+	to, _ := s.tx.req.To() // cached in newServerTx for legacy transactions
 	return to.Tag()
 }
 
 // ack handles an ACK matched to the transaction and reports whether it was
 // absorbed; false passes it to the TU (the ACK of a 2xx, RFC 6026 §7.1).
-func (tx *ServerTx) ack(m *sipmsg.Message) bool {
-	if !tx.invite {
+func (s *srv) ack(m *sipmsg.Message) bool {
+	if !s.invite {
 		return false
 	}
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	if tx.key.legacy {
-		if to, err := m.To(); err != nil || to.Tag() != tx.ackTag {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key.legacy {
+		if to, err := m.To(); err != nil || to.Tag() != s.ackTag {
 			return false
 		}
 	}
-	switch tx.state {
+	switch s.state {
 	case sCompleted:
 		// §17.2.1: Confirmed absorbs further ACKs for Timer I (T4, zero on
 		// reliable transports).
-		tx.state = sConfirmed
-		tx.rt.stop()
-		if tx.src.Protocol.Reliable() {
-			tx.terminate()
+		s.state = sConfirmed
+		s.rt.stop()
+		s.last = nil
+		s.release()
+		if s.src.Protocol.Reliable() {
+			s.terminate()
 		} else {
-			tx.l.arm(&tx.wait, tx.l.t4, tx.onWait)
+			s.armWait(s.l.t4Q)
 		}
 		return true
 	case sConfirmed, sProceeding:
@@ -243,69 +309,74 @@ func (tx *ServerTx) ack(m *sipmsg.Message) bool {
 
 // cancelTag returns the To tag the 200 to a CANCEL and the 487 to the
 // INVITE share (RFC 3261 §9.2).
-func (tx *ServerTx) cancelTag() string {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	if tx.toTag == "" {
-		tx.toTag = tx.l.NewTag()
+func (s *srv) cancelTag() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.toTag == "" {
+		s.toTag = s.l.NewTag()
 	}
-	return tx.toTag
+	return s.toTag
 }
 
 // cancel answers 487 to an INVITE that has no final response yet and
-// reports whether it did (RFC 3261 §9.2).
-func (tx *ServerTx) cancel(tag string) bool {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	if !tx.invite || tx.state != sProceeding {
-		return false
+// returns the transaction to report ErrCanceled with, or nil when it did
+// not (RFC 3261 §9.2).
+func (s *srv) cancel(tag string) *ServerTx {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := s.tx
+	if !s.invite || s.state != sProceeding || tx == nil {
+		return nil
 	}
 	resp := sipmsg.NewResponse(tx.req, 487, "")
 	_ = resp.SetToTag(tag)
-	tx.err = ErrCanceled
-	_ = tx.final(resp, tag)
-	return true
+	s.err = ErrCanceled
+	_ = s.final(resp, tag)
+	return tx
 }
 
 // onRetransmit runs when the 100 Trying delay or Timer G fires.
-func (tx *ServerTx) onRetransmit() {
-	tx.mu.Lock()
-	if !tx.l.fire(&tx.rt) {
-		tx.mu.Unlock()
+func (s *srv) onRetransmit() {
+	s.mu.Lock()
+	if !s.l.fire(&s.rt) {
+		s.mu.Unlock()
 		return
 	}
 	var err error
-	switch tx.state {
+	switch s.state {
 	case sProceeding:
-		if tx.last == nil {
-			trying := sipmsg.NewResponse(tx.req, 100, "")
-			tx.last = trying
-			err = tx.send(trying)
+		if s.last == nil && s.tx != nil {
+			trying := sipmsg.NewResponse(s.tx.req, 100, "")
+			s.last = trying
+			err = s.send(trying)
 		}
 	case sCompleted:
 		// §17.2.1: Timer G doubles up to T2.
-		if err = tx.send(tx.last); err == nil {
-			tx.interval = min(2*tx.interval, tx.l.t2)
-			tx.l.arm(&tx.rt, tx.interval, tx.onRetransmit)
+		if err = s.send(s.last); err == nil {
+			s.interval = min(2*s.interval, s.l.t2)
+			s.l.arm(&s.rt, s.interval, s.onRetransmit)
 		}
 	}
-	tx.mu.Unlock()
-	if err != nil {
-		tx.l.tu.HandleServerError(tx, err)
+	tx := s.tx
+	s.mu.Unlock()
+	if err != nil && tx != nil {
+		s.l.tu.HandleServerError(tx, err)
 	}
 }
 
 // onWait runs when Timer H, I, J or L fires.
-func (tx *ServerTx) onWait() {
-	tx.mu.Lock()
-	if !tx.l.fire(&tx.wait) {
-		tx.mu.Unlock()
+func (s *srv) onWait() {
+	s.mu.Lock()
+	if s.waitAt.IsZero() || s.l.clock.Now().Before(s.waitAt) {
+		s.mu.Unlock() // stale: stopped or re-armed since
 		return
 	}
-	timeout := tx.state == sCompleted && tx.invite // Timer H: no ACK came
-	tx.terminate()
-	tx.mu.Unlock()
-	if timeout {
-		tx.l.tu.HandleServerError(tx, ErrTimeout)
+	s.waitAt = time.Time{}
+	timeout := s.state == sCompleted && s.invite // Timer H: no ACK came
+	tx := s.tx
+	s.terminate()
+	s.mu.Unlock()
+	if timeout && tx != nil {
+		s.l.tu.HandleServerError(tx, ErrTimeout)
 	}
 }
