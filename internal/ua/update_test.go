@@ -407,3 +407,33 @@ func TestUpdateNotInCall(t *testing.T) {
 		t.Errorf("got %v, want %v", err, ErrInvalidState)
 	}
 }
+
+// TestAllowAdvertisesUpdate: OPTIONS and the 2xx to an INVITE list UPDATE
+// in Allow (RFC 3311 §6); OPTIONS says Supported: timer when session timers
+// are on (RFC 4028 §3).
+func TestAllowAdvertisesUpdate(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		timer     time.Duration
+		wantTimer bool
+	}{
+		{"timers-on", 1800 * time.Second, true},
+		{"timers-off", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := peerCalls(t, func(c *Config) { c.SessionTimer = tc.timer })
+			opt := d.request("OPTIONS", "")
+			opt.Set("Call-ID", token()+"@peer")
+			opt.Set("To", "<"+d.target.String()+">")
+			d.send(opt, d.ua)
+			resp := d.next("200 to OPTIONS", isResp(200, "OPTIONS")).m
+			if !resp.HasToken("Allow", "UPDATE") {
+				t.Errorf("OPTIONS Allow: got %q, want UPDATE listed", resp.Get("Allow"))
+			}
+			if got := resp.HasToken("Supported", "timer"); got != tc.wantTimer {
+				t.Errorf("OPTIONS Supported: timer: got %v, want %v", got, tc.wantTimer)
+			}
+			d.hangupFrom(d.c)
+		})
+	}
+}
