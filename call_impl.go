@@ -108,7 +108,7 @@ func (c *call) Unmute() error {
 
 func (c *call) Muted() bool { return c.c.Media().Muted() }
 
-// SendDTMF sends digits per Config.DTMFMode: RFC 4733 telephone-events
+// SendDTMF sends digits per the call's DTMF mode: RFC 4733 telephone-events
 // are queued and it returns at once; SIP INFO (DTMFInfo, or DTMFBoth when
 // the peer did not accept telephone-event) sends one INFO per digit and
 // returns when the last was answered.
@@ -157,6 +157,30 @@ func (c *call) OnEnded(f func(EndReason)) {
 }
 
 func (c *call) OnDTMF(f func(rune)) { c.c.OnDTMF(f) }
+
+func (c *call) SetDTMFMode(m DTMFMode) error {
+	if m > DTMFBoth {
+		return fmt.Errorf("%w: unknown DTMF mode %d", ErrInvalidConfig, m)
+	}
+	if c.State() == StateEnded {
+		return &StateError{Op: OpSendDTMF, Direction: c.Direction(), State: StateEnded}
+	}
+	if m == 0 {
+		m = c.p.cfg.DTMFMode
+	}
+	c.c.SetDTMFMode(uaDTMFMode(m))
+	return nil
+}
+
+func (c *call) OnTransfer(f func(TransferEvent)) {
+	if f == nil {
+		c.c.OnTransferProgress(nil)
+		return
+	}
+	c.c.OnTransferProgress(func(e ua.TransferEvent) {
+		f(TransferEvent{Target: e.Target, Referred: e.Referred, Code: e.Code, Reason: e.Reason})
+	})
+}
 
 func (c *call) Context() context.Context { return c.c.Context() }
 

@@ -68,6 +68,15 @@ type Config struct {
 	// ephemeral port on every interface. Set it to accept INVITEs
 	// directly (trunk or server mode).
 	ListenAddr string
+	// NoContactRewrite keeps our Contact at the local address. By
+	// default, when the registrar's answer over UDP shows in its Via
+	// (received and rport, RFC 3581 §4) that our requests come from
+	// another address (we are behind a NAT), the Phone registers a
+	// Contact with that public address instead, removes the old binding,
+	// and puts the public address in the Contact of later INVITEs over
+	// UDP, as most softphones do. Over TCP and TLS nothing is rewritten:
+	// the registrar reaches us over our connection.
+	NoContactRewrite bool
 	// STUNServer, if set, is asked for our public address at Connect
 	// (RFC 8489), which is then advertised in SIP and SDP: "host" or
 	// "host:port" (default port 3478). If it does not answer, local

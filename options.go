@@ -36,6 +36,9 @@ type DialOptions struct {
 	CallerID string
 	// DisplayName, if set, replaces Config.DisplayName for this call.
 	DisplayName string
+	// DTMFMode, if not zero, replaces Config.DTMFMode for sending digits
+	// on this call (see Call.SetDTMFMode).
+	DTMFMode DTMFMode
 }
 
 // Header is one SIP header field: a name and its value.
@@ -65,6 +68,10 @@ func WithCodecs(codecs ...Codec) DialOption {
 
 // WithSRTP replaces Config.SRTP for this call.
 func WithSRTP(mode SRTPMode) DialOption { return func(o *DialOptions) { o.SRTP = mode } }
+
+// WithDTMFMode sets how this call sends digits, in place of
+// Config.DTMFMode. See Call.SetDTMFMode for what it does not change.
+func WithDTMFMode(m DTMFMode) DialOption { return func(o *DialOptions) { o.DTMFMode = m } }
 
 // WithCallerID sets the user part of our From URI (and the display name,
 // if name is not empty) for this call.
@@ -120,6 +127,9 @@ func NewDialOptions(opts ...DialOption) (DialOptions, error) {
 	}
 	if o.SRTP > SRTPMandatory {
 		bad("unknown SRTP mode %d", o.SRTP)
+	}
+	if o.DTMFMode > DTMFBoth {
+		bad("unknown DTMF mode %d", o.DTMFMode)
 	}
 	if strings.ContainsAny(o.CallerID, "\r\n\x00@<>\" ") || strings.ContainsAny(o.DisplayName, "\r\n\x00") {
 		bad("caller ID contains characters not allowed in a From header")

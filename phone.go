@@ -47,6 +47,7 @@ func New(cfg Config) (Phone, error) {
 		Codecs:              codecs,
 		SRTP:                sdpSRTP(d.SRTP),
 		RefuseSDESOverPlain: d.RefuseSDESOverPlain,
+		NoContactRewrite:    d.NoContactRewrite,
 		NoTelephoneEvent:    d.DTMFMode == DTMFInfo,
 		DTMFMode:            uaDTMFMode(d.DTMFMode),
 		SessionTimer:        d.SessionTimer,
@@ -184,6 +185,10 @@ func (p *phone) Dial(ctx context.Context, target string, opts ...DialOption) (Ca
 	c, err := p.ua.Dial(ctx, target, uo)
 	if err != nil {
 		return nil, convertErr(err)
+	}
+	if o.DTMFMode != 0 {
+		// Before the caller has the call, so before any digit is sent.
+		c.SetDTMFMode(uaDTMFMode(o.DTMFMode))
 	}
 	return wrap(c), nil
 }

@@ -147,9 +147,18 @@ type Call interface {
 	Unmute() error
 	// Muted reports whether the call is muted.
 	Muted() bool
-	// SendDTMF sends digits (0-9, *, #, A-D) per Config.DTMFMode and
+	// SendDTMF sends digits (0-9, *, #, A-D) per the call's DTMF mode
+	// (Config.DTMFMode unless WithDTMFMode or SetDTMFMode changed it) and
 	// returns once the last one is sent. See ValidateDTMF.
 	SendDTMF(ctx context.Context, digits string) error
+	// SetDTMFMode changes how this call sends digits from now on, inbound
+	// or outbound, in any state but StateEnded; 0 means Config.DTMFMode.
+	// It changes sending only: the SDP already exchanged stays (with
+	// Config.DTMFMode DTMFInfo, telephone-event was not offered, so
+	// DTMFRFC4733 has nothing to send with). Digits are received both
+	// ways whatever the mode. It returns an error wrapping
+	// ErrInvalidConfig for an unknown mode.
+	SetDTMFMode(m DTMFMode) error
 	// BlindTransfer asks the peer to call target (REFER, RFC 3515) and
 	// waits for the outcome. On success the call ends with
 	// EndTransferred; on failure it returns an error wrapping
@@ -165,6 +174,13 @@ type Call interface {
 	OnEnded(func(EndReason))
 	// OnDTMF sets the function called with each digit received.
 	OnDTMF(func(rune))
+	// OnTransfer sets the function called with each step of a blind
+	// transfer on this call (see TransferEvent): the statuses the peer
+	// reports while our BlindTransfer waits, or, when the peer asks us to
+	// transfer (REFER), the start and the outcome of the call we place to
+	// its target. A successful transfer's last event comes before the
+	// call ends with EndTransferred.
+	OnTransfer(func(TransferEvent))
 
 	// Context returns a context that is done when the call ends; its
 	// context.Cause is, or wraps, the EndReason.

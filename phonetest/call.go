@@ -64,6 +64,8 @@ type MockCall struct {
 	onState     func(xphone.CallState)
 	onEnded     func(xphone.EndReason)
 	onDTMF      func(rune)
+	onTransfer  func(xphone.TransferEvent)
+	dtmfMode    xphone.DTMFMode
 	sentDTMF    []string
 	transfer    string
 	transferErr error
@@ -205,6 +207,34 @@ func (c *MockCall) OnEnded(f func(xphone.EndReason)) { c.mu.Lock(); c.onEnded = 
 
 // OnDTMF sets the DTMF callback.
 func (c *MockCall) OnDTMF(f func(rune)) { c.mu.Lock(); c.onDTMF = f; c.mu.Unlock() }
+
+// OnTransfer sets the transfer callback, fed by BlindTransfer and
+// SimulateTransfer.
+func (c *MockCall) OnTransfer(f func(xphone.TransferEvent)) {
+	c.mu.Lock()
+	c.onTransfer = f
+	c.mu.Unlock()
+}
+
+// SetDTMFMode records the mode (0 means the phone's default); DTMFMode
+// returns it. It fails like the real call: ErrInvalidConfig for an unknown
+// mode, a *xphone.StateError once the call ended.
+func (c *MockCall) SetDTMFMode(m xphone.DTMFMode) error {
+	if m > xphone.DTMFBoth {
+		return fmt.Errorf("%w: unknown DTMF mode %d", xphone.ErrInvalidConfig, m)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == xphone.StateEnded {
+		return &xphone.StateError{Op: xphone.OpSendDTMF, Direction: c.dir, State: c.state}
+	}
+	c.dtmfMode = m
+	return nil
+}
+
+// DTMFMode returns the mode SetDTMFMode or xphone.WithDTMFMode set, 0 if
+// none.
+func (c *MockCall) DTMFMode() xphone.DTMFMode { c.mu.Lock(); defer c.mu.Unlock(); return c.dtmfMode }
 
 // transition moves the call to state to, queueing the callbacks; with
 // StateEnded it records reason, cancels the context and closes the reader
@@ -364,7 +394,10 @@ func (c *MockCall) SendDTMF(ctx context.Context, digits string) error {
 }
 
 // BlindTransfer records target; TransferTarget returns it. Unless
-// SetTransferError set an error, the call then ends with EndTransferred.
+// SetTransferError set an error, OnTransfer gets 100 Trying and 200 OK
+// and the call then ends with EndTransferred. With an error, OnTransfer
+// gets 100 Trying and, when the error holds a *xphone.StatusError, that
+// status; the call stays up.
 func (c *MockCall) BlindTransfer(ctx context.Context, target string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -379,11 +412,50 @@ func (c *MockCall) BlindTransfer(ctx context.Context, target string) error {
 		return err
 	}
 	c.transfer = target
+	c.pushTransfer(xphone.TransferEvent{Target: target, Code: 100, Reason: "Trying"})
 	if err := c.transferErr; err != nil {
+		var se *xphone.StatusError
+		if errors.As(err, &se) {
+			c.pushTransfer(xphone.TransferEvent{Target: target, Code: se.Code, Reason: se.Reason})
+		}
 		c.mu.Unlock()
+		c.events.run()
 		return err
 	}
+	c.pushTransfer(xphone.TransferEvent{Target: target, Code: 200, Reason: "OK"})
 	c.transition(xphone.StateEnded, xphone.EndTransferred)
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
+// pushTransfer queues e for OnTransfer; c.mu is held.
+func (c *MockCall) pushTransfer(e xphone.TransferEvent) {
+	if f := c.onTransfer; f != nil {
+		c.events.push(func() { f(e) })
+	}
+}
+
+// SimulateTransfer reports e to OnTransfer as the real call would: set
+// e.Referred to play a peer's REFER asking us to transfer to e.Target (the
+// events of the call we place: 100, then its final status), or leave it
+// false to script the statuses of a transfer of ours. A Referred event
+// with a 2xx Code then ends the call with EndTransferred. The call must be
+// in StateActive or StateOnHold.
+func (c *MockCall) SimulateTransfer(e xphone.TransferEvent) error {
+	if e.Code < 100 || e.Code > 699 {
+		return fmt.Errorf("phonetest: transfer status %d is not 100-699", e.Code)
+	}
+	c.mu.Lock()
+	if c.state != xphone.StateActive && c.state != xphone.StateOnHold {
+		st := c.state
+		c.mu.Unlock()
+		return fmt.Errorf("phonetest: cannot simulate a transfer on a call in state %s", st)
+	}
+	c.pushTransfer(e)
+	if e.Referred && e.Code >= 200 && e.Code < 300 {
+		c.transition(xphone.StateEnded, xphone.EndTransferred)
+	}
 	c.mu.Unlock()
 	c.events.run()
 	return nil

@@ -2,6 +2,7 @@ package phonetest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +83,11 @@ type PBXConfig struct {
 	// Logger receives debug logs of the PBX's transport and transaction
 	// layers; nil means a logger that discards.
 	Logger *slog.Logger
+	// TLSConfig, when it holds a certificate, makes the PBX listen for
+	// SIP over TLS too, on a port of its own (TLSAddr), so phones with
+	// Transport "tls" can register (sips: URIs, RFC 3261 §26.2.2). The PBX
+	// keeps the pointer: do not modify it afterwards.
+	TLSConfig *tls.Config
 }
 
 // Answer is what PBXConfig.Script tells the PBX to do with a request
@@ -137,6 +143,7 @@ type PBX struct {
 	layer  *transaction.Layer
 	auth   *digest.Server
 	addr   netip.AddrPort
+	tlsAdr netip.AddrPort // zero without PBXConfig.TLSConfig
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -235,7 +242,7 @@ func (p *PBX) listen(ap netip.AddrPort) error {
 			p.receive(in)
 		}
 	}
-	tm := transport.New(transport.Config{Handler: handler, Logger: p.cfg.Logger})
+	tm := transport.New(transport.Config{Handler: handler, Logger: p.cfg.Logger, TLSConfig: p.cfg.TLSConfig})
 	fail := func(err error) error {
 		close(ready)
 		_ = tm.Close()
@@ -248,6 +255,13 @@ func (p *PBX) listen(ap netip.AddrPort) error {
 	bound := tm.LocalAddr(transport.UDP)
 	if err := tm.Listen(ctx, transport.TCP, bound.String()); err != nil {
 		return fail(err)
+	}
+	if p.cfg.TLSConfig != nil {
+		tlsAt := netip.AddrPortFrom(bound.Addr(), 0)
+		if err := tm.Listen(ctx, transport.TLS, tlsAt.String()); err != nil {
+			return fail(err)
+		}
+		p.tlsAdr = tm.LocalAddr(transport.TLS)
 	}
 	p.tm, p.addr, ok = tm, bound, true
 	close(ready)
@@ -286,6 +300,10 @@ func (p *PBX) Close() error {
 
 // Addr returns the address the PBX listens on, for UDP and TCP.
 func (p *PBX) Addr() netip.AddrPort { return p.addr }
+
+// TLSAddr returns the address the PBX takes TLS on, or the zero AddrPort
+// without PBXConfig.TLSConfig.
+func (p *PBX) TLSAddr() netip.AddrPort { return p.tlsAdr }
 
 // URI returns the PBX's SIP URI, "sip:127.0.0.1:PORT": the registrar's
 // Request-URI and the domain of its users.
@@ -368,7 +386,7 @@ func (s traceSender) Send(ctx context.Context, m *sipmsg.Message, dst transport.
 type MessageEvent struct {
 	// Sent is true for a message the PBX sent, false for one it received.
 	Sent bool
-	// Transport is "UDP" or "TCP".
+	// Transport is "UDP", "TCP" or "TLS".
 	Transport string
 	// Local is the PBX's address, Remote the peer's ("127.0.0.1:5060").
 	// For a response sent, Remote is where the request came from.
@@ -486,8 +504,9 @@ func (p *PBX) authenticate(tx *transaction.ServerTx, proxy bool) (string, bool) 
 	return "", false
 }
 
-// isOurs reports whether u names the PBX: its address and port, or its
-// address with no port when it listens on 5060.
+// isOurs reports whether u names the PBX: its address and port (or its
+// TLS port), or its address with no port when it listens on 5060 (5061
+// for sips:).
 func (p *PBX) isOurs(u sipmsg.URI) bool {
 	if !u.IsSIP() {
 		return false
@@ -499,8 +518,11 @@ func (p *PBX) isOurs(u sipmsg.URI) bool {
 	port := u.Port
 	if port == 0 {
 		port = 5060
+		if u.IsSecure() {
+			port = 5061
+		}
 	}
-	return port == int(p.addr.Port())
+	return port == int(p.addr.Port()) || (p.tlsAdr.IsValid() && port == int(p.tlsAdr.Port()))
 }
 
 // recordRoute is the Record-Route value naming the PBX for proto

@@ -143,6 +143,7 @@ func (p *MockPhone) Dial(ctx context.Context, target string, opts ...xphone.Dial
 	if len(o.Codecs) > 0 {
 		c.codec = o.Codecs[0]
 	}
+	c.dtmfMode = o.DTMFMode
 	p.calls = append(p.calls, c)
 	h := p.dialHandler
 	p.mu.Unlock()
