@@ -437,3 +437,50 @@ func TestAllowAdvertisesUpdate(t *testing.T) {
 		})
 	}
 }
+
+// TestOfferDuringGlareWait: while our re-INVITE waits out its §14.1 delay
+// after a 491, no offer of ours is pending: the peer's offer (it retries
+// first when it does not own the Call-ID) is answered, not refused 491.
+func TestOfferDuringGlareWait(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		waiting bool
+		want    int
+	}{
+		{"reinvite-in-flight", false, 491},
+		{"waiting-to-retry", true, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := peerCalls(t, nil)
+			d.c.mu.Lock()
+			d.c.reinviting, d.c.upd.waiting = true, tc.waiting
+			d.c.mu.Unlock()
+			for _, method := range []string{"UPDATE", "INVITE"} {
+				resp := d.ask(method, sdpWith("sendrecv", "PCMU"))
+				if got := resp.StatusCode; got != tc.want {
+					t.Errorf("%s: got %d, want %d", method, got, tc.want)
+				}
+				if method == "INVITE" && resp.StatusCode == 200 {
+					d.send(d.inviteAck(resp), d.ua)
+				}
+			}
+			d.c.mu.Lock()
+			d.c.reinviting, d.c.upd.waiting = false, false
+			d.c.mu.Unlock()
+			d.hangupFrom(d.c)
+		})
+	}
+}
+
+// inviteAck builds the ACK for the peer's in-dialog INVITE answered by ok.
+func (d *dlgPeer) inviteAck(ok *sipmsg.Message) *sipmsg.Message {
+	cs, _ := ok.CSeq()
+	m := sipmsg.NewRequest("ACK", d.target)
+	m.Add("Via", "SIP/2.0/UDP 127.0.0.1:"+strconv.Itoa(d.port)+";branch=z9hG4bK"+token())
+	m.Add("From", d.from)
+	m.Add("To", d.to)
+	m.Add("Call-ID", d.callID)
+	m.Add("CSeq", strconv.FormatUint(uint64(cs.Seq), 10)+" ACK")
+	m.Add("Max-Forwards", "70")
+	return m
+}
