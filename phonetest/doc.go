@@ -13,10 +13,11 @@
 // lock held.
 //
 // Simulate... methods play the other side: an incoming call, the callee
-// answering or ringing, DTMF, hold, a remote hangup, a registration lost.
+// answering or ringing, DTMF, hold, a remote hangup, a registration lost,
+// the steps of a transfer (SimulateTransfer, reported to OnTransfer).
 // Inject... methods deliver audio and RTP on the reader channels.
 // Inspectors report what the code under test did: SentDTMF, SentPCM,
-// SentRTP, TransferTarget, RejectedWith, Dialed, LastCall.
+// SentRTP, TransferTarget, DTMFMode, RejectedWith, Dialed, LastCall.
 //
 // # Synchronous callbacks
 //
@@ -62,6 +63,8 @@
 // only a lower bound on when the PBX acts.
 //
 // The PBX is a test tool, not a production proxy: it does no DNS (contacts
-// and routes must be IP addresses), no forking (a user's most recent
-// binding gets the call) and no TLS.
+// and routes must be IP addresses) and no forking (a user's most recent
+// binding gets the call). With PBXConfig.TLSConfig it also takes TLS on a
+// port of its own (TLSAddr), tested for registration; TLSConfigs makes a
+// throwaway certificate authority for such tests.
 package phonetest
