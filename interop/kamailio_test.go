@@ -39,6 +39,9 @@ type kamailioOptions struct {
 	// start: it writes tls.cfg there (testdata/kamailio-tls.cfg.tmpl) and
 	// the files it names. Kamailio then also listens for TLS (WITH_TLS).
 	tls func(dir string)
+	// defines are extra preprocessor defines (-A), e.g.
+	// SDES_DROP_AEAD_AES_128_GCM.
+	defines []string
 }
 
 // startKamailio starts Kamailio on a free port and waits until it answers
@@ -60,6 +63,9 @@ func startKamailioWith(t *testing.T, o kamailioOptions) *kamailio {
 	dir := t.TempDir()
 	k := &kamailio{port: freePort(t), ctl: filepath.Join(dir, "kamailio_ctl")}
 	defs := []string{"-A", "WITH_AUTH"}
+	for _, d := range o.defines {
+		defs = append(defs, "-A", d)
+	}
 	if o.tls != nil {
 		if _, err := os.Stat(filepath.Join(filepath.Dir(mods[0]), "tls.so")); err != nil {
 			if inCI {
