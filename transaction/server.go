@@ -1,6 +1,7 @@
 package transaction
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -47,12 +48,29 @@ type srv struct {
 	state    uint8
 	err      error           // why the transaction ended early: ErrCanceled, ErrTransport
 	last     *sipmsg.Message // the last response sent, while it may be re-sent
+	lastWire []byte          // or its wire form, kept for Timer J instead
 	toTag    string          // To tag of the provisional responses
 	ackTag   string          // legacy matching: the tag an ACK must carry
 	interval time.Duration   // Timer G's current value
-	rt       slot            // 100 Trying delay, then Timer G
-	waitAt   time.Time       // when Timers H, I, J or L are due; zero when stopped
+	rt       *slot           // 100 Trying delay, then Timer G; nil until first used
+	waitAt   int64           // when Timers H, I, J or L are due (the layer's tick); 0 when stopped
 	link     waitLink        // place in a waitQueue, guarded by that queue
+}
+
+// retransmitTimer returns the transaction's retransmission timer slot,
+// made on first use. s.mu is held.
+func (s *srv) retransmitTimer() *slot {
+	if s.rt == nil {
+		s.rt = new(slot)
+	}
+	return s.rt
+}
+
+// stopRetransmit stops the 100 Trying delay or Timer G. s.mu is held.
+func (s *srv) stopRetransmit() {
+	if s.rt != nil {
+		s.rt.stop()
+	}
 }
 
 func newServerTx(l *Layer, k matchKey, in transport.Inbound) *ServerTx {
@@ -104,7 +122,7 @@ func (s *srv) start() {
 	}
 	s.mu.Lock()
 	if s.state == sProceeding && s.last == nil {
-		s.l.arm(&s.rt, tryingDelay, s.onRetransmit)
+		s.l.arm(s.retransmitTimer(), tryingDelay, s.onRetransmit)
 	}
 	s.mu.Unlock()
 }
@@ -126,7 +144,9 @@ func (tx *ServerTx) Respond(resp *sipmsg.Message) error {
 	}
 	var tag string
 	if code > 100 {
-		if to, err := resp.To(); err == nil {
+		// Parsed without filling resp's cache, which a kept response
+		// would carry for Timer J.
+		if to, err := sipmsg.ParseAddress(resp.Get("To")); err == nil {
 			tag = to.Tag()
 		}
 	}
@@ -151,7 +171,7 @@ func (tx *ServerTx) Respond(resp *sipmsg.Message) error {
 		if tag != "" {
 			s.toTag = tag
 		}
-		s.rt.stop() // the TU answered: no 100 Trying from the layer
+		s.stopRetransmit() // the TU answered: no 100 Trying from the layer
 		return s.send(resp)
 	}
 	return s.final(resp, tag)
@@ -161,7 +181,7 @@ func (tx *ServerTx) Respond(resp *sipmsg.Message) error {
 // to an INVITE (RFC 6026 §7.1). s.mu is held.
 func (s *srv) final(resp *sipmsg.Message, tag string) error {
 	s.last, s.ackTag = resp, tag
-	s.rt.stop()
+	s.stopRetransmit()
 	if err := s.send(resp); err != nil {
 		return err
 	}
@@ -175,6 +195,13 @@ func (s *srv) final(resp *sipmsg.Message, tag string) error {
 		if reliable {
 			s.terminate()
 		} else {
+			// Re-sent only if the request is retransmitted (rare): keep
+			// the bytes, a third of the parsed response, and parse them
+			// again then.
+			var tmp [1024]byte
+			if w := resp.AppendTo(tmp[:0]); len(w) <= sipmsg.DefaultMaxMessageSize {
+				s.last, s.lastWire = nil, bytes.Clone(w)
+			}
 			s.armWait(l.longQ)
 		}
 	case resp.StatusCode < 300:
@@ -192,7 +219,7 @@ func (s *srv) final(resp *sipmsg.Message, tag string) error {
 		s.state = sCompleted
 		if !reliable {
 			s.interval = l.t1
-			l.arm(&s.rt, l.t1, s.onRetransmit)
+			l.arm(s.retransmitTimer(), l.t1, s.onRetransmit)
 		}
 		s.armWait(l.longQ)
 	}
@@ -218,7 +245,7 @@ func (s *srv) armWait(q *waitQueue) {
 
 // stopWait stops the long timer. s.mu is held.
 func (s *srv) stopWait() {
-	s.waitAt = time.Time{}
+	s.waitAt = 0
 	if q := s.link.q; q != nil {
 		q.remove(s)
 	}
@@ -241,7 +268,7 @@ func (s *srv) terminate() {
 		return
 	}
 	s.state = sTerminated
-	s.rt.stop()
+	s.stopRetransmit()
 	s.stopWait()
 	s.l.removeServer(s)
 }
@@ -263,6 +290,10 @@ func (s *srv) retransmission(m *sipmsg.Message) {
 	case sProceeding, sCompleted:
 		if s.last != nil {
 			_ = s.send(s.last)
+		} else if s.lastWire != nil {
+			if resp, err := sipmsg.Parse(s.lastWire); err == nil {
+				_ = s.send(resp)
+			}
 		}
 	}
 }
@@ -292,7 +323,7 @@ func (s *srv) ack(m *sipmsg.Message) bool {
 		// §17.2.1: Confirmed absorbs further ACKs for Timer I (T4, zero on
 		// reliable transports).
 		s.state = sConfirmed
-		s.rt.stop()
+		s.stopRetransmit()
 		s.last = nil
 		s.release()
 		if s.src.Protocol.Reliable() {
@@ -338,7 +369,7 @@ func (s *srv) cancel(tag string) *ServerTx {
 // onRetransmit runs when the 100 Trying delay or Timer G fires.
 func (s *srv) onRetransmit() {
 	s.mu.Lock()
-	if !s.l.fire(&s.rt) {
+	if s.rt == nil || !s.l.fire(s.rt) {
 		s.mu.Unlock()
 		return
 	}
@@ -354,7 +385,7 @@ func (s *srv) onRetransmit() {
 		// §17.2.1: Timer G doubles up to T2.
 		if err = s.send(s.last); err == nil {
 			s.interval = min(2*s.interval, s.l.t2)
-			s.l.arm(&s.rt, s.interval, s.onRetransmit)
+			s.l.arm(s.rt, s.interval, s.onRetransmit)
 		}
 	}
 	tx := s.tx
@@ -367,11 +398,11 @@ func (s *srv) onRetransmit() {
 // onWait runs when Timer H, I, J or L fires.
 func (s *srv) onWait() {
 	s.mu.Lock()
-	if s.waitAt.IsZero() || s.l.clock.Now().Before(s.waitAt) {
+	if s.waitAt == 0 || s.l.tick() < s.waitAt {
 		s.mu.Unlock() // stale: stopped or re-armed since
 		return
 	}
-	s.waitAt = time.Time{}
+	s.waitAt = 0
 	timeout := s.state == sCompleted && s.invite // Timer H: no ACK came
 	tx := s.tx
 	s.terminate()

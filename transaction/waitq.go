@@ -9,6 +9,12 @@ import (
 // same millisecond fire together, in one callback.
 const waitTick = time.Millisecond
 
+// tick returns the current time in waitTicks since the layer's epoch,
+// starting at 1 so that 0 can mean "not armed".
+func (l *Layer) tick() int64 {
+	return int64(l.clock.Now().Sub(l.epoch)/waitTick) + 1
+}
+
 // waitQueue runs the long timers of server transactions (Timers H, J, L:
 // 64*T1; Timer I: T4, RFC 3261 §17.2). Every entry of one queue has the
 // same duration, so entries are due in the order they were added: a
@@ -30,19 +36,19 @@ type waitQueue struct {
 type waitLink struct {
 	q          *waitQueue
 	prev, next *srv
-	at         time.Time // due, rounded up to waitTick from the layer's epoch
+	at         int64 // the tick it is due at (see Layer.tick)
 }
 
-// due returns when an entry added now is due, on the waitTick grid.
-func (q *waitQueue) due() time.Time {
+// due returns the tick at which an entry added now is due: q.d later,
+// rounded up to a whole tick.
+func (q *waitQueue) due() int64 {
 	off := q.l.clock.Now().Sub(q.l.epoch) + q.d
-	off = (off + waitTick - 1) / waitTick * waitTick
-	return q.l.epoch.Add(off)
+	return int64((off+waitTick-1)/waitTick) + 1
 }
 
 // add appends s, due after q.d, and returns when it is due. s must not
 // be in a queue.
-func (q *waitQueue) add(s *srv) time.Time {
+func (q *waitQueue) add(s *srv) int64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	at := q.due()
@@ -83,9 +89,9 @@ func (q *waitQueue) unlink(s *srv) {
 	s.link = waitLink{}
 }
 
-// arm sets the timer for at; q.mu is held.
-func (q *waitQueue) arm(at time.Time) {
-	d := max(at.Sub(q.l.clock.Now()), 0)
+// arm sets the timer for tick at; q.mu is held.
+func (q *waitQueue) arm(at int64) {
+	d := max(q.l.epoch.Add(time.Duration(at-1)*waitTick).Sub(q.l.clock.Now()), 0)
 	if q.t == nil {
 		q.t = q.l.clock.AfterFunc(d, q.fire)
 	} else {
@@ -99,9 +105,9 @@ func (q *waitQueue) arm(at time.Time) {
 func (q *waitQueue) fire() {
 	q.mu.Lock()
 	q.armed = false
-	now := q.l.clock.Now()
+	now := q.l.tick()
 	var batch []*srv
-	for s := q.head; s != nil && !s.link.at.After(now); s = q.head {
+	for s := q.head; s != nil && s.link.at <= now; s = q.head {
 		q.unlink(s)
 		batch = append(batch, s)
 	}
