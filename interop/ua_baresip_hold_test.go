@@ -288,3 +288,40 @@ func TestUADTMFFromBaresip(t *testing.T) {
 	default:
 	}
 }
+
+// TestUAInfoDTMFFromSIPp: baresip 1.0.0 cannot send SIP INFO DTMF, so SIPp
+// (uac-info-dtmf.xml) calls our phone and sends 1 9 * # as four INFO
+// requests (application/dtmf-relay). Each is answered 200 (SIPp exits 0)
+// and each digit arrives exactly once through OnDTMF, in order: all of
+// them before OnEnded, which runs after every earlier callback.
+func TestUAInfoDTMFFromSIPp(t *testing.T) {
+	p, addr, _ := referPhone(t, "xphone", false)
+	digits := make(chan rune, 32)
+	ended := make(chan xphone.EndReason, 1)
+	p.OnIncoming(func(c xphone.Call) {
+		c.OnDTMF(func(d rune) { digits <- d })
+		c.OnEnded(func(r xphone.EndReason) { ended <- r })
+		if err := c.Accept(context.Background()); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+	})
+	sipp, _ := startSIPp(t, "uac-info-dtmf", "-s", "xphone", "-key", "caller", "sipp", "-d", "200", addr)
+	if err := sipp.wait(t, 20*time.Second); err != nil {
+		t.Fatalf("SIPp exited with %v, want success (every INFO answered 200)", err)
+	}
+	select {
+	case r := <-ended:
+		if r != xphone.EndRemoteHangup {
+			t.Errorf("end reason: got %v, want %v", r, xphone.EndRemoteHangup)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not end on SIPp's BYE")
+	}
+	var got []rune
+	for len(digits) > 0 {
+		got = append(got, <-digits)
+	}
+	if string(got) != "19*#" {
+		t.Errorf("digits: got %q, want %q", string(got), "19*#")
+	}
+}
