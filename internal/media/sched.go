@@ -58,6 +58,7 @@ type shard struct {
 	running bool
 
 	scratch []*Session // owned by the shard's goroutine
+	rx      *rxBatch   // likewise: receive buffers, when pollRTP
 }
 
 // add puts s in the shard with the fewest sessions, in its least loaded
@@ -114,6 +115,9 @@ func (sh *shard) remove(s *Session) {
 // run is the shard's goroutine. Visit k serves the receive half of phase
 // k mod phases and the send half of the phase half a frame before it.
 func (sh *shard) run() {
+	if pollRTP && sh.rx == nil {
+		sh.rx = newRxBatch()
+	}
 	t := time.NewTicker(quantum)
 	defer t.Stop()
 	for k := 0; ; k = (k + 1) % phases {
@@ -130,7 +134,7 @@ func (sh *shard) run() {
 		sh.mu.Unlock()
 		for i, s := range sh.scratch {
 			if i < len(rx) {
-				s.serveReceive(time.Now())
+				s.serveReceive(time.Now(), sh.rx)
 			} else {
 				s.serveSend(time.Now())
 			}
@@ -141,11 +145,14 @@ func (sh *shard) run() {
 
 // serveReceive runs the receive half of every tick that is due, on the
 // session's absolute 20 ms schedule.
-func (s *Session) serveReceive(now time.Time) {
+func (s *Session) serveReceive(now time.Time, rx *rxBatch) {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
 		return
+	}
+	if s.rtpRC != nil {
+		s.drainRTP(rx, now)
 	}
 	l := &s.l
 	for !now.Before(l.next.Add(-slack)) {

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/xphone-go/xphone/rtp"
@@ -22,12 +23,12 @@ import (
 // with rtcp-mux), the codec, jitter buffer, loss concealment, DTMF, RTCP
 // and the channels the application reads and writes.
 //
-// A started Session runs one goroutine of its own, the reader, which
-// blocks on the RTP socket and pushes what arrives into the jitter buffer.
-// Its 20 ms work (playout, sending, RTCP, timeouts) is done by a scheduler
-// shared by every session of the process: GOMAXPROCS goroutines that
-// exist only while sessions run. On platforms outside unix, a session
-// without rtcp-mux runs a second goroutine that reads RTCP.
+// A started Session runs no goroutine of its own on Linux (amd64, arm64):
+// its 20 ms work (reading the RTP socket without blocking, playout,
+// sending, RTCP, timeouts) is done by a scheduler shared by every session
+// of the process, GOMAXPROCS goroutines that exist only while sessions
+// run. Elsewhere a session runs one reader goroutine that blocks on the
+// RTP socket, and, without rtcp-mux, a second one that reads RTCP.
 //
 // All methods are safe for concurrent use. None blocks for long: Close
 // sends the RTCP BYE and waits for the reader, which exits at once.
@@ -57,6 +58,9 @@ type Session struct {
 	// The scheduler's shard and phase; set by Start (sched.add).
 	shard *shard
 	phase int
+	// rtpRC is the RTP socket's raw connection when the scheduler reads
+	// it (pollRTP); nil when the session runs a reader goroutine.
+	rtpRC syscall.RawConn
 
 	mu        sync.Mutex // guards the fields below
 	started   bool
@@ -229,8 +233,13 @@ func (s *Session) Start(cfg Config) error {
 		return err
 	}
 	s.setRTCPRecv(lc.rtcpRecv)
-	s.wg.Add(1)
-	go s.readRTP()
+	if pollRTP {
+		s.rtpRC = setupRxPoll(s.rtpConn)
+	}
+	if s.rtpRC == nil {
+		s.wg.Add(1)
+		go s.readRTP()
+	}
 	if s.rtcpConn != nil && !pollRTCP {
 		s.wg.Add(1)
 		go s.readRTCP(s.rtcpConn)

@@ -78,38 +78,48 @@ func TestUpdateCodecAndRekey(t *testing.T) {
 	}
 }
 
-// sessionGoroutines counts the goroutines running session code.
-func sessionGoroutines() int {
+// mediaGoroutines counts the goroutines running session code (started by
+// Session.Start) and those of the shared scheduler.
+func mediaGoroutines() (session, scheduler int) {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	n := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "created by github.com/xphone-go/xphone/internal/media.(*Session).Start") {
-			n++
+		switch {
+		case strings.Contains(g, "created by github.com/xphone-go/xphone/internal/media.(*Session).Start"):
+			session++
+		case strings.Contains(g, "created by github.com/xphone-go/xphone/internal/media.(*scheduler).add"):
+			scheduler++
 		}
 	}
-	return n
+	return session, scheduler
 }
 
 func TestGoroutinesPerSession(t *testing.T) {
-	// Sessions of earlier tests are closed, but their goroutines may not
-	// have left the scheduler yet.
-	waitCond(t, "earlier sessions gone", func() bool { return sessionGoroutines() == 0 })
+	none := func() bool { s, sc := mediaGoroutines(); return s == 0 && sc == 0 }
+	// Sessions of earlier tests are closed, but the scheduler may not
+	// have noticed yet.
+	waitCond(t, "earlier sessions gone", none)
 	for _, mux := range []bool{false, true} {
 		cfg := Config{Codec: CodecPCMU, RTCPMux: mux}
 		a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
-		want := 2 // one per session
-		if !pollRTCP && !mux {
-			want = 4
+		want := 0 // the scheduler reads the RTP socket
+		if !pollRTP {
+			want = 2 // a reader per session
 		}
-		if got := sessionGoroutines(); got != want {
-			t.Errorf("mux=%v: got %d goroutines for two sessions, want %d", mux, got, want)
+		if !pollRTCP && !mux {
+			want += 2
+		}
+		got, shards := mediaGoroutines()
+		if got != want {
+			t.Errorf("mux=%v: got %d session goroutines for two sessions, want %d", mux, got, want)
+		}
+		if shards < 1 || shards > runtime.GOMAXPROCS(0) {
+			t.Errorf("mux=%v: got %d scheduler goroutines, want 1 to GOMAXPROCS (%d)", mux, shards, runtime.GOMAXPROCS(0))
 		}
 		a.Close()
 		b.Close()
-		// Close returns once the goroutines are done; they may need a
-		// moment more to leave the scheduler.
-		waitCond(t, "session goroutines gone", func() bool { return sessionGoroutines() == 0 })
+		// The scheduler's goroutines leave at their next tick.
+		waitCond(t, "media goroutines gone", none)
 	}
 }
 
