@@ -9,7 +9,7 @@
 #
 #   cmd/xphone-load/load.sh                          # N = 100 250 500 500 1000, 10 s ramp + 60 s steady
 #   CALLS="1000 2500" DUR=60 RAMP=10 cmd/xphone-load/load.sh
-#   BIN=/tmp/xphone-load JITTER_MIN=5ms READ=pcm PPROF=127.0.0.1:6061 ...  # prebuilt binary, UAS jitter floor, UAC reads PCM, UAS pprof
+#   BIN=/tmp/xphone-load JITTER_MIN=5ms READ=pcm PPROF=127.0.0.1:6061 STATS_EVERY=5s ...  # prebuilt binary, UAS jitter floor, UAC reads PCM, UAS pprof, UAS stats period
 #
 # A run "breaks" as in media-load.sh (> BREAK_FAIL_PCT % failed, loss >
 # BREAK_LOSS_PCT %, or echo p99 > BREAK_RTT_MS); larger N are then skipped.
@@ -42,13 +42,13 @@ val() { # val KEY FILE -> value of KEY=... in the RESULT line
 
 UAS=
 trap '[ -n "$UAS" ] && kill $UAS 2>/dev/null || true' EXIT
-printf "%-5s %-5s %-5s %-7s %-8s %-8s %-8s %-8s %-8s %-8s %-7s %-7s %-7s %-7s %-6s %-8s %-8s %s\n" \
-  N estab fail loss% late_ms late_p99 rtt_p99 uac_cpu% uas_cpu% busy% uac_MB uas_MB uac_gor uas_gor drops gor/call KB/call load
+printf "%-5s %-5s %-5s %-7s %-8s %-8s %-8s %-8s %-8s %-8s %-7s %-7s %-7s %-7s %-6s %-8s %-8s %-8s %-8s %s\n" \
+  N estab fail loss% late_ms late_p99 rtt_p99 uac_cpu% uas_cpu% busy% uac_MB uas_MB uac_gor uas_gor drops gor/call KB/call dKB/call liveKB/c load
 run=0
 for N in $CALLS; do
   run=$((run + 1))
   tag="$N-$run"
-  "$BIN" uas -listen $UAS_ADDR -jitter-min "$JITTER_MIN" ${PPROF:+-pprof $PPROF} -max-time $((RAMP + DUR + 120))s 2>"$OUT/uas-$tag.log" &
+  "$BIN" uas -listen $UAS_ADDR -jitter-min "$JITTER_MIN" -stats-every "${STATS_EVERY:-5s}" ${PPROF:+-pprof $PPROF} -max-time $((RAMP + DUR + 120))s 2>"$OUT/uas-$tag.log" &
   UAS=$!
   sleep 0.5
   kill -0 $UAS 2>/dev/null || { echo "UAS did not start:"; cat "$OUT/uas-$tag.log"; exit 1; }
@@ -69,13 +69,17 @@ for N in $CALLS; do
   uas_gor=$(awk '/^stats /{for(i=1;i<=NF;i++) if($i ~ /^goroutines=/){split($i,a,"="); if(a[2]>m) m=a[2]}} END{print m+0}' "$OUT/uas-$tag.log")
   uas_mb=$(val uas_hwm_mb "$r")
   est=$(val established "$r")
-  per=$(awk -v g="$uas_gor" -v m="$uas_mb" -v n="$est" 'BEGIN{if(n>0) printf "%.2f %.1f", g/n, m*1024/n; else print "- -"}')
-  printf "%-5s %-5s %-5s %-7s %-8s %-8s %-8s %-8s %-8s %-8s %-7s %-7s %-7s %-7s %-6s %-8s %-8s %s%s\n" \
+  # base: VmHWM of the idle UAS at start; live: Go heap + stacks in use per
+  # active call, at the UAS stats line with the most active calls.
+  uas_base=$(awk '/^xphone-load uas /{for(i=1;i<=NF;i++) if($i ~ /^hwm_mb=/){split($i,a,"="); print a[2]}}' "$OUT/uas-$tag.log")
+  live=$(awk '/^stats /{a=0;h=0;s=0; for(i=1;i<=NF;i++){split($i,kv,"="); if(kv[1]=="active") a=kv[2]; if(kv[1]=="heap_inuse_kb") h=kv[2]; if(kv[1]=="stack_inuse_kb") s=kv[2]} if(a>0 && a>=ma){ma=a; v=(h+s)/a}} END{if(ma>0) printf "%.1f", v; else print "-"}' "$OUT/uas-$tag.log")
+  per=$(awk -v g="$uas_gor" -v m="$uas_mb" -v b="${uas_base:-0}" -v n="$est" 'BEGIN{if(n>0) printf "%.2f %.1f %.1f", g/n, m*1024/n, (m-b)*1024/n; else print "- - -"}')
+  printf "%-5s %-5s %-5s %-7s %-8s %-8s %-8s %-8s %-8s %-8s %-7s %-7s %-7s %-7s %-6s %-8s %-8s %-8s %-8s %s%s\n" \
     "$N" "$est" "$(val failed "$r")" "$(val loss_pct "$r")" \
     "$(val late_mean_ms "$r")" "$(val late_p99_ms "$r")" "$(val rtt_p99_ms "$r")" \
     "$(val uac_cpu_pct "$r")" "$(val uas_cpu_pct "$r")" "$(val machine_busy_pct "$r")" \
     "$(val uac_hwm_mb "$r")" "$uas_mb" "$(val uac_goroutines_mid "$r")" "$uas_gor" \
-    "$(val udp_rcvbuf_errors "$r")" ${per} "$load" "$([ $rc -ne 0 ] && echo "  (uac rc=$rc)")"
+    "$(val udp_rcvbuf_errors "$r")" ${per} "$live" "$load" "$([ $rc -ne 0 ] && echo "  (uac rc=$rc)")"
   echo "    $(grep '^RESULT' "$r" | cut -c8-)" >>"$OUT/results.txt"
   grep -h '^uas done' "$OUT/uas-$tag.log" >>"$OUT/results.txt" || true
   fail=$(val failed "$r"); loss=$(val loss_pct "$r"); sloss=$(val steady_loss_pct "$r"); rtt=$(val rtt_p99_ms "$r")
@@ -87,6 +91,8 @@ for N in $CALLS; do
   sleep 3
 done
 echo "columns as media-load.sh; gor/call = uas_gor / established (the UAS runs one echo goroutine per call of its own);"
-echo "KB/call = uas VmHWM / established (includes the process's fixed base); load = 1-min load average at the end of the run"
+echo "KB/call = uas VmHWM / established (includes the process's fixed base); dKB/call = (uas VmHWM - its VmHWM when idle at start) / established;"
+echo "liveKB/c = uas Go heap in use + goroutine stacks / active calls, at the stats sample with the most calls (-stats-every \$STATS_EVERY, default 5s);"
+echo "load = 1-min load average at the end of the run"
 echo "--- RESULT lines and UAS totals"
 cat "$OUT/results.txt"

@@ -163,8 +163,8 @@ func main() {
 		ph.Disconnect(dctx)
 		dcancel()
 	}()
-	fmt.Fprintf(os.Stderr, "xphone-load %s pid %d sip udp %s rtp %d-%d GOMAXPROCS=%d NumCPU=%d %s\n",
-		o.mode, os.Getpid(), o.listen, o.rtpMin, o.rtpMax, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(os.Stderr, "xphone-load %s pid %d sip udp %s rtp %d-%d GOMAXPROCS=%d NumCPU=%d %s base %s\n",
+		o.mode, os.Getpid(), o.listen, o.rtpMin, o.rtpMax, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), memStatus(os.Getpid()))
 
 	if o.mode == "uas" {
 		runUAS(ctx, ph, o)
@@ -249,8 +249,11 @@ func statsLoop(ctx context.Context, every time.Duration, line func() string) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			fmt.Fprintf(os.Stderr, "stats t=%.0fs goroutines=%d %s %s\n",
-				time.Since(procStart).Seconds(), runtime.NumGoroutine(), line(), memStatus(os.Getpid()))
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms) // stops the world briefly; every few seconds only
+			fmt.Fprintf(os.Stderr, "stats t=%.0fs goroutines=%d %s %s heap_inuse_kb=%d stack_inuse_kb=%d\n",
+				time.Since(procStart).Seconds(), runtime.NumGoroutine(), line(), memStatus(os.Getpid()),
+				ms.HeapInuse/1024, ms.StackInuse/1024)
 		}
 	}
 }
