@@ -215,3 +215,55 @@ func TestUAKamailioTLS(t *testing.T) {
 	default:
 	}
 }
+
+// TestUAKamailioTLSBaresip: baresip registers with Kamailio over TLS (its
+// sip_cafile is the test's CA) and listens for TLS with a certificate
+// from that CA; our phone, registered over TLS too, calls it through
+// Kamailio, which opens TLS to baresip's Contact. Tones pass both ways.
+func TestUAKamailioTLSBaresip(t *testing.T) {
+	pki := newTestPKI(t)
+	k := startKamailioTLS(t, pki)
+	errs := make(chan error, 8)
+	dir := t.TempDir()
+	certPEM, keyPEM, _ := pki.leaf(t, "baresip")
+	certFile, caFile := filepath.Join(dir, "baresip.pem"), filepath.Join(dir, "ca.pem")
+	writeFile(t, certFile, string(certPEM)+string(keyPEM))
+	writeFile(t, caFile, string(pki.caPEM))
+	tlsAddr := fmt.Sprintf("127.0.0.1:%d", k.tlsPort)
+	b := startBaresip(t, baresipOptions{user: "1001", registrar: tlsAddr, transport: "tls",
+		codecs: "PCMU", toneHz: 440, sipCert: certFile, caFile: caFile})
+	socket := fmt.Sprintf("tls:127.0.0.1:%d", k.tlsPort)
+	eventually(t, 10*time.Second, "baresip's binding over TLS in usrloc", func() error {
+		if err := k.registered(t, "1001", fmt.Sprintf("127.0.0.1:%d;transport=tls", b.sipPort+1)); err != nil {
+			return err // its Contact: the TLS listener, on the SIP port + 1
+		}
+		return k.registered(t, "1001", socket)
+	})
+
+	p := tlsPhone(t, k, "1002", "", &tls.Config{RootCAs: pki.pool}, errs)
+	ctl := dialBaresipCtl(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := p.Dial(ctx, "1001")
+	if err != nil {
+		t.Fatalf("Dial baresip over TLS: %v", err)
+	}
+	ctl.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
+	go toneTo(c, 1000)
+	if err := audiotest.CheckTone(hear(t, c, 100)[160*25:], 8000, 440, 10); err != nil {
+		t.Errorf("we heard: %v", err)
+	}
+	if err := c.End(ctx); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	ctl.waitEvent(t, "CALL_CLOSED", 10*time.Second)
+	s, _, _ := b.decodedRecording(t, 1500*time.Millisecond)
+	if err := audiotest.CheckTone(s[4000:len(s)-1600], 8000, 1000, 10); err != nil {
+		t.Errorf("baresip heard: %v", err)
+	}
+	select {
+	case err := <-errs:
+		t.Errorf("phone error: %v", err)
+	default:
+	}
+}
