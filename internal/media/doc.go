@@ -14,23 +14,46 @@
 //
 // # Goroutines
 //
-// A started Session runs exactly one goroutine of its own, its reader: it
-// blocks on the RTP socket without a deadline and pushes each datagram
-// through the inbound path below into the jitter buffer, under the
-// session's lock. Everything paced by the 20 ms clock is done by a
-// scheduler shared by all sessions of the process: one goroutine per
-// GOMAXPROCS (a shard), started with its first session and gone with its
-// last, each with one ticker. A shard spreads its sessions over four
-// phases of the frame so that their packets do not leave in one burst,
-// and visits each session twice per frame on an absolute schedule: the
-// receive half (apply a pending Update, read any RTCP waiting on the RTCP
-// socket without blocking, with the kernel's receive timestamp on Linux,
-// play out one frame, check the media timeout) and, half a frame later,
-// the send half (one frame, DTMF packet or nothing, and an RTCP report
-// when due). The half-frame gap means a reply the application writes as
-// soon as it reads a frame leaves 10 ms later, not 20. A visit never
-// blocks; no goroutine is started per packet, digit or event. Outside
-// unix, a session without rtcp-mux runs a second goroutine to read RTCP.
+// On Linux (amd64, arm64) a started Session runs no goroutine of its own.
+// Everything is done by a scheduler shared by all sessions of the process:
+// one goroutine per GOMAXPROCS (a shard), started with its first session
+// and gone with its last, each with one 5 ms ticker. A shard spreads its
+// sessions over the four 5 ms phases of the frame, so that their packets
+// do not leave in one burst, and visits each session twice per frame on
+// an absolute 20 ms schedule:
+//
+//   - the receive half reads every datagram waiting on the RTP socket
+//     with one non-blocking recvmmsg, each with its kernel receive time
+//     (so the jitter buffer sees true arrival times), runs the inbound
+//     path below on each, applies a pending Update, reads any RTCP waiting
+//     on the RTCP socket (with its kernel timestamp, so round-trip times
+//     stay exact), plays out one frame and checks the media timeout;
+//   - half a frame later, the send half sends one frame, DTMF packet or
+//     nothing, and an RTCP report when one is due.
+//
+// A visit never blocks (channel operations are non-blocking, callbacks
+// must not block); no goroutine is started per packet, digit or event.
+// If a shard falls more than 5 frames behind, the missed ticks are
+// skipped, not burst out.
+//
+// Elsewhere a session also runs one reader goroutine, blocked on the RTP
+// socket without a deadline, that runs the inbound path as datagrams
+// arrive; and, without rtcp-mux, a second one that reads RTCP.
+//
+// # Latency
+//
+// A received frame is played out when it has waited the jitter buffer's
+// target delay since the earliest it could have arrived, to within half a
+// frame (playout is frame by frame). The target adapts to the measured
+// jitter (the 98th percentile of transit times over the last 200 packets)
+// between Options.Jitter's MinDelay and MaxDelay, 20 and 200 ms by
+// default; it starts at InitialDelay, 40 ms. Lowering MinDelay trades
+// robustness against network jitter for latency: 20 ms absorbs a
+// scheduling hiccup of the peer's sender on a LAN. A frame the application
+// writes leaves at the next send half: within 20 ms, and 10 ms after the
+// frame it answers was delivered when it is written at once. So an
+// application that echoes what it hears adds about 20 ms (jitter buffer)
+// + 10 ms to the path, and the peer's own pacing adds up to 20 ms more.
 //
 // # Inbound
 //

@@ -85,8 +85,9 @@ type loop struct {
 	remoteRTP, remoteRTCP netip.AddrPort
 	latched               bool
 
-	// schedule: the time of the next tick (an absolute 20 ms grid), and
-	// how many ticks' send halves are due.
+	// schedule: the time of the next tick on the scheduler's nominal
+	// 20 ms grid (zero until the first visit), and how many ticks' send
+	// halves are due.
 	next time.Time
 	owed int
 
@@ -186,7 +187,6 @@ func (l *loop) init(s *Session, lc *loopConfig) error {
 	l.ts = randUint32()
 	l.lastRTP = time.Now()
 	l.lastHeard = l.lastRTP
-	l.next = l.lastRTP.Add(FrameDuration)
 	l.nextRTCP = l.lastRTP.Add(s.rtcpInterval() / 2) // RFC 3550 §6.2: first report at half the interval
 	if s.rtcpConn != nil && pollRTCP {
 		l.rtcpPoll = newRTCPPoller(s.rtcpConn, make([]byte, 1500))

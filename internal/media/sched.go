@@ -31,11 +31,6 @@ const phases = 4
 // quantum is the period of a shard's ticker.
 const quantum = FrameDuration / phases
 
-// slack is how early a session's tick may run: a ticker that fired late
-// last time fires a little less than a frame later this time, and that
-// frame is still due.
-const slack = quantum / 2
-
 // stallFrames is how far, in frames, a session may fall behind before the
 // missed ticks are skipped rather than run back to back.
 const stallFrames = 5
@@ -112,40 +107,64 @@ func (sh *shard) remove(s *Session) {
 	sh.mu.Unlock()
 }
 
-// run is the shard's goroutine. Visit k serves the receive half of phase
-// k mod phases and the send half of the phase half a frame before it.
+// run is the shard's goroutine. Time is cut into slots of one quantum
+// from the goroutine's start; slot m serves the receive half of phase m
+// mod phases and the send half of the phase served half a frame earlier.
+// A slot's sessions are judged due against the slot's nominal time, so a
+// ticker that fires late or a visit that runs long never shifts a
+// session off its schedule; slots missed while the goroutine was busy are
+// served at once, in order.
 func (sh *shard) run() {
 	if pollRTP && sh.rx == nil {
 		sh.rx = newRxBatch()
 	}
+	start := time.Now()
 	t := time.NewTicker(quantum)
 	defer t.Stop()
-	for k := 0; ; k = (k + 1) % phases {
+	last := int64(0)
+	for {
 		<-t.C
-		sh.mu.Lock()
-		if sh.n.Load() == 0 {
-			sh.running = false
-			sh.mu.Unlock()
-			return
+		cur := int64(time.Since(start) / quantum)
+		if cur <= last {
+			continue
 		}
-		rx := sh.groups[k]
-		tx := sh.groups[(k+phases/2)%phases]
-		sh.scratch = append(append(sh.scratch[:0], rx...), tx...)
-		sh.mu.Unlock()
-		for i, s := range sh.scratch {
-			if i < len(rx) {
-				s.serveReceive(time.Now(), sh.rx)
-			} else {
-				s.serveSend(time.Now())
+		for m := max(last+1, cur-phases+1); m <= cur; m++ {
+			if !sh.serve(int(m%phases), start.Add(time.Duration(m)*quantum)) {
+				return
 			}
 		}
-		clear(sh.scratch) // let closed sessions go
+		last = cur
 	}
 }
 
-// serveReceive runs the receive half of every tick that is due, on the
-// session's absolute 20 ms schedule.
-func (s *Session) serveReceive(now time.Time, rx *rxBatch) {
+// serve runs slot p, due at the given nominal time. It reports false when
+// the shard has no sessions left and its goroutine must exit.
+func (sh *shard) serve(p int, due time.Time) bool {
+	sh.mu.Lock()
+	if sh.n.Load() == 0 {
+		sh.running = false
+		sh.mu.Unlock()
+		return false
+	}
+	rx := sh.groups[p]
+	tx := sh.groups[(p+phases/2)%phases]
+	sh.scratch = append(append(sh.scratch[:0], rx...), tx...)
+	sh.mu.Unlock()
+	for i, s := range sh.scratch {
+		if i < len(rx) {
+			s.serveReceive(due, time.Now(), sh.rx)
+		} else {
+			s.serveSend(time.Now())
+		}
+	}
+	clear(sh.scratch) // let closed sessions go
+	return true
+}
+
+// serveReceive runs the receive half of every tick of the session that is
+// due by the slot's nominal time: one normally, more to catch up after a
+// stall of a few frames. now is the real time, for the media clock.
+func (s *Session) serveReceive(due, now time.Time, rx *rxBatch) {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
@@ -155,17 +174,20 @@ func (s *Session) serveReceive(now time.Time, rx *rxBatch) {
 		s.drainRTP(rx, now)
 	}
 	l := &s.l
-	for !now.Before(l.next.Add(-slack)) {
+	if l.next.IsZero() {
+		l.next = due // the first visit: the session's schedule is its slot's
+	}
+	for !due.Before(l.next) {
 		l.tickReceive(now)
 		l.owed++
 		l.next = l.next.Add(FrameDuration)
-		if behind := now.Sub(l.next); behind > stallFrames*FrameDuration {
+		if behind := due.Sub(l.next); behind > stallFrames*FrameDuration {
 			// Stalled (suspended process, overload): skip the missed
 			// ticks instead of bursting them out, and drop the audio
 			// that was due in them, so that the delay of what follows
 			// does not grow by the length of the stall.
 			l.skipTicks(int(behind / FrameDuration))
-			l.next = now.Add(FrameDuration)
+			l.next = due.Add(FrameDuration)
 		}
 	}
 }
