@@ -120,6 +120,9 @@ type Config struct {
 	// call is refreshed within it and ended if a refresh fails. Default
 	// 30 minutes; at least 90 s; negative disables session timers.
 	SessionTimer time.Duration
+	// Rel100 selects reliable provisional responses (100rel and PRACK,
+	// RFC 3262), which some carriers require. Default Rel100Supported.
+	Rel100 Rel100Mode
 
 	// Logger receives the Phone's logs: Debug for the happy path, Warn
 	// for trouble recovered from. Default slog.Default().
@@ -246,6 +249,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DTMFMode > DTMFBoth {
 		bad("unknown DTMF mode %d", c.DTMFMode)
+	}
+	if c.Rel100 > Rel100Disabled {
+		bad("unknown 100rel mode %d", c.Rel100)
 	}
 	if c.SessionTimer > 0 && c.SessionTimer < minSessionTimer {
 		bad("SessionTimer %v below the 90s minimum of RFC 4028", c.SessionTimer)
@@ -388,4 +394,35 @@ func checkProxy(s string) error {
 		}
 	}
 	return checkHostPort(s)
+}
+
+// Rel100Mode says whether calls use reliable provisional responses
+// (RFC 3262): 180 and 183 repeated until the peer confirms them with PRACK.
+// The zero value is Rel100Supported.
+type Rel100Mode uint8
+
+// The 100rel modes.
+const (
+	// Rel100Supported offers 100rel when we call (Supported: 100rel) and
+	// sends 180/183 reliably to callers that support or require it.
+	Rel100Supported Rel100Mode = iota
+	// Rel100Required requires 100rel when we call and refuses incoming
+	// INVITEs without it (421 Extension Required).
+	Rel100Required
+	// Rel100Disabled never uses 100rel; incoming INVITEs that require it
+	// get 420 Bad Extension.
+	Rel100Disabled
+)
+
+// String returns "supported", "required" or "disabled".
+func (m Rel100Mode) String() string {
+	switch m {
+	case Rel100Supported:
+		return "supported"
+	case Rel100Required:
+		return "required"
+	case Rel100Disabled:
+		return "disabled"
+	}
+	return "Rel100Mode(" + strconv.Itoa(int(m)) + ")"
 }

@@ -62,6 +62,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative jitter", base(func(c *Config) { c.JitterMin = -1 }), []string{"negative jitter"}},
 		{"srtp", base(func(c *Config) { c.SRTP = 9 }), []string{"SRTP mode"}},
 		{"dtmf", base(func(c *Config) { c.DTMFMode = 9 }), []string{"DTMF mode"}},
+		{"rel100", base(func(c *Config) { c.Rel100 = 3 }), []string{"100rel mode"}},
 		{"session timer", base(func(c *Config) { c.SessionTimer = time.Minute }), []string{"90s minimum"}},
 		{"two problems", base(func(c *Config) { c.Port = -1; c.Transport = "x" }), []string{"Port -1", `Transport "x"`}},
 	}

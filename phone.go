@@ -51,6 +51,7 @@ func New(cfg Config) (Phone, error) {
 		NoTelephoneEvent:    d.DTMFMode == DTMFInfo,
 		DTMFMode:            uaDTMFMode(d.DTMFMode),
 		SessionTimer:        d.SessionTimer,
+		Rel100:              ua.Rel100Mode(d.Rel100),
 		Logger:              d.Logger,
 		EndCause:            endCause,
 		NewCall:             func(c *ua.Call) { c.SetApp(&call{c: c, p: p}) },

@@ -1,0 +1,67 @@
+package xphone
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func rel100Phone(t *testing.T, m Rel100Mode) Phone {
+	t.Helper()
+	p, err := New(Config{Username: "p", ListenAddr: "127.0.0.1:0", MediaTimeout: -1, RTPAddress: netipLoopback(), Rel100: m})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { p.Disconnect(context.Background()) })
+	return p
+}
+
+// TestRel100Modes: Config.Rel100 reaches the user agent. A caller that
+// requires 100rel is refused by a callee that disables it (420, RFC 3262
+// §3 / RFC 3261 §8.2.2.3) and connects to one that supports it.
+func TestRel100Modes(t *testing.T) {
+	tests := []struct {
+		caller, callee Rel100Mode
+		code           int // 0: the call connects
+	}{
+		{Rel100Required, Rel100Disabled, 420},
+		{Rel100Required, Rel100Supported, 0},
+		{Rel100Disabled, Rel100Required, 421},
+		{Rel100Supported, Rel100Required, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.caller.String()+"-"+tt.callee.String(), func(t *testing.T) {
+			callee := rel100Phone(t, tt.callee)
+			caller := rel100Phone(t, tt.caller)
+			callee.OnIncoming(func(c Call) { c.Accept(context.Background()) }) //nolint:errcheck // the Dial result is the check
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := caller.Dial(ctx, phoneURI(callee))
+			if tt.code == 0 {
+				if err != nil {
+					t.Fatalf("Dial: got %v, want a call", err)
+				}
+				c.End(ctx) //nolint:errcheck // teardown
+				return
+			}
+			var se *StatusError
+			if !errors.As(err, &se) || se.Code != tt.code {
+				t.Fatalf("Dial: got %v, want a *StatusError with code %d", err, tt.code)
+			}
+		})
+	}
+}
+
+func TestRel100ModeString(t *testing.T) {
+	for m, want := range map[Rel100Mode]string{Rel100Supported: "supported", Rel100Required: "required", Rel100Disabled: "disabled", 7: "Rel100Mode(7)"} {
+		if got := m.String(); got != want {
+			t.Errorf("%d.String(): got %q, want %q", m, got, want)
+		}
+	}
+}
