@@ -109,8 +109,9 @@ func waitState(t *testing.T, ch <-chan xphone.CallState, want xphone.CallState, 
 }
 
 // hearTone reads frames until the last 25 of them (0.5 s) hold freq, or
-// fails after 200 frames (4 s): audio that resumes after a hold, once the
-// frames queued before it are drained.
+// fails after 200 frames (4 s): audio that starts or resumes (after a
+// hold) once the frames queued before it are drained, and a check that a
+// short underrun on a loaded machine does not fail.
 func hearTone(t *testing.T, c xphone.Call, freq float64) {
 	t.Helper()
 	var win []int16

@@ -136,12 +136,8 @@ func TestUAKamailioCallBetweenPhones(t *testing.T) {
 	cb := <-incoming
 	go toneTo(ca, 440)
 	go toneTo(cb, 1000)
-	if err := audiotest.CheckTone(hear(t, cb, 40)[160*10:], 8000, 440, 15); err != nil {
-		t.Errorf("1002 heard: %v", err)
-	}
-	if err := audiotest.CheckTone(hear(t, ca, 40)[160*10:], 8000, 1000, 15); err != nil {
-		t.Errorf("1001 heard: %v", err)
-	}
+	hearTone(t, cb, 440)  // 1002 hears 1001
+	hearTone(t, ca, 1000) // 1001 hears 1002
 	if err := cb.End(ctx); err != nil {
 		t.Fatalf("End: %v", err)
 	}

@@ -82,10 +82,7 @@ func TestUAReferTransfersBaresip(t *testing.T) {
 		t.Fatal("A's call did not end")
 	}
 	cc := referRecv(t, atC, "C")
-	heard := hear(t, cc, 100)
-	if err := audiotest.CheckTone(heard[160*25:], 8000, 440, 10); err != nil {
-		t.Errorf("C heard baresip: %v", err)
-	}
+	hearTone(t, cc, 440) // C hears baresip
 	if err := cc.End(ctx); err != nil {
 		t.Errorf("End: %v", err)
 	}

@@ -106,10 +106,8 @@ func TestUASRTPBaresip(t *testing.T) {
 			}
 			ctl.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
 			go toneTo(c, 1000)
-			heard := hear(t, c, 100)
-			if err := audiotest.CheckTone(heard[160*25:], 8000, 440, 10); err != nil {
-				t.Errorf("we heard: %v", err)
-			}
+			hearTone(t, c, 440) // we hear baresip
+			hear(t, c, 100)     // two more seconds of our tone into baresip's recording
 			st := c.Stats()
 			if !st.SRTP {
 				t.Errorf("Stats().SRTP: got false, want true")

@@ -185,12 +185,8 @@ func TestUAKamailioTLS(t *testing.T) {
 	}
 	go toneTo(ca, 440)
 	go toneTo(cb, 1000)
-	if err := audiotest.CheckTone(hear(t, cb, 40)[160*10:], 8000, 440, 15); err != nil {
-		t.Errorf("1002 heard: %v", err)
-	}
-	if err := audiotest.CheckTone(hear(t, ca, 40)[160*10:], 8000, 1000, 15); err != nil {
-		t.Errorf("1001 heard: %v", err)
-	}
+	hearTone(t, cb, 440)  // 1002 hears 1001
+	hearTone(t, ca, 1000) // 1001 hears 1002
 	if err := ca.End(ctx); err != nil {
 		t.Fatalf("End: %v", err)
 	}
@@ -250,9 +246,8 @@ func TestUAKamailioTLSBaresip(t *testing.T) {
 	}
 	ctl.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
 	go toneTo(c, 1000)
-	if err := audiotest.CheckTone(hear(t, c, 100)[160*25:], 8000, 440, 10); err != nil {
-		t.Errorf("we heard: %v", err)
-	}
+	hearTone(t, c, 440) // we hear baresip
+	hear(t, c, 100)     // two more seconds of our tone into baresip's recording
 	if err := c.End(ctx); err != nil {
 		t.Fatalf("End: %v", err)
 	}
