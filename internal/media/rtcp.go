@@ -57,7 +57,8 @@ func (l *loop) sendReport(now time.Time, bye bool) {
 	if bye {
 		c.Goodbyes = append(c.Goodbyes, rtp.Goodbye{Sources: []uint32{l.ssrc}})
 	}
-	buf, err := c.AppendTo(l.rtcpBuf[:0])
+	sc := l.bufs()
+	buf, err := c.AppendTo(sc.rtcp[:0])
 	if err != nil {
 		return
 	}
@@ -66,7 +67,7 @@ func (l *loop) sendReport(now time.Time, bye bool) {
 			return
 		}
 	}
-	l.rtcpBuf = buf[:0]
+	sc.rtcp = buf[:0]
 	conn := s.rtpConn
 	if !l.cfg.RTCPMux {
 		s.mu.Lock()

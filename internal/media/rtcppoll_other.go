@@ -14,8 +14,8 @@ const pollRTCP = false
 
 type rtcpPoller struct{}
 
-func newRTCPPoller(*net.UDPConn, []byte) *rtcpPoller { return nil }
+func newRTCPPoller(*net.UDPConn) *rtcpPoller { return nil }
 
-func (p *rtcpPoller) next() ([]byte, netip.AddrPort, time.Time, bool) {
+func (p *rtcpPoller) next([]byte) ([]byte, netip.AddrPort, time.Time, bool) {
 	return nil, netip.AddrPort{}, time.Time{}, false
 }

@@ -26,14 +26,14 @@ type rtcpPoller struct {
 	fn   func(fd uintptr) bool // built once: no allocation per poll
 }
 
-// newRTCPPoller reads into buf, which the caller (the loop) shares with
-// its RTP reads: a datagram is handled before the next read.
-func newRTCPPoller(c *net.UDPConn, buf []byte) *rtcpPoller {
+// newRTCPPoller returns a poller of c; each read goes into the buffer given
+// to next.
+func newRTCPPoller(c *net.UDPConn) *rtcpPoller {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	p := &rtcpPoller{rc: rc, buf: buf}
+	p := &rtcpPoller{rc: rc}
 	// The first timestamp query turns kernel receive timestamps on, so
 	// even the first report gets an exact arrival time.
 	rc.Control(func(fd uintptr) { arrivalTime(fd) })
@@ -58,12 +58,16 @@ func newRTCPPoller(c *net.UDPConn, buf []byte) *rtcpPoller {
 	return p
 }
 
-// next returns the next waiting datagram, its source and arrival time.
-// ok is false when none waits or the socket is closed.
-func (p *rtcpPoller) next() (b []byte, from netip.AddrPort, at time.Time, ok bool) {
+// next reads the next waiting datagram into buf and returns it, its
+// source and arrival time. ok is false when none waits or the socket is
+// closed.
+func (p *rtcpPoller) next(buf []byte) (b []byte, from netip.AddrPort, at time.Time, ok bool) {
 	p.n = -1
+	p.buf = buf
 	if p.rc.Read(p.fn) != nil || p.n < 0 {
 		return nil, netip.AddrPort{}, time.Time{}, false
 	}
-	return p.buf[:p.n], p.from, p.at, true
+	b = p.buf[:p.n]
+	p.buf = nil
+	return b, p.from, p.at, true
 }

@@ -52,8 +52,12 @@ type shard struct {
 	groups  [phases][]*Session
 	running bool
 
-	scratch []*Session // owned by the shard's goroutine
-	rx      *rxBatch   // likewise: receive buffers, when pollRTP
+	// Owned by the shard's goroutine: the sessions of the current slot,
+	// the receive buffers (when pollRTP) and the scratch buffers lent to
+	// each session while it is served.
+	visit []*Session
+	rx    *rxBatch
+	sc    *scratch
 }
 
 // add puts s in the shard with the fewest sessions, in its least loaded
@@ -118,6 +122,9 @@ func (sh *shard) run() {
 	if pollRTP && sh.rx == nil {
 		sh.rx = newRxBatch()
 	}
+	if sh.sc == nil {
+		sh.sc = newScratch()
+	}
 	start := time.Now()
 	t := time.NewTicker(quantum)
 	defer t.Stop()
@@ -148,28 +155,30 @@ func (sh *shard) serve(p int, due time.Time) bool {
 	}
 	rx := sh.groups[p]
 	tx := sh.groups[(p+phases/2)%phases]
-	sh.scratch = append(append(sh.scratch[:0], rx...), tx...)
+	sh.visit = append(append(sh.visit[:0], rx...), tx...)
 	sh.mu.Unlock()
-	for i, s := range sh.scratch {
+	for i, s := range sh.visit {
 		if i < len(rx) {
-			s.serveReceive(due, time.Now(), sh.rx)
+			s.serveReceive(due, time.Now(), sh.rx, sh.sc)
 		} else {
-			s.serveSend(time.Now())
+			s.serveSend(time.Now(), sh.sc)
 		}
 	}
-	clear(sh.scratch) // let closed sessions go
+	clear(sh.visit) // let closed sessions go
 	return true
 }
 
 // serveReceive runs the receive half of every tick of the session that is
 // due by the slot's nominal time: one normally, more to catch up after a
 // stall of a few frames. now is the real time, for the media clock.
-func (s *Session) serveReceive(due, now time.Time, rx *rxBatch) {
+func (s *Session) serveReceive(due, now time.Time, rx *rxBatch, sc *scratch) {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
 		return
 	}
+	s.l.buf = sc
+	defer func() { s.l.buf = nil }()
 	if s.rtpRC != nil {
 		s.drainRTP(rx, now)
 	}
@@ -193,12 +202,14 @@ func (s *Session) serveReceive(due, now time.Time, rx *rxBatch) {
 }
 
 // serveSend runs the send half of every tick whose receive half ran.
-func (s *Session) serveSend(now time.Time) {
+func (s *Session) serveSend(now time.Time, sc *scratch) {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
 		return
 	}
+	s.l.buf = sc
+	defer func() { s.l.buf = nil }()
 	l := &s.l
 	for ; l.owed > 0; l.owed-- {
 		l.tickSend(now)

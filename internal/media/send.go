@@ -229,7 +229,7 @@ func (l *loop) sendAudio(now time.Time, frame []int16) {
 	}
 	// Encode straight after the 12-byte header in the send buffer.
 	const hdr = 12
-	payload := l.lc.enc.encode(l.sendBuf[hdr:hdr], frame)
+	payload := l.lc.enc.encode(l.bufs().send[hdr:hdr], frame)
 	p.Payload = payload
 	l.talking = true
 	l.write(now, p)
@@ -258,11 +258,12 @@ func (l *loop) sendRaw(now time.Time, u *rtp.Packet) {
 func (l *loop) write(now time.Time, p *rtp.Packet) {
 	s := l.s
 	size := p.MarshalSize()
-	if size+64 > cap(l.sendBuf) {
+	sb := l.bufs().send
+	if size+64 > cap(sb) {
 		s.ctr.droppedOut.Add(1) // too large for one datagram with SRTP
 		return
 	}
-	buf := l.sendBuf[:size]
+	buf := sb[:size]
 	if _, err := p.MarshalTo(buf); err != nil {
 		return
 	}
