@@ -34,20 +34,20 @@ func (b *baresip) directions(from int) []string {
 // "packets:  <transmitted>  <received>".
 var rtpStatsRE = regexp.MustCompile(`packets:\s+(\d+)\s+(\d+)`)
 
-// packetsReceived waits for the statistics baresip logs at the end of its
-// only call and returns how many RTP packets it received in the call.
-func (b *baresip) packetsReceived(t *testing.T) int {
+// rtpCounts waits for the statistics baresip logs at the end of its only
+// call and returns how many RTP packets it sent and received in the call.
+func (b *baresip) rtpCounts(t *testing.T) (sent, received int) {
 	t.Helper()
-	var n int
 	eventually(t, 5*time.Second, "baresip's call statistics logged", func() error {
 		m := rtpStatsRE.FindStringSubmatch(b.log())
 		if m == nil {
 			return fmt.Errorf("no \"packets:\" line in baresip's log")
 		}
-		n, _ = strconv.Atoi(m[2])
+		sent, _ = strconv.Atoi(m[1])
+		received, _ = strconv.Atoi(m[2])
 		return nil
 	})
-	return n
+	return sent, received
 }
 
 // checkReceivedAll compares what baresip received with what we sent: on
@@ -56,7 +56,7 @@ func (b *baresip) packetsReceived(t *testing.T) int {
 func checkReceivedAll(t *testing.T, b *baresip, c xphone.Call) {
 	t.Helper()
 	sent := int(c.Stats().PacketsSent)
-	got := b.packetsReceived(t)
+	_, got := b.rtpCounts(t)
 	t.Logf("RTP packets: we sent %d, baresip received %d", sent, got)
 	if got > sent || got < sent-2 {
 		t.Errorf("baresip received %d RTP packets, want the %d we sent (-2)", got, sent)
@@ -131,10 +131,11 @@ func hearTone(t *testing.T, c xphone.Call, freq float64) {
 }
 
 // TestUAHoldsBaresip: our phone calls baresip and holds it. Our re-INVITE
-// offers a=sendonly (RFC 3264 §8.4), baresip answers recvonly (its stream
-// direction in callstat); Resume brings sendrecv back and baresip's 440 Hz
-// is heard again; baresip's recording ends with our 1000 Hz (we send
-// throughout: sendonly is music-on-hold direction).
+// offers a=sendonly (RFC 3264 §8.4) and baresip answers recvonly (its SIP
+// trace) and stops sending for the second the call stays held (its send
+// count against what we accepted); Resume brings sendrecv back and
+// baresip's 440 Hz is heard again. We send throughout (sendonly is the
+// music-on-hold direction): baresip received every packet we sent.
 func TestUAHoldsBaresip(t *testing.T) {
 	b := startBaresip(t, baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440, trace: true})
 	p, _, _ := referPhone(t, "alice", false)
@@ -164,6 +165,16 @@ func TestUAHoldsBaresip(t *testing.T) {
 		}
 		return nil
 	})
+	// Stay held for a second of our own sending (we send throughout):
+	// had baresip not honoured recvonly, it would send 50 packets more
+	// than we accept (a held call drops what arrives).
+	sent := c.Stats().PacketsSent
+	eventually(t, 10*time.Second, "a second of the call on hold", func() error {
+		if got := c.Stats().PacketsSent; got < sent+50 {
+			return fmt.Errorf("sent %d packets since the hold, want 50", got-sent)
+		}
+		return nil
+	})
 
 	mark = len(b.log())
 	if err := c.Resume(ctx); err != nil {
@@ -186,6 +197,14 @@ func TestUAHoldsBaresip(t *testing.T) {
 	ctl.waitEvent(t, "CALL_CLOSED", 10*time.Second)
 	checkHeardBeforeHold(t, b)
 	checkReceivedAll(t, b, c)
+	// baresip sent nothing while held: all it sent, we accepted, but for
+	// a packet or two around each direction change and the BYE.
+	bsent, _ := b.rtpCounts(t)
+	accepted := int(c.Stats().PacketsReceived)
+	t.Logf("RTP packets: baresip sent %d, we accepted %d", bsent, accepted)
+	if bsent-accepted > 4 || bsent < accepted {
+		t.Errorf("baresip sent %d RTP packets and we accepted %d: want at most 4 unaccepted (it sends nothing while held)", bsent, accepted)
+	}
 }
 
 // TestUAHeldByBaresip: baresip calls our phone and holds it (its "hold"
