@@ -104,6 +104,7 @@ type Call struct {
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
 	ack          *sipmsg.Message
+	early        earlyDialogs // early dialogs of our INVITE (prack.go)
 }
 
 // errSDESOverPlain refuses SRTP keys on unencrypted signaling.

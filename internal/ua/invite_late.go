@@ -70,6 +70,10 @@ func (u *UA) lateAnswer(lc lateCall, resp *sipmsg.Message) {
 		u.log.Debug("ua: late 2xx without a usable dialog", "err", err)
 		return
 	}
+	// PRACKs (or UPDATEs) sent in the early dialog used CSeq numbers
+	// after the INVITE's: the ACK keeps the INVITE's, the BYE goes past
+	// them (RFC 3261 §12.2.1.1).
+	c.continueEarly(d)
 	c.mu.Lock()
 	if c.dlg != nil {
 		c.mu.Unlock()

@@ -247,12 +247,13 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		}
 		var final *sipmsg.Message
 		answered := false
-		rel := &relUAC{}
+		c.resetEarly()
 		for resp := range tx.Responses() {
 			code := resp.StatusCode
 			switch {
 			case code < 200:
-				if !c.acknowledge(ictx, rel, req, resp, contact, dst) {
+				take, reliable := c.acknowledge(ictx, req, resp, contact, dst)
+				if !take {
 					continue // a reliable provisional seen before (RFC 3262 §4)
 				}
 				if code == 180 || code == 181 || code == 182 {
@@ -271,6 +272,9 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 						}
 					}
 				}
+				if reliable && early && len(resp.Body) > 0 {
+					c.earlyAnswered(resp)
+				}
 			case code < 300:
 				if answered {
 					c.reAck(resp)
@@ -280,7 +284,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				if timer != nil {
 					timer.Stop()
 				}
-				c.answer(ictx, resp, req, contact, dst, early, rel, report)
+				c.answer(ictx, resp, req, contact, dst, early, report)
 			default:
 				final = resp
 			}
@@ -406,16 +410,14 @@ func (c *Call) processAnswer(resp *sipmsg.Message) (sdp.Negotiated, bool) {
 // answer handles the first 2xx to our INVITE: the dialog, the ACK (sent by
 // us, §13.2.2.4), the media and StateActive. A 2xx that arrives after the
 // call was cancelled is ACKed and hung up with BYE (§15).
-func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact sipmsg.Address, dst transport.Addr, early bool, rel *relUAC, report func(error)) {
+func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact sipmsg.Address, dst transport.Addr, early bool, report func(error)) {
 	d, err := dialog.NewUAC(req, resp, contact)
 	if err != nil {
 		c.end(EndError, err)
 		report(err)
 		return
 	}
-	if to, _ := resp.To(); rel.localSeq(to.Tag()) > d.LocalSeq {
-		d.LocalSeq = rel.localSeq(to.Tag()) // PRACKs used CSeq numbers of the early dialog
-	}
+	c.continueEarly(d) // PRACKs and UPDATEs used CSeq numbers of the early dialog
 	c.mu.Lock()
 	c.dlg = d
 	c.headers = resp

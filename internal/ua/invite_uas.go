@@ -23,7 +23,16 @@ type uasState struct {
 	elapsed   time.Duration
 	rel       *relUAS // reliable provisional responses (RFC 3262); nil when unreliable
 	relOffer  bool    // late offer with 100rel required: our offer went in the reliable 180, the PRACK answers (RFC 3262 §5)
+	pracked   bool    // a PRACK came: the caller has the early dialog (RFC 3311 §5.1)
+	// oaDone: the offer/answer exchange of the INVITE completed before
+	// the 2xx, in a reliable provisional response that was PRACKed (RFC
+	// 3262 §5): the caller may offer again in an UPDATE (RFC 3311 §5.1).
+	oaDone bool
 }
+
+// The fields of uasState that UPDATE and PRACK change while the call rings
+// (answer, negotiate, lateOffer, started, pracked, oaDone) are guarded by
+// Call.mu.
 
 // handleInvite takes a new INVITE (RFC 3261 §13.3): media and SDP answer
 // prepared, early dialog, 180 Ringing, OnIncoming.
@@ -127,6 +136,7 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	ring := sipmsg.NewResponse(req, 180, "")
 	ring.SetToTag(st.localTag) //nolint:errcheck // To was validated
 	ring.Add("Contact", contact.String())
+	ring.Add("Allow", allowMethods) // RFC 3311 §4: UPDATE in the early dialog
 	if ringOffer != nil {
 		ring.Add("Content-Type", "application/sdp")
 		ring.Body = ringOffer
@@ -163,8 +173,10 @@ func (c *Call) Accept(ctx context.Context) error {
 		}
 		return err
 	}
-	body := st.answer
-	if st.lateOffer {
+	c.mu.Lock()
+	body, lateOffer := st.answer, st.lateOffer
+	c.mu.Unlock()
+	if lateOffer {
 		off, err := c.sdp.Offer()
 		if err != nil {
 			return err
@@ -186,12 +198,15 @@ func (c *Call) Accept(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.dlg.Confirm(nil) //nolint:errcheck // the UAS side cannot fail
+	neg, started := st.negotiate, st.started
+	if !lateOffer {
+		st.started = true
+	}
 	c.mu.Unlock()
-	if !st.lateOffer {
-		if err := c.startMedia(st.negotiate, st.started); err != nil && !errors.Is(err, media.ErrClosed) {
+	if !lateOffer {
+		if err := c.startMedia(neg, started); err != nil && !errors.Is(err, media.ErrClosed) {
 			c.u.log.Warn("ua: media start", "err", err)
 		}
-		st.started = true
 	}
 	c.setState(StateActive)
 	c.armTimer(timer)
@@ -221,6 +236,17 @@ func (c *Call) finalWithSDP(code int, body []byte) *sipmsg.Message {
 	resp.SetToTag(c.uas.localTag) //nolint:errcheck // To was validated
 	resp.Add("Contact", contact.String())
 	resp.Add("Allow", allowMethods)
+	if code/100 == 2 {
+		// The extensions we support (RFC 3261 §20.37): session timers
+		// (RFC 4028 §9; Require: timer comes from answerTimer when the
+		// caller supports them too) and 100rel (RFC 3262).
+		if c.u.cfg.SessionTimer > 0 {
+			resp.Add("Supported", "timer")
+		}
+		if c.u.cfg.Rel100 != Rel100Disabled {
+			resp.Add("Supported", tag100rel)
+		}
+	}
 	resp.Add("User-Agent", c.u.cfg.UserAgent)
 	resp.Add("Content-Type", "application/sdp")
 	resp.Body = body
@@ -317,18 +343,21 @@ func (c *Call) Progress(ctx context.Context) error {
 		return ErrInvalidState
 	}
 	st := c.uas
+	lateOffer, answer, neg := st.lateOffer, st.answer, st.negotiate
 	c.mu.Unlock()
-	if st.lateOffer {
+	if lateOffer {
 		return errors.New("ua: early media for an INVITE without SDP: " + ErrNotSupported.Error())
 	}
-	resp := c.finalWithSDP(183, st.answer)
+	resp := c.finalWithSDP(183, answer)
 	if err := c.provisional(resp); err != nil {
 		return err
 	}
-	if err := c.startMedia(st.negotiate, false); err != nil {
+	if err := c.startMedia(neg, false); err != nil {
 		return err
 	}
+	c.mu.Lock()
 	st.started = true
+	c.mu.Unlock()
 	c.setState(StateEarlyMedia)
 	return nil
 }

@@ -274,6 +274,12 @@ func (c *Call) handlePrack(tx *transaction.ServerTx) {
 			c.u.log.Debug("ua: unusable SDP answer in PRACK; the 2xx offers again")
 		}
 	}
+	c.uas.pracked = true
+	if len(r.cur.Body) > 0 && !c.uas.lateOffer {
+		// Our answer, or our offer and the PRACK's answer, went reliably:
+		// the INVITE's offer/answer exchange is complete (§5).
+		c.uas.oaDone = true
+	}
 	if r.timer != nil {
 		r.timer.Stop()
 	}
@@ -323,77 +329,148 @@ func (c *Call) awaitPRACKs(ctx context.Context) error {
 	}
 }
 
-// relUAC tracks the reliable provisional responses to one INVITE we sent,
-// per early dialog (To tag); only the goroutine running the INVITE uses it.
-type relUAC struct {
-	dialogs map[string]*earlyDialog
+// earlyDialogs are the early dialogs of an outbound call (RFC 3261
+// §12.1.2): one per To tag of the provisional responses to our INVITE;
+// guarded by Call.mu. runInvite fills them and starts afresh with each
+// INVITE it sends; they outlive the INVITE for a 2xx that crosses our
+// CANCEL (invite_late.go). UPDATE (update.go) is taken and sent in them.
+type earlyDialogs struct {
+	m    map[string]*earlyDialog
+	last *earlyDialog // the one the latest provisional response named
 }
 
 type earlyDialog struct {
-	d    *dialog.Dialog
-	rseq uint32 // RSeq of the last in-order reliable provisional
-	dst  transport.Addr
+	d     *dialog.Dialog
+	dst   transport.Addr // next hop of requests in it
+	rseq  uint32         // RSeq of the last in-order reliable provisional; 0 before one
+	allow bool           // the peer's provisional responses list UPDATE in Allow (RFC 3311 §4)
+	// answered: a reliable provisional response of this dialog carried
+	// the answer to our INVITE's offer and was PRACKed, which completes
+	// the offer/answer exchange (RFC 3262 §5): the peer may now offer in
+	// an UPDATE (RFC 3311 §5.1).
+	answered bool
 }
 
-// localSeq returns the CSeq the early dialog with remote tag reached (the
-// PRACKs sent in it), 0 when there is none: the confirmed dialog continues
-// from it (RFC 3261 §12.2.1.1).
-func (r *relUAC) localSeq(tag string) uint32 {
-	if ed := r.dialogs[tag]; ed != nil {
-		return ed.d.LocalSeq
+// findLocked returns the early dialog a request from the peer or a
+// response names by its tags, nil when none does.
+func (e *earlyDialogs) findLocked(m *sipmsg.Message) *earlyDialog {
+	for _, ed := range e.m {
+		if ed.d.Matches(m) {
+			return ed
+		}
 	}
-	return 0
+	return nil
 }
 
-// acknowledge handles a provisional response to our INVITE req; it reports
-// whether the caller should process it further. A reliable one (Require:
-// 100rel with RSeq) is acknowledged with PRACK in its early dialog (RFC
-// 3262 §4, §7.2: RAck is RSeq, CSeq number and method); a retransmission or
-// one whose RSeq is not the next is ignored. The PRACK follows the early
-// dialog's route set and remote target (the 18x's Record-Route and
-// Contact).
-func (c *Call) acknowledge(ctx context.Context, r *relUAC, req, resp *sipmsg.Message, contact sipmsg.Address, dst transport.Addr) bool {
-	if c.u.cfg.Rel100 == Rel100Disabled || resp.StatusCode == 100 || !resp.HasToken("Require", tag100rel) {
-		return true
+// seqLocked returns the CSeq numbers the early dialog with remote tag
+// reached: the last we sent (PRACK, UPDATE) and the last we received; 0
+// when there is none. The confirmed dialog continues from them (RFC 3261
+// §12.1.2, §12.2.1.1: the dialog's CSeq never goes back).
+func (e *earlyDialogs) seqLocked(tag string) (local, remote uint32) {
+	if ed := e.m[tag]; ed != nil {
+		return ed.d.LocalSeq, ed.d.RemoteSeq
+	}
+	return 0, 0
+}
+
+// resetEarly forgets the early dialogs of a previous INVITE: its final
+// response ended them (RFC 3261 §12.3).
+func (c *Call) resetEarly() {
+	c.mu.Lock()
+	c.early = earlyDialogs{}
+	c.mu.Unlock()
+}
+
+// continueEarly makes the confirmed dialog d, built from a 2xx to our
+// INVITE, carry on from the early dialog with the same tags: its CSeq
+// numbers in both directions (RFC 3261 §13.2.2.4: the early dialog
+// becomes the confirmed one).
+func (c *Call) continueEarly(d *dialog.Dialog) {
+	c.mu.Lock()
+	local, remote := c.early.seqLocked(d.ID.RemoteTag)
+	c.mu.Unlock()
+	d.LocalSeq = max(d.LocalSeq, local)
+	d.RemoteSeq = max(d.RemoteSeq, remote)
+}
+
+// acknowledge handles a provisional response to our INVITE req and reports
+// whether the caller should process it further, and whether it was sent
+// reliably. One with a To tag creates or names an early dialog (RFC 3261
+// §12.1.2). A reliable one (Require: 100rel with RSeq) is acknowledged
+// with PRACK in its early dialog (RFC 3262 §4, §7.2: RAck is RSeq, CSeq
+// number and method); a retransmission or one whose RSeq is not the next
+// is ignored. The PRACK follows the early dialog's route set and remote
+// target (the 18x's Record-Route and Contact).
+func (c *Call) acknowledge(ctx context.Context, req, resp *sipmsg.Message, contact sipmsg.Address, dst transport.Addr) (take, reliable bool) {
+	to, _ := resp.To()
+	if resp.StatusCode == 100 || to.Tag() == "" {
+		return true, false // no early dialog without a To tag (§12.1.2)
 	}
 	rseq, err := resp.RSeq()
-	to, _ := resp.To()
-	if err != nil || to.Tag() == "" {
-		return true // not a usable reliable response: take it as unreliable
-	}
-	ed := r.dialogs[to.Tag()]
+	reliable = c.u.cfg.Rel100 != Rel100Disabled && resp.HasToken("Require", tag100rel) && err == nil
+	c.mu.Lock()
+	ed := c.early.m[to.Tag()]
+	c.mu.Unlock()
 	if ed == nil {
+		// Only this goroutine adds early dialogs: no other can race it.
 		d, err := dialog.NewUAC(req, resp, contact)
 		if err != nil {
-			return true
+			return true, false
 		}
-		ed = &earlyDialog{d: d, rseq: rseq, dst: c.earlyHop(ctx, d, dst)}
-		if r.dialogs == nil {
-			r.dialogs = map[string]*earlyDialog{}
+		ed = &earlyDialog{d: d, dst: c.earlyHop(ctx, d, dst)}
+		c.mu.Lock()
+		if c.early.m == nil {
+			c.early.m = map[string]*earlyDialog{}
 		}
-		r.dialogs[to.Tag()] = ed
-	} else {
-		if rseq != ed.rseq+1 {
-			return false // a retransmission, or out of order (§4)
-		}
-		ed.rseq = rseq
+		c.early.m[to.Tag()] = ed
+		c.mu.Unlock()
 	}
+	c.mu.Lock()
+	c.early.last = ed
+	if resp.HasToken("Allow", "UPDATE") {
+		ed.allow = true
+	}
+	if !reliable {
+		c.mu.Unlock()
+		return true, false
+	}
+	if ed.rseq != 0 && rseq != ed.rseq+1 {
+		c.mu.Unlock()
+		return false, true // a retransmission, or out of order (§4)
+	}
+	ed.rseq = rseq
+	c.mu.Unlock()
 	tl, tm := c.u.layer()
 	if tl == nil {
-		return true
+		return true, true
 	}
-	cs, _ := req.CSeq()
+	c.mu.Lock()
 	p := ed.d.NewRequest("PRACK", 0)
-	p.PrependVia(c.u.via(tm, tl, ed.dst.Protocol))
+	hop := ed.dst
+	c.mu.Unlock()
+	cs, _ := req.CSeq()
+	p.PrependVia(c.u.via(tm, tl, hop.Protocol))
 	p.Add("RAck", strconv.FormatUint(uint64(rseq), 10)+" "+strconv.FormatUint(uint64(cs.Seq), 10)+" "+cs.Method)
 	p.Add("User-Agent", c.u.cfg.UserAgent)
 	p.SetContentLength()
 	// The transaction retransmits and ends on its own (Timer F); its
 	// answer changes nothing here, and the call's end cancels it.
-	if _, err := tl.Request(c.ctx, p, ed.dst); err != nil {
+	if _, err := tl.Request(c.ctx, p, hop); err != nil {
 		c.u.log.Debug("ua: PRACK not sent", "err", err)
 	}
-	return true
+	return true, true
+}
+
+// earlyAnswered records that resp, a reliable provisional response whose
+// SDP answer we took and PRACKed, completed the offer/answer exchange in
+// its early dialog (RFC 3262 §5).
+func (c *Call) earlyAnswered(resp *sipmsg.Message) {
+	to, _ := resp.To()
+	c.mu.Lock()
+	if ed := c.early.m[to.Tag()]; ed != nil {
+		ed.answered = true
+	}
+	c.mu.Unlock()
 }
 
 // earlyHop is where requests in early dialog d go (RFC 3261 §12.2.1.1):

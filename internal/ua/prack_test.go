@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -526,4 +527,143 @@ func TestPrackLateOffer(t *testing.T) {
 			p.hangupFrom(c)
 		})
 	}
+}
+
+// TestUpdateAfterPRACKedAnswer: on an inbound call the INVITE's
+// offer/answer exchange completes in the early dialog once the reliable
+// response carrying the second half was PRACKed (RFC 3262 §5): before,
+// the peer's UPDATE offer is refused (500 while its offer waits for our
+// answer, 491 while ours waits for its answer); after, it is answered
+// (RFC 3311 §5.1), our own Update goes in the early dialog, and the 2xx
+// repeats the description last sent, with the codec the UPDATE chose.
+func TestUpdateAfterPRACKedAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		lateOffer bool // INVITE without SDP: our offer in the reliable 180 (Require: 100rel)
+		before    int  // answer to an UPDATE offer before the PRACK
+	}{
+		{"answer-in-183", false, 500},
+		{"offer-in-180", true, 491},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			calls := make(chan *Call, 1)
+			u := newUA(t, func(c *Config) {
+				c.Codecs = []string{"PCMU", "PCMA"}
+				c.OnIncoming = func(c *Call) { calls <- c }
+			})
+			p := newPeer(t)
+			body := peerSDP(40000, "PCMU")
+			if tc.lateOffer {
+				body = ""
+			}
+			inv := p.invite(uaURI(u), body)
+			inv.Add("Require", "100rel")
+			inv.Add("Allow", "INVITE, ACK, BYE, CANCEL, PRACK, UPDATE")
+			p.send(inv, netipAddr(u))
+			ring := p.next("180", isResp(180, "INVITE"))
+			c := recvCall(t, calls)
+			d := &dlgPeer{peer: p, c: c, ua: ring.from, from: inv.Get("From"), to: ring.m.Get("To"),
+				callID: inv.CallID(), target: mustURI(t, ring.m.Get("Contact")), seq: 1}
+			last := ring // the reliable response with the SDP
+			if !tc.lateOffer {
+				d.seq++
+				p.send(p.prack(inv, ring.m, d.seq, fmt.Sprintf("%d 1 INVITE", rseqOf(t, ring.m))), ring.from)
+				p.next("200 to PRACK", isRespCSeq(200, "PRACK", uint32(d.seq)))
+				if err := c.Progress(context.Background()); err != nil {
+					t.Fatalf("Progress: %v", err)
+				}
+				last = p.next("183", isResp(183, "INVITE"))
+			}
+			if got := d.ask("UPDATE", sdpWith("sendrecv", "PCMA")).StatusCode; got != tc.before {
+				t.Errorf("UPDATE offer before the PRACK: got %d, want %d", got, tc.before)
+			}
+			d.seq++
+			pr := p.prack(inv, last.m, d.seq, fmt.Sprintf("%d 1 INVITE", rseqOf(t, last.m)))
+			if tc.lateOffer {
+				pr.Add("Content-Type", "application/sdp")
+				pr.Body = []byte(peerSDP(40000, "PCMU"))
+			}
+			p.send(pr, last.from)
+			p.next("200 to PRACK", isRespCSeq(200, "PRACK", uint32(d.seq)))
+			resp := d.ask("UPDATE", sdpWith("sendrecv", "PCMA"))
+			if got, want := resp.StatusCode, 200; got != want {
+				t.Fatalf("UPDATE offer after the PRACK: got %d, want %d", got, want)
+			}
+			if !strings.Contains(string(resp.Body), "PCMA/8000") {
+				t.Errorf("answer: got %q, want PCMA", resp.Body)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			updated := make(chan error, 1)
+			go func() { updated <- c.Update(ctx) }()
+			ours := p.next("our UPDATE", isReq("UPDATE"))
+			if got, want := ours.m.Get("To"), inv.Get("From"); got != want {
+				t.Errorf("our UPDATE To: got %q, want %q", got, want)
+			}
+			p.respond(ours, 200, "", "")
+			if err := <-updated; err != nil {
+				t.Errorf("Update: %v", err)
+			}
+			accepted := make(chan error, 1)
+			go func() { accepted <- c.Accept(ctx) }()
+			ok := p.next("200 to INVITE", isResp(200, "INVITE"))
+			if err := <-accepted; err != nil {
+				t.Fatalf("Accept: %v", err)
+			}
+			if got, want := string(ok.m.Body), string(resp.Body); got != want {
+				t.Errorf("2xx SDP: got %q, want the UPDATE's answer %q", got, want)
+			}
+			p.send(p.ack(inv, ok.m, ""), ok.from)
+			waitState(t, c, StateActive)
+			if got, want := c.Codec(), "PCMA"; got != want {
+				t.Errorf("codec: got %q, want %q", got, want)
+			}
+			if got, want := c.Media().Config().PayloadType, uint8(8); got != want {
+				t.Errorf("media payload type: got %d, want %d", got, want)
+			}
+			p.hangupFrom(c)
+		})
+	}
+}
+
+// TestLate2xxAfterPRACKs: a 2xx that crosses our CANCEL after we PRACKed
+// two reliable provisional responses in its early dialog (CSeq 2 and 3) is
+// ACKed with the INVITE's CSeq, and the BYE continues after the PRACKs
+// (CSeq 4; RFC 3261 §12.2.1.1), so the callee does not refuse it as out of
+// order.
+func TestLate2xxAfterPRACKs(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	for i, code := range []int{180, 183} {
+		p.respond(inv, code, tag, "", "Require", "100rel", "RSeq", strconv.Itoa(i+1))
+		pr := p.next("PRACK", isReq("PRACK"))
+		if got, want := pr.m.Get("CSeq"), fmt.Sprintf("%d PRACK", i+2); got != want {
+			t.Errorf("PRACK CSeq: got %q, want %q", got, want)
+		}
+		p.respond(pr, 200, "", "")
+	}
+	cancel()
+	cn := p.next("CANCEL", isReq("CANCEL"))
+	p.respond(cn, 200, tag, "")
+	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"))
+	if d := recvDial(t, res); !errors.Is(d.err, ErrCancelled) {
+		t.Errorf("Dial: got %v, want ErrCancelled", d.err)
+	}
+	ack := p.next("ACK", isReq("ACK"))
+	if got, want := ack.m.Get("CSeq"), "1 ACK"; got != want {
+		t.Errorf("ACK CSeq: got %q, want %q", got, want)
+	}
+	bye := p.next("BYE", isReq("BYE"))
+	if got, want := bye.m.Get("CSeq"), "4 BYE"; got != want {
+		t.Errorf("BYE CSeq: got %q, want %q", got, want)
+	}
+	p.respond(bye, 200, "", "")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
 	"github.com/xphone-go/xphone/transaction"
 )
@@ -16,15 +17,21 @@ import (
 // UPDATE (RFC 3311) in both directions, and the glare handling it shares
 // with re-INVITE.
 //
-// As UAS we take UPDATE in early and confirmed dialogs. One with an SDP
-// offer is answered like a re-INVITE offer (answerOffer); it gets 491 when
-// an offer of ours is unanswered and 500 with Retry-After when an offer of
-// the peer's is (§5.2). One without a body is a session refresh (RFC 4028
-// §7.3): 200 with the Session-Expires, or 422 with our Min-SE.
+// As UAS we take UPDATE in early and confirmed dialogs, on inbound calls
+// and, in the early dialogs the 18x answers to our INVITE created (RFC 3261
+// §12.1.2), on outbound ones. One with an SDP offer is answered like a
+// re-INVITE offer (answerOffer); it gets 491 when an offer of ours is
+// unanswered and 500 with Retry-After when an offer of the peer's is
+// (§5.2). In an early dialog the INVITE's offer counts as answered once a
+// reliable provisional response carried the answer and was PRACKed (RFC
+// 3262 §5, RFC 3311 §5.1). One without a body is a session refresh (RFC
+// 4028 §7.3): 200 with the Session-Expires, or 422 with our Min-SE; in an
+// early dialog it only refreshes the target.
 //
-// As UAC, Call.Update sends an UPDATE without a body, and the session
-// timer refreshes with UPDATE when the peer's Allow lists it (RFC 4028
-// §7.4 prefers it: no offer/answer), else with re-INVITE.
+// As UAC, Call.Update sends an UPDATE without a body, in the confirmed
+// dialog or an early one where §5.1 allows it (updateDialogLocked), and the
+// session timer refreshes with UPDATE when the peer's Allow lists it (RFC
+// 4028 §7.4 prefers it: no offer/answer), else with re-INVITE.
 
 // maxGlareRetries bounds how often one re-INVITE or UPDATE is sent again
 // after 491.
@@ -125,8 +132,22 @@ func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 	if err != nil {
 		return nil, 488
 	}
-	if err := c.startMedia(n, true); err != nil {
-		c.u.log.Warn("ua: media update", "err", err)
+	body = []byte(ans.String())
+	c.mu.Lock()
+	st := c.uas
+	// An inbound call before our 2xx (an UPDATE in the early dialog): the
+	// 2xx repeats the answer last sent and Accept starts the media with
+	// it, unless a reliable 183 started it already.
+	inEarly := !c.outbound && st != nil && c.ok == nil
+	if inEarly {
+		st.answer, st.negotiate = body, n
+	}
+	started := !inEarly || st.started
+	c.mu.Unlock()
+	if started {
+		if err := c.startMedia(n, true); err != nil {
+			c.u.log.Warn("ua: media update", "err", err)
+		}
 	}
 	// The peer holds us when it will not receive (its offer is sendonly or
 	// inactive, RFC 3264 §8.4); we hold it while our own direction does
@@ -138,28 +159,45 @@ func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 			c.setState(StateActive)
 		}
 	}
-	return []byte(ans.String()), 0
+	return body, 0
 }
 
 // handleUpdate answers an UPDATE (RFC 3311 §5.2) in one of the call's
-// dialogs.
+// dialogs, early or confirmed.
 func (c *Call) handleUpdate(tx *transaction.ServerTx) {
 	req := tx.Request()
 	offer := len(req.Body) > 0
 	c.mu.Lock()
-	if c.dlg == nil || c.state == StateEnded || !c.dlg.Matches(req) {
+	d, ed := c.dlg, (*earlyDialog)(nil)
+	if d != nil && !d.Matches(req) {
+		d = nil
+	}
+	if c.dlg == nil && c.outbound {
+		// Before the 2xx to our INVITE: one of its early dialogs.
+		if ed = c.early.findLocked(req); ed != nil {
+			d = ed.d
+		}
+	}
+	if d == nil || c.state == StateEnded {
 		c.mu.Unlock()
 		c.u.respond(tx, 481, "")
 		return
 	}
 	confirmed := c.state == StateActive || c.state == StateOnHold
-	// An offer of ours is unanswered: our re-INVITE, our INVITE before its
-	// 2xx, or the offer in our 2xx to an INVITE without SDP until the ACK.
-	ours := c.offerPendingLocked() || (c.outbound && !confirmed) ||
-		(!c.outbound && c.uas != nil && c.uas.lateOffer && c.ok != nil && !c.acked)
-	// An offer of the peer's is: its INVITE's before our 2xx, or an
-	// UPDATE's we are still answering.
-	theirs := c.upd.answering || (!c.outbound && !confirmed)
+	st := c.uas
+	// An offer of ours is unanswered: our re-INVITE; our INVITE's until a
+	// reliable provisional response of this early dialog answered it; the
+	// offer in our reliable 180 to an INVITE without SDP until the PRACK
+	// answers it (RFC 3262 §5); or the one in our 2xx to such an INVITE
+	// until the ACK.
+	ours := c.offerPendingLocked() ||
+		(c.outbound && !confirmed && (ed == nil || !ed.answered)) ||
+		(!c.outbound && st != nil && st.lateOffer && (st.relOffer || c.ok != nil && !c.acked))
+	// An offer of the peer's is: its INVITE's before our answer to it went
+	// out in a reliable provisional response that was PRACKed (RFC 3262
+	// §5, RFC 3311 §5.1) or in our 2xx, or an UPDATE's we are still
+	// answering.
+	theirs := c.upd.answering || (!c.outbound && !confirmed && (st == nil || !st.oaDone))
 	if offer && ours {
 		c.mu.Unlock()
 		c.u.respond(tx, 491, "")
@@ -172,8 +210,8 @@ func (c *Call) handleUpdate(tx *transaction.ServerTx) {
 		tx.Respond(resp)                                     //nolint:errcheck // the peer retries
 		return
 	}
-	err := c.dlg.Receive(req)
-	contact := c.dlg.LocalContact
+	err := d.Receive(req)
+	contact := d.LocalContact
 	c.mu.Unlock()
 	if err != nil {
 		c.u.respond(tx, 500, "")
@@ -215,21 +253,61 @@ func (c *Call) handleUpdate(tx *transaction.ServerTx) {
 	}
 }
 
-// Update sends an UPDATE without a body (RFC 3311 §5.1) to refresh the
-// session (RFC 4028 §7.4): it carries our Session-Expires, keeps the
-// refresher role, and re-arms the session timer from the 2xx. It retries
-// once on 422 with the Min-SE named and after 491 as RFC 3261 §14.1 says.
-// It blocks until the final response or ctx ends; it fails with
-// ErrInvalidState unless the call is answered, and with a *StatusError for
-// a final response other than 2xx. Safe for concurrent use.
+// Update sends an UPDATE without a body (RFC 3311 §5.1). In an answered
+// call it refreshes the session (RFC 4028 §7.4): it carries our
+// Session-Expires, keeps the refresher role, and re-arms the session timer
+// from the 2xx. Before the answer it goes in the early dialog where §5.1
+// allows one (see updateDialogLocked) and only refreshes the target. It
+// retries once on 422 with the Min-SE named and after 491 as RFC 3261 §14.1
+// says. It blocks until the final response or ctx ends; it fails with
+// ErrInvalidState when no dialog may take an UPDATE, and with a
+// *StatusError for a final response other than 2xx. Safe for concurrent
+// use.
 func (c *Call) Update(ctx context.Context) error {
 	c.mu.Lock()
-	ok := c.dlg != nil && (c.state == StateActive || c.state == StateOnHold)
+	_, _, _, ok := c.updateDialogLocked()
 	c.mu.Unlock()
 	if !ok {
 		return ErrInvalidState
 	}
 	return c.sendUpdate(ctx)
+}
+
+// updateDialogLocked returns the dialog an UPDATE of ours goes in, where it
+// is sent and whether the dialog is confirmed; ok is false when none may
+// take one. In an answered call that is the confirmed dialog. Before the
+// answer (RFC 3311 §5.1, §4): as caller, an early dialog whose provisional
+// responses list UPDATE in Allow, the one that answered our offer if any,
+// else the latest; as callee, the early dialog once a PRACK has shown that
+// the caller has it, when the INVITE's Allow lists UPDATE. c.mu must be
+// held.
+func (c *Call) updateDialogLocked() (d *dialog.Dialog, dst transport.Addr, confirmed, ok bool) {
+	switch {
+	case c.state == StateEnded:
+		return nil, dst, false, false
+	case c.state == StateActive || c.state == StateOnHold:
+		return c.dlg, c.dst, true, c.dlg != nil
+	case c.outbound:
+		if c.dlg != nil {
+			return nil, dst, false, false // the 2xx is being taken
+		}
+		ed := c.early.last
+		for _, e := range c.early.m {
+			if e.answered {
+				ed = e
+				break
+			}
+		}
+		if ed == nil || !ed.allow {
+			return nil, dst, false, false
+		}
+		return ed.d, ed.dst, false, true
+	}
+	st := c.uas
+	if c.dlg == nil || st == nil || !st.pracked || c.headers == nil || !c.headers.HasToken("Allow", "UPDATE") {
+		return nil, dst, false, false
+	}
+	return c.dlg, c.dst, false, true
 }
 
 // peerTakesUpdate reports whether a session refresh may use UPDATE: the
@@ -251,20 +329,23 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 			return ErrNotConnected
 		}
 		c.mu.Lock()
-		if c.dlg == nil {
+		d, dst, confirmed, ok := c.updateDialogLocked()
+		if !ok {
 			c.mu.Unlock()
 			return ErrInvalidState
 		}
-		req := c.dlg.NewRequest("UPDATE", 0)
-		dst := c.dst
+		req := d.NewRequest("UPDATE", 0)
 		c.mu.Unlock()
 		req.PrependVia(c.u.via(tm, tl, dst.Protocol))
 		req.Add("User-Agent", c.u.cfg.UserAgent)
-		c.addRefreshHeaders(req)
-		if interval > 0 {
-			v := strconv.FormatUint(uint64(interval), 10)
-			req.Set("Session-Expires", v)
-			req.Set("Min-SE", v)
+		if confirmed {
+			// The session timer is the confirmed dialog's (RFC 4028).
+			c.addRefreshHeaders(req)
+			if interval > 0 {
+				v := strconv.FormatUint(uint64(interval), 10)
+				req.Set("Session-Expires", v)
+				req.Set("Min-SE", v)
+			}
 		}
 		req.SetContentLength()
 		final, err := finalResponse(ctx, tl, req, dst)
@@ -272,7 +353,7 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 			return err
 		}
 		switch code := final.StatusCode; {
-		case code == 422 && interval == 0:
+		case code == 422 && interval == 0 && confirmed:
 			se, _ := req.SessionExpires()
 			if iv, ok := dialog.RetryInterval(final, se.Delta); ok {
 				interval = iv
@@ -290,11 +371,11 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 			c.mu.Unlock()
 		case code < 300:
 			c.mu.Lock()
-			if c.dlg != nil {
-				c.dlg.RefreshTarget(final) // §5.1: UPDATE is a target refresh
-			}
+			d.RefreshTarget(final) // §5.1: UPDATE is a target refresh
 			c.mu.Unlock()
-			c.armTimer(timerFromAnswer(req, final))
+			if confirmed {
+				c.armTimer(timerFromAnswer(req, final))
+			}
 			return nil
 		}
 		return &StatusError{Code: final.StatusCode, Reason: final.Reason}
