@@ -27,4 +27,31 @@
 // refresh reuses the binding's Call-ID with a rising CSeq (RFC 3261 §10.2.4).
 // Failures are retried after Config.RegisterRetry, doubling to 5 minutes,
 // with ±20% jitter.
+//
+// # Reliable provisional responses, UPDATE and glare
+//
+// Config.Rel100 sets how 100rel (RFC 3262) is used: Rel100Supported (the
+// default) offers it in our INVITEs and sends the 180 and the 183 of
+// Progress reliably, with RSeq and PRACK, to callers that support it;
+// Rel100Required also demands it of both sides (421 to callers without it);
+// Rel100Disabled neither offers nor uses it (420 to callers that require
+// it). As caller we PRACK each reliable 18x in its early dialog, and the
+// confirmed dialog continues the CSeq numbers used there. Accept sends the
+// 2xx only after the PRACK of a reliable 183 that carried our answer.
+//
+// UPDATE (RFC 3311) is taken in early and confirmed dialogs; an offer in
+// it is answered like a re-INVITE's, and before the 2xx once the INVITE's
+// offer/answer exchange completed in a PRACKed reliable response (RFC 3262
+// §5). We send UPDATE without a body in two cases: Call.Update, in the
+// confirmed dialog or, before the answer, in an early dialog the peer has
+// (an 18x of it that lists UPDATE in Allow, or a PRACK from it); and the
+// session-timer refresh (RFC 4028 §7.4), which uses UPDATE when the peer's
+// Allow lists it and falls back to re-INVITE for good once the peer
+// answers an UPDATE 405 or 501.
+//
+// Glare: an offer of the peer's that arrives while our re-INVITE is in
+// flight gets 491; our re-INVITE or UPDATE answered 491 is sent again, at
+// most three times, after the RFC 3261 §14.1 delay: 2.1 to 4 s for the
+// side that owns the Call-ID (the caller), 0 to 2 s for the callee, in 10
+// ms steps. While ours waits out that delay the peer's offer is answered.
 package ua
