@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/opus"
+	"github.com/xphone-go/xphone/srtp"
 )
 
 // Config configures a Phone. The zero value of every field but Username,
@@ -108,6 +109,11 @@ type Config struct {
 	// the SDP (SDES, RFC 4568), so they are only as private as the
 	// signalling: use Transport "tls".
 	SRTP SRTPMode
+	// SRTPSuites are the SDES crypto suites offered and accepted, most
+	// preferred first. Default: AES_CM_128_HMAC_SHA1_80, then
+	// AES_CM_128_HMAC_SHA1_32 (what most PBXes and phones offer). The
+	// AES-256 and AEAD-AES-GCM suites of package srtp may be listed too.
+	SRTPSuites []srtp.Profile
 	// RefuseSDESOverPlain refuses SDES keys on signalling that is not TLS:
 	// Dial with SRTPMandatory fails with an error matching
 	// ErrNotAcceptable, SRTPOptional offers plain RTP, and a peer's
@@ -247,6 +253,13 @@ func (c *Config) Validate() error {
 	if c.SRTP > SRTPMandatory {
 		bad("unknown SRTP mode %d", c.SRTP)
 	}
+	for i, p := range c.SRTPSuites {
+		if _, err := srtp.ParseProfile(p.String()); err != nil {
+			bad("unknown SRTP suite %d", p)
+		} else if slices.Contains(c.SRTPSuites[:i], p) {
+			bad("SRTP suite %s listed twice", p)
+		}
+	}
 	if c.DTMFMode > DTMFBoth {
 		bad("unknown DTMF mode %d", c.DTMFMode)
 	}
@@ -267,12 +280,13 @@ func (c *Config) transportOrDefault() string {
 }
 
 // withDefaults returns a copy of c with every zero field set to its
-// default. The copy shares nothing mutable with c: Codecs is copied and
-// TLSConfig cloned. Durations documented as "negative disables" stay
+// default. The copy shares nothing mutable with c: Codecs and SRTPSuites
+// are copied and TLSConfig cloned. Durations documented as "negative disables" stay
 // negative. It does not validate.
 func (c *Config) withDefaults() Config {
 	d := *c
 	d.Transport = c.transportOrDefault()
+	d.SRTPSuites = slices.Clone(c.SRTPSuites)
 	if d.Port == 0 {
 		d.Port = defaultPort
 		if d.Transport == "tls" {

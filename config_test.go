@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/xphone-go/xphone/srtp"
 	"log/slog"
 	"net/netip"
 	"reflect"
@@ -63,6 +64,8 @@ func TestConfigValidate(t *testing.T) {
 		{"srtp", base(func(c *Config) { c.SRTP = 9 }), []string{"SRTP mode"}},
 		{"dtmf", base(func(c *Config) { c.DTMFMode = 9 }), []string{"DTMF mode"}},
 		{"rel100", base(func(c *Config) { c.Rel100 = 3 }), []string{"100rel mode"}},
+		{"srtp suite", base(func(c *Config) { c.SRTPSuites = []srtp.Profile{99} }), []string{"unknown SRTP suite"}},
+		{"srtp suite twice", base(func(c *Config) { c.SRTPSuites = []srtp.Profile{srtp.ProfileAEADAES128GCM, srtp.ProfileAEADAES128GCM} }), []string{"listed twice"}},
 		{"session timer", base(func(c *Config) { c.SessionTimer = time.Minute }), []string{"90s minimum"}},
 		{"two problems", base(func(c *Config) { c.Port = -1; c.Transport = "x" }), []string{"Port -1", `Transport "x"`}},
 	}

@@ -46,6 +46,7 @@ func New(cfg Config) (Phone, error) {
 		},
 		Codecs:              codecs,
 		SRTP:                sdpSRTP(d.SRTP),
+		SRTPProfiles:        d.SRTPSuites,
 		RefuseSDESOverPlain: d.RefuseSDESOverPlain,
 		NoContactRewrite:    d.NoContactRewrite,
 		NoTelephoneEvent:    d.DTMFMode == DTMFInfo,

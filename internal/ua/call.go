@@ -150,6 +150,7 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 		Port:             int(ms.LocalRTP().Port()),
 		Codecs:           codecs,
 		SRTP:             srtpMode,
+		SRTPProfiles:     u.cfg.SRTPProfiles,
 		NoTelephoneEvent: u.cfg.NoTelephoneEvent || u.cfg.DTMFMode == DTMFInfo,
 		Username:         "xphone",
 	}

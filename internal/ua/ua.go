@@ -17,6 +17,7 @@ import (
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/srtp"
 	"github.com/xphone-go/xphone/stun"
 	"github.com/xphone-go/xphone/transaction"
 )
@@ -106,6 +107,10 @@ type Config struct {
 	Codecs           []string
 	SRTP             sdp.SRTPMode
 	NoTelephoneEvent bool
+	// SRTPProfiles are the SDES suites offered and accepted, most
+	// preferred first; nil means sdp's default (AES-CM-128 with
+	// HMAC-SHA1-80, then -32).
+	SRTPProfiles []srtp.Profile
 	// RefuseSDESOverPlain refuses SRTP keys (SDES, RFC 4568) on signaling
 	// that is not TLS: Dial with mandatory SRTP fails with an error
 	// wrapping sdp.ErrNotAcceptable, optional SRTP offers plain RTP, and a
