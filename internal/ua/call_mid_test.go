@@ -44,6 +44,7 @@ func established(t *testing.T) (ca, cb *Call) {
 // EarlyMedia returns in StateEarlyMedia and hears the callee's tone before
 // the 200 (RFC 3960); Accept then makes it active.
 func TestEarlyMedia(t *testing.T) {
+	t.Parallel()
 	calls := make(chan *Call, 1)
 	log := &stateLog{ch: make(chan State, 16)}
 	a, b := pair(t, func(c *Call) {
@@ -90,8 +91,10 @@ func TestEarlyMedia(t *testing.T) {
 // TestReject: Reject(code) sends that final response; the caller's Dial
 // fails with it.
 func TestReject(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{486, 603, 404} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			t.Parallel()
 			calls := make(chan *Call, 1)
 			a, b := pair(t, func(c *Call) {
 				if err := c.Reject(context.Background(), code, ""); err != nil {
@@ -119,8 +122,10 @@ func TestReject(t *testing.T) {
 // report StateOnHold with the answering side receiving only; Resume
 // restores sendrecv on both. Each side holds in turn.
 func TestHoldResume(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"caller-holds", "callee-holds"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ca, cb := established(t)
 			holder, held := ca, cb
 			if name == "callee-holds" {
@@ -178,6 +183,7 @@ func waitState(t *testing.T, c *Call, s State) {
 // TestInactiveHoldByPeer: a peer's re-INVITE with a=inactive puts the call
 // on hold and is answered inactive; a=sendrecv resumes it.
 func TestInactiveHoldByPeer(t *testing.T) {
+	t.Parallel()
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 	p := newPeer(t)
@@ -218,6 +224,7 @@ func TestInactiveHoldByPeer(t *testing.T) {
 // TestReinviteGlare: a re-INVITE that arrives while ours is pending is
 // answered 491 (RFC 3261 §14.2).
 func TestReinviteGlare(t *testing.T) {
+	t.Parallel()
 	p := newPeer(t)
 	u := newUA(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -274,6 +281,7 @@ func mustURI(t *testing.T, contact string) sipmsg.URI {
 // TestDTMF: digits sent with SendDTMF (RFC 4733) arrive once each at the
 // other side, both ways.
 func TestDTMF(t *testing.T) {
+	t.Parallel()
 	ca, cb := established(t)
 	for _, dir := range []struct {
 		name     string

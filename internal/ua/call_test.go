@@ -109,6 +109,7 @@ func collect(t *testing.T, c *Call, skip, n int) []int16 {
 }
 
 func TestCallAudioBothWays(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		proto  transport.Protocol
@@ -119,6 +120,7 @@ func TestCallAudioBothWays(t *testing.T) {
 		{"tcp/caller-hangs-up", transport.TCP, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			incoming := make(chan *Call, 1)
 			b := newListener(t, tc.proto, func(c *Call) {
 				if err := c.Accept(context.Background()); err != nil {

@@ -32,6 +32,7 @@ func (l *stateLog) wait(t *testing.T, want State) {
 }
 
 func TestDialAuthRetryAndRinging(t *testing.T) {
+	t.Parallel()
 	p := newPeer(t)
 	log := &stateLog{ch: make(chan State, 16)}
 	u := newUA(t, func(c *Config) { c.AuthUsername, c.Password = "alice", "secret"; c.NewCall = log.hook })
@@ -83,7 +84,9 @@ func TestDialAuthRetryAndRinging(t *testing.T) {
 }
 
 func TestDialRedirect(t *testing.T) {
+	t.Parallel()
 	t.Run("followed", func(t *testing.T) {
+		t.Parallel()
 		a, b := newPeer(t), newPeer(t)
 		u := newUA(t, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -113,6 +116,7 @@ func TestDialRedirect(t *testing.T) {
 		want int  // INVITEs the peer sees
 	}{{"loop", true, 1}, {"bounded", false, maxRedirects + 1}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			p := newPeer(t)
 			u := newUA(t, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -144,6 +148,7 @@ func TestDialRedirect(t *testing.T) {
 // TestLate2xxAfterCancel: the callee answers 200 although our CANCEL
 // arrived; we ACK it and hang up with BYE (RFC 3261 §9.1, §15).
 func TestLate2xxAfterCancel(t *testing.T) {
+	t.Parallel()
 	p := newPeer(t)
 	u := newUA(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -175,6 +180,7 @@ func TestLate2xxAfterCancel(t *testing.T) {
 // proxy with a preloaded Route ;lr (RFC 3261 §8.1.2), and in-dialog
 // requests follow the route set the proxy recorded (§12.2.1.1).
 func TestOutboundProxyRoute(t *testing.T) {
+	t.Parallel()
 	p := newPeer(t)
 	u := newUA(t, func(c *Config) { c.OutboundProxy = fmt.Sprintf("127.0.0.1:%d", p.port) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -41,12 +41,14 @@ func uaURI(u *UA) string { return sipAddr(u, 0) }
 // the ACK; without one the call ends after 64*T1 with BYE (RFC 3261
 // §13.3.1.4).
 func Test2xxRetransmittedUntilACK(t *testing.T) {
+	t.Parallel()
 	const t1 = 20 * time.Millisecond
 	for _, tc := range []struct {
 		name string
 		ack  bool
 	}{{"acked", true}, {"no-ack", false}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			calls := make(chan *Call, 1)
 			u := newUA(t, func(c *Config) { c.T1 = t1; c.OnIncoming = acceptAll(t, calls) })
 			p := newPeer(t)
@@ -91,6 +93,7 @@ func netipAddr(u *UA) netip.AddrPort {
 // TestLateOffer: an INVITE without SDP is answered with our offer and the
 // ACK's answer starts the media (RFC 3261 §13.2.1, RFC 3264 §4).
 func TestLateOffer(t *testing.T) {
+	t.Parallel()
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 	p := newPeer(t)
@@ -118,6 +121,7 @@ func TestLateOffer(t *testing.T) {
 // TestRefusedInvite: no common codec is answered 488; no free RTP port 500;
 // an outbound Dial fails with the matching error.
 func TestRefusedInvite(t *testing.T) {
+	t.Parallel()
 	busy := occupyRTPPort(t)
 	for _, tc := range []struct {
 		name   string
@@ -131,6 +135,7 @@ func TestRefusedInvite(t *testing.T) {
 		{"no-rtp-port", func(c *Config) { c.Media.PortMin, c.Media.PortMax = busy, busy }, "PCMU", 500, nil, media.ErrNoRTPPort},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			u := newUA(t, func(c *Config) {
 				c.OnIncoming = func(c *Call) { t.Errorf("OnIncoming for a call that should be refused") }
 				if tc.mod != nil {
@@ -185,6 +190,7 @@ func occupyRTPPort(t *testing.T) int {
 // TestMediaTimeout: no RTP ends the call with EndMediaTimeout; with an
 // inactive offer (hold) the longer HoldTimeout applies.
 func TestMediaTimeout(t *testing.T) {
+	t.Parallel()
 	const mt, ht = 200 * time.Millisecond, 1200 * time.Millisecond
 	for _, tc := range []struct {
 		name string
@@ -192,6 +198,7 @@ func TestMediaTimeout(t *testing.T) {
 		min  time.Duration
 	}{{"active", "sendrecv", mt}, {"held", "inactive", ht}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			calls := make(chan *Call, 1)
 			u := newUA(t, func(c *Config) {
 				c.Media.MediaTimeout, c.Media.HoldTimeout = mt, ht

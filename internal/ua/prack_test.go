@@ -83,6 +83,7 @@ func isRespCSeq(code int, method string, seq uint32) func(*sipmsg.Message) bool 
 // answer; the 2xx follows the 183's PRACK; the caller's BYE continues the
 // CSeq numbers its PRACKs used, so the callee takes it.
 func TestPrackEarlyMedia(t *testing.T) {
+	t.Parallel()
 	calls := make(chan *Call, 1)
 	log := &stateLog{ch: make(chan State, 16)}
 	a, b := pair(t, func(c *Call) {
@@ -446,6 +447,7 @@ func TestRel100Refused(t *testing.T) {
 		{Rel100Required, "", 421, "Require", "100rel"},
 	} {
 		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+			t.Parallel()
 			u := newUA(t, func(c *Config) {
 				c.Rel100 = tc.mode
 				c.OnIncoming = func(c *Call) { t.Error("call offered to OnIncoming") }

@@ -33,6 +33,7 @@ func checkAudio(t *testing.T, ca, cb *Call) {
 }
 
 func TestSRTPModes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name           string
 		caller, callee sdp.SRTPMode
@@ -47,6 +48,7 @@ func TestSRTPModes(t *testing.T) {
 		{"off-mandatory", sdp.SRTPOff, sdp.SRTPMandatory, 488, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			incoming := make(chan *Call, 1)
 			b := newPhone(t, transport.UDP, func(c *Config) {
 				c.SRTP = tc.callee
@@ -99,6 +101,7 @@ func (h *countHandler) WithGroup(string) slog.Handler      { return h }
 func (h *countHandler) count() int                         { h.mu.Lock(); defer h.mu.Unlock(); return h.n }
 
 func TestSDESOverPlainSignalingWarnsOncePerCall(t *testing.T) {
+	t.Parallel()
 	logs := &countHandler{substr: "SDES"}
 	incoming := make(chan *Call, 1)
 	b := newPhone(t, transport.UDP, func(c *Config) {
@@ -129,6 +132,7 @@ func TestSDESOverPlainSignalingWarnsOncePerCall(t *testing.T) {
 }
 
 func TestRefuseSDESOverPlain(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name                 string
 		caller, callee       sdp.SRTPMode
@@ -144,6 +148,7 @@ func TestRefuseSDESOverPlain(t *testing.T) {
 		{"allowed-without-the-option", sdp.SRTPMandatory, sdp.SRTPMandatory, false, false, false, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			incoming := make(chan *Call, 1)
 			b := newPhone(t, transport.UDP, func(c *Config) {
 				c.SRTP = tc.callee

@@ -51,6 +51,7 @@ func stunServer(t *testing.T, mapped netip.Addr, silent bool) string {
 }
 
 func TestSTUNAddressUsed(t *testing.T) {
+	t.Parallel()
 	public := netip.MustParseAddr("127.0.0.2")
 	for _, tc := range []struct {
 		name   string
@@ -61,6 +62,7 @@ func TestSTUNAddressUsed(t *testing.T) {
 		{"silent-server-falls-back", true, netip.MustParseAddr("127.0.0.1")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := stunServer(t, public, tc.silent)
 			a := newPhone(t, transport.UDP, func(c *Config) {
 				c.STUNServer = srv

@@ -127,6 +127,7 @@ func acceptInto(t *testing.T, ch chan *Call) func(*Call) {
 }
 
 func TestSessionTimerRefreshes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		// callerTimers false: the caller has timers disabled (no
@@ -138,6 +139,7 @@ func TestSessionTimerRefreshes(t *testing.T) {
 		{"callee-refreshes-for-a-caller-without-timers", false, "callee"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			aArm, bArm := make(armed, 64), make(armed, 64)
 			incoming := make(chan *Call, 1)
 			b := newPhone(t, transport.UDP, timerConfig(90, 90, bArm, func(c *Config) { c.OnIncoming = acceptInto(t, incoming) }))
@@ -184,6 +186,7 @@ func TestSessionTimerRefreshes(t *testing.T) {
 }
 
 func TestSessionTimerExpiresWithoutRefresh(t *testing.T) {
+	t.Parallel()
 	incoming := make(chan *Call, 1)
 	bArm := make(armed, 64)
 	b := newPhone(t, transport.UDP, timerConfig(90, 90, bArm, func(c *Config) { c.OnIncoming = acceptInto(t, incoming) }))
@@ -209,6 +212,7 @@ func TestSessionTimerExpiresWithoutRefresh(t *testing.T) {
 }
 
 func TestSessionTimer422Retry(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name                 string
 		ask, calleeMin, want uint32
@@ -217,6 +221,7 @@ func TestSessionTimer422Retry(t *testing.T) {
 		{"accepted-as-asked", 150, 120, 150},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			incoming := make(chan *Call, 1)
 			bArm := make(armed, 64)
 			b := newPhone(t, transport.UDP, timerConfig(1800, tc.calleeMin, bArm, func(c *Config) {

@@ -113,6 +113,7 @@ func sdpWith(dir string, codecs ...string) string {
 // answered like a re-INVITE's (RFC 3311 §5.2): hold and resume by the peer,
 // a codec change, 488 for an offer without a codec we take.
 func TestUpdateOffer(t *testing.T) {
+	t.Parallel()
 	d := peerCalls(t, func(c *Config) { c.Codecs = []string{"PCMU", "PCMA"} })
 	for _, step := range []struct {
 		name      string
@@ -152,6 +153,7 @@ func TestUpdateOffer(t *testing.T) {
 // 4028 §7.3): 200 with the Session-Expires and a re-armed timer, or 422
 // with our Min-SE for an interval below it.
 func TestUpdateRefresh(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		headers  []string
@@ -165,6 +167,7 @@ func TestUpdateRefresh(t *testing.T) {
 		{"too-small", []string{"Supported", "timer", "Session-Expires", "30"}, 422, "", dialog.SessionTimer{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			arm := make(armed, 16)
 			d := peerCalls(t, func(c *Config) {
 				c.SessionTimer = 1800 * time.Second // real seconds: no refresh within the test
@@ -202,6 +205,7 @@ func TestUpdateRefresh(t *testing.T) {
 // call's life when the peer's Allow lists it, with re-INVITE when it does
 // not, and switch to re-INVITE for good when the peer answers UPDATE 501.
 func TestUpdateRefreshRepeats(t *testing.T) {
+	t.Parallel()
 	const allowAll = "INVITE, ACK, BYE, CANCEL, UPDATE"
 	for _, tc := range []struct {
 		name    string
@@ -258,7 +262,9 @@ func TestUpdateRefreshRepeats(t *testing.T) {
 // 500 with Retry-After 0 to 10 s (RFC 3311 §5.2); a body-less UPDATE is no
 // offer and gets 200 in both cases.
 func TestUpdateWhileOffersPending(t *testing.T) {
+	t.Parallel()
 	t.Run("our-reinvite-pending", func(t *testing.T) {
+		t.Parallel()
 		d := peerCalls(t, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -283,6 +289,7 @@ func TestUpdateWhileOffersPending(t *testing.T) {
 		d.hangupFrom(d.c)
 	})
 	t.Run("peer-offer-unanswered", func(t *testing.T) {
+		t.Parallel()
 		calls := make(chan *Call, 1)
 		u := newUA(t, func(c *Config) { c.OnIncoming = func(c *Call) { calls <- c } })
 		p := newPeer(t)
@@ -312,6 +319,7 @@ func TestUpdateWhileOffersPending(t *testing.T) {
 // TestUpdateUnknownDialog: an UPDATE that matches no dialog gets 481
 // (RFC 3261 §12.2.2).
 func TestUpdateUnknownDialog(t *testing.T) {
+	t.Parallel()
 	d := peerCalls(t, nil)
 	for _, tc := range []struct {
 		name string
@@ -344,6 +352,7 @@ func TestUpdateUnknownDialog(t *testing.T) {
 // the same request with a higher CSeq after the RFC 3261 §14.1 delay (the
 // callee, not owning the Call-ID, waits 0 to 2 s), which then succeeds.
 func TestUpdateGlareRetry(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		method string
@@ -382,6 +391,7 @@ func TestUpdateGlareRetry(t *testing.T) {
 // TestGlareDelay: the §14.1 wait is 2.1 to 4 s for the owner of the
 // Call-ID, 0 to 2 s for the other side, in 10 ms steps.
 func TestGlareDelay(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		outbound bool
 		lo, hi   time.Duration
@@ -401,6 +411,7 @@ func TestGlareDelay(t *testing.T) {
 
 // TestUpdateNotInCall: Update fails with ErrInvalidState on an ended call.
 func TestUpdateNotInCall(t *testing.T) {
+	t.Parallel()
 	d := peerCalls(t, nil)
 	d.hangupFrom(d.c)
 	if err := d.c.Update(context.Background()); !errors.Is(err, ErrInvalidState) {
@@ -412,6 +423,7 @@ func TestUpdateNotInCall(t *testing.T) {
 // in Allow (RFC 3311 §6); OPTIONS says Supported: timer when session timers
 // are on (RFC 4028 §3).
 func TestAllowAdvertisesUpdate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		timer     time.Duration
@@ -421,6 +433,7 @@ func TestAllowAdvertisesUpdate(t *testing.T) {
 		{"timers-off", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			d := peerCalls(t, func(c *Config) { c.SessionTimer = tc.timer })
 			opt := d.request("OPTIONS", "")
 			opt.Set("Call-ID", token()+"@peer")
@@ -442,6 +455,7 @@ func TestAllowAdvertisesUpdate(t *testing.T) {
 // after a 491, no offer of ours is pending: the peer's offer (it retries
 // first when it does not own the Call-ID) is answered, not refused 491.
 func TestOfferDuringGlareWait(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		waiting bool
@@ -451,6 +465,7 @@ func TestOfferDuringGlareWait(t *testing.T) {
 		{"waiting-to-retry", true, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			d := peerCalls(t, nil)
 			d.c.mu.Lock()
 			d.c.reinviting, d.c.upd.waiting = true, tc.waiting
