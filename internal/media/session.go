@@ -31,7 +31,8 @@ import (
 // RTP socket, and, without rtcp-mux, a second one that reads RTCP.
 //
 // All methods are safe for concurrent use. None blocks for long: Close
-// sends the RTCP BYE and waits for the reader, which exits at once.
+// waits for a visit of the scheduler in progress, sends the RTCP BYE and
+// waits for the session's goroutines, which exit at once.
 type Session struct {
 	opts    Options
 	log     *slog.Logger
@@ -201,7 +202,9 @@ func (s *Session) LocalRTCP() netip.AddrPort {
 	return c.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// Start applies the negotiated cfg and starts the session's goroutines.
+// Start applies the negotiated cfg and puts the session on the shared
+// scheduler (and, where the scheduler does not read sockets, starts its
+// reader goroutine).
 // A Config with RTCPMux releases the RTCP socket of a pair.
 func (s *Session) Start(cfg Config) error {
 	lc, err := s.buildConfig(cfg)
@@ -307,7 +310,7 @@ func (s *Session) Close() error {
 	s.closed = true
 	started := s.started
 	s.mu.Unlock()
-	if started {
+	if started && s.shard != nil {
 		s.shard.remove(s)
 		s.loopMu.Lock() // waits for a visit of the scheduler or a datagram in progress
 		s.stopped = true
