@@ -479,8 +479,11 @@ func (c *Call) handleBye(tx *transaction.ServerTx) {
 		c.u.respond(tx, 500, "")
 		return
 	}
-	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call ends anyway
+	// End before answering: once the peer has our 200 it may go away, and
+	// a Disconnect racing with this must already see the call ended, or
+	// it would send a BYE of its own to a peer that no longer listens.
 	c.end(reason, nil)
+	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call has ended anyway
 }
 
 // handleReInvite answers a re-INVITE (RFC 3261 §14.2): a new offer is

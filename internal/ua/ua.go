@@ -309,9 +309,18 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	stop, done := u.stop, u.loopDone
 	u.mu.Unlock()
 
+	// Hang up every call at once: each End waits for its BYE's answer
+	// (until ctx ends, at most 64*T1), so one silent peer must not hold
+	// up the others.
+	var wg sync.WaitGroup
 	for _, c := range calls {
-		c.End(ctx) //nolint:errcheck // best effort: the call ends locally anyway
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.End(ctx) //nolint:errcheck // best effort: the call ends locally anyway
+		}()
 	}
+	wg.Wait()
 	stop()
 	<-done
 	if u.reg != nil {
