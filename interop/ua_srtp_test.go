@@ -13,6 +13,7 @@ import (
 
 	"github.com/xphone-go/xphone"
 	"github.com/xphone-go/xphone/internal/audiotest"
+	"github.com/xphone-go/xphone/srtp"
 )
 
 // sdesSuites are the SDES crypto suites (RFC 4568 §6.2, RFC 6188, RFC 7714)
@@ -26,11 +27,17 @@ var sdesSuites = []string{
 // baresipSuiteRE finds the suite baresip's srtp module started with.
 var baresipSuiteRE = regexp.MustCompile(`SRTP is Enabled \(cryptosuite=([A-Z0-9_]+)\)`)
 
-// srtpPhone returns a phone registered with k as user with SRTP mandatory.
-func srtpPhone(t *testing.T, k *kamailio, user string) xphone.Phone {
+// srtpPhone returns a phone registered with k as user with SRTP mandatory
+// and suite as its only SDES suite.
+func srtpPhone(t *testing.T, k *kamailio, user, suite string) xphone.Phone {
 	t.Helper()
+	prof, err := srtp.ParseProfile(suite)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := xphone.New(xphone.Config{
-		Username: user, Password: "secret", Host: "127.0.0.1", Port: k.port,
+		SRTPSuites: []srtp.Profile{prof},
+		Username:   user, Password: "secret", Host: "127.0.0.1", Port: k.port,
 		RegisterExpiry: time.Minute, MediaTimeout: -1, Codecs: []xphone.Codec{xphone.CodecPCMU},
 		RTPAddress: netip.MustParseAddr("127.0.0.1"), SRTP: xphone.SRTPMandatory,
 	})
@@ -54,17 +61,16 @@ func srtpPhone(t *testing.T, k *kamailio, user string) xphone.Phone {
 // both through the encryption.
 //
 // baresip 1.0.0 offers AES_CM_128_HMAC_SHA1_80 only, and accepts it,
-// AES_CM_128_HMAC_SHA1_32 and AEAD_AES_128/256_GCM in offers. Our phone
-// offers and accepts only AES_CM_128_HMAC_SHA1_80/32: neither Config nor
-// internal/ua's Config can choose SDES suites (internal/sdp's SRTPProfiles
-// keeps its default of the two HMAC-SHA1 suites), so the GCM suites, which
-// package srtp implements, cannot be offered to baresip here, and
-// AES_CM_128_HMAC_SHA1_32 is tested in our offers only.
+// AES_CM_128_HMAC_SHA1_32 and AEAD_AES_128/256_GCM in offers; our phone
+// is configured (Config.SRTPSuites) with the one suite under test, so the
+// other suites are tested in our offers only.
 func TestUASRTPBaresip(t *testing.T) {
 	for _, tc := range []struct{ suite, dir string }{
 		{"AES_CM_128_HMAC_SHA1_80", "we call"},
 		{"AES_CM_128_HMAC_SHA1_80", "baresip calls"},
 		{"AES_CM_128_HMAC_SHA1_32", "we call"},
+		{"AEAD_AES_128_GCM", "we call"},
+		{"AEAD_AES_256_GCM", "we call"},
 	} {
 		suite, dir := tc.suite, tc.dir
 		t.Run(suite+"/"+dir, func(t *testing.T) {
@@ -75,7 +81,7 @@ func TestUASRTPBaresip(t *testing.T) {
 				}
 			}
 			k := startKamailioWith(t, kamailioOptions{defines: defines})
-			p := srtpPhone(t, k, "1002")
+			p := srtpPhone(t, k, "1002", suite)
 			incoming := make(chan xphone.Call, 1)
 			p.OnIncoming(func(c xphone.Call) {
 				if err := c.Accept(context.Background()); err != nil {
