@@ -25,7 +25,8 @@ UAS_ADDR=127.0.0.1:${UAS_PORT:-15080}
 SIPP_PORT=${SIPP_PORT:-15090}
 OUT=${OUT:-$(mktemp -d /tmp/minuas-cps.XXXX)}
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install -y sip-tester" >&2; exit 1; }
-echo "# minuas cps.sh $(date -Is) RATES=\"$RATES\" DUR=$DUR; $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*'); $(go version)"
+echo "# minuas cps.sh $(date -Is) RATES=\"$RATES\" DUR=$DUR MINUAS_ARGS=\"${MINUAS_ARGS:-}\" GOMAXPROCS=${GOMAXPROCS:-} nproc=$(nproc); $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*'); $(go version)"
+echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other processes skew rates; cpu_us/call less so)"
 
 go build -o "$OUT/minuas" ./interop/cmd/minuas
 TCK=$(getconf CLK_TCK)
@@ -82,6 +83,7 @@ for R in $RATES; do
   for _ in $(seq 40); do [ "$(stat_of heap_alloc)" -lt $((base_heap + 2000000)) ] && break; sleep 1; done
 done
 echo "after: goroutines=$(stat_of goroutines) heap_alloc=$(stat_of heap_alloc) (baseline $base_g, $base_heap)"
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill $UAS; wait $UAS 2>/dev/null || true
 trap - EXIT
 echo "raw SIPp stats and logs: $OUT"
