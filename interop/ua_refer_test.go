@@ -127,41 +127,66 @@ func TestUAReferBaresipTransfersUs(t *testing.T) {
 	}
 }
 
-// TestUAInfoDTMFToBaresip: our phone in DTMFInfo mode calls baresip and
-// sends "19*#" by SIP INFO (application/dtmf-relay); baresip reports each
-// digit once as a CALL_DTMF_START event.
-func TestUAInfoDTMFToBaresip(t *testing.T) {
-	b := startBaresip(t, baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440})
-	p, err := xphone.New(xphone.Config{Username: "alice", ListenAddr: "127.0.0.1:0", MediaTimeout: -1,
-		RTPAddress: netip.MustParseAddr("127.0.0.1"), DTMFMode: xphone.DTMFInfo})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
-	ctl := dialBaresipCtl(t, b)
-	c, err := p.Dial(ctx, fmt.Sprintf("sip:1001@127.0.0.1:%d", b.sipPort))
-	if err != nil {
-		t.Fatalf("Dial baresip: %v", err)
-	}
-	ctl.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
-	if err := c.SendDTMF(ctx, "19*#"); err != nil {
-		t.Fatalf("SendDTMF: %v", err)
-	}
-	var got string
-	for len(got) < 4 {
-		ev := ctl.waitEvent(t, "CALL_DTMF_START", 10*time.Second)
-		p, _ := ev["param"].(string)
-		got += p
-	}
-	if got != "19*#" {
-		t.Errorf("baresip got digits %q, want %q", got, "19*#")
-	}
-	if err := c.End(ctx); err != nil {
-		t.Errorf("End: %v", err)
+// TestUADTMFToBaresip: our phone calls baresip and sends "19*#" in each
+// DTMF mode: SIP INFO (application/dtmf-relay) and RFC 4733 events.
+// baresip reports each digit as a CALL_DTMF_START event; every event up to
+// CALL_CLOSED is counted, so a digit seen twice fails as surely as a
+// missing one.
+func TestUADTMFToBaresip(t *testing.T) {
+	for _, mode := range []xphone.DTMFMode{xphone.DTMFInfo, xphone.DTMFRFC4733} {
+		t.Run(mode.String(), func(t *testing.T) {
+			b := startBaresip(t, baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440})
+			p, err := xphone.New(xphone.Config{Username: "alice", ListenAddr: "127.0.0.1:0", MediaTimeout: -1,
+				RTPAddress: netip.MustParseAddr("127.0.0.1"), DTMFMode: mode})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := p.Connect(ctx); err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			t.Cleanup(func() { p.Disconnect(context.Background()) })
+			ctl := dialBaresipCtl(t, b)
+			c, err := p.Dial(ctx, fmt.Sprintf("sip:1001@127.0.0.1:%d", b.sipPort))
+			if err != nil {
+				t.Fatalf("Dial baresip: %v", err)
+			}
+			ctl.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
+			if err := c.SendDTMF(ctx, "19*#"); err != nil {
+				t.Fatalf("SendDTMF: %v", err)
+			}
+			var got string
+			for len(got) < 4 {
+				ev := ctl.waitEvent(t, "CALL_DTMF_START", 10*time.Second)
+				d, _ := ev["param"].(string)
+				got += d
+			}
+			// Let late repeats or end packets arrive, then hang up and
+			// count any digit baresip reports before the call closes.
+			hear(t, c, 25)
+			if err := c.End(ctx); err != nil {
+				t.Errorf("End: %v", err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for closed := false; !closed; {
+				var ev map[string]any
+				if len(ctl.pending) > 0 {
+					ev, ctl.pending = ctl.pending[0], ctl.pending[1:]
+				} else if ev, err = ctl.next(deadline); err != nil {
+					t.Fatalf("waiting for CALL_CLOSED: %v", err)
+				}
+				switch ev["type"] {
+				case "CALL_DTMF_START":
+					d, _ := ev["param"].(string)
+					got += d
+				case "CALL_CLOSED":
+					closed = true
+				}
+			}
+			if got != "19*#" {
+				t.Errorf("baresip got digits %q, want %q", got, "19*#")
+			}
+		})
 	}
 }
