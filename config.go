@@ -122,6 +122,10 @@ type Config struct {
 	RefuseSDESOverPlain bool
 	// DTMFMode selects how DTMF travels. Default DTMFRFC4733.
 	DTMFMode DTMFMode
+	// MuteSendsNothing makes Call.Mute stop RTP altogether instead of
+	// sending silence (RTCP continues). The peer's media timeout or a NAT
+	// binding may then lapse during a long mute.
+	MuteSendsNothing bool
 	// SessionTimer is the session interval asked for (RFC 4028): the
 	// call is refreshed within it and ended if a refresh fails. Default
 	// 30 minutes; at least 90 s; negative disables session timers.

@@ -42,7 +42,8 @@ func New(cfg Config) (Phone, error) {
 		Media: media.Options{
 			Address: d.RTPAddress, PortMin: d.RTPPortMin, PortMax: d.RTPPortMax,
 			MediaTimeout: d.MediaTimeout, HoldTimeout: holdTimeout(d.MediaTimeout), Latch: true,
-			Jitter: jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
+			Jitter:   jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
+			MuteMode: muteMode(d.MuteSendsNothing),
 		},
 		Codecs:              codecs,
 		SRTP:                sdpSRTP(d.SRTP),
@@ -94,6 +95,13 @@ func holdTimeout(mt time.Duration) time.Duration {
 		return 0
 	}
 	return 4 * mt
+}
+
+func muteMode(nothing bool) media.MuteMode {
+	if nothing {
+		return media.MuteNothing
+	}
+	return media.MuteSilence
 }
 
 func sdpSRTP(m SRTPMode) sdp.SRTPMode {

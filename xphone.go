@@ -139,9 +139,10 @@ type Call interface {
 	Hold(ctx context.Context) error
 	// Resume takes the call off hold (a=sendrecv), back to StateActive.
 	Resume(ctx context.Context) error
-	// Mute stops sending our audio (silence is sent instead, so the peer's
-	// media timeout and NAT bindings stay fed); received audio still
-	// flows. Muting a muted call does nothing.
+	// Mute stops sending our audio: silence is sent instead, so the
+	// peer's media timeout and NAT bindings stay fed (no RTP at all with
+	// Config.MuteSendsNothing). Received audio still flows. Muting a muted
+	// call does nothing.
 	Mute() error
 	// Unmute resumes sending our audio.
 	Unmute() error
