@@ -17,16 +17,9 @@ func TestMuteModes(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			callee := listeningPhone(t)
-			p, err := New(Config{Username: "p", ListenAddr: "127.0.0.1:0", MediaTimeout: -1, RTPAddress: netipLoopback(), MuteSendsNothing: nothing})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
+			p := listeningPhone(t, func(c *Config) { c.MuteSendsNothing = nothing })
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := p.Connect(ctx); err != nil {
-				t.Fatalf("Connect: %v", err)
-			}
-			t.Cleanup(func() { p.Disconnect(context.Background()) })
 			got := make(chan Call, 1)
 			callee.OnIncoming(func(c Call) {
 				c.Accept(context.Background()) //nolint:errcheck // Dial's result is the check

@@ -15,9 +15,15 @@ import (
 	"github.com/xphone-go/xphone/internal/ua"
 )
 
-func listeningPhone(t *testing.T) Phone {
+// listeningPhone returns a connected phone that takes calls on loopback
+// without registering; each edit adjusts its Config first.
+func listeningPhone(t *testing.T, edits ...func(*Config)) Phone {
 	t.Helper()
-	p, err := New(Config{Username: "p", ListenAddr: "127.0.0.1:0", MediaTimeout: -1, RTPAddress: netipLoopback()})
+	cfg := Config{Username: "p", ListenAddr: "127.0.0.1:0", MediaTimeout: -1, RTPAddress: netipLoopback()}
+	for _, edit := range edits {
+		edit(&cfg)
+	}
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

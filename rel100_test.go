@@ -7,21 +7,6 @@ import (
 	"time"
 )
 
-func rel100Phone(t *testing.T, m Rel100Mode) Phone {
-	t.Helper()
-	p, err := New(Config{Username: "p", ListenAddr: "127.0.0.1:0", MediaTimeout: -1, RTPAddress: netipLoopback(), Rel100: m})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
-	return p
-}
-
 // TestRel100Modes: Config.Rel100 reaches the user agent. A caller that
 // requires 100rel is refused by a callee that disables it (420, RFC 3262
 // §3 / RFC 3261 §8.2.2.3) and connects to one that supports it.
@@ -37,8 +22,8 @@ func TestRel100Modes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.caller.String()+"-"+tt.callee.String(), func(t *testing.T) {
-			callee := rel100Phone(t, tt.callee)
-			caller := rel100Phone(t, tt.caller)
+			callee := listeningPhone(t, func(c *Config) { c.Rel100 = tt.callee })
+			caller := listeningPhone(t, func(c *Config) { c.Rel100 = tt.caller })
 			callee.OnIncoming(func(c Call) { c.Accept(context.Background()) }) //nolint:errcheck // the Dial result is the check
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

@@ -11,18 +11,7 @@ import (
 
 func suitePhone(t *testing.T, suites ...srtp.Profile) Phone {
 	t.Helper()
-	p, err := New(Config{Username: "p", ListenAddr: "127.0.0.1:0", MediaTimeout: -1, RTPAddress: netipLoopback(),
-		SRTP: SRTPMandatory, SRTPSuites: suites})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
-	return p
+	return listeningPhone(t, func(c *Config) { c.SRTP, c.SRTPSuites = SRTPMandatory, suites })
 }
 
 // TestSRTPSuites: Config.SRTPSuites decides which SDES suites are offered
