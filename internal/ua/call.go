@@ -394,6 +394,14 @@ func (c *Call) nextHop(ctx context.Context, fallback transport.Addr) transport.A
 	c.mu.Lock()
 	uri := c.dlg.NextHop()
 	c.mu.Unlock()
+	return c.resolveHop(ctx, uri, fallback)
+}
+
+// resolveHop resolves uri (a route or remote target) to a transport
+// address: the transport from its transport parameter or sips: scheme, else
+// the call's; the default port for it; fallback when the host does not
+// resolve. The connection of fallback is reused when both are the same.
+func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transport.Addr) transport.Addr {
 	proto := c.proto
 	if t := uri.Params.Value("transport"); t != "" {
 		if p, err := transport.ParseProtocol(t); err == nil {

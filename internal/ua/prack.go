@@ -481,27 +481,5 @@ func (c *Call) earlyHop(ctx context.Context, d *dialog.Dialog, dst transport.Add
 	if len(d.RouteSet) == 0 && c.u.cfg.OutboundProxy != "" {
 		return dst
 	}
-	uri := d.NextHop()
-	proto := c.proto
-	if t := uri.Params.Value("transport"); t != "" {
-		if p, err := transport.ParseProtocol(t); err == nil {
-			proto = p
-		}
-	}
-	if uri.IsSecure() {
-		proto = transport.TLS
-	}
-	port := uri.Port
-	if port == 0 {
-		port = defaultPort(proto)
-	}
-	ap, err := resolve(ctx, uri.Host, port)
-	if err != nil {
-		return dst
-	}
-	hop := transport.Addr{Protocol: proto, AddrPort: ap, ServerName: uri.Host}
-	if ap == dst.AddrPort && proto == dst.Protocol {
-		hop.ConnID = dst.ConnID
-	}
-	return hop
+	return c.resolveHop(ctx, d.NextHop(), dst)
 }
