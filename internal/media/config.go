@@ -132,6 +132,18 @@ type Options struct {
 	Jitter jitter.Config
 	// MuteMode says what is sent while muted.
 	MuteMode MuteMode
+	// TrimBacklog bounds the latency of a real-time writer. Frames written
+	// to PCMWriter (or packets to RTPWriter) wait in a queue taken one per
+	// 20 ms, so a writer that once got a frame ahead (its first frame
+	// written before the session's first send, a late wake-up) adds 20 ms
+	// to every later frame for the rest of the call, and each hiccup adds
+	// another 20 ms. With TrimBacklog, when between 1 and BacklogFrames
+	// frames were left waiting after every send for BacklogTicks ticks in
+	// a row, the oldest is dropped and counted in Stats.DroppedOutbound. A
+	// burst written at once (a prompt) drains through that band in fewer
+	// ticks and loses nothing. Off by default: frames then wait up to
+	// ChannelDepth.
+	TrimBacklog bool
 	// DTMFDuration and DTMFGap are the tone and pause lengths of digits
 	// sent with SendDTMF. Zero selects 100 ms and 60 ms.
 	DTMFDuration, DTMFGap time.Duration

@@ -125,6 +125,7 @@ type loop struct {
 	pacedRest                      []int16 // the part of the last paced chunk not yet sent
 	rtpIn                          <-chan *rtp.Packet
 	pcmEnded, pacedEnded, rtpEnded bool
+	backlogTicks                   int // ticks in a row with a small backlog left (TrimBacklog)
 	rawMode                        bool
 	dtmf                           rtp.EventSender
 	dtmfOn                         bool

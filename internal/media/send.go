@@ -130,6 +130,9 @@ func (l *loop) send(now time.Time) {
 	l.drainWriters()
 	raw, haveRaw := l.rtpQ.pop()
 	frame, haveFrame := l.nextFrame()
+	if s.opts.TrimBacklog {
+		l.trimBacklog()
+	}
 	sends := l.cfg.Direction.sends()
 
 	// DTMF takes the place of audio for its duration (RFC 4733 §2.5.1):
@@ -162,6 +165,31 @@ func (l *loop) send(now time.Time) {
 	default:
 		l.talking = false // nothing written: send nothing (DTX)
 	}
+}
+
+// Backlog trimming (Options.TrimBacklog): a backlog of 1 to BacklogFrames
+// frames left after BacklogTicks sends in a row loses its oldest frame.
+const (
+	BacklogFrames = 8
+	BacklogTicks  = 25
+)
+
+// trimBacklog runs once per tick, after this tick's frame or packet was
+// taken from the writer queues.
+func (l *loop) trimBacklog() {
+	left := l.pcmQ.n + l.rtpQ.n
+	if left < 1 || left > BacklogFrames {
+		l.backlogTicks = 0
+		return
+	}
+	if l.backlogTicks++; l.backlogTicks < BacklogTicks {
+		return
+	}
+	l.backlogTicks = 0
+	if _, ok := l.rtpQ.pop(); !ok {
+		l.pcmQ.pop()
+	}
+	l.s.ctr.droppedOut.Add(1)
 }
 
 // sendEvent sends the next packet of the current or next digit and
