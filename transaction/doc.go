@@ -38,6 +38,14 @@
 // retransmitted; L and M (64*T1, RFC 6026) apply on every transport. Time
 // and timers come from Config.Clock; tests use testing/synctest.
 //
+// A server transaction's long timers (H, I, J, L) share one Clock timer
+// per duration in the layer: a list in due order, with a 10 ms
+// resolution. Once the TU's part of a server transaction is over (a final
+// response to a non-INVITE request, a 2xx to an INVITE), the layer keeps
+// only what matching and retransmission need for the rest of Timer J or L
+// (the key, the state, a non-INVITE final response as bytes): the
+// request and the ServerTx are the TU's to keep or drop.
+//
 // # Matching
 //
 // Responses match a client transaction by the branch of their top Via and
