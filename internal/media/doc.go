@@ -54,6 +54,9 @@
 // frame it answers was delivered when it is written at once. So an
 // application that echoes what it hears adds about 20 ms (jitter buffer)
 // + 10 ms to the path, and the peer's own pacing adds up to 20 ms more.
+// A writer queue that once got a frame ahead (the first frame written
+// before the first send, a late wake-up) keeps that frame of delay for
+// the rest of the call; Options.TrimBacklog drops it instead.
 //
 // # Inbound
 //
