@@ -78,6 +78,7 @@ type options struct {
 	inviteTimeout time.Duration
 	uasPID        int
 	read          string
+	echo          string
 	jitterMin     time.Duration
 }
 
@@ -104,6 +105,7 @@ func main() {
 	fs.DurationVar(&o.jitterMin, "jitter-min", 0, "Config.JitterMin (0: the library's default, 20 ms)")
 	fs.IntVar(&o.uasPID, "uas-pid", 0, "uac: also sample this process's CPU and VmHWM (the UAS)")
 	fs.StringVar(&o.read, "read", "raw", "uac: read the echo from raw|pcm (RTPRawReader or PCMReader)")
+	fs.StringVar(&o.echo, "echo", "pcm", "uas: echo pcm (PCMReader → PCMWriter: jitter buffer, decode, encode) or rtp (RTPRawReader → RTPWriter: the payload as received, like diago-load's AudioReader → AudioWriter)")
 	fs.Parse(os.Args[2:])
 
 	if o.listen == "" {
@@ -118,6 +120,9 @@ func main() {
 	}
 	if o.read != "raw" && o.read != "pcm" {
 		fatalf("bad -read %q: want raw or pcm", o.read)
+	}
+	if o.echo != "pcm" && o.echo != "rtp" {
+		fatalf("bad -echo %q: want pcm or rtp", o.echo)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"sync"
@@ -46,6 +47,10 @@ func runUAS(ctx context.Context, ph xphone.Phone, o options) {
 				active.Add(-1)
 				ended.Add(1)
 			}()
+			if o.echo == "rtp" {
+				echoRTP(c, &framesIn, &framesOut, &outDropped)
+				return
+			}
 			in, out := c.PCMReader(), c.PCMWriter()
 			for f := range in { // closed when the call ends
 				framesIn.Add(1)
@@ -76,4 +81,22 @@ func runUAS(ctx context.Context, ph xphone.Phone, o options) {
 		invites.Load(), answered.Load(), answerErr.Load(), ended.Load(), framesIn.Load(), framesOut.Load(), outDropped.Load(),
 		lost.Load(), late.Load(), concealed.Load(), inDropped.Load(),
 		runtime.NumGoroutine(), memStatus(os.Getpid()))
+}
+
+// echoRTP returns each packet as it arrives, before the jitter buffer, with
+// our own SSRC: the payload travels back untouched, as diago-load's UAS
+// echoes its AudioReader into its AudioWriter.
+func echoRTP(c xphone.Call, framesIn, framesOut, outDropped *atomic.Int64) {
+	ssrc := rand.Uint32()
+	out := c.RTPWriter()
+	for p := range c.RTPRawReader() { // closed when the call ends
+		framesIn.Add(1)
+		p.SSRC = ssrc
+		select {
+		case out <- p:
+			framesOut.Add(1)
+		default:
+			outDropped.Add(1)
+		}
+	}
 }
