@@ -6,22 +6,37 @@ import (
 	"time"
 )
 
-// TestByeEndsBeforeAnswer: when the caller's End returns (the callee's 200
-// to BYE has arrived), the callee's call has already ended, so a Disconnect
-// right after cannot race it into sending a BYE of its own to a peer that
-// has gone away (which would hold Disconnect for 64*T1).
-func TestByeEndsBeforeAnswer(t *testing.T) {
+// TestByeAnsweredBeforeShutdown: the peer's BYE is answered before the
+// call is seen as ended, so an application that shuts its phone down the
+// moment the call ends (Done, OnEnded) still sends the 200, and the
+// caller's BYE gets its answer. The callee's UA is
+// disconnected as soon as its call is done, 20 times over.
+func TestByeAnsweredBeforeShutdown(t *testing.T) {
 	t.Parallel()
 	for range 20 {
-		ca, cb := established(t)
+		calls := make(chan *Call, 1)
+		a, b := pair(t, acceptAll(t, calls), nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := ca.End(ctx); err != nil {
-			t.Fatalf("End: %v", err)
+		ca, err := a.Dial(ctx, uaURI(b), DialOptions{})
+		if err != nil {
+			cancel()
+			t.Fatalf("Dial: %v", err)
 		}
+		cb := recvCall(t, calls)
+		stopped := make(chan struct{})
+		go func() {
+			<-cb.Done()
+			b.Disconnect(context.Background())
+			close(stopped)
+		}()
+		// What End does, with the BYE's answer in hand.
+		ca.end(EndLocalHangup, nil)
+		resp, err := ca.inDialog(ctx, "BYE", nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("BYE: got %v, %v; want the callee's 200", resp, err)
+		}
+		<-stopped
 		cancel()
-		if got := cb.State(); got != StateEnded {
-			t.Fatalf("callee state after the caller's End returned: got %v, want %v", got, StateEnded)
-		}
 		if got := cb.Reason(); got != EndRemoteHangup {
 			t.Errorf("callee reason: got %v, want %v", got, EndRemoteHangup)
 		}

@@ -96,6 +96,7 @@ type Call struct {
 	dtmfSeen    dtmfFilter
 	refer       *referState // our BlindTransfer waiting for NOTIFYs
 	transferred bool        // a transfer succeeded: a BYE now ends the call as EndTransferred
+	byeReason   EndReason   // set when the peer's BYE is being answered: we must not send one
 	onTransfer  func(TransferEvent)
 	timer       sessionTimer
 	sdesWarned  bool // the SDES-over-plain-signaling warning was logged
@@ -299,7 +300,7 @@ func (c *Call) end(r EndReason, err error) bool {
 // BYE (RFC 3261 §15), waiting up to 64*T1 for its answer.
 func (c *Call) hangup(r EndReason, err error) {
 	c.mu.Lock()
-	confirmed := c.dlg != nil && (c.state == StateActive || c.state == StateOnHold || c.outbound)
+	confirmed := c.dlg != nil && (c.state == StateActive || c.state == StateOnHold || c.outbound) && c.byeReason == 0
 	c.mu.Unlock()
 	if !c.end(r, err) || !confirmed {
 		return
@@ -463,6 +464,13 @@ func (c *Call) End(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	c.mu.Lock()
+	bye := c.byeReason
+	c.mu.Unlock()
+	if bye != 0 { // the peer's BYE is being answered
+		c.end(bye, nil)
+		return nil
+	}
 	if !c.end(EndLocalHangup, nil) {
 		return nil
 	}
@@ -482,16 +490,21 @@ func (c *Call) handleBye(tx *transaction.ServerTx) {
 	if c.transferred {
 		reason = EndTransferred
 	}
+	if err == nil {
+		// From here an End (a Disconnect racing with this) ends the call
+		// without a BYE of its own: once the peer has our 200 it may be
+		// gone, and that BYE would wait 64*T1 for nobody.
+		c.byeReason = reason
+	}
 	c.mu.Unlock()
 	if errors.Is(err, dialog.ErrCSeqOrder) {
 		c.u.respond(tx, 500, "")
 		return
 	}
-	// End before answering: once the peer has our 200 it may go away, and
-	// a Disconnect racing with this must already see the call ended, or
-	// it would send a BYE of its own to a peer that no longer listens.
+	// Answer before ending: ending wakes the application, which may shut
+	// the phone (and its transport) down at once.
+	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call ends anyway
 	c.end(reason, nil)
-	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call has ended anyway
 }
 
 // handleReInvite answers a re-INVITE (RFC 3261 §14.2): a new offer is
