@@ -109,6 +109,7 @@ func (l *Layer) start(ctx context.Context, req *sipmsg.Message, dst transport.Ad
 		return nil, errors.New("transaction: branch already in use")
 	}
 	l.clients[k] = tx
+	l.clientsPeak = max(l.clientsPeak, len(l.clients))
 	l.mu.Unlock()
 
 	tx.mu.Lock()

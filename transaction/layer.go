@@ -89,11 +89,33 @@ type Layer struct {
 	longQ *waitQueue // Timers H, J and L: 64*T1
 	t4Q   *waitQueue // Timer I: T4
 
-	mu      sync.Mutex
-	closed  bool
-	clients map[clientKey]*ClientTx
-	servers map[serverKey]*srv
-	legacy  map[legacyKey]*srv
+	mu          sync.Mutex
+	closed      bool
+	clients     map[clientKey]*ClientTx
+	servers     map[serverKey]*srv
+	legacy      map[legacyKey]*srv
+	clientsPeak int // the most entries clients has had since it was made
+	serversPeak int
+}
+
+// shrinkAt is the number of entries below which a map that has held more
+// is remade: Go maps keep their buckets after deletes, and a burst of 64*T1
+// of load (hundreds of thousands of transactions) would otherwise pin
+// tens of MB after the load is over.
+const shrinkAt = 4096
+
+// shrink returns m remade with only its entries when it has fallen to an
+// eighth of its peak, and the new peak. The copy costs an eighth of the
+// deletes that led to it.
+func shrink[K comparable, V any](m map[K]V, peak int) (map[K]V, int) {
+	if peak < shrinkAt || len(m) > peak/8 {
+		return m, peak
+	}
+	n := make(map[K]V, len(m))
+	for k, v := range m {
+		n[k] = v
+	}
+	return n, len(m)
 }
 
 // New returns a Layer that sends through s and delivers to tu. Wire the
@@ -296,6 +318,7 @@ func (l *Layer) create(k matchKey, in transport.Inbound) (s *srv, tx *ServerTx, 
 		l.legacy[*k.l] = s
 	} else {
 		l.servers[s.key.s] = s
+		l.serversPeak = max(l.serversPeak, len(l.servers))
 	}
 	return s, tx, false
 }
@@ -308,6 +331,7 @@ func (l *Layer) removeServer(s *srv) {
 		}
 	} else if l.servers[s.key.s] == s {
 		delete(l.servers, s.key.s)
+		l.servers, l.serversPeak = shrink(l.servers, l.serversPeak)
 	}
 	l.mu.Unlock()
 }
@@ -316,6 +340,7 @@ func (l *Layer) removeClient(tx *ClientTx) {
 	l.mu.Lock()
 	if l.clients[tx.key] == tx {
 		delete(l.clients, tx.key)
+		l.clients, l.clientsPeak = shrink(l.clients, l.clientsPeak)
 	}
 	l.mu.Unlock()
 }
