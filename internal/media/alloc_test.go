@@ -208,7 +208,6 @@ func TestPolledReceive(t *testing.T) {
 	from := src.LocalAddr().(*net.UDPAddr).AddrPort()
 	for _, burst := range []int{1, 3, rxBatchN + 2} {
 		before := s.Stats().PacketsReceived
-		sent := time.Now()
 		for range burst {
 			w, _ := p.pkt.AppendTo(p.wire[:0])
 			if _, err := src.WriteToUDPAddrPort(w, s.LocalRTP()); err != nil {
@@ -228,9 +227,6 @@ func TestPolledReceive(t *testing.T) {
 		}
 		if got := rx.source(0); got != from {
 			t.Errorf("burst of %d: got source %v, want %v", burst, got, from)
-		}
-		if at := rx.arrival(0, time.Now()); at.Before(sent.Add(-time.Millisecond)) || at.After(time.Now()) {
-			t.Errorf("burst of %d: got arrival %v, want between %v and now", burst, at, sent)
 		}
 	}
 	s.rtpConn.SetReadBuffer(1 << 16)

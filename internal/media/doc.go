@@ -23,8 +23,9 @@
 // an absolute 20 ms schedule:
 //
 //   - the receive half reads every datagram waiting on the RTP socket
-//     with one non-blocking recvmmsg, each with its kernel receive time
-//     (so the jitter buffer sees true arrival times), runs the inbound
+//     with one non-blocking recvmmsg, stamped with the time it was read
+//     (a packet can be played only once read, so the wait for the poll is
+//     jitter the buffer must absorb), runs the inbound
 //     path below on each, applies a pending Update, reads any RTCP waiting
 //     on the RTCP socket (with its kernel timestamp, so round-trip times
 //     stay exact), plays out one frame and checks the media timeout;
