@@ -109,9 +109,9 @@ func (c *call) Unmute() error {
 func (c *call) Muted() bool { return c.c.Media().Muted() }
 
 // SendDTMF sends digits per the call's DTMF mode: RFC 4733 telephone-events
-// are queued and it returns at once; SIP INFO (DTMFInfo, or DTMFBoth when
-// the peer did not accept telephone-event) sends one INFO per digit and
-// returns when the last was answered.
+// (it returns when the last digit's end packets are sent) or SIP INFO
+// (DTMFInfo, or DTMFBoth when the peer did not accept telephone-event: one
+// INFO per digit, returning when the last was answered).
 func (c *call) SendDTMF(ctx context.Context, digits string) error {
 	if err := ValidateDTMF(digits); err != nil {
 		return err

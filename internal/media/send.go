@@ -215,6 +215,7 @@ func (l *loop) sendEvent(now time.Time, sends bool) bool {
 	}
 	ev, marker, ok := l.dtmf.Next()
 	if !ok || l.dtmf.Done() {
+		defer s.dtmfFinished() // after the final packet went out
 		l.dtmfOn = false
 		l.dtmfGap = int(s.opts.DTMFGap / FrameDuration)
 		l.talking = false // audio after a digit starts a new talkspurt

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -52,6 +53,14 @@ type Session struct {
 	rtpIn     lazyChan[*rtp.Packet]
 	dtmfIn    chan uint8
 	done      chan struct{}
+
+	// Digits queued on dtmfIn so far and digits finished (sent, or
+	// consumed while not sending); dtmfWake is closed and replaced each
+	// time one finishes. dtmfMu orders queueing with dtmfQueued.
+	dtmfMu     sync.Mutex
+	dtmfQueued uint64
+	dtmfSent   atomic.Uint64
+	dtmfWake   atomic.Pointer[chan struct{}]
 
 	muted      atomic.Bool
 	hasPending atomic.Bool
@@ -136,6 +145,8 @@ func New(opts Options) (*Session, error) {
 		dtmfIn:   make(chan uint8, 64),
 		done:     make(chan struct{}),
 	}
+	wake := make(chan struct{})
+	s.dtmfWake.Store(&wake)
 	// The PCM reader exists from the start, so that audio arriving before
 	// the application asks for it waits (up to ChannelDepth frames).
 	pcm := make(chan []int16, ChannelDepth)
@@ -465,35 +476,73 @@ func (s *Session) Muted() bool { return s.muted.Load() }
 // telephone-events, each Options.DTMFDuration long followed by
 // Options.DTMFGap. It does not block; it fails when telephone-event was
 // not negotiated, a digit is invalid, or 64 digits are already waiting.
+// SendDTMFWait also waits for them to be sent.
 func (s *Session) SendDTMF(digits string) error {
+	_, err := s.queueDTMF(digits)
+	return err
+}
+
+// SendDTMFWait queues digits as SendDTMF does and blocks until the last of
+// them has been sent (its final end packet, RFC 4733 §2.5.1.4), ctx ends
+// (ctx.Err()) or the session closes (ErrClosed). Digits already sent stay
+// sent; those still queued when ctx ends are sent anyway.
+func (s *Session) SendDTMFWait(ctx context.Context, digits string) error {
+	target, err := s.queueDTMF(digits)
+	if err != nil {
+		return err
+	}
+	for {
+		wake := *s.dtmfWake.Load()
+		if s.dtmfSent.Load() >= target {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return ErrClosed
+		}
+	}
+}
+
+// queueDTMF puts digits on the queue and returns the count of digits ever
+// queued once they are in.
+func (s *Session) queueDTMF(digits string) (uint64, error) {
 	s.mu.Lock()
 	pt, closed := s.cfg.DTMFPayloadType, s.closed
 	s.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return 0, ErrClosed
 	}
 	if pt == 0 {
-		return errors.New("media: telephone-event not negotiated")
+		return 0, errors.New("media: telephone-event not negotiated")
 	}
 	codes := make([]uint8, 0, len(digits))
 	for _, r := range digits {
 		c, ok := rtp.DTMFEvent(r)
 		if !ok {
-			return fmt.Errorf("media: %q is not a DTMF digit", r)
+			return 0, fmt.Errorf("media: %q is not a DTMF digit", r)
 		}
 		codes = append(codes, c)
 	}
+	s.dtmfMu.Lock()
+	defer s.dtmfMu.Unlock()
 	if len(codes) > cap(s.dtmfIn)-len(s.dtmfIn) {
-		return errors.New("media: DTMF queue full")
+		return 0, errors.New("media: DTMF queue full")
 	}
 	for _, c := range codes {
-		select {
-		case s.dtmfIn <- c:
-		default:
-			return errors.New("media: DTMF queue full")
-		}
+		s.dtmfIn <- c // room was checked, and only queueDTMF sends, under dtmfMu
 	}
-	return nil
+	s.dtmfQueued += uint64(len(codes))
+	return s.dtmfQueued, nil
+}
+
+// dtmfFinished counts one digit as sent and wakes SendDTMFWait.
+func (s *Session) dtmfFinished() {
+	s.dtmfSent.Add(1)
+	next := make(chan struct{})
+	close(*s.dtmfWake.Swap(&next))
 }
 
 // randUint32 returns a cryptographically random number, as RFC 3550 §5.1

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -483,5 +484,45 @@ func TestSTUNAnswered(t *testing.T) {
 	}
 	if n < 20 || buf[0] != 1 || buf[1] != 1 || string(buf[8:20]) != string(req[8:20]) {
 		t.Errorf("got % x, want a Binding success for the transaction", buf[:min(n, 20)])
+	}
+}
+
+// TestSendDTMFWait: SendDTMFWait returns once the digits have left (the
+// queue is empty and every digit counted as sent), after the peer has seen
+// each; it returns ctx's error when ctx ends first and ErrClosed when the
+// session closes while digits are waiting.
+func TestSendDTMFWait(t *testing.T) {
+	digits := make(chan rune, 32)
+	ob := testOptions()
+	ob.OnDTMF = func(r rune) { digits <- r }
+	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101}
+	a, _ := pair(t, testOptions(), ob, cfg, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.SendDTMFWait(ctx, "123"); err != nil {
+		t.Fatalf("SendDTMFWait: %v", err)
+	}
+	if n, sent := len(a.dtmfIn), a.dtmfSent.Load(); n != 0 || sent != 3 {
+		t.Errorf("after SendDTMFWait: got %d queued and %d sent, want 0 and 3", n, sent)
+	}
+	var got []rune
+	for len(got) < 3 {
+		got = append(got, waitEvent(t, digits, "digit"))
+	}
+	if string(got) != "123" {
+		t.Errorf("peer got %q, want %q", string(got), "123")
+	}
+
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if err := a.SendDTMFWait(done, "4"); !errors.Is(err, context.Canceled) {
+		t.Errorf("SendDTMFWait with an ended ctx: got %v, want context.Canceled", err)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- a.SendDTMFWait(ctx, "567890") }()
+	a.Close()
+	if err := waitEvent(t, errc, "SendDTMFWait's return"); !errors.Is(err, ErrClosed) {
+		t.Errorf("SendDTMFWait across Close: got %v, want ErrClosed", err)
 	}
 }

@@ -49,8 +49,9 @@ var errBadDTMF = errors.New("ua: bad DTMF body")
 // Config.DTMFMode. It does not change the SDP already offered.
 func (c *Call) SetDTMFMode(m DTMFMode) { c.mu.Lock(); c.dtmfMode = m; c.mu.Unlock() }
 
-// SendDigits sends digits as the call's DTMF mode says: RFC 4733 events are
-// queued and SendDigits returns at once; SIP INFO sends one INFO per digit
+// SendDigits sends digits as the call's DTMF mode says: RFC 4733 events
+// (it returns when the last digit's end packets are sent, or ctx ends); SIP
+// INFO sends one INFO per digit
 // and returns when the last was answered (a non-2xx answer is a
 // *StatusError). In DTMFBoth mode INFO is used only when telephone-event
 // was not negotiated. Safe for concurrent use.
@@ -61,7 +62,10 @@ func (c *Call) SendDigits(ctx context.Context, digits string) error {
 	if mode == DTMFInfo || (mode == DTMFBoth && !te) {
 		return c.SendDTMFInfo(ctx, digits)
 	}
-	return c.SendDTMF(digits)
+	if !te {
+		return errors.New("ua: telephone-event was not negotiated")
+	}
+	return c.media.SendDTMFWait(ctx, strings.ToUpper(digits))
 }
 
 // SendDTMFInfo sends each digit in its own SIP INFO request (RFC 2976)
