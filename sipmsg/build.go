@@ -143,8 +143,12 @@ func (m *Message) SetToTag(tag string) error {
 	}
 	// The value as written, then ";tag=": one string, and the parsed
 	// views of the others stay valid (no cache is filled).
+	v = trimWS(v)
+	for strings.HasSuffix(v, ";") { // an empty parameter list: "<sip:b@h>;"
+		v = trimWS(v[:len(v)-1])
+	}
 	m.mutated()
-	m.setValue(i, trimWS(v)+";tag="+tag)
+	m.setValue(i, v+";tag="+tag)
 	m.delFrom("To", i+1)
 	return nil
 }
@@ -224,11 +228,10 @@ func (m *Message) Validate() error {
 	}
 	// From and To are parsed, not cached: most messages are handled
 	// without reading them, and the cache is the larger part of a message.
-	if err := m.checkList(hFrom, checkAddress); err != nil {
-		return err
-	}
-	if err := m.checkList(hTo, checkAddress); err != nil {
-		return err
+	for _, id := range [...]hdrID{hFrom, hTo} {
+		if _, err := ParseAddress(m.value(m.indexID(id, 0))); err != nil {
+			return err // present once, checked above; "" is an error too
+		}
 	}
 	if _, err := m.CSeq(); err != nil {
 		return err
