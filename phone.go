@@ -44,6 +44,7 @@ func New(cfg Config) (Phone, error) {
 			MediaTimeout: d.MediaTimeout, HoldTimeout: holdTimeout(d.MediaTimeout), Latch: true,
 			Jitter:   jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
 			MuteMode: muteMode(d.MuteSendsNothing),
+			PCMRate:  d.PCMRate,
 		},
 		Codecs:              codecs,
 		SRTP:                sdpSRTP(d.SRTP),

@@ -132,6 +132,10 @@ type Options struct {
 	Jitter jitter.Config
 	// MuteMode says what is sent while muted.
 	MuteMode MuteMode
+	// PCMRate fixes the rate of the PCM frames at the channels: 8000 or
+	// 16000 (160 or 320 samples per frame), resampled from and to the
+	// codec's rate when they differ. Zero means the codec's rate.
+	PCMRate int
 	// TrimBacklog bounds the latency of a real-time writer. Frames written
 	// to PCMWriter (or packets to RTPWriter) wait in a queue taken one per
 	// 20 ms, so a writer that once got a frame ahead (its first frame

@@ -102,6 +102,13 @@ type loop struct {
 	lastHeard time.Time // last valid RTP, whatever the direction
 	timedOut  bool
 	slab      []int16
+	// With Options.PCMRate other than the codec's: frames at the channels
+	// have appN samples; rs converts, decoded holds a frame at the codec's
+	// rate before it is converted, appFrame a written frame padded to appN.
+	appN     int
+	rs       *resampler
+	decoded  []int16
+	appFrame []int16
 
 	// send side
 	ssrc     uint32
@@ -257,7 +264,14 @@ func (l *loop) apply(lc *loopConfig) {
 		l.player = jitter.NewPlayer(l.jb, n, l.decodeFrame, lc.dec.concealer())
 		l.silence = make([]int16, n)
 		l.frame = make([]int16, n)
-		l.pacedBuf = make([]int16, n)
+		l.appN, l.rs, l.decoded, l.appFrame = n, nil, nil, nil
+		if r := l.s.opts.PCMRate; r != 0 && r != lc.ci.sampleRate {
+			l.appN = r * int(FrameDuration/time.Millisecond) / 1000
+			l.rs = newResampler(min(n, l.appN))
+			l.decoded = make([]int16, n)
+			l.appFrame = make([]int16, l.appN)
+		}
+		l.pacedBuf = make([]int16, l.appN)
 		l.pacedRest = nil
 		l.slab = nil
 		l.talking = false
@@ -299,6 +313,9 @@ func (l *loop) apply(lc *loopConfig) {
 	l.s.statsMu.Lock()
 	l.s.snap.Codec = lc.ci.name
 	l.s.snap.SampleRate = lc.ci.sampleRate
+	if r := l.s.opts.PCMRate; r != 0 {
+		l.s.snap.SampleRate = r
+	}
 	l.s.statsMu.Unlock()
 }
 
@@ -570,11 +587,15 @@ const slabFrames = 4
 
 // playout produces this tick's received frame.
 func (l *loop) playout(now time.Time) {
-	n := l.ci.samples()
+	n := l.appN
 	if len(l.slab) < n {
 		l.slab = make([]int16, n*slabFrames)
 	}
-	out, st := l.player.Next(l.slab[:0:n], now)
+	dst := l.slab[:0:n]
+	if l.rs != nil {
+		dst = l.decoded[:0]
+	}
+	out, st := l.player.Next(dst, now)
 	if st == jitter.Silence {
 		return
 	}
@@ -582,8 +603,22 @@ func (l *loop) playout(now time.Time) {
 	if ch == nil {
 		return // nobody reads PCM: reuse the frame
 	}
+	if l.rs != nil {
+		out = l.convert(l.slab[:n], out)
+	}
 	l.slab = l.slab[n:]
 	offerOldest(ch, out, &l.s.ctr.droppedIn)
+}
+
+// convert resamples frame into dst (Options.PCMRate): dst and frame are
+// one frame at the two rates.
+func (l *loop) convert(dst, frame []int16) []int16 {
+	if len(dst) < len(frame) {
+		l.rs.downsample(dst, frame)
+	} else {
+		l.rs.upsample(dst, frame)
+	}
+	return dst
 }
 
 // offerOldest sends v on ch, dropping the oldest queued value when ch is

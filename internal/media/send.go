@@ -161,6 +161,11 @@ func (l *loop) send(now time.Time) {
 	case haveRaw:
 		l.sendRaw(now, raw)
 	case haveFrame:
+		if l.rs != nil { // Options.PCMRate: the frame is at the application's rate
+			m := copy(l.appFrame, frame)
+			clear(l.appFrame[m:])
+			frame = l.convert(l.frame, l.appFrame)
+		}
 		l.sendAudio(now, frame)
 	default:
 		l.talking = false // nothing written: send nothing (DTX)

@@ -129,6 +129,9 @@ type counters struct {
 // It returns an error wrapping ErrNoRTPPort when the range is exhausted.
 func New(opts Options) (*Session, error) {
 	opts.defaults()
+	if opts.PCMRate != 0 && opts.PCMRate != 8000 && opts.PCMRate != 16000 {
+		return nil, fmt.Errorf("media: PCMRate %d, want 0, 8000 or 16000", opts.PCMRate)
+	}
 	if opts.PortMin < 1 || opts.PortMax > 65535 || opts.PortMin > opts.PortMax {
 		return nil, fmt.Errorf("media: bad port range %d-%d", opts.PortMin, opts.PortMax)
 	}
