@@ -205,7 +205,10 @@ type Call interface {
 	// (reordered, de-duplicated), before decoding.
 	RTPReader() <-chan *rtp.Packet
 	// RTPRawReader returns received RTP packets as they arrive (after
-	// SRTP), before the jitter buffer.
+	// SRTP), before the jitter buffer. A call whose application takes it
+	// and neither PCMReader nor RTPReader skips the jitter buffer and
+	// decoding (a raw relay or echo costs no codec work) until one of
+	// those is asked for.
 	RTPRawReader() <-chan *rtp.Packet
 	// RTPWriter returns the channel of RTP packets to send as they are
 	// (SRTP is applied); the application sets payload type, sequence

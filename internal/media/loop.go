@@ -531,6 +531,9 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 	}
 	if ch := s.rtpRawOut.load(); ch != nil {
 		offerOldest(ch, p.Clone(), &s.ctr.droppedIn)
+		if s.rawOnly() {
+			return
+		}
 	}
 	l.jb.Push(jitter.Packet{
 		SSRC:        p.SSRC,
@@ -587,6 +590,9 @@ const slabFrames = 4
 
 // playout produces this tick's received frame.
 func (l *loop) playout(now time.Time) {
+	if l.s.rawOnly() {
+		return
+	}
 	n := l.appN
 	if len(l.slab) < n {
 		l.slab = make([]int16, n*slabFrames)

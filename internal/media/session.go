@@ -64,6 +64,7 @@ type Session struct {
 
 	muted      atomic.Bool
 	hasPending atomic.Bool
+	pcmAsked   atomic.Bool // PCMReader was called
 
 	// The scheduler's shard and phase; set by Start (sched.add).
 	shard *shard
@@ -374,7 +375,17 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // application falls behind the oldest frame is dropped and counted in
 // Stats.DroppedInbound. Each frame is the application's to keep. The
 // channel is closed exactly once, when the session ends.
-func (s *Session) PCMReader() <-chan []int16 { return getChan(s, &s.pcmOut, true) }
+func (s *Session) PCMReader() <-chan []int16 {
+	s.pcmAsked.Store(true)
+	return getChan(s, &s.pcmOut, true)
+}
+
+// rawOnly reports whether the application reads received audio only as
+// raw packets: it took RTPRawReader and neither PCMReader nor RTPReader.
+// The session then skips the jitter buffer and decoding.
+func (s *Session) rawOnly() bool {
+	return !s.pcmAsked.Load() && s.rtpOut.load() == nil && s.rtpRawOut.load() != nil
+}
 
 // RTPReader returns the channel of received audio RTP packets after the
 // jitter buffer (in order, de-duplicated, before decoding). It is fed only
@@ -386,7 +397,10 @@ func (s *Session) RTPReader() <-chan *rtp.Packet {
 
 // RTPRawReader returns the channel of received audio RTP packets as they
 // arrive, before the jitter buffer (telephone-events excluded). It is fed
-// only after the first call; otherwise as RTPReader.
+// only after the first call; otherwise as RTPReader. An application that
+// takes it and neither PCMReader nor RTPReader reads raw packets only: the
+// session then stops feeding the jitter buffer and decoding (a raw echo or
+// relay costs no codec work), until one of those is asked for.
 func (s *Session) RTPRawReader() <-chan *rtp.Packet {
 	return getChan(s, &s.rtpRawOut, true)
 }

@@ -526,3 +526,23 @@ func TestSendDTMFWait(t *testing.T) {
 		t.Errorf("SendDTMFWait across Close: got %v, want ErrClosed", err)
 	}
 }
+
+// TestRawOnlySkipsDecoding: a session whose application took only
+// RTPRawReader produces no PCM (no jitter buffer, no decoding) while the
+// raw packets flow; asking for PCMReader later starts it.
+func TestRawOnlySkipsDecoding(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	raw := b.RTPRawReader()
+	feedTone(t, a, 440, 100)
+	for range 20 {
+		waitEvent(t, raw, "raw packet")
+	}
+	if n := len(*b.pcmOut.p.Load()); n != 0 {
+		t.Errorf("got %d PCM frames queued in raw-only mode, want 0", n)
+	}
+	if st := b.Stats(); st.Concealed != 0 {
+		t.Errorf("got %d frames concealed in raw-only mode, want 0", st.Concealed)
+	}
+	checkTone(t, collect(t, b, 20), 8000, 440)
+}
