@@ -122,6 +122,14 @@ type Config struct {
 	RefuseSDESOverPlain bool
 	// DTMFMode selects how DTMF travels. Default DTMFRFC4733.
 	DTMFMode DTMFMode
+	// TrimWriteBacklog bounds the latency of a real-time writer: when 1 to
+	// 8 frames (or RTP packets) have stayed queued on PCMWriter or
+	// RTPWriter for 25 sends in a row, the oldest is dropped (counted in
+	// CallStats.OutboundDropped), so that one early write or late wake-up
+	// does not delay the rest of the call by 20 ms. A burst written at once
+	// drains and loses nothing; a writer that keeps a few frames queued on
+	// purpose loses them. Off by default.
+	TrimWriteBacklog bool
 	// MuteSendsNothing makes Call.Mute stop RTP altogether instead of
 	// sending silence (RTCP continues). The peer's media timeout or a NAT
 	// binding may then lapse during a long mute.

@@ -42,9 +42,10 @@ func New(cfg Config) (Phone, error) {
 		Media: media.Options{
 			Address: d.RTPAddress, PortMin: d.RTPPortMin, PortMax: d.RTPPortMax,
 			MediaTimeout: d.MediaTimeout, HoldTimeout: holdTimeout(d.MediaTimeout), Latch: true,
-			Jitter:   jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
-			MuteMode: muteMode(d.MuteSendsNothing),
-			PCMRate:  d.PCMRate,
+			Jitter:      jitter.Config{MinDelay: d.JitterMin, MaxDelay: d.JitterMax},
+			MuteMode:    muteMode(d.MuteSendsNothing),
+			PCMRate:     d.PCMRate,
+			TrimBacklog: d.TrimWriteBacklog,
 		},
 		Codecs:              codecs,
 		SRTP:                sdpSRTP(d.SRTP),

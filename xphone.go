@@ -210,8 +210,10 @@ type Call interface {
 	// decoding (a raw relay or echo costs no codec work) until one of
 	// those is asked for.
 	RTPRawReader() <-chan *rtp.Packet
-	// RTPWriter returns the channel of RTP packets to send as they are
-	// (SRTP is applied); the application sets payload type, sequence
-	// number, timestamp and SSRC.
+	// RTPWriter returns the channel of RTP packets to send (raw mode): one
+	// per 20 ms, keeping the payload, the payload type (0 means the
+	// codec's) and the marker bit; SSRC, sequence number and timestamp are
+	// the call's, so the stream stays continuous with DTMF. SRTP is
+	// applied.
 	RTPWriter() chan<- *rtp.Packet
 }

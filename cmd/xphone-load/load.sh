@@ -10,6 +10,7 @@
 #   cmd/xphone-load/load.sh                          # N = 100 250 500 500 1000, 10 s ramp + 60 s steady
 #   CALLS="1000 2500" DUR=60 RAMP=10 cmd/xphone-load/load.sh
 #   ECHO=rtp ...        # UAS echoes RTP payloads as received (diago-load's echo), not PCM
+#   TRIM=1 ...          # UAS with Config.TrimWriteBacklog
 #   BIN=/tmp/xphone-load JITTER_MIN=5ms READ=pcm PPROF=127.0.0.1:6061 STATS_EVERY=5s ...  # prebuilt binary, UAS jitter floor, UAC reads PCM, UAS pprof, UAS stats period
 #
 # A run "breaks" as in media-load.sh (> BREAK_FAIL_PCT % failed, loss >
@@ -27,6 +28,7 @@ BREAK_RTT_MS=${BREAK_RTT_MS:-200}
 JITTER_MIN=${JITTER_MIN:-0}
 READ=${READ:-raw}
 ECHO=${ECHO:-pcm}
+TRIM=${TRIM:-}
 UAS_ADDR=127.0.0.1:15260
 UAC_ADDR=127.0.0.1:15270
 OUT=${OUT:-$(mktemp -d /tmp/xphone-load.XXXX)}
@@ -34,7 +36,7 @@ if [ -z "${BIN:-}" ]; then
   BIN=$OUT/xphone-load
   go build -o "$BIN" ./cmd/xphone-load
 fi
-echo "# load.sh $(date -Is) CALLS=\"$CALLS\" DUR=${DUR}s RAMP=${RAMP}s JITTER_MIN=$JITTER_MIN READ=$READ ECHO=$ECHO; xphone $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "# load.sh $(date -Is) CALLS=\"$CALLS\" DUR=${DUR}s RAMP=${RAMP}s JITTER_MIN=$JITTER_MIN READ=$READ ECHO=$ECHO TRIM=${TRIM:-off}; xphone $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "# $(go version); nproc=$(nproc) GOMAXPROCS=${GOMAXPROCS:-default} GOGC=${GOGC:-default}; ulimit -n $(ulimit -n)"
 echo "# net.core.rmem_default=$(cat /proc/sys/net/core/rmem_default) rmem_max=$(cat /proc/sys/net/core/rmem_max); raw logs: $OUT"
 
@@ -50,7 +52,7 @@ run=0
 for N in $CALLS; do
   run=$((run + 1))
   tag="$N-$run"
-  "$BIN" uas -listen $UAS_ADDR -echo "$ECHO" -jitter-min "$JITTER_MIN" -stats-every "${STATS_EVERY:-5s}" ${PPROF:+-pprof $PPROF} -max-time $((RAMP + DUR + 120))s 2>"$OUT/uas-$tag.log" &
+  "$BIN" uas -listen $UAS_ADDR -echo "$ECHO" ${TRIM:+-trim} -jitter-min "$JITTER_MIN" -stats-every "${STATS_EVERY:-5s}" ${PPROF:+-pprof $PPROF} -max-time $((RAMP + DUR + 120))s 2>"$OUT/uas-$tag.log" &
   UAS=$!
   sleep 0.5
   kill -0 $UAS 2>/dev/null || { echo "UAS did not start:"; cat "$OUT/uas-$tag.log"; exit 1; }

@@ -79,6 +79,7 @@ type options struct {
 	uasPID        int
 	read          string
 	echo          string
+	trim          bool
 	jitterMin     time.Duration
 }
 
@@ -102,6 +103,7 @@ func main() {
 	fs.DurationVar(&o.hangupRamp, "hangup-ramp", 2*time.Second, "uac: hangups are spread over this period")
 	fs.DurationVar(&o.drain, "drain", 500*time.Millisecond, "uac: wait after the last frame before hanging up (echo in flight)")
 	fs.DurationVar(&o.inviteTimeout, "invite-timeout", 15*time.Second, "uac: give up on one INVITE after this")
+	fs.BoolVar(&o.trim, "trim", false, "Config.TrimWriteBacklog: drop the oldest queued frame when a backlog persists")
 	fs.DurationVar(&o.jitterMin, "jitter-min", 0, "Config.JitterMin (0: the library's default, 20 ms)")
 	fs.IntVar(&o.uasPID, "uas-pid", 0, "uac: also sample this process's CPU and VmHWM (the UAS)")
 	fs.StringVar(&o.read, "read", "raw", "uac: read the echo from raw|pcm (RTPRawReader or PCMReader)")
@@ -145,16 +147,17 @@ func main() {
 	defer cancelT()
 
 	ph, err := xphone.New(xphone.Config{
-		Username:     "load-" + o.mode,
-		ListenAddr:   o.listen,
-		RTPPortMin:   o.rtpMin,
-		RTPPortMax:   o.rtpMax,
-		RTPAddress:   netip.MustParseAddr("127.0.0.1"),
-		Codecs:       []xphone.Codec{xphone.CodecPCMU},
-		UserAgent:    "xphone-load-" + o.mode,
-		JitterMin:    o.jitterMin,
-		SessionTimer: -1,
-		Logger:       logger,
+		Username:         "load-" + o.mode,
+		ListenAddr:       o.listen,
+		RTPPortMin:       o.rtpMin,
+		RTPPortMax:       o.rtpMax,
+		RTPAddress:       netip.MustParseAddr("127.0.0.1"),
+		Codecs:           []xphone.Codec{xphone.CodecPCMU},
+		UserAgent:        "xphone-load-" + o.mode,
+		JitterMin:        o.jitterMin,
+		TrimWriteBacklog: o.trim,
+		SessionTimer:     -1,
+		Logger:           logger,
 	})
 	if err != nil {
 		fatalf("%v", err)
