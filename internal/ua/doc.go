@@ -11,8 +11,9 @@
 // # Goroutines
 //
 // A connected UA runs one background goroutine (registration refresh and NAT
-// keepalive) besides the transport's readers. Each call runs its media loop
-// (one goroutine, internal/media) and, while a 2xx to our INVITE may still be
+// keepalive) besides the transport's readers. A call's media runs on
+// internal/media's shared scheduler (no goroutine of its own on Linux, one
+// socket reader elsewhere) and, while a 2xx to our INVITE may still be
 // retransmitted, one goroutine that ACKs the retransmissions (RFC 3261
 // §13.2.2.4), which ends with the INVITE transaction (64*T1). Callbacks run on
 // a serial dispatcher: a goroutine that exists only while events are queued,
