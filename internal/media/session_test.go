@@ -546,3 +546,33 @@ func TestRawOnlySkipsDecoding(t *testing.T) {
 	}
 	checkTone(t, collect(t, b, 20), 8000, 440)
 }
+
+// TestSRTPUpdateKeepsROC: a re-INVITE that keeps the peer's key (most
+// peers keep theirs) rebuilds our SRTP contexts in Update; the rollover
+// counter of the stream must carry over (RFC 3711 §3.3.1), or every packet
+// after a sequence-number wrap fails authentication from then on. The
+// sender starts just below the wrap; b updates after it.
+func TestSRTPUpdateKeepsROC(t *testing.T) {
+	ka, kb := cryptoPair(t)
+	ca := Config{Codec: CodecPCMU, SRTPSend: ka, SRTPRecv: kb}
+	cb := Config{Codec: CodecPCMU, SRTPSend: kb, SRTPRecv: ka}
+	a, b := pair(t, testOptions(), testOptions(), ca, cb)
+	a.loopMu.Lock()
+	a.l.seq = 65520 // the wrap comes 16 packets in
+	a.loopMu.Unlock()
+	feedTone(t, a, 440, 200)
+	collect(t, b, 40) // past the wrap: the stream's ROC is 1
+	cb.RemoteRTP, cb.RemoteRTCP = a.LocalRTP(), a.LocalRTCP()
+	if err := b.Update(cb); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	before := b.Stats().PacketsReceived
+	checkTone(t, collect(t, b, 60), 8000, 440)
+	st := b.Stats()
+	if st.AuthFailed != 0 {
+		t.Errorf("got %d authentication failures after Update, want 0", st.AuthFailed)
+	}
+	if st.PacketsReceived-before < 50 {
+		t.Errorf("got %d packets after Update, want at least 50", st.PacketsReceived-before)
+	}
+}
