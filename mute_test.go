@@ -16,34 +16,10 @@ func TestMuteModes(t *testing.T) {
 			name = "nothing"
 		}
 		t.Run(name, func(t *testing.T) {
-			callee := listeningPhone(t)
-			p := listeningPhone(t, func(c *Config) { c.MuteSendsNothing = nothing })
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			got := make(chan Call, 1)
-			callee.OnIncoming(func(c Call) {
-				c.Accept(context.Background()) //nolint:errcheck // Dial's result is the check
-				got <- c
-			})
-			c, err := p.Dial(ctx, phoneURI(callee))
-			if err != nil {
-				t.Fatalf("Dial: %v", err)
-			}
-			in := <-got
-			go func() { // the callee talks, so the caller has frames to wait on
-				for {
-					select {
-					case in.PCMWriter() <- make([]int16, 160):
-					case <-in.Context().Done():
-						return
-					}
-					select {
-					case <-time.After(20 * time.Millisecond):
-					case <-in.Context().Done():
-						return
-					}
-				}
-			}()
+			c, in := callPair(t, listeningPhone(t, func(c *Config) { c.MuteSendsNothing = nothing }), listeningPhone(t))
+			go talk(in) // the callee talks, so the caller has frames to wait on
 			frames := func(n int) {
 				for range n {
 					select {
@@ -67,7 +43,6 @@ func TestMuteModes(t *testing.T) {
 			if !nothing && sent < 5 {
 				t.Errorf("muted (silence): sent %d packets over 15 frames, want at least 5", sent)
 			}
-			c.End(ctx) //nolint:errcheck // teardown
 		})
 	}
 }

@@ -12,21 +12,9 @@ import (
 // writes 320-sample frames; its 16 kHz tone reaches an ordinary 8 kHz
 // phone at the right frequency and the other way round.
 func TestPCMRate(t *testing.T) {
-	callee := listeningPhone(t)
-	caller := listeningPhone(t, func(c *Config) { c.PCMRate = 16000; c.Codecs = []Codec{CodecPCMU} })
-	got := make(chan Call, 1)
-	callee.OnIncoming(func(c Call) {
-		c.Accept(context.Background()) //nolint:errcheck // Dial's result is the check
-		got <- c
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := caller.Dial(ctx, phoneURI(callee))
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	defer c.End(ctx) //nolint:errcheck // teardown
-	in := <-got
+	c, in := callPair(t, listeningPhone(t, func(c *Config) { c.PCMRate = 16000; c.Codecs = []Codec{CodecPCMU} }), listeningPhone(t))
 	feed := func(c Call, freq float64, rate int) {
 		g := audiotest.ToneGenerator{Freq: freq, SampleRate: rate, Amplitude: 8000}
 		for range 100 {

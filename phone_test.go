@@ -36,6 +36,23 @@ func listeningPhone(t *testing.T, edits ...func(*Config)) Phone {
 	return p
 }
 
+// talk writes a silent frame every 20 ms to c until it ends, giving the
+// other end a clock to wait on.
+func talk(c Call) {
+	for {
+		select {
+		case c.PCMWriter() <- make([]int16, 160):
+		case <-c.Context().Done():
+			return
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-c.Context().Done():
+			return
+		}
+	}
+}
+
 func phoneURI(p Phone) string {
 	ph := p.(*phone)
 	host, port := ph.ua.LocalAddr()

@@ -17,35 +17,10 @@ func TestTrimWriteBacklog(t *testing.T) {
 			name = "on"
 		}
 		t.Run(name, func(t *testing.T) {
-			callee := listeningPhone(t)
-			caller := listeningPhone(t, func(c *Config) { c.TrimWriteBacklog = trim })
-			got := make(chan Call, 1)
-			callee.OnIncoming(func(c Call) {
-				c.Accept(context.Background()) //nolint:errcheck // Dial's result is the check
-				got <- c
-			})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c, err := caller.Dial(ctx, phoneURI(callee))
-			if err != nil {
-				t.Fatalf("Dial: %v", err)
-			}
-			defer c.End(ctx) //nolint:errcheck // teardown
-			in := <-got
-			go func() { // the callee talks: the caller's clock
-				for {
-					select {
-					case in.PCMWriter() <- make([]int16, 160):
-					case <-in.Context().Done():
-						return
-					}
-					select {
-					case <-time.After(20 * time.Millisecond):
-					case <-in.Context().Done():
-						return
-					}
-				}
-			}()
+			c, in := callPair(t, listeningPhone(t, func(c *Config) { c.TrimWriteBacklog = trim }), listeningPhone(t))
+			go talk(in)   // the callee talks: the caller's clock
 			for range 5 { // five frames ahead
 				c.PCMWriter() <- make([]int16, 160)
 			}
