@@ -15,19 +15,31 @@ import (
 // kamailioPhone returns a Phone registered with k as user.
 func kamailioPhone(t *testing.T, k *kamailio, user string, expiry time.Duration, errs chan<- error) xphone.Phone {
 	t.Helper()
-	p, err := xphone.New(xphone.Config{
+	return registeredPhone(t, k, user, errs, func(c *xphone.Config) { c.RegisterExpiry = expiry })
+}
+
+// registeredPhone returns a Phone registered with k (UDP, password
+// "secret") as user, after edit adjusted its Config; errs, when not nil,
+// gets what OnError reports.
+func registeredPhone(t *testing.T, k *kamailio, user string, errs chan<- error, edit func(*xphone.Config)) xphone.Phone {
+	t.Helper()
+	cfg := xphone.Config{
 		Username: user, Password: "secret", Host: "127.0.0.1", Port: k.port,
-		RegisterExpiry: expiry, MediaTimeout: -1,
+		RegisterExpiry: time.Minute, MediaTimeout: -1,
 		RTPAddress: netip.MustParseAddr("127.0.0.1"),
-	})
+	}
+	edit(&cfg)
+	p, err := xphone.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	p.OnError(func(err error) { errs <- err })
+	if errs != nil {
+		p.OnError(func(err error) { errs <- err })
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect %s: %v", user, err)
+		t.Fatalf("Connect %s (%s): %v", user, cfg.Transport, err)
 	}
 	t.Cleanup(func() { p.Disconnect(context.Background()) })
 	return p

@@ -5,7 +5,6 @@ package interop
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -35,22 +34,9 @@ func srtpPhone(t *testing.T, k *kamailio, user, suite string) xphone.Phone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := xphone.New(xphone.Config{
-		SRTPSuites: []srtp.Profile{prof},
-		Username:   user, Password: "secret", Host: "127.0.0.1", Port: k.port,
-		RegisterExpiry: time.Minute, MediaTimeout: -1, Codecs: []xphone.Codec{xphone.CodecPCMU},
-		RTPAddress: netip.MustParseAddr("127.0.0.1"), SRTP: xphone.SRTPMandatory,
+	return registeredPhone(t, k, user, nil, func(c *xphone.Config) {
+		c.SRTP, c.SRTPSuites, c.Codecs = xphone.SRTPMandatory, []srtp.Profile{prof}, []xphone.Codec{xphone.CodecPCMU}
 	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect %s: %v", user, err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
-	return p
 }
 
 // TestUASRTPBaresip: baresip with mediaenc=srtp-mand (RTP/SAVP only) and

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,23 +114,9 @@ func startKamailioTLS(t *testing.T, pki *testPKI) *kamailio {
 // there to deliver calls); without one it only dials out.
 func tlsPhone(t *testing.T, k *kamailio, user, listen string, tc *tls.Config, errs chan<- error) xphone.Phone {
 	t.Helper()
-	p, err := xphone.New(xphone.Config{
-		Username: user, Password: "secret", Host: "127.0.0.1", Port: k.tlsPort,
-		Transport: "tls", TLSConfig: tc, ListenAddr: listen,
-		RegisterExpiry: time.Minute, MediaTimeout: -1,
-		RTPAddress: netip.MustParseAddr("127.0.0.1"),
+	return registeredPhone(t, k, user, errs, func(c *xphone.Config) {
+		c.Port, c.Transport, c.TLSConfig, c.ListenAddr = k.tlsPort, "tls", tc, listen
 	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	p.OnError(func(err error) { errs <- err })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect %s over TLS: %v", user, err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
-	return p
 }
 
 // TestUAKamailioTLS: Kamailio listens for TLS with a certificate for
