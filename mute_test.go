@@ -19,7 +19,7 @@ func TestMuteModes(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			c, in := callPair(t, listeningPhone(t, func(c *Config) { c.MuteSendsNothing = nothing }), listeningPhone(t))
-			go talk(in) // the callee talks, so the caller has frames to wait on
+			go playTone(in, 440, 8000) // the callee talks, so the caller has frames to wait on
 			frames := func(n int) {
 				for range n {
 					select {

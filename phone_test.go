@@ -36,23 +36,6 @@ func listeningPhone(t *testing.T, edits ...func(*Config)) Phone {
 	return p
 }
 
-// talk writes a silent frame every 20 ms to c until it ends, giving the
-// other end a clock to wait on.
-func talk(c Call) {
-	for {
-		select {
-		case c.PCMWriter() <- make([]int16, 160):
-		case <-c.Context().Done():
-			return
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-c.Context().Done():
-			return
-		}
-	}
-}
-
 func phoneURI(p Phone) string {
 	ph := p.(*phone)
 	host, port := ph.ua.LocalAddr()
@@ -60,22 +43,10 @@ func phoneURI(p Phone) string {
 }
 
 func TestPhoneCallThroughFacade(t *testing.T) {
-	callee := listeningPhone(t)
 	caller := listeningPhone(t)
-	got := make(chan Call, 1)
-	callee.OnIncoming(func(c Call) {
-		if err := c.Accept(context.Background()); err != nil {
-			t.Errorf("Accept: %v", err)
-		}
-		got <- c
-	})
+	c, in := callPair(t, caller, listeningPhone(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := caller.Dial(ctx, phoneURI(callee))
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	in := <-got
 	if c.State() != StateActive || c.Codec() != CodecPCMU || c.Direction() != Outbound || in.Direction() != Inbound {
 		t.Errorf("got state %v codec %v direction %v/%v, want Active PCMU outbound/inbound", c.State(), c.Codec(), c.Direction(), in.Direction())
 	}
@@ -176,26 +147,6 @@ func TestPhoneDialTimeoutCancels(t *testing.T) {
 
 func netipLoopback() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
 
-// phoneWith is listeningPhone with cfg adjusted by mod.
-func phoneWith(t *testing.T, mod func(*Config)) Phone {
-	t.Helper()
-	cfg := Config{Username: "p", ListenAddr: "127.0.0.1:0", MediaTimeout: -1, RTPAddress: netipLoopback()}
-	if mod != nil {
-		mod(&cfg)
-	}
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
-	return p
-}
-
 // playTone writes frames of a tone at the call's PCM rate until it ends.
 func playTone(c Call, freq float64, rate int) {
 	g := audiotest.ToneGenerator{Freq: freq, SampleRate: rate, Amplitude: 8000}
@@ -258,21 +209,9 @@ func TestPhoneCodecs(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				leakcheck.Check(t)
 				only := func(c *Config) { c.Codecs = []Codec{codec} }
-				callee, caller := phoneWith(t, only), phoneWith(t, only)
-				got := make(chan Call, 1)
-				callee.OnIncoming(func(c Call) {
-					if err := c.Accept(context.Background()); err != nil {
-						t.Errorf("Accept: %v", err)
-					}
-					got <- c
-				})
+				out, in := callPair(t, listeningPhone(t, only), listeningPhone(t, only))
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				out, err := caller.Dial(ctx, phoneURI(callee))
-				if err != nil {
-					t.Fatalf("Dial: %v", err)
-				}
-				in := <-got
 				if out.Codec() != codec || in.Codec() != codec {
 					t.Errorf("codec: got %v/%v, want %v", out.Codec(), in.Codec(), codec)
 				}
@@ -343,13 +282,13 @@ func TestStateAndReasonConversion(t *testing.T) {
 func TestPhoneDialErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pcmu := phoneWith(t, func(c *Config) { c.Codecs = []Codec{CodecPCMU} })
-	pcma := phoneWith(t, func(c *Config) { c.Codecs = []Codec{CodecPCMA} })
+	pcmu := listeningPhone(t, func(c *Config) { c.Codecs = []Codec{CodecPCMU} })
+	pcma := listeningPhone(t, func(c *Config) { c.Codecs = []Codec{CodecPCMA} })
 	if _, err := pcma.Dial(ctx, phoneURI(pcmu)); !errors.Is(err, ErrNotAcceptable) {
 		t.Errorf("Dial without a common codec: got %v, want ErrNotAcceptable", err)
 	}
 	port := busyEvenPort(t)
-	full := phoneWith(t, func(c *Config) { c.RTPPortMin, c.RTPPortMax = port, port+1 })
+	full := listeningPhone(t, func(c *Config) { c.RTPPortMin, c.RTPPortMax = port, port+1 })
 	if _, err := full.Dial(ctx, phoneURI(pcmu)); !errors.Is(err, ErrNoRTPPort) {
 		t.Errorf("Dial without a free RTP port: got %v, want ErrNoRTPPort", err)
 	}

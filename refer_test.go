@@ -139,7 +139,7 @@ func TestPhoneBlindTransfer(t *testing.T) {
 // by SIP INFO and arrive once each through OnDTMF.
 func TestPhoneDTMFInfo(t *testing.T) {
 	info := func(c *Config) { c.DTMFMode = DTMFInfo }
-	a, b := phoneWith(t, info), phoneWith(t, info)
+	a, b := listeningPhone(t, info), listeningPhone(t, info)
 	ca, cb := callPair(t, a, b)
 	got := make(chan rune, 8)
 	cb.OnDTMF(func(r rune) { got <- r })

@@ -14,15 +14,15 @@ import (
 func TestRefuseSDESOverPlainReachesTheUA(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	callee := phoneWith(t, func(c *Config) { c.SRTP = SRTPMandatory })
+	callee := listeningPhone(t, func(c *Config) { c.SRTP = SRTPMandatory })
 	callee.OnIncoming(func(c Call) { c.Accept(ctx) })
 
-	refusing := phoneWith(t, func(c *Config) { c.SRTP, c.RefuseSDESOverPlain = SRTPMandatory, true })
+	refusing := listeningPhone(t, func(c *Config) { c.SRTP, c.RefuseSDESOverPlain = SRTPMandatory, true })
 	if _, err := refusing.Dial(ctx, phoneURI(callee)); !errors.Is(err, ErrNotAcceptable) {
 		t.Errorf("mandatory SRTP over UDP with RefuseSDESOverPlain: got %v, want ErrNotAcceptable", err)
 	}
 
-	plain := phoneWith(t, func(c *Config) { c.SRTP = SRTPMandatory })
+	plain := listeningPhone(t, func(c *Config) { c.SRTP = SRTPMandatory })
 	call, err := plain.Dial(ctx, phoneURI(callee))
 	if err != nil {
 		t.Fatalf("mandatory SRTP over UDP without the option: %v", err)

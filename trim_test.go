@@ -20,8 +20,8 @@ func TestTrimWriteBacklog(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			c, in := callPair(t, listeningPhone(t, func(c *Config) { c.TrimWriteBacklog = trim }), listeningPhone(t))
-			go talk(in)   // the callee talks: the caller's clock
-			for range 5 { // five frames ahead
+			go playTone(in, 440, 8000) // the callee talks: the caller's clock
+			for range 5 {              // five frames ahead
 				c.PCMWriter() <- make([]int16, 160)
 			}
 			for range 80 { // then one per frame heard
