@@ -314,11 +314,7 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	// up the others.
 	var wg sync.WaitGroup
 	for _, c := range calls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.End(ctx) //nolint:errcheck // best effort: the call ends locally anyway
-		}()
+		wg.Go(func() { c.End(ctx) }) //nolint:errcheck // best effort: the call ends locally anyway
 	}
 	wg.Wait()
 	stop()
