@@ -42,3 +42,42 @@ func TestByeAnsweredBeforeShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestEndBetweenAckAndActive: End called after the 2xx was ACKed, when
+// cancelling the INVITE can no longer end the call, waits for the call to
+// become active and hangs up with BYE. (It used to wait for an end that
+// never came, sending nothing: a flaky TestUpdateEarlyNotAllowed.)
+func TestEndBetweenAckAndActive(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ended := make(chan error, 1)
+	u.testAcked = func(c *Call, ictx context.Context) {
+		go func() { ended <- c.End(context.Background()) }()
+		select { // End has cancelled the INVITE
+		case <-ictx.Done():
+		case <-time.After(10 * time.Second):
+			t.Error("End did not cancel the INVITE")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	p.respond(inv, 200, token(), peerSDP(40000, "PCMU"))
+	p.next("ACK", isReq("ACK"))
+	p.respond(p.next("BYE", isReq("BYE")), 200, "", "")
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("End: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("End did not return")
+	}
+	if r := recvDial(t, res); r.err == nil {
+		if got := r.c.Reason(); got != EndLocalHangup {
+			t.Errorf("reason: got %v, want %v", got, EndLocalHangup)
+		}
+	}
+}

@@ -105,6 +105,7 @@ type Call struct {
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
 	ack          *sipmsg.Message
+	confirmed    chan struct{} // closed when our INVITE's 2xx made the call active
 	early        earlyDialogs // early dialogs of our INVITE (prack.go)
 }
 
@@ -433,32 +434,30 @@ func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transpor
 func (c *Call) End(ctx context.Context) error {
 	c.mu.Lock()
 	st := c.state
-	cancelInvite := c.cancelInvite
+	cancelInvite, confirmed := c.cancelInvite, c.confirmed
 	c.mu.Unlock()
 	switch st {
 	case StateEnded:
 		return ErrInvalidState
-	case StateIdle, StateDialing, StateRemoteRinging:
-		if c.outbound && cancelInvite != nil {
-			cancelInvite(ErrCancelled)
-			select {
-			case <-c.done:
-				return nil
-			case <-ctx.Done():
-				c.end(EndCancelled, nil)
-				return ctx.Err()
-			}
-		}
 	case StateRinging:
 		return c.Reject(ctx, 603, "")
-	case StateEarlyMedia:
+	case StateEarlyMedia, StateIdle, StateDialing, StateRemoteRinging:
 		if !c.outbound {
-			return c.Reject(ctx, 603, "")
+			if st == StateEarlyMedia {
+				return c.Reject(ctx, 603, "")
+			}
+			break
 		}
+		if cancelInvite == nil {
+			break
+		}
+		// CANCEL the INVITE. A 2xx may already be in hand (ACKed, media
+		// starting): then the call becomes active and is hung up with BYE.
 		cancelInvite(ErrCancelled)
 		select {
 		case <-c.done:
 			return nil
+		case <-confirmed:
 		case <-ctx.Done():
 			c.end(EndCancelled, nil)
 			return ctx.Err()

@@ -185,6 +185,7 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	ictx, cancel := context.WithCancelCause(context.Background())
 	c.mu.Lock()
 	c.cancelInvite = cancel
+	c.confirmed = make(chan struct{})
 	c.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { cancel(fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx))) })
 	var timer *time.Timer
@@ -457,7 +458,11 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 	if err := c.startMedia(n, early); err != nil && !errors.Is(err, media.ErrClosed) {
 		c.u.log.Warn("ua: media start", "err", err)
 	}
+	if c.u.testAcked != nil {
+		c.u.testAcked(c, ictx)
+	}
 	c.setState(StateActive)
+	close(c.confirmed)
 	c.armTimer(timerFromAnswer(req, resp))
 	report(nil)
 }

@@ -200,6 +200,8 @@ type UA struct {
 	tasks  tracker
 	events serial
 	late   lateCalls // cancelled INVITEs a 2xx may still answer
+
+	testAcked func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
 }
 
 // New returns a UA for cfg. It does no I/O.
