@@ -106,7 +106,7 @@ type Call struct {
 	cancelInvite context.CancelCauseFunc
 	ack          *sipmsg.Message
 	confirmed    chan struct{} // closed when our INVITE's 2xx made the call active
-	early        earlyDialogs // early dialogs of our INVITE (prack.go)
+	early        earlyDialogs  // early dialogs of our INVITE (prack.go)
 }
 
 // errSDESOverPlain refuses SRTP keys on unencrypted signaling.
