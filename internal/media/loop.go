@@ -1,8 +1,6 @@
 package media
 
 import (
-	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -21,6 +19,7 @@ type loopConfig struct {
 	dec                decoder
 	rtpSend, rtpRecv   *srtp.Context
 	rtcpSend, rtcpRecv *srtp.Context
+	oldRTCP            *sock // the RTCP socket rtcp-mux replaced, for the loop to close
 }
 
 func (lc *loopConfig) close() {
@@ -37,6 +36,10 @@ func (lc *loopConfig) close() {
 		if c != nil {
 			c.Close()
 		}
+	}
+	if lc.oldRTCP != nil {
+		lc.oldRTCP.Close()
+		lc.oldRTCP = nil
 	}
 }
 
@@ -222,8 +225,8 @@ func (l *loop) init(s *Session, lc *loopConfig) error {
 	l.lastRTP = time.Now()
 	l.lastHeard = l.lastRTP
 	l.nextRTCP = l.lastRTP.Add(s.rtcpInterval() / 2) // RFC 3550 §6.2: first report at half the interval
-	if s.rtcpConn != nil && pollRTCP {
-		l.rtcpPoll = newRTCPPoller(s.rtcpConn)
+	if s.rtcpSock != nil && pollRTCP {
+		l.rtcpPoll = newRTCPPoller(s.rtcpSock)
 	}
 	l.apply(lc)
 	return nil
@@ -238,7 +241,11 @@ func (l *loop) apply(lc *loopConfig) {
 	codecChanged := old == nil || old.ci != lc.ci || old.cfg.PayloadType != lc.cfg.PayloadType
 	l.cfg, l.ci = lc.cfg, lc.ci
 	if lc.cfg.RTCPMux {
-		l.rtcpPoll = nil // the RTCP socket is gone (Update closed it)
+		l.rtcpPoll = nil
+	}
+	if lc.oldRTCP != nil {
+		lc.oldRTCP.Close() // no longer read: the RTCP reader goroutine, if any, exits
+		lc.oldRTCP = nil
 	}
 	if !l.latched || old == nil || old.cfg.RemoteRTP != lc.cfg.RemoteRTP {
 		l.remoteRTP, l.remoteRTCP, l.latched = lc.cfg.RemoteRTP, lc.cfg.remoteRTCP(), false
@@ -326,32 +333,6 @@ func (s *Session) setRTCPRecv(c *srtp.Context) {
 	s.rtcpMu.Unlock()
 	if old != nil && old != c {
 		old.Close()
-	}
-}
-
-// readRTP is the session's reader goroutine: it blocks on the RTP socket,
-// with no deadline, and hands each datagram to the loop state under the
-// loop lock. It exits when Close closes the socket.
-func (s *Session) readRTP() {
-	defer s.wg.Done()
-	conn := s.rtpConn
-	buf := make([]byte, 1500+64)
-	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // ICMP errors and the like: keep going
-		}
-		now := time.Now()
-		s.loopMu.Lock()
-		if s.stopped {
-			s.loopMu.Unlock()
-			return
-		}
-		s.l.receive(buf[:n], from, now)
-		s.loopMu.Unlock()
 	}
 }
 
@@ -470,7 +451,7 @@ func (l *loop) answerSTUN(buf []byte, from netip.AddrPort) {
 	b.AddXORMappedAddress(from)
 	b.AddFingerprint()
 	if out, err := b.Build(); err == nil {
-		l.s.rtpConn.WriteToUDPAddrPort(out, from)
+		l.s.rtpSock.WriteTo(out, from)
 	}
 }
 

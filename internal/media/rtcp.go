@@ -1,9 +1,7 @@
 package media
 
 import (
-	"errors"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"time"
 
@@ -68,11 +66,11 @@ func (l *loop) sendReport(now time.Time, bye bool) {
 		}
 	}
 	sc.rtcp = buf[:0]
-	conn := s.rtpConn
+	conn := s.rtpSock
 	if !l.cfg.RTCPMux {
 		s.mu.Lock()
-		if s.rtcpConn != nil {
-			conn = s.rtcpConn
+		if s.rtcpSock != nil {
+			conn = s.rtcpSock
 		}
 		s.mu.Unlock()
 	}
@@ -84,7 +82,7 @@ func (l *loop) sendReport(now time.Time, bye bool) {
 		}
 		s.rtcpMu.Unlock()
 	}
-	conn.WriteToUDPAddrPort(buf, dst)
+	conn.WriteTo(buf, dst)
 }
 
 // applySR hands a sender report received by the RTCP reader to the
@@ -97,22 +95,6 @@ func (l *loop) applySR() {
 	s.rtcpMu.Unlock()
 	if r.srPending && l.haveSrc {
 		l.rstats.ReceivedSR(r.srNTP, r.srArrival)
-	}
-}
-
-// readRTCP is the RTCP reader goroutine of a session without rtcp-mux.
-func (s *Session) readRTCP(conn *net.UDPConn) {
-	defer s.wg.Done()
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		s.receiveRTCP(buf[:n], from, time.Now())
 	}
 }
 

@@ -3,7 +3,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"time"
 )
@@ -14,7 +13,7 @@ const pollRTCP = false
 
 type rtcpPoller struct{}
 
-func newRTCPPoller(*net.UDPConn) *rtcpPoller { return nil }
+func newRTCPPoller(*sock) *rtcpPoller { return nil }
 
 func (p *rtcpPoller) next([]byte) ([]byte, netip.AddrPort, time.Time, bool) {
 	return nil, netip.AddrPort{}, time.Time{}, false

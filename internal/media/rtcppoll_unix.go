@@ -3,7 +3,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"syscall"
 	"time"
@@ -15,10 +14,10 @@ import (
 const pollRTCP = true
 
 // rtcpPoller reads whatever datagrams wait on the RTCP socket without
-// blocking. Go's sockets are non-blocking, so a recvfrom with no data
+// blocking. The socket is non-blocking, so a recvfrom with no data
 // returns EAGAIN at once.
 type rtcpPoller struct {
-	rc   syscall.RawConn
+	c    *sock
 	buf  []byte
 	n    int
 	from netip.AddrPort
@@ -28,15 +27,11 @@ type rtcpPoller struct {
 
 // newRTCPPoller returns a poller of c; each read goes into the buffer given
 // to next.
-func newRTCPPoller(c *net.UDPConn) *rtcpPoller {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	p := &rtcpPoller{rc: rc}
+func newRTCPPoller(c *sock) *rtcpPoller {
+	p := &rtcpPoller{c: c}
 	// The first timestamp query turns kernel receive timestamps on, so
 	// even the first report gets an exact arrival time.
-	rc.Control(func(fd uintptr) { arrivalTime(fd) })
+	c.control(func(fd uintptr) { arrivalTime(fd) })
 	p.fn = func(fd uintptr) bool {
 		n, sa, err := syscall.Recvfrom(int(fd), p.buf, 0)
 		if err != nil || n < 0 {
@@ -64,7 +59,7 @@ func newRTCPPoller(c *net.UDPConn) *rtcpPoller {
 func (p *rtcpPoller) next(buf []byte) (b []byte, from netip.AddrPort, at time.Time, ok bool) {
 	p.n = -1
 	p.buf = buf
-	if p.rc.Read(p.fn) != nil || p.n < 0 {
+	if p.c.rawRead(p.fn) != nil || p.n < 0 {
 		return nil, netip.AddrPort{}, time.Time{}, false
 	}
 	b = p.buf[:p.n]

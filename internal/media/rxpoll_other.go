@@ -3,8 +3,8 @@
 package media
 
 import (
+	"errors"
 	"net"
-	"syscall"
 	"time"
 )
 
@@ -14,8 +14,61 @@ const pollRTP = false
 
 type rxBatch struct{}
 
-func newRxBatch() *rxBatch { return nil }
+type shardIO struct{ rx *rxBatch }
 
-func setupRxPoll(*net.UDPConn) syscall.RawConn { return nil }
+func (sh *shard) watch(*Session)      {}
+func (sh *shard) unwatch(*Session)    {}
+func (sh *shard) readReady(time.Time) {}
 
 func (s *Session) drainRTP(*rxBatch, time.Time) {}
+
+// startReaders starts the session's reader goroutines: RTP, and RTCP
+// where the loop cannot poll it.
+func (s *Session) startReaders() {
+	s.wg.Add(1)
+	go s.readRTP()
+	if s.rtcpSock != nil && !pollRTCP {
+		s.wg.Add(1)
+		go s.readRTCP(s.rtcpSock)
+	}
+}
+
+// readRTP is the session's reader goroutine: it blocks on the RTP socket,
+// runs the receive path on each datagram and exits when the socket closes.
+func (s *Session) readRTP() {
+	defer s.wg.Done()
+	buf := make([]byte, 1500+64)
+	for {
+		n, from, err := s.rtpSock.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP errors and the like: keep going
+		}
+		now := time.Now()
+		s.loopMu.Lock()
+		if s.stopped {
+			s.loopMu.Unlock()
+			return
+		}
+		s.l.receive(buf[:n], from, now)
+		s.loopMu.Unlock()
+	}
+}
+
+// readRTCP is the RTCP reader goroutine of a session without rtcp-mux.
+func (s *Session) readRTCP(conn *sock) {
+	defer s.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		s.receiveRTCP(buf[:n], from, time.Now())
+	}
+}

@@ -52,12 +52,12 @@ type shard struct {
 	groups  [phases][]*Session
 	running bool
 
-	// Owned by the shard's goroutine: the sessions of the current slot,
-	// the receive buffers (when pollRTP) and the scratch buffers lent to
-	// each session while it is served.
+	// Owned by the shard's goroutine: the sessions of the current slot
+	// and the scratch buffers lent to each session while it is served.
 	visit []*Session
-	rx    *rxBatch
 	sc    *scratch
+
+	shardIO // the shard's socket reading (pollRTP)
 }
 
 // add puts s in the shard with the fewest sessions, in its least loaded
@@ -84,6 +84,9 @@ func (sc *scheduler) add(s *Session) {
 			p = i
 		}
 	}
+	if pollRTP {
+		sh.watch(s)
+	}
 	sh.groups[p] = append(sh.groups[p], s)
 	s.shard, s.phase = sh, p
 	if !sh.running {
@@ -105,6 +108,7 @@ func (sh *shard) remove(s *Session) {
 			g[last] = nil
 			sh.groups[s.phase] = g[:last]
 			sh.n.Add(-1)
+			sh.unwatch(s)
 			break
 		}
 	}
@@ -119,9 +123,6 @@ func (sh *shard) remove(s *Session) {
 // session off its schedule; slots missed while the goroutine was busy are
 // served at once, in order.
 func (sh *shard) run() {
-	if pollRTP && sh.rx == nil {
-		sh.rx = newRxBatch()
-	}
 	if sh.sc == nil {
 		sh.sc = newScratch()
 	}
@@ -131,6 +132,7 @@ func (sh *shard) run() {
 	last := int64(0)
 	for {
 		<-t.C
+		sh.readReady(time.Now())
 		cur := int64(time.Since(start) / quantum)
 		if cur <= last {
 			continue
@@ -179,8 +181,8 @@ func (s *Session) serveReceive(due, now time.Time, rx *rxBatch, sc *scratch) {
 	}
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
-	if s.rtpRC != nil {
-		s.drainRTP(rx, now)
+	if pollRTP && !s.polled {
+		s.drainRTP(rx, now) // no poller: read at each receive half
 	}
 	l := &s.l
 	if l.next.IsZero() {
@@ -199,6 +201,19 @@ func (s *Session) serveReceive(due, now time.Time, rx *rxBatch, sc *scratch) {
 			l.next = due.Add(FrameDuration)
 		}
 	}
+}
+
+// serveRead runs the receive path on every datagram waiting on s's RTP
+// socket.
+func (s *Session) serveRead(rx *rxBatch, now time.Time, sc *scratch) {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.l.buf = sc
+	s.drainRTP(rx, now)
+	s.l.buf = nil
 }
 
 // serveSend runs the send half of every tick whose receive half ran.

@@ -308,7 +308,7 @@ func (l *loop) write(now time.Time, p *rtp.Packet) {
 			return
 		}
 	}
-	if _, err := s.rtpConn.WriteToUDPAddrPort(buf, l.remoteRTP); err != nil {
+	if err := s.rtpSock.WriteTo(buf, l.remoteRTP); err != nil {
 		return
 	}
 	l.sentAny = true

@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/xphone-go/xphone/rtp"
@@ -37,9 +35,10 @@ import (
 type Session struct {
 	opts    Options
 	log     *slog.Logger
-	rtpConn *net.UDPConn
-	// rtcpConn is nil with rtcp-mux; it is read by the RTCP goroutine.
-	rtcpConn *net.UDPConn
+	rtpSock *sock
+	// rtcpSock is nil with rtcp-mux; the loop polls it (pollRTCP) or a
+	// goroutine reads it.
+	rtcpSock *sock
 	cname    string
 
 	// Application channels, made when first asked for. Readers are
@@ -69,9 +68,9 @@ type Session struct {
 	// The scheduler's shard and phase; set by Start (sched.add).
 	shard *shard
 	phase int
-	// rtpRC is the RTP socket's raw connection when the scheduler reads
-	// it (pollRTP); nil when the session runs a reader goroutine.
-	rtpRC syscall.RawConn
+	// polled: the shard's poller watches the RTP socket (pollRTP); set
+	// before the shard first visits the session.
+	polled bool
 
 	mu        sync.Mutex // guards the fields below
 	started   bool
@@ -136,15 +135,15 @@ func New(opts Options) (*Session, error) {
 	if opts.PortMin < 1 || opts.PortMax > 65535 || opts.PortMin > opts.PortMax {
 		return nil, fmt.Errorf("media: bad port range %d-%d", opts.PortMin, opts.PortMax)
 	}
-	rtpConn, rtcpConn, err := allocate(opts.Address, opts.PortMin, opts.PortMax, opts.MuxOnly)
+	rtpSock, rtcpSock, err := allocate(opts.Address, opts.PortMin, opts.PortMax, opts.MuxOnly)
 	if err != nil {
 		return nil, err
 	}
 	s := &Session{
 		opts:     opts,
 		log:      opts.Logger,
-		rtpConn:  rtpConn,
-		rtcpConn: rtcpConn,
+		rtpSock:  rtpSock,
+		rtcpSock: rtcpSock,
 		cname:    opts.CNAME,
 		dtmfIn:   make(chan uint8, 64),
 		done:     make(chan struct{}),
@@ -166,7 +165,7 @@ func New(opts Options) (*Session, error) {
 // allocate binds an even RTP port and the next odd one for RTCP (RFC 3550
 // §11), or one port when mux, starting at a random place in the range so
 // that concurrent sessions rarely race for the same pair.
-func allocate(addr netip.Addr, lo, hi int, mux bool) (*net.UDPConn, *net.UDPConn, error) {
+func allocate(addr netip.Addr, lo, hi int, mux bool) (*sock, *sock, error) {
 	first := lo + lo%2 // the first even port
 	if first > hi || (!mux && first+1 > hi) {
 		return nil, nil, fmt.Errorf("%w %d-%d", ErrNoRTPPort, lo, hi)
@@ -182,14 +181,14 @@ func allocate(addr netip.Addr, lo, hi int, mux bool) (*net.UDPConn, *net.UDPConn
 	}
 	for i := range pairs {
 		port := first + 2*((start+i)%pairs)
-		a, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(port))))
+		a, err := listenSock(netip.AddrPortFrom(addr, uint16(port)))
 		if err != nil {
 			continue
 		}
 		if mux {
 			return a, nil, nil
 		}
-		b, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(port+1))))
+		b, err := listenSock(netip.AddrPortFrom(addr, uint16(port+1)))
 		if err != nil {
 			a.Close()
 			continue
@@ -202,19 +201,19 @@ func allocate(addr netip.Addr, lo, hi int, mux bool) (*net.UDPConn, *net.UDPConn
 // LocalRTP returns the address the RTP socket is bound to, for the SDP
 // m= line and c= line.
 func (s *Session) LocalRTP() netip.AddrPort {
-	return s.rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return s.rtpSock.LocalAddr()
 }
 
 // LocalRTCP returns the address of the RTCP socket: the RTP address with
 // rtcp-mux (Options.MuxOnly, or after Start with Config.RTCPMux).
 func (s *Session) LocalRTCP() netip.AddrPort {
 	s.mu.Lock()
-	c := s.rtcpConn
+	c := s.rtcpSock
 	s.mu.Unlock()
 	if c == nil {
 		return s.LocalRTP()
 	}
-	return c.LocalAddr().(*net.UDPAddr).AddrPort()
+	return c.LocalAddr()
 }
 
 // Start applies the negotiated cfg and puts the session on the shared
@@ -236,11 +235,11 @@ func (s *Session) Start(cfg Config) error {
 		lc.close()
 		return errors.New("media: session already started")
 	}
-	if cfg.RTCPMux && s.rtcpConn != nil {
-		s.rtcpConn.Close()
-		s.rtcpConn = nil
+	if cfg.RTCPMux && s.rtcpSock != nil {
+		s.rtcpSock.Close()
+		s.rtcpSock = nil
 	}
-	if !cfg.RTCPMux && s.rtcpConn == nil {
+	if !cfg.RTCPMux && s.rtcpSock == nil {
 		lc.close()
 		return errors.New("media: session bound for rtcp-mux only")
 	}
@@ -251,17 +250,7 @@ func (s *Session) Start(cfg Config) error {
 		return err
 	}
 	s.setRTCPRecv(lc.rtcpRecv)
-	if pollRTP {
-		s.rtpRC = setupRxPoll(s.rtpConn)
-	}
-	if s.rtpRC == nil {
-		s.wg.Add(1)
-		go s.readRTP()
-	}
-	if s.rtcpConn != nil && !pollRTCP {
-		s.wg.Add(1)
-		go s.readRTCP(s.rtcpConn)
-	}
+	s.startReaders()
 	sched.add(s)
 	return nil
 }
@@ -290,12 +279,16 @@ func (s *Session) Update(cfg Config) error {
 		return errors.New("media: rtcp-mux cannot be turned off")
 	}
 	if cfg.RTCPMux && !s.cfg.RTCPMux {
-		// The RTCP reader exits when its socket closes.
-		s.rtcpConn.Close()
-		s.rtcpConn = nil
+		// The loop, which may be reading it, closes the RTCP socket when
+		// it applies lc; until then reports go out on the RTP socket.
+		lc.oldRTCP = s.rtcpSock
+		s.rtcpSock = nil
 	}
 	s.cfg = cfg
 	if s.pending != nil {
+		if lc.oldRTCP == nil {
+			lc.oldRTCP, s.pending.oldRTCP = s.pending.oldRTCP, nil
+		}
 		s.pending.close()
 	}
 	s.pending = lc
@@ -341,10 +334,10 @@ func (s *Session) Close() error {
 // shutdown releases everything; it runs once, in Close.
 func (s *Session) shutdown() {
 	s.closeOnce.Do(func() {
-		s.rtpConn.Close()
+		s.rtpSock.Close()
 		s.mu.Lock()
-		if s.rtcpConn != nil {
-			s.rtcpConn.Close()
+		if s.rtcpSock != nil {
+			s.rtcpSock.Close()
 		}
 		if s.pending != nil {
 			s.pending.close()
