@@ -118,7 +118,9 @@ type loop struct {
 	seq      uint16
 	ts       uint32
 	talking  bool
-	sentAny  bool // sent RTP since the last report (RFC 3550 §6.4)
+	late     bool   // this tick's frame is still awaited (send, sendLate)
+	lateTS   uint32 // its RTP timestamp
+	sentAny  bool   // sent RTP since the last report (RFC 3550 §6.4)
 	pktCount uint32
 	octCount uint32
 	lastSRTS uint32

@@ -55,9 +55,18 @@ type shard struct {
 	// Owned by the shard's goroutine: the sessions of the current slot
 	// and the scratch buffers lent to each session while it is served.
 	visit []*Session
+	late  []lateSend // sessions whose tick waits for the application's frame
 	sc    *scratch
 
 	shardIO // the shard's socket reading (pollRTP)
+}
+
+// lateSend is a session whose send half found no frame from an
+// application that has been sending; it is tried again each quantum until
+// slot until, the end of the tick.
+type lateSend struct {
+	s     *Session
+	until int64
 }
 
 // add puts s in the shard with the fewest sessions, in its least loaded
@@ -138,7 +147,7 @@ func (sh *shard) run() {
 			continue
 		}
 		for m := max(last+1, cur-phases+1); m <= cur; m++ {
-			if !sh.serve(int(m%phases), start.Add(time.Duration(m)*quantum)) {
+			if !sh.serve(m, start.Add(time.Duration(m)*quantum)) {
 				return
 			}
 		}
@@ -146,24 +155,37 @@ func (sh *shard) run() {
 	}
 }
 
-// serve runs slot p, due at the given nominal time. It reports false when
+// serve runs slot m, due at the given nominal time: first the late sends
+// of earlier slots, then the receive half of phase m mod phases and the
+// send half of the phase half a frame behind it. It reports false when
 // the shard has no sessions left and its goroutine must exit.
-func (sh *shard) serve(p int, due time.Time) bool {
+func (sh *shard) serve(m int64, due time.Time) bool {
 	sh.mu.Lock()
 	if sh.n.Load() == 0 {
+		clear(sh.late) // before the next goroutine can start
+		sh.late = sh.late[:0]
 		sh.running = false
 		sh.mu.Unlock()
 		return false
 	}
+	p := int(m % phases)
 	rx := sh.groups[p]
 	tx := sh.groups[(p+phases/2)%phases]
 	sh.visit = append(append(sh.visit[:0], rx...), tx...)
 	sh.mu.Unlock()
+	keep := sh.late[:0]
+	for _, w := range sh.late {
+		if !w.s.serveLate(time.Now(), sh.sc) && m < w.until {
+			keep = append(keep, w)
+		}
+	}
+	clear(sh.late[len(keep):])
+	sh.late = keep
 	for i, s := range sh.visit {
 		if i < len(rx) {
 			s.serveReceive(due, time.Now(), sh.rx, sh.sc)
-		} else {
-			s.serveSend(time.Now(), sh.sc)
+		} else if s.serveSend(time.Now(), sh.sc) {
+			sh.late = append(sh.late, lateSend{s, m + phases - 1})
 		}
 	}
 	clear(sh.visit) // let closed sessions go
@@ -216,12 +238,13 @@ func (s *Session) serveRead(rx *rxBatch, now time.Time, sc *scratch) {
 	s.l.buf = nil
 }
 
-// serveSend runs the send half of every tick whose receive half ran.
-func (s *Session) serveSend(now time.Time, sc *scratch) {
+// serveSend runs the send half of every tick whose receive half ran. It
+// reports whether the last tick waits for a late frame (loop.send).
+func (s *Session) serveSend(now time.Time, sc *scratch) bool {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
-		return
+		return false
 	}
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
@@ -229,4 +252,18 @@ func (s *Session) serveSend(now time.Time, sc *scratch) {
 	for ; l.owed > 0; l.owed-- {
 		l.tickSend(now)
 	}
+	return l.late
+}
+
+// serveLate sends the late frame of s's open tick if it has come. It
+// reports whether the tick is closed.
+func (s *Session) serveLate(now time.Time, sc *scratch) bool {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	if s.stopped {
+		return true
+	}
+	s.l.buf = sc
+	defer func() { s.l.buf = nil }()
+	return s.l.sendLate(now)
 }

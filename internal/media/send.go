@@ -124,9 +124,20 @@ func (l *loop) skipTicks(k int) {
 // or nothing. The RTP timestamp advances by one frame every tick whether
 // or not a packet goes out, so it follows the sampling clock (RFC 3550
 // §5.1) across pauses.
+//
+// When the application has been sending but has not yet written this
+// tick's frame, the tick stays open (l.late) until the next one: the
+// scheduler tries again each quantum (sendLate), so a writer that runs a
+// little behind the session's clock costs a quantum, not a frame, and
+// never leaves a standing queue behind. A tick that ends without the
+// frame ends the talkspurt.
 func (l *loop) send(now time.Time) {
 	s := l.s
 	defer func() { l.ts += l.ci.tsPerFrame }()
+	if l.late {
+		l.late = false
+		l.talking = false // the last tick's frame never came
+	}
 	l.drainWriters()
 	raw, haveRaw := l.rtpQ.pop()
 	frame, haveFrame := l.nextFrame()
@@ -161,15 +172,52 @@ func (l *loop) send(now time.Time) {
 	case haveRaw:
 		l.sendRaw(now, raw)
 	case haveFrame:
-		if l.rs != nil { // Options.PCMRate: the frame is at the application's rate
-			m := copy(l.appFrame, frame)
-			clear(l.appFrame[m:])
-			frame = l.convert(l.frame, l.appFrame)
-		}
-		l.sendAudio(now, frame)
-	default:
-		l.talking = false // nothing written: send nothing (DTX)
+		l.sendFrame(now, frame)
+	case l.talking:
+		l.late, l.lateTS = true, l.ts // the frame may still come this tick
 	}
+	// else nothing written for a while: send nothing (DTX)
+}
+
+// sendLate sends the open tick's frame or packet if the application has
+// written it since (see send). It reports whether the tick is closed.
+func (l *loop) sendLate(now time.Time) bool {
+	if !l.late {
+		return true
+	}
+	if l.s.muted.Load() || l.dtmfOn || len(l.s.dtmfIn) > 0 {
+		return false // the next tick decides
+	}
+	l.drainWriters()
+	raw, haveRaw := l.rtpQ.pop()
+	var frame []int16
+	haveFrame := false
+	if !haveRaw {
+		frame, haveFrame = l.nextFrame()
+	}
+	if !haveRaw && !haveFrame {
+		return false
+	}
+	l.late = false
+	ts := l.ts
+	l.ts = l.lateTS
+	if haveRaw {
+		l.sendRaw(now, raw)
+	} else {
+		l.sendFrame(now, frame)
+	}
+	l.ts = ts
+	return true
+}
+
+// sendFrame sends one frame of the application's PCM.
+func (l *loop) sendFrame(now time.Time, frame []int16) {
+	if l.rs != nil { // Options.PCMRate: the frame is at the application's rate
+		m := copy(l.appFrame, frame)
+		clear(l.appFrame[m:])
+		frame = l.convert(l.frame, l.appFrame)
+	}
+	l.sendAudio(now, frame)
 }
 
 // Backlog trimming (Options.TrimBacklog): a backlog of 1 to BacklogFrames
