@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -12,42 +11,34 @@ import (
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
-// readUDP is one of a UDP listener's reading goroutines. Its buffer is
-// reused for every datagram: sipmsg.Parse copies what it keeps.
-func (m *Manager) readUDP(l *listener) {
-	limit := m.cfg.maxMessageSize()
-	buf := make([]byte, limit+1) // one byte more tells an oversize datagram
-	src := Addr{Protocol: UDP}
-	for {
-		n, from, err := l.udp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if m.log.Enabled(m.ctx, slog.LevelDebug) {
-				m.log.Debug("transport: udp read", "local", l.local, "err", err)
-			}
-			continue
+// receiveDatagram parses one datagram read from l and hands it on;
+// oversize says it was longer than the message size limit.
+func (m *Manager) receiveDatagram(l *listener, b []byte, oversize bool, from netip.AddrPort) {
+	if oversize {
+		m.stats.oversize.Add(1)
+		m.stats.dropped.Add(1)
+		return
+	}
+	if onlyCRLF(b) {
+		return // a NAT keepalive; nothing to answer
+	}
+	msg, err := m.cfg.Parser.Parse(b)
+	if err != nil {
+		m.stats.parseErrors.Add(1)
+		m.stats.dropped.Add(1)
+		if m.log.Enabled(m.ctx, slog.LevelDebug) {
+			m.log.Debug("transport: unparsable datagram", "from", from, "err", err)
 		}
-		if n > limit {
-			m.stats.oversize.Add(1)
-			m.stats.dropped.Add(1)
-			continue
-		}
-		if onlyCRLF(buf[:n]) {
-			continue // a NAT keepalive; nothing to answer
-		}
-		msg, err := m.cfg.Parser.Parse(buf[:n])
-		if err != nil {
-			m.stats.parseErrors.Add(1)
-			m.stats.dropped.Add(1)
-			if m.log.Enabled(m.ctx, slog.LevelDebug) {
-				m.log.Debug("transport: unparsable datagram", "from", from, "err", err)
-			}
-			continue
-		}
-		src.AddrPort = unmap(from)
-		m.receive(msg, src, l.local)
+		return
+	}
+	m.receive(msg, Addr{Protocol: UDP, AddrPort: unmap(from)}, l.local)
+}
+
+// logReadError logs a failed read of a UDP listener (an ICMP error and
+// the like) at Debug.
+func (m *Manager) logReadError(l *listener, err error) {
+	if m.log.Enabled(m.ctx, slog.LevelDebug) {
+		m.log.Debug("transport: udp read", "local", l.local, "err", err)
 	}
 }
 
@@ -213,13 +204,7 @@ func (m *Manager) sendUDP(b []byte, dst netip.AddrPort) error {
 		}
 		return ErrNoListener
 	}
-	if _, err := l.udp.WriteToUDPAddrPort(b, dst); err != nil {
-		if errors.Is(err, net.ErrClosed) {
-			return ErrClosed
-		}
-		return err
-	}
-	return nil
+	return l.udp.WriteTo(b, dst)
 }
 
 func (m *Manager) listenerFor(p Protocol, dst netip.Addr) *listener {

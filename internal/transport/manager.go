@@ -49,7 +49,7 @@ var _ Sender = (*Manager)(nil)
 type listener struct {
 	proto Protocol
 	local netip.AddrPort
-	udp   *net.UDPConn // UDP
+	udp   udpSocket    // UDP
 	ln    net.Listener // TCP, TLS
 }
 
@@ -103,12 +103,12 @@ func (m *Manager) Listen(ctx context.Context, proto Protocol, addr string) error
 	l := &listener{proto: proto}
 	switch proto {
 	case UDP:
-		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		u, err := listenUDP(ctx, addr)
 		if err != nil {
 			return fmt.Errorf("transport: listen udp %s: %w", addr, err)
 		}
-		l.udp = pc.(*net.UDPConn)
-		l.local = unmap(l.udp.LocalAddr().(*net.UDPAddr).AddrPort())
+		l.udp = u
+		l.local = unmap(u.LocalAddr())
 		m.setReadBuffer(l)
 	case TCP, TLS:
 		if proto == TLS && (m.cfg.TLSConfig == nil || (len(m.cfg.TLSConfig.Certificates) == 0 &&
@@ -149,11 +149,22 @@ func (m *Manager) Listen(ctx context.Context, proto Protocol, addr string) error
 	return nil
 }
 
+// close stops l: its readers return, sends fail. A UDP socket stays open
+// until release, when its readers are gone.
 func (l *listener) close() error {
+	if l.udp != nil {
+		l.udp.Shutdown()
+		return nil
+	}
+	return l.ln.Close()
+}
+
+// release closes what close left open.
+func (l *listener) release() error {
 	if l.udp != nil {
 		return l.udp.Close()
 	}
-	return l.ln.Close()
+	return nil
 }
 
 // LocalAddr returns the bound address of the first listener of proto, for
@@ -226,6 +237,11 @@ func (m *Manager) Close() error {
 		c.closeWith(ErrClosed)
 	}
 	m.wg.Wait()
+	for _, l := range *m.listeners.Load() {
+		if err := l.release(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

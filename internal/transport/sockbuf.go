@@ -14,7 +14,7 @@ func (m *Manager) setReadBuffer(l *listener) {
 		m.log.Info("transport: cannot set the UDP receive buffer", "local", l.local, "want", want, "err", err)
 		return
 	}
-	if got := readBuffer(l); got > 0 && got < want {
+	if got := l.udp.ReadBuffer(); got > 0 && got < want {
 		m.log.Info("transport: the kernel capped the UDP receive buffer (raise net.core.rmem_max)",
 			"local", l.local, "want", want, "got", got)
 	}

@@ -2,11 +2,11 @@ package transport
 
 import "syscall"
 
-// readBuffer returns the receive buffer the socket has, as the caller
+// ReadBuffer returns the receive buffer the socket has, as the caller
 // would have asked for it, or 0 when it cannot tell. Linux reports twice
 // the size asked for (socket(7)), the doubled half being its bookkeeping.
-func readBuffer(l *listener) int {
-	rc, err := l.udp.SyscallConn()
+func (u netUDP) ReadBuffer() int {
+	rc, err := u.c.SyscallConn()
 	if err != nil {
 		return 0
 	}

@@ -34,7 +34,7 @@ func TestUDPReadBuffer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEndpoint(t, UDP, "127.0.0.1", Config{UDPReadBuffer: tt.ask})
 			l := (*e.listeners.Load())[0]
-			if got := readBuffer(l); tt.want > 0 && got != tt.want {
+			if got := l.udp.ReadBuffer(); tt.want > 0 && got != tt.want {
 				t.Errorf("receive buffer: got %d, want %d", got, tt.want)
 			}
 		})

@@ -1,0 +1,69 @@
+//go:build linux && (amd64 || arm64)
+
+package transport
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/udpsock"
+)
+
+// A SIP UDP listener here is a blocking socket that Go's network poller
+// never sees, read by goroutines that wait in recvmmsg(2) and take every
+// datagram waiting at once. Through the poller, each datagram woke the
+// runtime's epoll waiter and then the reading goroutine, with a thread
+// wake-up (a context switch, costly on a virtual machine) at each step;
+// under SIPp load (interop/cmd/minuas/cps.sh) that was a quarter of the
+// CPU per call. Responses go out with sendto(2) from the same socket.
+
+// udpWake is how often a blocked reader wakes without traffic, a fallback
+// for noticing Close should Shutdown not wake it.
+const udpWake = 250 * time.Millisecond
+
+// udpBatch is how many datagrams one read takes at most.
+const udpBatch = 16
+
+type blockingUDP struct{ *udpsock.Conn }
+
+func (u blockingUDP) ReadBuffer() int { return u.Conn.ReadBuffer() }
+
+// listenUDP binds addr ("127.0.0.1:5060", ":5060", "[::1]:0").
+func listenUDP(_ context.Context, addr string) (udpSocket, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	ap := ua.AddrPort()
+	if !ap.Addr().IsValid() { // ":5060": every address, both families, as net does
+		ap = netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port())
+	}
+	c, err := udpsock.Listen(ap, true, udpWake)
+	if err != nil {
+		return nil, err
+	}
+	return blockingUDP{c}, nil
+}
+
+// readUDP is one of a UDP listener's reading goroutines.
+func (m *Manager) readUDP(l *listener) {
+	if u, ok := l.udp.(netUDP); ok {
+		m.readNetUDP(l, u.c)
+		return
+	}
+	c := l.udp.(blockingUDP).Conn
+	limit := m.cfg.maxMessageSize()
+	b := udpsock.NewBatch(udpBatch, limit+1) // one byte more tells an oversize datagram
+	for {
+		n, err := b.Read(c)
+		if err != nil {
+			return // shut down
+		}
+		for i := range n {
+			d, from := b.Datagram(i)
+			m.receiveDatagram(l, d, len(d) > limit || b.Truncated(i), from)
+		}
+	}
+}
