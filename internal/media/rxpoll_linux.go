@@ -14,12 +14,8 @@ import (
 // quantum, a quarter of a frame, and reads each of those with one
 // non-blocking recvmmsg(2) that returns every datagram waiting (usually
 // one). A packet is thus read at most a quantum after it arrived, and no
-// socket is read in vain. The jitter buffer is given the read time as the
-// arrival time, not the kernel's receive time: a packet can only be played
-// once it has been read, so the wait for the next poll is part of the
-// transit jitter the buffer must absorb. (Given the kernel's time, it sized
-// its delay without that wait and played about 5% of the packets of a
-// 30 ± 30 ms link as late.) Compared with a reader goroutine per call,
+// socket is read in vain; the jitter buffer takes it as arriving at the
+// next playout tick (loop.playable). Compared with a reader goroutine per call,
 // this saves per packet a netpoll wake-up and two goroutine switches, and
 // per call a goroutine stack and a read buffer (a shard's buffers serve
 // all its sessions).
