@@ -7,7 +7,9 @@ import (
 
 // TestTrimBacklog drives the send half by hand: a real-time writer one
 // frame ahead loses one frame and then keeps pace with no backlog; a
-// burst loses nothing; without the option nothing is trimmed.
+// burst loses nothing. Without the option, a writer one or two frames
+// behind is caught up (catchUp) without a loss, one further behind is
+// paced as written; every frame written is sent, dropped or still queued.
 func TestTrimBacklog(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -20,7 +22,10 @@ func TestTrimBacklog(t *testing.T) {
 	}{
 		{"steady one ahead", true, 1, 1, 200, 1, 0},
 		{"steady three ahead", true, 3, 1, 200, 3, 0},
-		{"steady one ahead, off", false, 1, 1, 200, 0, 1},
+		{"steady one ahead, off", false, 1, 1, 200, 0, 0},
+		{"steady two ahead, off", false, 2, 1, 200, 0, 0},
+		{"steady three ahead, off", false, 3, 1, 200, 0, 3},
+		{"burst of 100 while writing in real time, off", false, 100, 1, 200, 0, 100},
 		{"burst of 100", true, 100, 0, 120, 0, 0},
 		{"burst of 100 while writing in real time", true, 100, 1, 200, 0, 100},
 		{"in pace", true, 0, 1, 200, 0, 0},
@@ -43,60 +48,81 @@ func TestTrimBacklog(t *testing.T) {
 			if got := p.s.l.pcmQ.n; got != tc.wantLeft {
 				t.Errorf("got %d frames left waiting, want %d", got, tc.wantLeft)
 			}
+			st := p.s.Stats()
+			if n, written := st.PacketsSent+st.DroppedOutbound+uint64(p.s.l.pcmQ.n), uint64(tc.ahead+tc.perTick*tc.ticks); n != written {
+				t.Errorf("sent %d + dropped %d + queued %d = %d, want the %d written",
+					st.PacketsSent, st.DroppedOutbound, p.s.l.pcmQ.n, n, written)
+			}
 		})
 	}
 }
 
-// TestLateFrame: a frame written after its tick's send half, while the
-// application is talking, goes out at the scheduler's next try in the
-// same tick (sendLate) with that tick's timestamp and sequence number, so
-// no queue builds up; a tick that ends without its frame ends the
-// talkspurt, and the next frame carries the marker bit.
+// TestLateFrame: a frame written after its tick's send half goes out at
+// the scheduler's next try in the same tick (sendLate) with that tick's
+// timestamp and sequence number, from the call's first frame on; a tick
+// that ends without its frame ends the talkspurt, and the next frame
+// carries the marker bit; a writer quiet for quietTicks is no longer
+// waited for.
 func TestLateFrame(t *testing.T) {
 	p := newPipe(t, false)
 	l := &p.s.l
+	w := p.s.PCMWriter()
 	p.sink.SetReadDeadline(time.Now().Add(deadline))
-	tick := func(queue bool) {
-		if queue {
-			l.pcmQ.push(p.frame)
+	tick := func(write bool) {
+		if write {
+			w <- p.frame
 		}
 		l.send(p.now)
 		p.now = p.now.Add(FrameDuration)
 	}
-	tick(true)
+	lateWrite := func() {
+		t.Helper()
+		if l.sendLate(p.now) {
+			t.Fatal("sendLate with nothing written: reported the tick closed")
+		}
+		w <- p.frame
+		if !l.sendLate(p.now) {
+			t.Fatal("sendLate with the frame written: tick not closed")
+		}
+	}
+	tick(false) // the first frame comes just after the first send half
+	if !l.late {
+		t.Fatal("tick without a frame from a new writer: not waiting for it")
+	}
+	lateWrite()
 	first := readRTP(t, p.sink)
 	if !first.Marker {
 		t.Error("first packet: no marker")
 	}
-	tick(false) // the frame is late
-	if !l.late {
-		t.Fatal("tick without a frame while talking: not waiting for it")
-	}
-	if l.sendLate(p.now) {
-		t.Fatal("sendLate with nothing written: reported the tick closed")
-	}
-	l.pcmQ.push(p.frame)
-	if !l.sendLate(p.now) {
-		t.Fatal("sendLate with the frame written: tick not closed")
-	}
+	tick(false) // and so does the next
+	lateWrite()
 	second := readRTP(t, p.sink)
 	if second.Timestamp != first.Timestamp+160 || second.SequenceNumber != first.SequenceNumber+1 || second.Marker {
 		t.Errorf("late packet: ts %d seq %d marker %v; want ts %d seq %d, no marker",
 			second.Timestamp, second.SequenceNumber, second.Marker, first.Timestamp+160, first.SequenceNumber+1)
 	}
-	tick(true)
+	tick(true) // on time
 	third := readRTP(t, p.sink)
 	if third.Timestamp != first.Timestamp+320 || third.Marker {
 		t.Errorf("next packet: ts %d marker %v; want ts %d, no marker", third.Timestamp, third.Marker, first.Timestamp+320)
 	}
 	tick(false) // late, and never comes
-	tick(false) // closes it: the talkspurt ended, nothing more awaited
-	if l.late {
-		t.Error("silent application: still waiting for frames")
+	tick(false) // ends the talkspurt
+	if l.talking {
+		t.Error("a tick closed without its frame: talkspurt goes on")
 	}
 	tick(true)
 	fourth := readRTP(t, p.sink)
 	if fourth.Timestamp != first.Timestamp+800 || !fourth.Marker {
 		t.Errorf("after a pause: ts %d marker %v; want ts %d with the marker", fourth.Timestamp, fourth.Marker, first.Timestamp+800)
+	}
+	if n := p.s.Stats().PacketsSent; n != 4 {
+		t.Errorf("packets sent: got %d, want 4", n)
+	}
+	for range quietTicks + 1 {
+		tick(false)
+	}
+	if l.late {
+		t.Errorf("writer quiet for %d ticks: still waited for", quietTicks+1)
 	}
 }

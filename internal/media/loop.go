@@ -120,6 +120,8 @@ type loop struct {
 	talking  bool
 	late     bool   // this tick's frame is still awaited (send, sendLate)
 	lateTS   uint32 // its RTP timestamp
+	standing int    // sends in a row that left a short queue (catchUp)
+	quiet    int    // ticks since a writer last gave a frame or packet
 	sentAny  bool   // sent RTP since the last report (RFC 3550 §6.4)
 	pktCount uint32
 	octCount uint32

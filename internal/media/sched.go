@@ -258,6 +258,9 @@ func (s *Session) serveSend(now time.Time, sc *scratch) bool {
 // serveLate sends the late frame of s's open tick if it has come. It
 // reports whether the tick is closed.
 func (s *Session) serveLate(now time.Time, sc *scratch) bool {
+	if !s.writerPending() {
+		return false // nothing written yet: no need for the lock
+	}
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
@@ -266,4 +269,10 @@ func (s *Session) serveLate(now time.Time, sc *scratch) bool {
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
 	return s.l.sendLate(now)
+}
+
+// writerPending reports whether a writer channel holds anything, without
+// the loop lock: len of a channel is safe to read from any goroutine.
+func (s *Session) writerPending() bool {
+	return len(s.pcmIn.load()) > 0 || len(s.rtpIn.load()) > 0 || len(s.pacedIn.load()) > 0
 }

@@ -31,7 +31,7 @@ func (l *loop) drainWriters() {
 			if p == nil {
 				continue
 			}
-			l.rawMode = true
+			l.rawMode, l.quiet = true, 0
 			if !l.rtpQ.push(p) {
 				s.ctr.droppedOut.Add(1)
 			}
@@ -50,6 +50,7 @@ func (l *loop) drainWriters() {
 			if l.rawMode {
 				continue // RTPWriter took over
 			}
+			l.quiet = 0
 			if !l.pcmQ.push(f) {
 				s.ctr.droppedOut.Add(1)
 			}
@@ -95,6 +96,7 @@ func (l *loop) nextPaced() ([]int16, bool) {
 			c := copy(l.pacedBuf[m:], f)
 			m += c
 			l.pacedRest = f[c:]
+			l.quiet = 0
 			continue
 		default:
 		}
@@ -125,15 +127,18 @@ func (l *loop) skipTicks(k int) {
 // or not a packet goes out, so it follows the sampling clock (RFC 3550
 // §5.1) across pauses.
 //
-// When the application has been sending but has not yet written this
-// tick's frame, the tick stays open (l.late) until the next one: the
-// scheduler tries again each quantum (sendLate), so a writer that runs a
-// little behind the session's clock costs a quantum, not a frame, and
-// never leaves a standing queue behind. A tick that ends without the
-// frame ends the talkspurt.
+// When the application has a writer that wrote within the last
+// quietTicks but has not yet written this tick's frame, the tick stays
+// open (l.late) until the next one: the scheduler tries again each
+// quantum (sendLate), so a writer whose frames come just after the send
+// half costs a quantum, not a frame. (Only the talking ones were waited
+// for once: the first frame of an echo then came just too late, and every
+// later one waited a whole frame.) A tick that ends without its frame ends
+// the talkspurt.
 func (l *loop) send(now time.Time) {
 	s := l.s
 	defer func() { l.ts += l.ci.tsPerFrame }()
+	l.quiet = min(l.quiet+1, quietTicks+1)
 	if l.late {
 		l.late = false
 		l.talking = false // the last tick's frame never came
@@ -173,11 +178,50 @@ func (l *loop) send(now time.Time) {
 		l.sendRaw(now, raw)
 	case haveFrame:
 		l.sendFrame(now, frame)
-	case l.talking:
+	case l.quiet <= quietTicks && (l.pcmIn != nil || l.pacedIn != nil || l.rtpIn != nil):
 		l.late, l.lateTS = true, l.ts // the frame may still come this tick
+		return
+	default:
+		l.talking = false
+		return // nothing written for a while: send nothing (DTX)
 	}
-	// else nothing written for a while: send nothing (DTX)
+	l.catchUp(now)
 }
+
+// StandingTicks is how many ticks in a row a writer may stay one or two
+// frames behind the session's clock before catchUp sends an extra frame.
+const StandingTicks = 25
+
+// catchUp ends a standing queue: a writer that keeps pace but fell one
+// or two frames behind (its first frames came before the session's first
+// tick, or the scheduler paused) would otherwise add that delay to every
+// frame for the rest of the call. After StandingTicks sends in a row that
+// left one or two frames queued, the next frame goes out now, with the
+// next tick's timestamp: the stream runs a frame ahead of the session's
+// clock from then on, which a receiver sees as one packet 20 ms early.
+// A deeper queue is an application writing ahead on purpose and is paced
+// as written.
+func (l *loop) catchUp(now time.Time) {
+	left := l.pcmQ.n + l.rtpQ.n
+	if left < 1 || left > 2 || l.s.opts.TrimBacklog {
+		l.standing = 0
+		return
+	}
+	if l.standing++; l.standing < StandingTicks {
+		return
+	}
+	l.standing = 0
+	l.ts += l.ci.tsPerFrame
+	if raw, ok := l.rtpQ.pop(); ok {
+		l.sendRaw(now, raw)
+	} else if frame, ok := l.pcmQ.pop(); ok && !l.rawMode {
+		l.sendFrame(now, frame)
+	}
+}
+
+// quietTicks is how long a writer may write nothing before its ticks are
+// no longer held open for it (1 s).
+const quietTicks = 50
 
 // sendLate sends the open tick's frame or packet if the application has
 // written it since (see send). It reports whether the tick is closed.
