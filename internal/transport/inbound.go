@@ -14,6 +14,9 @@ import (
 // receiveDatagram parses one datagram read from l and hands it on;
 // oversize says it was longer than the message size limit.
 func (m *Manager) receiveDatagram(l *listener, b []byte, oversize bool, from netip.AddrPort) {
+	if m.isClosed() {
+		return // the rest of a batch read before Close: the layers above are going
+	}
 	if oversize {
 		m.stats.oversize.Add(1)
 		m.stats.dropped.Add(1)

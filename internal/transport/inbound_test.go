@@ -241,3 +241,26 @@ func TestBadRequestReason(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDeliveryAfterClose: datagrams read in the same batch as Close
+// began are dropped, not handed to layers that are shutting down (one
+// reached a user agent whose transaction layer was already gone).
+func TestNoDeliveryAfterClose(t *testing.T) {
+	e := newEndpoint(t, UDP, "127.0.0.1", Config{})
+	l := (*e.listeners.Load())[0]
+	b := newRequest(e.Manager, UDP).AppendTo(nil)
+	from := netip.MustParseAddrPort("127.0.0.1:5999")
+	e.receiveDatagram(l, b, false, from)
+	select {
+	case <-e.in:
+	default:
+		t.Fatal("open manager: datagram not delivered")
+	}
+	e.Close()
+	e.receiveDatagram(l, b, false, from)
+	select {
+	case in := <-e.in:
+		t.Errorf("closed manager delivered %s", in.Msg.Method)
+	default:
+	}
+}

@@ -81,3 +81,17 @@ func TestEndBetweenAckAndActive(t *testing.T) {
 		}
 	}
 }
+
+// TestNewTagAfterDisconnect: a request still being handled when Disconnect
+// let the transaction layer go gets its To tag all the same (CI saw a nil
+// dereference there).
+func TestNewTagAfterDisconnect(t *testing.T) {
+	t.Parallel()
+	u := newUA(t, nil)
+	if err := u.Disconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := u.tlNewTag(), u.tlNewTag(); a == "" || a == b {
+		t.Errorf("tags after Disconnect: %q, %q; want two different non-empty tags", a, b)
+	}
+}

@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"math/rand/v2"
 	"strconv"
@@ -65,9 +66,14 @@ func newRegistration(u *UA) *registration {
 	}
 }
 
+// tlNewTag returns a fresh tag (RFC 3261 §19.3) from the transaction
+// layer, or a random one once Disconnect has let the layer go (a request
+// still being handled then is answered, if at all, with that).
 func (u *UA) tlNewTag() string {
-	tl, _ := u.layer()
-	return tl.NewTag()
+	if tl, _ := u.layer(); tl != nil {
+		return tl.NewTag()
+	}
+	return crand.Text()
 }
 
 // Registered reports whether the registrar holds our binding.
