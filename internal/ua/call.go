@@ -87,6 +87,7 @@ type Call struct {
 	acked    bool
 	retrans  *time.Timer
 	answered bool
+	accepted chan struct{} // closed when Accept has made the call active
 
 	reinviting bool        // our re-INVITE is pending: theirs get 491
 	upd        updateState // RFC 3311 UPDATE (update.go)
@@ -131,7 +132,7 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 	if err != nil {
 		return nil, err
 	}
-	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{})}
+	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{}), accepted: make(chan struct{})}
 	c.events.t = &u.tasks
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	opts := u.cfg.Media

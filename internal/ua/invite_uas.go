@@ -203,12 +203,16 @@ func (c *Call) Accept(ctx context.Context) error {
 		st.started = true
 	}
 	c.mu.Unlock()
+	if c.u.testAnswered != nil {
+		c.u.testAnswered(c)
+	}
 	if !lateOffer {
 		if err := c.startMedia(neg, started); err != nil && !errors.Is(err, media.ErrClosed) {
 			c.u.log.Warn("ua: media start", "err", err)
 		}
 	}
 	c.setState(StateActive)
+	close(c.accepted)
 	c.armTimer(timer)
 	c.mu.Lock()
 	st.interval = c.u.t1()

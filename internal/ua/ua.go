@@ -201,7 +201,9 @@ type UA struct {
 	events serial
 	late   lateCalls // cancelled INVITEs a 2xx may still answer
 
-	testAcked func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
+	testAcked       func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
+	testAnswered    func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive
+	testUpdateWaits func()                       // tests: an UPDATE waits for Accept to finish
 }
 
 // New returns a UA for cfg. It does no I/O.

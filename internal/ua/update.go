@@ -164,10 +164,34 @@ func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 
 // handleUpdate answers an UPDATE (RFC 3311 §5.2) in one of the call's
 // dialogs, early or confirmed.
-func (c *Call) handleUpdate(tx *transaction.ServerTx) {
+func (c *Call) handleUpdate(tx *transaction.ServerTx) { c.handleUpdateOnce(tx, true) }
+
+// handleUpdateOnce is handleUpdate; mayWait lets it put off an UPDATE that
+// came while Accept was between sending our 2xx and making the call
+// active (a peer may send one right after its ACK): the offer/answer of
+// the INVITE is then complete, so the UPDATE is neither refused with 500
+// nor applied to media not yet started, but handled once Accept is done.
+func (c *Call) handleUpdateOnce(tx *transaction.ServerTx, mayWait bool) {
 	req := tx.Request()
 	offer := len(req.Body) > 0
 	c.mu.Lock()
+	if mayWait && !c.outbound && c.ok != nil && c.state != StateActive && c.state != StateOnHold &&
+		c.state != StateEnded && c.uas != nil && !c.uas.lateOffer {
+		accepted := c.accepted
+		c.mu.Unlock()
+		if c.u.testUpdateWaits != nil {
+			c.u.testUpdateWaits()
+		}
+		c.u.tasks.goFunc(func() {
+			select {
+			case <-accepted:
+			case <-c.done:
+			case <-time.After(64 * c.u.t1()):
+			}
+			c.handleUpdateOnce(tx, false)
+		})
+		return
+	}
 	d, ed := c.dlg, (*earlyDialog)(nil)
 	if d != nil && !d.Matches(req) {
 		d = nil
