@@ -8,9 +8,11 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,12 +30,17 @@ const faultPeerEnv = "XPHONE_FAULT_MEDIA_PEER"
 // TestFaultMediaPeer is not a test of its own: run by
 // TestFaultMediaImpairedLink inside namespace B with faultPeerEnv set, it
 // is the far phone, which answers one call, sends a 1 kHz tone until the
-// call ends, and exits. Without faultPeerEnv it returns at once.
+// call ends, and exits when the test sends it SIGTERM: until then its
+// phone stays up to answer the caller's BYE again should the link lose
+// the first 200 (it did, once in CI: the caller's End timed out). Without
+// faultPeerEnv it returns at once.
 func TestFaultMediaPeer(t *testing.T) {
 	addr := os.Getenv(faultPeerEnv)
 	if addr == "" {
 		return
 	}
+	term, stopTerm := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stopTerm()
 	ap := netip.MustParseAddrPort(addr)
 	p, err := xphone.New(xphone.Config{Username: "peer", ListenAddr: addr, RTPAddress: ap.Addr(),
 		MediaTimeout: -1, NATKeepaliveInterval: -1})
@@ -64,6 +71,11 @@ func TestFaultMediaPeer(t *testing.T) {
 	}()
 	toneTo(c, 1000)
 	t.Logf("call ended: %v; stats %+v", context.Cause(c.Context()), c.Stats())
+	select {
+	case <-term.Done():
+	case <-time.After(30 * time.Second):
+		t.Error("no SIGTERM from the test within 30 s of the call's end")
+	}
 }
 
 // TestFaultMediaImpairedLink: our phone in namespace A calls our phone in
@@ -156,6 +168,7 @@ func TestFaultMediaImpairedLink(t *testing.T) {
 		t.Errorf("End: %v", err)
 	}
 	wg.Wait()
+	child.terminate() // the BYE is answered: the peer may go
 	if err := child.wait(t, 15*time.Second); err != nil {
 		t.Errorf("peer process: got exit %v, want 0", err)
 	}

@@ -132,6 +132,10 @@ func startPeer(t *testing.T, name, dir, bin string, args ...string) *peer {
 // pid returns the process ID of the peer (also its process group ID).
 func (p *peer) pid() int { return p.cmd.Process.Pid }
 
+// terminate sends SIGTERM to the peer's process group, for a peer that
+// exits on it.
+func (p *peer) terminate() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM) }
+
 // running reports whether the peer's main process has not exited.
 func (p *peer) running() bool {
 	select {
