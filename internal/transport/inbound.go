@@ -14,9 +14,6 @@ import (
 // receiveDatagram parses one datagram read from l and hands it on;
 // oversize says it was longer than the message size limit.
 func (m *Manager) receiveDatagram(l *listener, b []byte, oversize bool, from netip.AddrPort) {
-	if m.isClosed() {
-		return // the rest of a batch read before Close: the layers above are going
-	}
 	if oversize {
 		m.stats.oversize.Add(1)
 		m.stats.dropped.Add(1)
@@ -57,6 +54,9 @@ func onlyCRLF(b []byte) bool {
 // receive applies the checks of RFC 3261 §18 to one parsed message and
 // hands it to the Handler.
 func (m *Manager) receive(msg *sipmsg.Message, src Addr, local netip.AddrPort) {
+	if m.isClosed() {
+		return // read as Close began (the rest of a batch, say): the layers above are going
+	}
 	if err := msg.Validate(); err != nil {
 		m.stats.dropped.Add(1)
 		if msg.IsRequest() {

@@ -61,6 +61,7 @@ type Call struct {
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
 	done     chan struct{}
+	active   chan struct{} // closed when the INVITE's 2xx (ours or the peer's) made the call active
 	media    *media.Session
 	sdp      *sdp.Session
 	events   serial
@@ -87,7 +88,6 @@ type Call struct {
 	acked    bool
 	retrans  *time.Timer
 	answered bool
-	accepted chan struct{} // closed when Accept has made the call active
 
 	reinviting bool        // our re-INVITE is pending: theirs get 491
 	upd        updateState // RFC 3311 UPDATE (update.go)
@@ -106,8 +106,7 @@ type Call struct {
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
 	ack          *sipmsg.Message
-	confirmed    chan struct{} // closed when our INVITE's 2xx made the call active
-	early        earlyDialogs  // early dialogs of our INVITE (prack.go)
+	early        earlyDialogs // early dialogs of our INVITE (prack.go)
 }
 
 // errSDESOverPlain refuses SRTP keys on unencrypted signaling.
@@ -132,7 +131,7 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 	if err != nil {
 		return nil, err
 	}
-	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{}), accepted: make(chan struct{})}
+	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{}), active: make(chan struct{})}
 	c.events.t = &u.tasks
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	opts := u.cfg.Media
@@ -435,7 +434,7 @@ func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transpor
 func (c *Call) End(ctx context.Context) error {
 	c.mu.Lock()
 	st := c.state
-	cancelInvite, confirmed := c.cancelInvite, c.confirmed
+	cancelInvite := c.cancelInvite
 	c.mu.Unlock()
 	switch st {
 	case StateEnded:
@@ -458,7 +457,7 @@ func (c *Call) End(ctx context.Context) error {
 		select {
 		case <-c.done:
 			return nil
-		case <-confirmed:
+		case <-c.active:
 		case <-ctx.Done():
 			c.end(EndCancelled, nil)
 			return ctx.Err()

@@ -185,7 +185,6 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	ictx, cancel := context.WithCancelCause(context.Background())
 	c.mu.Lock()
 	c.cancelInvite = cancel
-	c.confirmed = make(chan struct{})
 	c.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { cancel(fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx))) })
 	var timer *time.Timer
@@ -462,7 +461,7 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 		c.u.testAcked(c, ictx)
 	}
 	c.setState(StateActive)
-	close(c.confirmed)
+	close(c.active)
 	c.armTimer(timerFromAnswer(req, resp))
 	report(nil)
 }

@@ -212,7 +212,7 @@ func (c *Call) Accept(ctx context.Context) error {
 		}
 	}
 	c.setState(StateActive)
-	close(c.accepted)
+	close(c.active)
 	c.armTimer(timer)
 	c.mu.Lock()
 	st.interval = c.u.t1()

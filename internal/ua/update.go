@@ -177,14 +177,13 @@ func (c *Call) handleUpdateOnce(tx *transaction.ServerTx, mayWait bool) {
 	c.mu.Lock()
 	if mayWait && !c.outbound && c.ok != nil && c.state != StateActive && c.state != StateOnHold &&
 		c.state != StateEnded && c.uas != nil && !c.uas.lateOffer {
-		accepted := c.accepted
 		c.mu.Unlock()
 		if c.u.testUpdateWaits != nil {
 			c.u.testUpdateWaits()
 		}
 		c.u.tasks.goFunc(func() {
 			select {
-			case <-accepted:
+			case <-c.active:
 			case <-c.done:
 			case <-time.After(64 * c.u.t1()):
 			}
