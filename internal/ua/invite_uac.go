@@ -182,7 +182,14 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	}
 	c.setState(StateDialing)
 
-	ictx, cancel := context.WithCancelCause(context.Background())
+	ictx, end := context.WithCancelCause(context.Background())
+	// Cancelling the INVITE registers the call for a 2xx that crosses the
+	// CANCEL (§9.1) first: such a 2xx may come as soon as the CANCEL is
+	// out, before the transaction has told runInvite it ended.
+	cancel := func(cause error) {
+		u.late.add(c, contact)
+		end(cause)
+	}
 	c.mu.Lock()
 	c.cancelInvite = cancel
 	c.mu.Unlock()
@@ -195,7 +202,7 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	var once sync.Once
 	report := func(err error) { once.Do(func() { result <- err }) }
 	u.tasks.goFunc(func() {
-		defer cancel(nil)
+		defer end(nil)
 		c.runInvite(ictx, req, dst, contact, o, timer, report)
 	})
 	select {
@@ -298,10 +305,6 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		if final == nil {
 			err := tx.Err()
 			cause := context.Cause(ictx)
-			if ictx.Err() != nil {
-				// The layer CANCELs; a 2xx may still cross it (§9.1).
-				u.late.add(c, contact)
-			}
 			switch {
 			case errors.Is(cause, ErrDialTimeout):
 				fail(EndTimeout, fmt.Errorf("%w", ErrDialTimeout))
