@@ -168,6 +168,7 @@ type scratch struct {
 	send   []byte // one RTP packet, encoded in place
 	rtcp   []byte // one outgoing RTCP compound
 	rtcpIn []byte // one datagram read from the RTCP socket
+	sh     *shard // the shard whose scratch it is, which batches sends; nil for a session's own
 }
 
 func newScratch() *scratch {
@@ -248,7 +249,7 @@ func (l *loop) apply(lc *loopConfig) {
 		l.rtcpPoll = nil
 	}
 	if lc.oldRTCP != nil {
-		lc.oldRTCP.Close() // no longer read: the RTCP reader goroutine, if any, exits
+		l.closeSock(lc.oldRTCP) // no longer read: the RTCP reader goroutine, if any, exits
 		lc.oldRTCP = nil
 	}
 	if !l.latched || old == nil || old.cfg.RemoteRTP != lc.cfg.RemoteRTP {
@@ -455,7 +456,25 @@ func (l *loop) answerSTUN(buf []byte, from netip.AddrPort) {
 	b.AddXORMappedAddress(from)
 	b.AddFingerprint()
 	if out, err := b.Build(); err == nil {
-		l.s.rtpSock.WriteTo(out, from)
+		l.sendTo(l.s.rtpSock, out, from, -1)
+	}
+}
+
+// sendTo sends b from c to dst: queued on the shard serving the session,
+// to go out with the rest of its pass (package udpsock's Ring), or at
+// once. payload is the octets of an RTP packet's payload, or -1. It
+// reports whether b was sent or queued.
+func (l *loop) sendTo(c *sock, b []byte, dst netip.AddrPort, payload int) bool {
+	if sh := l.bufs().sh; sh != nil && sh.queueSend(c, b, dst, l.s, payload) {
+		return true
+	}
+	return c.WriteTo(b, dst) == nil
+}
+
+// closeSock closes c once nothing the shard queued uses it.
+func (l *loop) closeSock(c *sock) {
+	if sh := l.bufs().sh; sh == nil || !sh.queueClose(c) {
+		c.Close()
 	}
 }
 

@@ -82,7 +82,7 @@ func (l *loop) sendReport(now time.Time, bye bool) {
 		}
 		s.rtcpMu.Unlock()
 	}
-	conn.WriteTo(buf, dst)
+	l.sendTo(conn, buf, dst, -1)
 }
 
 // applySR hands a sender report received by the RTCP reader to the

@@ -3,6 +3,8 @@
 package media
 
 import (
+	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/xphone-go/xphone/internal/udpsock"
@@ -52,13 +54,40 @@ func (s *Session) drainRTP(b *rxBatch, now time.Time) {
 // startReaders starts nothing: the scheduler reads the sockets.
 func (s *Session) startReaders() {}
 
-// shardIO is what a shard reads its sessions' sockets with.
+// shardIO is what a shard reads and writes its sessions' sockets with.
+// Everything in it is used with the shard's ioMu held.
 type shardIO struct {
 	rx    *rxBatch
 	poll  *udpsock.Poller    // nil when epoll is not available: every receive half reads
 	byFD  map[int32]*Session // the sessions poll watches; guarded by shard.mu
 	ready []*Session         // owned by the shard's goroutine
+	more  []*Session         // sessions a round of readRing got a datagram from
+
+	// ring batches the shard's reads and sends (nil where io_uring is
+	// unavailable: one system call per datagram then).
+	ring    *udpsock.Ring[ioTag]
+	reaping bool    // submit is handing out completions
+	closing []*sock // sockets to close once nothing queued uses them
 }
+
+// ioTag is what a queued ring operation is for: a receive on s's RTP
+// socket, or a send of s (payload >= 0 for RTP: its octets, for the
+// statistics).
+type ioTag struct {
+	s       *Session
+	payload int32
+}
+
+// useRing says shards batch their I/O with io_uring where the kernel
+// allows it; tests turn it off to run the plain system calls.
+var useRing = true
+
+// ringEntries is how many operations a shard queues before it must submit.
+const ringEntries = 256
+
+// rxRounds bounds the rounds of one readRing: a socket that keeps
+// receiving waits for the next quantum after this many datagrams.
+const rxRounds = 8
 
 // watch has the shard's poller tell when s's RTP socket has data; sh.mu
 // is held. Without a poller, s is read at each of its receive halves.
@@ -67,6 +96,9 @@ func (sh *shard) watch(s *Session) {
 		sh.rx = newRxBatch()
 		sh.poll = udpsock.NewPoller()
 		sh.byFD = map[int32]*Session{}
+		if useRing {
+			sh.ring, _ = udpsock.NewRing[ioTag](ringEntries, rxBufSize)
+		}
 	}
 	if sh.poll == nil || sh.poll.Add(s.rtpSock.Conn) != nil {
 		return
@@ -104,8 +136,12 @@ func (sh *shard) readReady(now time.Time) {
 			}
 		}
 		sh.mu.Unlock()
-		for _, s := range sh.ready {
-			s.serveRead(sh.rx, now, sh.sc)
+		if sh.ring != nil {
+			sh.readRing(now)
+		} else {
+			for _, s := range sh.ready {
+				s.serveRead(sh.rx, now, sh.sc)
+			}
 		}
 		clear(sh.ready)
 		sh.ready = sh.ready[:0]
@@ -113,4 +149,92 @@ func (sh *shard) readReady(now time.Time) {
 			return
 		}
 	}
+}
+
+// readRing reads the ready sessions' sockets through the ring: a round
+// queues one receive per session and submits them together; the sessions
+// that got a datagram go to the next round, until none has more.
+func (sh *shard) readRing(now time.Time) {
+	for round := 0; len(sh.ready) > 0 && round < rxRounds; round++ {
+		for _, s := range sh.ready {
+			err := sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
+			if errors.Is(err, udpsock.ErrRingFull) {
+				sh.submit(now)
+				err = sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
+			}
+			_ = err // closed: the session is going
+		}
+		sh.submit(now)
+		clear(sh.ready)
+		sh.ready, sh.more = sh.more, sh.ready[:0]
+	}
+	clear(sh.more)
+	sh.more = sh.more[:0]
+}
+
+// submit runs every queued operation of the ring and handles the
+// results: a datagram received goes through its session's receive path,
+// a failed RTP send comes off the session's statistics. Then the
+// sockets waiting to close are closed.
+func (sh *shard) submit(now time.Time) {
+	if sh.ring == nil || sh.ring.Queued() == 0 {
+		sh.closeWaiting()
+		return
+	}
+	done, _ := sh.ring.Submit()
+	sh.reaping = true
+	for i := range done {
+		c := &done[i]
+		s := c.Tag.s
+		switch {
+		case !c.Recv:
+			if c.N < 0 && c.Tag.payload >= 0 {
+				s.ctr.packetsSent.Add(^uint64(0))
+				s.ctr.bytesSent.Add(^uint64(c.Tag.payload - 1))
+			}
+		case c.N >= 0 && c.N <= rxBufSize:
+			buf, from := sh.ring.Datagram(c)
+			if s.serveDatagram(buf, from, now, sh.sc) {
+				sh.more = append(sh.more, s)
+			}
+		case c.N > rxBufSize:
+			sh.more = append(sh.more, s) // too long for RTP: dropped, but more may wait
+		}
+	}
+	sh.reaping = false
+	sh.closeWaiting()
+}
+
+func (sh *shard) closeWaiting() {
+	for _, c := range sh.closing {
+		c.Close()
+	}
+	clear(sh.closing)
+	sh.closing = sh.closing[:0]
+}
+
+// queueSend queues b for c to send to dst, for the shard's next submit;
+// payload is the RTP payload's octets, or -1. It reports false when the
+// caller must send it itself: no ring, or c closed.
+func (sh *shard) queueSend(c *sock, b []byte, dst netip.AddrPort, s *Session, payload int) bool {
+	if sh.ring == nil {
+		return false
+	}
+	err := sh.ring.Send(c.Conn, b, dst, ioTag{s, int32(payload)})
+	if errors.Is(err, udpsock.ErrRingFull) && !sh.reaping {
+		sh.submit(time.Now())
+		err = sh.ring.Send(c.Conn, b, dst, ioTag{s, int32(payload)})
+	}
+	return err == nil
+}
+
+// queueClose has c closed after the shard's next submit, when no queued
+// operation uses it any more. It reports false when the caller must close
+// it itself.
+func (sh *shard) queueClose(c *sock) bool {
+	if sh.ring == nil {
+		return false
+	}
+	sh.closing = append(sh.closing, c)
+	return true
 }

@@ -3,10 +3,15 @@
 package media
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xphone-go/xphone/internal/udpsock"
 )
 
 // TestPolledReceive reads datagrams as the scheduler does on Linux: one
@@ -52,5 +57,95 @@ func TestPolledReceive(t *testing.T) {
 		s.drainRTP(rx, time.Now())
 	}); got != 0 {
 		t.Errorf("got %v allocs per polled packet, want 0", got)
+	}
+}
+
+// withRing has every shard batch its I/O in an io_uring (on), or make a
+// system call per datagram (off), until the test ends.
+func withRing(t *testing.T, on bool) {
+	t.Helper()
+	sched.init()
+	was := useRing
+	useRing = on
+	saved := make([]*udpsock.Ring[ioTag], len(sched.shards))
+	for i, sh := range sched.shards {
+		sh.ioMu.Lock()
+		sh.mu.Lock()
+		saved[i] = sh.ring
+		switch {
+		case !on:
+			sh.ring = nil
+		case sh.ring == nil && sh.rx != nil:
+			r, err := udpsock.NewRing[ioTag](ringEntries, rxBufSize)
+			if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
+				sh.mu.Unlock()
+				sh.ioMu.Unlock()
+				t.Skipf("io_uring unavailable here: %v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh.ring, saved[i] = r, r
+		}
+		sh.mu.Unlock()
+		sh.ioMu.Unlock()
+	}
+	t.Cleanup(func() {
+		useRing = was
+		for i, sh := range sched.shards {
+			sh.ioMu.Lock()
+			if saved[i] != nil {
+				sh.ring = saved[i]
+			}
+			sh.ioMu.Unlock()
+		}
+	})
+}
+
+// TestShardIO runs sessions through shards that batch their reads and
+// sends in an io_uring and through shards that make a system call per
+// datagram: a tone each way, RTCP reports both ways (RTT), a switch to
+// rtcp-mux (the RTCP socket closed by the shard once nothing queued uses
+// it), other tones, and Close.
+func TestShardIO(t *testing.T) {
+	for _, ring := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ring=%v", ring), func(t *testing.T) {
+			withRing(t, ring)
+			oa, ob := testOptions(), testOptions()
+			oa.RTCPInterval, ob.RTCPInterval = 50e6, 50e6 // 50 ms
+			cfg := Config{Codec: CodecPCMU}
+			a, b := pair(t, oa, ob, cfg, cfg)
+			if got := a.shard.ring != nil; got != ring {
+				t.Fatalf("shard batches with a ring: %v, want %v", got, ring)
+			}
+			toneBothWays(t, a, b)
+			waitCond(t, "RTT from the peer's reports", func() bool { return b.Stats().RTT > 0 && a.Stats().RTT > 0 })
+			waitCond(t, "paced queues empty", func() bool { return len(a.pacedIn.load()) == 0 && len(b.pacedIn.load()) == 0 })
+
+			a.mu.Lock()
+			oldRTCP := a.rtcpSock
+			a.mu.Unlock()
+			ca, cb := a.Config(), b.Config()
+			ca.RTCPMux, cb.RTCPMux = true, true
+			ca.RemoteRTCP, cb.RemoteRTCP = netip.AddrPort{}, netip.AddrPort{}
+			if err := a.Update(ca); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Update(cb); err != nil {
+				t.Fatal(err)
+			}
+			waitCond(t, "the replaced RTCP socket closed", func() bool { return !oldRTCP.Control(func(uintptr) {}) })
+			for _, s := range []*Session{a, b} {
+				for len(s.PCMReader()) > 0 {
+					<-s.PCMReader()
+				}
+			}
+			feedTone(t, a, 700, 150)
+			feedTone(t, b, 1200, 150)
+			expectTone(t, b, 700)
+			expectTone(t, a, 1200)
+			a.Close()
+			b.Close()
+		})
 	}
 }

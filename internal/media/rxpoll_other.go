@@ -5,6 +5,7 @@ package media
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -21,6 +22,11 @@ func (sh *shard) unwatch(*Session)    {}
 func (sh *shard) readReady(time.Time) {}
 
 func (s *Session) drainRTP(*rxBatch, time.Time) {}
+
+// Sends are not batched here: every datagram is one system call.
+func (sh *shard) queueSend(*sock, []byte, netip.AddrPort, *Session, int) bool { return false }
+func (sh *shard) queueClose(*sock) bool                                       { return false }
+func (sh *shard) submit(time.Time)                                            {}
 
 // startReaders starts the session's reader goroutines: RTP, and RTCP
 // where the loop cannot poll it.

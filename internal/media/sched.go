@@ -1,6 +1,7 @@
 package media
 
 import (
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,12 @@ type shard struct {
 	groups  [phases][]*Session
 	running bool
 
+	// ioMu is held by the shard's goroutine from the start of a pass over
+	// its sockets until everything the pass queued on them has been
+	// submitted (shardIO), so that a session closing its sockets (barrier)
+	// never leaves the ring a descriptor that might be reused.
+	ioMu sync.Mutex
+
 	// Owned by the shard's goroutine: the sessions of the current slot
 	// and the scratch buffers lent to each session while it is served.
 	visit []*Session
@@ -72,12 +79,7 @@ type lateSend struct {
 // add puts s in the shard with the fewest sessions, in its least loaded
 // phase, and starts that shard's goroutine if it is not running.
 func (sc *scheduler) add(s *Session) {
-	sc.once.Do(func() {
-		sc.shards = make([]*shard, max(1, runtime.GOMAXPROCS(0)))
-		for i := range sc.shards {
-			sc.shards[i] = new(shard)
-		}
-	})
+	sc.init()
 	sh := sc.shards[0]
 	for _, o := range sc.shards[1:] {
 		if o.n.Load() < sh.n.Load() {
@@ -102,6 +104,16 @@ func (sc *scheduler) add(s *Session) {
 		sh.running = true
 		go sh.run()
 	}
+}
+
+// init makes the shards, once.
+func (sc *scheduler) init() {
+	sc.once.Do(func() {
+		sc.shards = make([]*shard, max(1, runtime.GOMAXPROCS(0)))
+		for i := range sc.shards {
+			sc.shards[i] = new(shard)
+		}
+	})
 }
 
 // remove takes s out of its shard. After it returns the shard starts no
@@ -134,6 +146,7 @@ func (sh *shard) remove(s *Session) {
 func (sh *shard) run() {
 	if sh.sc == nil {
 		sh.sc = newScratch()
+		sh.sc.sh = sh
 	}
 	start := time.Now()
 	t := time.NewTicker(quantum)
@@ -141,18 +154,37 @@ func (sh *shard) run() {
 	last := int64(0)
 	for {
 		<-t.C
-		sh.readReady(time.Now())
-		cur := int64(time.Since(start) / quantum)
-		if cur <= last {
-			continue
+		if !sh.pass(start, &last) {
+			return
 		}
-		for m := max(last+1, cur-phases+1); m <= cur; m++ {
-			if !sh.serve(m, start.Add(time.Duration(m)*quantum)) {
-				return
-			}
-		}
-		last = cur
 	}
+}
+
+// pass reads the sockets with data and serves the slots due since the
+// last pass, then submits what they queued. It reports false when the
+// shard has no sessions left and its goroutine must exit.
+func (sh *shard) pass(start time.Time, last *int64) bool {
+	sh.ioMu.Lock()
+	defer sh.ioMu.Unlock()
+	defer sh.submit(time.Now())
+	sh.readReady(time.Now())
+	cur := int64(time.Since(start) / quantum)
+	for m := max(*last+1, cur-phases+1); m <= cur; m++ {
+		if !sh.serve(m, start.Add(time.Duration(m)*quantum)) {
+			return false
+		}
+	}
+	*last = max(*last, cur)
+	return true
+}
+
+// barrier waits for the pass in progress, if any, to submit what it
+// queued: after it, no operation of the shard's refers to a socket of a
+// session that was stopped before.
+func (sh *shard) barrier() {
+	sh.ioMu.Lock()
+	//lint:ignore SA2001 the empty critical section is the point: it waits for the pass
+	sh.ioMu.Unlock()
 }
 
 // serve runs slot m, due at the given nominal time: first the late sends
@@ -236,6 +268,20 @@ func (s *Session) serveRead(rx *rxBatch, now time.Time, sc *scratch) {
 	s.l.buf = sc
 	s.drainRTP(rx, now)
 	s.l.buf = nil
+}
+
+// serveDatagram runs the receive path on one datagram read from s's RTP
+// socket. It reports false when s is stopped.
+func (s *Session) serveDatagram(buf []byte, from netip.AddrPort, now time.Time, sc *scratch) bool {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.l.buf = sc
+	s.l.receive(buf, from, now)
+	s.l.buf = nil
+	return true
 }
 
 // serveSend runs the send half of every tick whose receive half ran. It

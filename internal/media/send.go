@@ -400,7 +400,7 @@ func (l *loop) write(now time.Time, p *rtp.Packet) {
 			return
 		}
 	}
-	if err := s.rtpSock.WriteTo(buf, l.remoteRTP); err != nil {
+	if !l.sendTo(s.rtpSock, buf, l.remoteRTP, len(p.Payload)) {
 		return
 	}
 	l.sentAny = true

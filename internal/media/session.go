@@ -323,8 +323,9 @@ func (s *Session) Close() error {
 		s.loopMu.Lock() // waits for a visit of the scheduler or a datagram in progress
 		s.stopped = true
 		s.l.sendReport(time.Now(), true) // RFC 3550 §6.6: BYE when leaving
-		s.l.lc.close()
 		s.loopMu.Unlock()
+		s.shard.barrier() // the shard may have queued sends on our sockets
+		s.l.lc.close()
 	}
 	s.shutdown()
 	s.wg.Wait()
