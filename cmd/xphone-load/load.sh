@@ -11,6 +11,7 @@
 #   CALLS="1000 2500" DUR=60 RAMP=10 cmd/xphone-load/load.sh
 #   ECHO=rtp ...        # UAS echoes RTP payloads as received (diago-load's echo), not PCM
 #   TRIM=1 ...          # UAS with Config.TrimWriteBacklog
+#   WRITE=pcm ...       # UAC writes decoded frames to PCMWriter (encoded by the call), not RTP payloads to RTPWriter
 #   BIN=/tmp/xphone-load JITTER_MIN=5ms READ=pcm PPROF=127.0.0.1:6061 STATS_EVERY=5s ...  # prebuilt binary, UAS jitter floor, UAC reads PCM, UAS pprof, UAS stats period
 #
 # A run "breaks" as in media-load.sh (> BREAK_FAIL_PCT % failed, loss >
@@ -27,6 +28,7 @@ BREAK_LOSS_PCT=${BREAK_LOSS_PCT:-5}
 BREAK_RTT_MS=${BREAK_RTT_MS:-200}
 JITTER_MIN=${JITTER_MIN:-0}
 READ=${READ:-raw}
+WRITE=${WRITE:-rtp}
 ECHO=${ECHO:-pcm}
 TRIM=${TRIM:-}
 UAS_ADDR=127.0.0.1:15260
@@ -36,7 +38,7 @@ if [ -z "${BIN:-}" ]; then
   BIN=$OUT/xphone-load
   go build -o "$BIN" ./cmd/xphone-load
 fi
-echo "# load.sh $(date -Is) CALLS=\"$CALLS\" DUR=${DUR}s RAMP=${RAMP}s JITTER_MIN=$JITTER_MIN READ=$READ ECHO=$ECHO TRIM=${TRIM:-off}; xphone $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "# load.sh $(date -Is) CALLS=\"$CALLS\" DUR=${DUR}s RAMP=${RAMP}s JITTER_MIN=$JITTER_MIN READ=$READ WRITE=$WRITE ECHO=$ECHO TRIM=${TRIM:-off}; xphone $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "# $(go version); nproc=$(nproc) GOMAXPROCS=${GOMAXPROCS:-default} GOGC=${GOGC:-default}; ulimit -n $(ulimit -n)"
 echo "# net.core.rmem_default=$(cat /proc/sys/net/core/rmem_default) rmem_max=$(cat /proc/sys/net/core/rmem_max); raw logs: $OUT"
 
@@ -57,7 +59,7 @@ for N in $CALLS; do
   sleep 0.5
   kill -0 $UAS 2>/dev/null || { echo "UAS did not start:"; cat "$OUT/uas-$tag.log"; exit 1; }
   set +e
-  timeout $((RAMP + DUR + 90)) "$BIN" uac -listen $UAC_ADDR -target $UAS_ADDR -calls "$N" -read "$READ" \
+  timeout $((RAMP + DUR + 90)) "$BIN" uac -listen $UAC_ADDR -target $UAS_ADDR -calls "$N" -read "$READ" -write "$WRITE" \
     -duration "${DUR}s" -ramp "${RAMP}s" -uas-pid $UAS -max-time $((RAMP + DUR + 80))s \
     >"$OUT/uac-$tag.out" 2>"$OUT/uac-$tag.log"
   rc=$?

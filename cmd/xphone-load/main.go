@@ -9,9 +9,11 @@
 //	    caller hangs up.
 //
 //	xphone-load uac -target 127.0.0.1:15260 -calls N -duration 60s -ramp 10s [-uas-pid PID]
-//	    places N calls spread evenly over -ramp; each writes one 20 ms frame
-//	    (160 PCMU octets, a 1 kHz tone) to its PCMWriter every 20 ms on its
-//	    own absolute schedule and reads everything that comes back (from
+//	    places N calls spread evenly over -ramp; each sends one 20 ms frame
+//	    (160 PCMU octets, a 1 kHz tone) every 20 ms on an absolute schedule
+//	    (one sender goroutine writes every call's frames, spread over four
+//	    5 ms slots, to its RTPWriter; -write pcm decodes them onto its
+//	    PCMWriter) and reads everything that comes back (from
 //	    RTPRawReader, as diago-load reads raw payloads; -read pcm reads the
 //	    decoded PCMReader instead). When every call attempt has returned,
 //	    the steady phase of -duration starts; CPU (utime+stime of this
@@ -78,6 +80,7 @@ type options struct {
 	inviteTimeout time.Duration
 	uasPID        int
 	read          string
+	write         string
 	echo          string
 	trim          bool
 	jitterMin     time.Duration
@@ -107,6 +110,7 @@ func main() {
 	fs.DurationVar(&o.jitterMin, "jitter-min", 0, "Config.JitterMin (0: the library's default, 20 ms)")
 	fs.IntVar(&o.uasPID, "uas-pid", 0, "uac: also sample this process's CPU and VmHWM (the UAS)")
 	fs.StringVar(&o.read, "read", "raw", "uac: read the echo from raw|pcm (RTPRawReader or PCMReader)")
+	fs.StringVar(&o.write, "write", "rtp", "uac: write the frames to rtp|pcm (RTPWriter, the PCMU payload as is, or PCMWriter, decoded)")
 	fs.StringVar(&o.echo, "echo", "pcm", "uas: echo pcm (PCMReader → PCMWriter: jitter buffer, decode, encode) or rtp (RTPRawReader → RTPWriter: the payload as received, like diago-load's AudioReader → AudioWriter)")
 	fs.Parse(os.Args[2:])
 
@@ -119,6 +123,9 @@ func main() {
 	mustLoopback(o.listen)
 	if _, err := fmt.Sscanf(*rtpPorts, "%d-%d", &o.rtpMin, &o.rtpMax); err != nil || o.rtpMin <= 0 || o.rtpMax <= o.rtpMin || o.rtpMin%2 != 0 {
 		fatalf("bad -rtp-ports %q", *rtpPorts)
+	}
+	if o.write != "rtp" && o.write != "pcm" {
+		fatalf("bad -write %q: want rtp or pcm", o.write)
 	}
 	if o.read != "raw" && o.read != "pcm" {
 		fatalf("bad -read %q: want raw or pcm", o.read)

@@ -54,6 +54,8 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	})
 
 	stopSend := make(chan struct{}) // closed at the end of the steady phase
+	snd := &sender{k: k, pcm: o.write == "pcm"}
+	go snd.run(stopSend)
 	hangupGo := make(chan struct{}) // closed when the hangup ramp starts (hangupStart set before)
 	var hangupStart time.Time
 	var setupWG, callWG sync.WaitGroup
@@ -79,7 +81,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 			setupWG.Done()
 			defer k.active.Add(-1)
 			slot := time.Duration(int64(o.hangupRamp) * int64(i) / int64(o.calls))
-			runCall(c, o.read, tone, k, stopSend, hangupGo, func() time.Time { return hangupStart.Add(slot) })
+			runCall(c, o.read, tone, k, snd, stopSend, hangupGo, func() time.Time { return hangupStart.Add(slot) })
 		}()
 	}
 
@@ -153,7 +155,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 		fmt.Sprintf("steady_s=%.1f uac_cpu_pct=%.1f uas_cpu_pct=%.1f machine_busy_pct=%.1f",
 			steady.Seconds(), cpu(s0.self, s1.self), cpu(s0.uas, s1.uas), busy),
 		fmt.Sprintf("udp_rcvbuf_errors=%d udp_in_errors=%d", s1.rcvbufErr-s0.rcvbufErr, s1.inErr-s0.inErr),
-		fmt.Sprintf("uac_goroutines_mid=%d read=%s uac_out_dropped=%d uac_concealed=%d", gMid, o.read, k.outDropped.Load(), k.concealed.Load()),
+		fmt.Sprintf("uac_goroutines_mid=%d read=%s write=%s uac_out_dropped=%d uac_concealed=%d", gMid, o.read, o.write, k.outDropped.Load(), k.concealed.Load()),
 		"uac_" + strings.ReplaceAll(memStatus(os.Getpid()), " ", " uac_"),
 	}
 	if uasMem != "" {
@@ -162,10 +164,10 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	fmt.Println("RESULT " + strings.Join(fields, " "))
 }
 
-// runCall drives one established call on the calling goroutine: a frame
-// every 20 ms on an absolute schedule until stopSend, the echo read
-// throughout, and End at the call's slot of the hangup ramp.
-func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, stopSend, hangupGo <-chan struct{}, hangupAt func() time.Time) {
+// runCall drives one established call on the calling goroutine: it reads
+// the echo throughout (the sender writes the call's frames) and ends the
+// call at its slot of the hangup ramp.
+func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sender, stopSend, hangupGo <-chan struct{}, hangupAt func() time.Time) {
 	var raw <-chan *rtp.Packet
 	var pcm <-chan []int16
 	if read == "raw" {
@@ -173,14 +175,14 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, stopSend, 
 	} else {
 		pcm = c.PCMReader()
 	}
-	w := c.PCMWriter()
 	ended := c.Context().Done()
 	defer func() {
 		st := c.Stats()
 		k.outDropped.Add(int64(st.OutboundDropped))
 		k.concealed.Add(int64(st.FramesConcealed))
 	}()
-	frame := slices.Clone(tone)
+	out := snd.add(c, tone)
+	defer out.stop.Store(true)
 	back := make([]byte, 0, frameOctets)
 	check := func(p []byte) {
 		now := time.Since(procStart)
@@ -197,9 +199,6 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, stopSend, 
 		k.rtt.add(now - t)
 	}
 
-	next := time.Now()
-	send := time.NewTimer(0)
-	defer send.Stop()
 	var hangup <-chan time.Time
 	for {
 		select {
@@ -216,20 +215,9 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, stopSend, 
 			}
 			back = g711.EncodeUlaw(back[:0], f)
 			check(back)
-		case <-send.C:
-			k.lateness.add(time.Since(next))
-			putMark(frame, time.Since(procStart))
-			select {
-			case w <- g711.DecodeUlaw(make([]int16, 0, frameOctets), frame): // the call owns it now
-				k.sent.Add(1)
-			default:
-				k.writeErr.Add(1)
-			}
-			next = next.Add(frameDur)
-			send.Reset(time.Until(next))
 		case <-stopSend:
 			stopSend = nil
-			send.Stop()
+			out.stop.Store(true)
 		case <-hangupGo:
 			hangupGo = nil
 			hangup = time.After(time.Until(hangupAt()))
@@ -253,6 +241,104 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, stopSend, 
 			k.noteErr("ended", context.Cause(c.Context()))
 			return
 		}
+	}
+}
+
+// sender writes every call's frames from one goroutine: a frame per call
+// every 20 ms, the calls spread over four 5 ms slots of the frame (as
+// diago-load's calls, each on its own schedule, spread over the ramp).
+// Each frame is sent on the call's RTPWriter (the PCMU payload as is, as
+// diago-load's WriteSamples writes encoded audio), or with -write pcm
+// decoded onto its PCMWriter.
+type sender struct {
+	k    *uacCounters
+	pcm  bool
+	mu   sync.Mutex
+	next int
+	slot [4][]*outCall
+}
+
+type outCall struct {
+	rtpW  chan<- *rtp.Packet
+	pcmW  chan<- []int16
+	frame []byte
+	stop  atomic.Bool // the call stopped sending
+}
+
+func (s *sender) add(c xphone.Call, tone []byte) *outCall {
+	o := &outCall{frame: slices.Clone(tone)}
+	if s.pcm {
+		o.pcmW = c.PCMWriter()
+	} else {
+		o.rtpW = c.RTPWriter()
+	}
+	s.mu.Lock()
+	s.slot[s.next%len(s.slot)] = append(s.slot[s.next%len(s.slot)], o)
+	s.next++
+	s.mu.Unlock()
+	return o
+}
+
+// run sends until stop is closed. Slot m is due at start + m quanta; a
+// slot the goroutine was too late for is still served, at once.
+func (s *sender) run(stop <-chan struct{}) {
+	const quantum = frameDur / 4
+	start := time.Now()
+	t := time.NewTicker(quantum)
+	defer t.Stop()
+	last := int64(0)
+	for {
+		select {
+		case <-t.C:
+		case <-stop:
+			return
+		}
+		cur := int64(time.Since(start) / quantum)
+		for m := last + 1; m <= cur; m++ {
+			s.serve(m, start.Add(time.Duration(m)*quantum))
+		}
+		last = max(last, cur)
+	}
+}
+
+func (s *sender) serve(m int64, due time.Time) {
+	i := m % int64(len(s.slot))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := s.slot[i][:0]
+	for _, o := range s.slot[i] {
+		if o.stop.Load() {
+			continue
+		}
+		keep = append(keep, o)
+		s.k.lateness.add(time.Since(due))
+		s.send(o)
+	}
+	clear(s.slot[i][len(keep):])
+	s.slot[i] = keep
+}
+
+// send writes one frame of o, marked with the time.
+func (s *sender) send(o *outCall) {
+	putMark(o.frame, time.Since(procStart))
+	var ok bool
+	if o.rtpW != nil {
+		select {
+		case o.rtpW <- &rtp.Packet{Payload: slices.Clone(o.frame)}: // the call owns it now
+			ok = true
+		default:
+		}
+	} else {
+		select {
+		case o.pcmW <- g711.DecodeUlaw(make([]int16, 0, frameOctets), o.frame):
+			ok = true
+		default:
+		}
+	}
+	if ok {
+		s.k.sent.Add(1)
+	} else {
+		s.k.writeErr.Add(1)
 	}
 }
 
