@@ -58,7 +58,7 @@ func TestTrimBacklog(t *testing.T) {
 }
 
 // TestLateFrame: a frame written after its tick's send half goes out at
-// the scheduler's next try in the same tick (sendLate) with that tick's
+// the scheduler's next try in the same tick (sendPending) with that tick's
 // timestamp and sequence number, from the call's first frame on; a tick
 // that ends without its frame ends the talkspurt, and the next frame
 // carries the marker bit; a writer quiet for quietTicks is no longer
@@ -77,12 +77,12 @@ func TestLateFrame(t *testing.T) {
 	}
 	lateWrite := func() {
 		t.Helper()
-		if l.sendLate(p.now) {
-			t.Fatal("sendLate with nothing written: reported the tick closed")
+		if l.sendPending(p.now) {
+			t.Fatal("sendPending with nothing written: reported the tick closed")
 		}
 		w <- p.frame
-		if !l.sendLate(p.now) {
-			t.Fatal("sendLate with the frame written: tick not closed")
+		if l.sendPending(p.now) || l.late {
+			t.Fatal("sendPending with the frame written: tick still waiting for it, or closed for an early frame")
 		}
 	}
 	tick(false) // the first frame comes just after the first send half
@@ -124,5 +124,56 @@ func TestLateFrame(t *testing.T) {
 	}
 	if l.late {
 		t.Errorf("writer quiet for %d ticks: still waited for", quietTicks+1)
+	}
+}
+
+// TestEarlyFrame: a frame written after its tick's frame went out is sent
+// at the scheduler's next try (sendPending) as the next tick's, with that
+// tick's timestamp and sequence number, and the next send half then sends
+// nothing: the stream runs at most one frame ahead of the session's clock,
+// so a second frame written in the same tick waits for that send half,
+// then goes out early in its turn. A PacedPCMWriter chunk is never sent
+// early.
+func TestEarlyFrame(t *testing.T) {
+	p := newPipe(t, false)
+	l := &p.s.l
+	w := p.s.PCMWriter()
+	p.sink.SetReadDeadline(time.Now().Add(deadline))
+	sent := func() uint64 { return p.s.Stats().PacketsSent }
+	w <- p.frame
+	l.send(p.now) // on time
+	first := readRTP(t, p.sink)
+	w <- p.frame
+	if !l.sendPending(p.now) || !l.ahead {
+		t.Fatal("a frame written after the tick's went out: not sent early")
+	}
+	early := readRTP(t, p.sink)
+	if early.Timestamp != first.Timestamp+160 || early.SequenceNumber != first.SequenceNumber+1 || early.Marker {
+		t.Errorf("early packet: ts %d seq %d marker %v; want ts %d seq %d, no marker",
+			early.Timestamp, early.SequenceNumber, early.Marker, first.Timestamp+160, first.SequenceNumber+1)
+	}
+	w <- p.frame
+	if !l.sendPending(p.now) || sent() != 2 {
+		t.Fatalf("a second frame in the same tick: %d packets sent, want 2 (one frame ahead at most)", sent())
+	}
+	l.send(p.now) // the early frame's tick: nothing more
+	if sent() != 2 || l.late {
+		t.Fatalf("the send half of a tick whose frame went early: %d packets sent (want 2), late %v", sent(), l.late)
+	}
+	if !l.sendPending(p.now) {
+		t.Fatal("the waiting frame did not go out early after the send half")
+	}
+	third := readRTP(t, p.sink)
+	if third.Timestamp != first.Timestamp+320 || third.SequenceNumber != first.SequenceNumber+2 {
+		t.Errorf("third packet: ts %d seq %d; want ts %d seq %d", third.Timestamp, third.SequenceNumber, first.Timestamp+320, first.SequenceNumber+2)
+	}
+	l.send(p.now) // the third frame's tick
+	p.s.PacedPCMWriter() <- p.frame
+	if l.sendPending(p.now) || sent() != 3 {
+		t.Errorf("a paced chunk after the send half: %d packets sent, want it kept for the next", sent())
+	}
+	l.send(p.now)
+	if sent() != 4 {
+		t.Errorf("the paced chunk's send half: %d packets sent, want 4", sent())
 	}
 }

@@ -118,7 +118,8 @@ type loop struct {
 	seq      uint16
 	ts       uint32
 	talking  bool
-	late     bool   // this tick's frame is still awaited (send, sendLate)
+	late     bool   // this tick's frame is still awaited (send, sendPending)
+	ahead    bool   // the next tick's frame went out early (sendPending)
 	lateTS   uint32 // its RTP timestamp
 	standing int    // sends in a row that left a short queue (catchUp)
 	quiet    int    // ticks since a writer last gave a frame or packet

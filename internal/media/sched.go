@@ -62,15 +62,15 @@ type shard struct {
 	// Owned by the shard's goroutine: the sessions of the current slot
 	// and the scratch buffers lent to each session while it is served.
 	visit []*Session
-	late  []lateSend // sessions whose tick waits for the application's frame
+	late  []lateSend // sessions whose writer's next frame is awaited before their next send half
 	sc    *scratch
 
 	shardIO // the shard's socket reading (pollRTP)
 }
 
-// lateSend is a session whose send half found no frame from an
-// application that has been sending; it is tried again each quantum until
-// slot until, the end of the tick.
+// lateSend is a session whose application has been writing frames: after
+// its send half it is tried each quantum until slot until, the end of the
+// tick, for a frame that came since (loop.sendPending).
 type lateSend struct {
 	s     *Session
 	until int64
@@ -207,7 +207,7 @@ func (sh *shard) serve(m int64, due time.Time) bool {
 	sh.mu.Unlock()
 	keep := sh.late[:0]
 	for _, w := range sh.late {
-		if !w.s.serveLate(time.Now(), sh.sc) && m < w.until {
+		if !w.s.servePending(time.Now(), sh.sc) && m < w.until {
 			keep = append(keep, w)
 		}
 	}
@@ -285,7 +285,8 @@ func (s *Session) serveDatagram(buf []byte, from netip.AddrPort, now time.Time, 
 }
 
 // serveSend runs the send half of every tick whose receive half ran. It
-// reports whether the last tick waits for a late frame (loop.send).
+// reports whether a frame from the application may still go out before
+// the next send half (loop.sendPending).
 func (s *Session) serveSend(now time.Time, sc *scratch) bool {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
@@ -298,12 +299,13 @@ func (s *Session) serveSend(now time.Time, sc *scratch) bool {
 	for ; l.owed > 0; l.owed-- {
 		l.tickSend(now)
 	}
-	return l.late
+	return l.waitsForWriter()
 }
 
-// serveLate sends the late frame of s's open tick if it has come. It
-// reports whether the tick is closed.
-func (s *Session) serveLate(now time.Time, sc *scratch) bool {
+// servePending sends a frame the application has written since s's send
+// half, if any (loop.sendPending). It reports whether nothing more can go
+// out before the next send half.
+func (s *Session) servePending(now time.Time, sc *scratch) bool {
 	if !s.writerPending() {
 		return false // nothing written yet: no need for the lock
 	}
@@ -314,7 +316,7 @@ func (s *Session) serveLate(now time.Time, sc *scratch) bool {
 	}
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
-	return s.l.sendLate(now)
+	return s.l.sendPending(now)
 }
 
 // writerPending reports whether a writer channel holds anything, without

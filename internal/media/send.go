@@ -127,11 +127,16 @@ func (l *loop) skipTicks(k int) {
 // or not a packet goes out, so it follows the sampling clock (RFC 3550
 // §5.1) across pauses.
 //
-// When the application has a writer that wrote within the last
-// quietTicks but has not yet written this tick's frame, the tick stays
-// open (l.late) until the next one: the scheduler tries again each
-// quantum (sendLate), so a writer whose frames come just after the send
-// half costs a quantum, not a frame. (Only the talking ones were waited
+// Frames the application writes on PCMWriter or RTPWriter go out as soon
+// as the scheduler sees them (sendPending, each quantum), not at the next
+// send half: when the application has a writer that wrote within the
+// last quietTicks but has not yet written this tick's frame, the tick
+// stays open (l.late) until the next one, and a frame that comes for it
+// goes out with its timestamp; a frame that comes after the tick's was
+// sent goes out at once as the next tick's (l.ahead), which then sends
+// nothing. The stream thus runs at most one frame ahead of the session's
+// clock, and an echo or a voice bot that answers what it hears waits a
+// quantum per hop, not up to a frame. (Only the talking ones were waited
 // for once: the first frame of an echo then came just too late, and every
 // later one waited a whole frame.) A tick that ends without its frame ends
 // the talkspurt.
@@ -142,6 +147,17 @@ func (l *loop) send(now time.Time) {
 	if l.late {
 		l.late = false
 		l.talking = false // the last tick's frame never came
+	}
+	if l.ahead {
+		// This tick's frame went out early (sendPending); what is still
+		// queued or written counts as left by it.
+		l.ahead = false
+		if s.opts.TrimBacklog {
+			l.drainWriters()
+			l.trimBacklog()
+		}
+		l.catchUp(now)
+		return
 	}
 	l.drainWriters()
 	raw, haveRaw := l.rtpQ.pop()
@@ -186,6 +202,24 @@ func (l *loop) send(now time.Time) {
 		return // nothing written for a while: send nothing (DTX)
 	}
 	l.catchUp(now)
+	l.sendAhead(now)
+}
+
+// sendAhead sends, right after the tick's own, a frame or packet still
+// queued from PCMWriter or RTPWriter as the next tick's (l.ahead), as
+// sendPending would have at the next quantum.
+func (l *loop) sendAhead(now time.Time) {
+	if l.ahead || (l.rtpQ.n == 0 && (l.pcmQ.n == 0 || l.rawMode)) {
+		return
+	}
+	l.ts += l.ci.tsPerFrame
+	if raw, ok := l.rtpQ.pop(); ok {
+		l.sendRaw(now, raw)
+	} else if frame, ok := l.pcmQ.pop(); ok {
+		l.sendFrame(now, frame)
+	}
+	l.ts -= l.ci.tsPerFrame
+	l.ahead = true
 }
 
 // StandingTicks is how many ticks in a row a writer may stay one or two
@@ -202,7 +236,7 @@ const StandingTicks = 25
 // A deeper queue is an application writing ahead on purpose and is paced
 // as written.
 func (l *loop) catchUp(now time.Time) {
-	left := l.pcmQ.n + l.rtpQ.n
+	left := l.pcmQ.n + l.rtpQ.n + len(l.pcmIn) + len(l.rtpIn)
 	if left < 1 || left > 2 || l.s.opts.TrimBacklog {
 		l.standing = 0
 		return
@@ -212,6 +246,7 @@ func (l *loop) catchUp(now time.Time) {
 	}
 	l.standing = 0
 	l.ts += l.ci.tsPerFrame
+	l.drainWriters()
 	if raw, ok := l.rtpQ.pop(); ok {
 		l.sendRaw(now, raw)
 	} else if frame, ok := l.pcmQ.pop(); ok && !l.rawMode {
@@ -223,35 +258,55 @@ func (l *loop) catchUp(now time.Time) {
 // no longer held open for it (1 s).
 const quietTicks = 50
 
-// sendLate sends the open tick's frame or packet if the application has
-// written it since (see send). It reports whether the tick is closed.
-func (l *loop) sendLate(now time.Time) bool {
-	if !l.late {
+// sendPending sends what the application wrote since the send half on
+// PCMWriter or RTPWriter, if anything (see send): the open tick's frame,
+// with its timestamp, or else the next tick's, early. It reports whether
+// nothing more can go out before the next send half.
+func (l *loop) sendPending(now time.Time) bool {
+	if l.ahead {
 		return true
 	}
-	if l.s.muted.Load() || l.dtmfOn || len(l.s.dtmfIn) > 0 {
+	s := l.s
+	if !l.cfg.Direction.sends() || l.remoteRTP.Port() == 0 {
+		return true
+	}
+	if s.muted.Load() || l.dtmfOn || len(s.dtmfIn) > 0 {
 		return false // the next tick decides
 	}
 	l.drainWriters()
 	raw, haveRaw := l.rtpQ.pop()
 	var frame []int16
 	haveFrame := false
-	if !haveRaw {
+	switch {
+	case haveRaw:
+	case l.late:
 		frame, haveFrame = l.nextFrame()
+	case !l.rawMode:
+		frame, haveFrame = l.pcmQ.pop() // PacedPCMWriter keeps to the send half
 	}
 	if !haveRaw && !haveFrame {
 		return false
 	}
-	l.late = false
 	ts := l.ts
-	l.ts = l.lateTS
+	if l.late {
+		l.late = false
+		l.ts = l.lateTS
+	} else {
+		l.ahead = true
+	}
 	if haveRaw {
 		l.sendRaw(now, raw)
 	} else {
 		l.sendFrame(now, frame)
 	}
 	l.ts = ts
-	return true
+	return l.ahead
+}
+
+// waitsForWriter reports whether, after a send half, a frame from the
+// application may still go out before the next one (sendPending).
+func (l *loop) waitsForWriter() bool {
+	return l.late || (!l.ahead && l.quiet <= quietTicks && (l.pcmIn != nil || l.rtpIn != nil))
 }
 
 // sendFrame sends one frame of the application's PCM.
