@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/xphone-go/xphone/rtp"
 )
 
 // The shared scheduler runs the 20 ms work of every started session: a few
@@ -74,7 +76,15 @@ type shard struct {
 type lateSend struct {
 	s     *Session
 	until int64
+	// The writer channels a frame may come on, as the loop last saw them:
+	// checked without the session's lock (a channel's len is safe from
+	// any goroutine) and without reaching into the session.
+	rtp        <-chan *rtp.Packet
+	pcm, paced <-chan []int16
 }
+
+// pending reports whether a frame may have come for w.
+func (w *lateSend) pending() bool { return len(w.rtp) > 0 || len(w.pcm) > 0 || len(w.paced) > 0 }
 
 // add puts s in the shard with the fewest sessions, in its least loaded
 // phase, and starts that shard's goroutine if it is not running.
@@ -207,7 +217,7 @@ func (sh *shard) serve(m int64, due time.Time) bool {
 	sh.mu.Unlock()
 	keep := sh.late[:0]
 	for _, w := range sh.late {
-		if !w.s.servePending(time.Now(), sh.sc) && m < w.until {
+		if (!w.pending() || !w.s.servePending(time.Now(), sh.sc)) && m < w.until {
 			keep = append(keep, w)
 		}
 	}
@@ -216,8 +226,9 @@ func (sh *shard) serve(m int64, due time.Time) bool {
 	for i, s := range sh.visit {
 		if i < len(rx) {
 			s.serveReceive(due, time.Now(), sh.rx, sh.sc)
-		} else if s.serveSend(time.Now(), sh.sc) {
-			sh.late = append(sh.late, lateSend{s, m + phases - 1})
+		} else if w, ok := s.serveSend(time.Now(), sh.sc); ok {
+			w.until = m + phases - 1
+			sh.late = append(sh.late, w)
 		}
 	}
 	clear(sh.visit) // let closed sessions go
@@ -286,12 +297,12 @@ func (s *Session) serveDatagram(buf []byte, from netip.AddrPort, now time.Time, 
 
 // serveSend runs the send half of every tick whose receive half ran. It
 // reports whether a frame from the application may still go out before
-// the next send half (loop.sendPending).
-func (s *Session) serveSend(now time.Time, sc *scratch) bool {
+// the next send half (loop.sendPending), and on which writer channels.
+func (s *Session) serveSend(now time.Time, sc *scratch) (lateSend, bool) {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
-		return false
+		return lateSend{}, false
 	}
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
@@ -299,16 +310,20 @@ func (s *Session) serveSend(now time.Time, sc *scratch) bool {
 	for ; l.owed > 0; l.owed-- {
 		l.tickSend(now)
 	}
-	return l.waitsForWriter()
+	if !l.waitsForWriter() {
+		return lateSend{}, false
+	}
+	w := lateSend{s: s, rtp: l.rtpIn, pcm: l.pcmIn}
+	if l.late {
+		w.paced = l.pacedIn // the open tick takes a paced frame too
+	}
+	return w, true
 }
 
 // servePending sends a frame the application has written since s's send
 // half, if any (loop.sendPending). It reports whether nothing more can go
 // out before the next send half.
 func (s *Session) servePending(now time.Time, sc *scratch) bool {
-	if !s.writerPending() {
-		return false // nothing written yet: no need for the lock
-	}
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
@@ -317,10 +332,4 @@ func (s *Session) servePending(now time.Time, sc *scratch) bool {
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
 	return s.l.sendPending(now)
-}
-
-// writerPending reports whether a writer channel holds anything, without
-// the loop lock: len of a channel is safe to read from any goroutine.
-func (s *Session) writerPending() bool {
-	return len(s.pcmIn.load()) > 0 || len(s.rtpIn.load()) > 0 || len(s.pacedIn.load()) > 0
 }
