@@ -75,10 +75,10 @@ for N in $CALLS; do
   uas_gor=$(awk '/^stats /{for(i=1;i<=NF;i++) if($i ~ /^goroutines=/){split($i,a,"="); if(a[2]>m) m=a[2]}} END{print m+0}' "$OUT/uas-$tag.log")
   uas_mb=$(val uas_hwm_mb "$r")
   est=$(val established "$r")
-  # base: VmHWM of the idle UAS at start; live: Go heap + stacks in use per
+  # base: VmHWM of the idle UAS at start; live: Go heap live at the last GC + stacks per
   # active call, at the UAS stats line with the most active calls.
   uas_base=$(awk '/^xphone-load uas /{for(i=1;i<=NF;i++) if($i ~ /^hwm_mb=/){split($i,a,"="); print a[2]}}' "$OUT/uas-$tag.log")
-  live=$(awk '/^stats /{a=0;h=0;s=0; for(i=1;i<=NF;i++){split($i,kv,"="); if(kv[1]=="active") a=kv[2]; if(kv[1]=="heap_inuse_kb") h=kv[2]; if(kv[1]=="stack_inuse_kb") s=kv[2]} if(a>0 && a>=ma){ma=a; v=(h+s)/a}} END{if(ma>0) printf "%.1f", v; else print "-"}' "$OUT/uas-$tag.log")
+  live=$(awk '/^stats /{a=0;h=0;s=0; for(i=1;i<=NF;i++){split($i,kv,"="); if(kv[1]=="active") a=kv[2]; if(kv[1]=="heap_live_kb") h=kv[2]; if(kv[1]=="stack_inuse_kb") s=kv[2]} if(a>0 && a>=ma){ma=a; v=(h+s)/a}} END{if(ma>0) printf "%.1f", v; else print "-"}' "$OUT/uas-$tag.log")
   per=$(awk -v g="$uas_gor" -v m="$uas_mb" -v b="${uas_base:-0}" -v n="$est" 'BEGIN{if(n>0) printf "%.2f %.1f %.1f", g/n, m*1024/n, (m-b)*1024/n; else print "- - -"}')
   printf "%-5s %-5s %-5s %-7s %-8s %-8s %-8s %-8s %-8s %-8s %-7s %-7s %-7s %-7s %-6s %-8s %-8s %-8s %-8s %s%s\n" \
     "$N" "$est" "$(val failed "$r")" "$(val loss_pct "$r")" \
@@ -98,7 +98,7 @@ for N in $CALLS; do
 done
 echo "columns as media-load.sh; gor/call = uas_gor / established (the UAS runs one echo goroutine per call of its own);"
 echo "KB/call = uas VmHWM / established (includes the process's fixed base); dKB/call = (uas VmHWM - its VmHWM when idle at start) / established;"
-echo "liveKB/c = uas Go heap in use + goroutine stacks / active calls, at the stats sample with the most calls (-stats-every \$STATS_EVERY, default 5s);"
+echo "liveKB/c = uas Go heap found live by the last GC + goroutine stacks / active calls, at the stats sample with the most calls (-stats-every \$STATS_EVERY, default 5s);"
 echo "load = 1-min load average at the end of the run"
 echo "--- RESULT lines and UAS totals"
 cat "$OUT/results.txt"

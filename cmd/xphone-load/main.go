@@ -46,6 +46,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"syscall"
 	"time"
@@ -268,9 +269,17 @@ func statsLoop(ctx context.Context, every time.Duration, line func() string) {
 		case <-t.C:
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms) // stops the world briefly; every few seconds only
-			fmt.Fprintf(os.Stderr, "stats t=%.0fs goroutines=%d %s %s heap_inuse_kb=%d stack_inuse_kb=%d\n",
+			// The heap the last GC found live: what the calls hold, without
+			// the garbage made since (HeapInuse counts both).
+			live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+			metrics.Read(live)
+			var liveKB uint64
+			if live[0].Value.Kind() == metrics.KindUint64 {
+				liveKB = live[0].Value.Uint64() / 1024
+			}
+			fmt.Fprintf(os.Stderr, "stats t=%.0fs goroutines=%d %s %s heap_inuse_kb=%d heap_live_kb=%d stack_inuse_kb=%d\n",
 				time.Since(procStart).Seconds(), runtime.NumGoroutine(), line(), memStatus(os.Getpid()),
-				ms.HeapInuse/1024, ms.StackInuse/1024)
+				ms.HeapInuse/1024, liveKB, ms.StackInuse/1024)
 		}
 	}
 }

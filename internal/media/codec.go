@@ -44,11 +44,11 @@ func newEncoder(ci codecInfo) (encoder, error) {
 func newDecoder(ci codecInfo) (decoder, error) {
 	switch ci.name {
 	case CodecPCMU:
-		return &pcmDec{law: ulawCodec{}, plc: jitter.NewPCMConcealer(8000)}, nil
+		return &pcmDec{law: ulawCodec{}}, nil
 	case CodecPCMA:
-		return &pcmDec{law: alawCodec{}, plc: jitter.NewPCMConcealer(8000)}, nil
+		return &pcmDec{law: alawCodec{}}, nil
 	case CodecG722:
-		return &g722Dec{plc: jitter.NewPCMConcealer(g722.SampleRate)}, nil
+		return &g722Dec{}, nil
 	case CodecOpus:
 		d, err := opus.NewDecoder(ci.sampleRate)
 		if err != nil {
@@ -79,13 +79,30 @@ type pcmDec struct {
 	law interface {
 		decodeLaw(dst []int16, p []byte) []int16
 	}
-	plc *jitter.PCMConcealer
+	plc lazyPLC
 }
 
 func (d *pcmDec) decode(dst []int16, p []byte) []int16 { return d.law.decodeLaw(dst, p) }
-func (d *pcmDec) reset()                               { d.plc.Reset() }
-func (d *pcmDec) concealer() jitter.Concealer          { return d.plc }
+func (d *pcmDec) reset()                               { d.plc.reset() }
+func (d *pcmDec) concealer() jitter.Concealer          { return d.plc.get(8000) }
 func (d *pcmDec) close()                               {}
+
+// lazyPLC is a decoder's PCM concealer (4 KB of history at 8 kHz), made
+// when the jitter buffer's player first asks for it.
+type lazyPLC struct{ c *jitter.PCMConcealer }
+
+func (p *lazyPLC) get(rate int) *jitter.PCMConcealer {
+	if p.c == nil {
+		p.c = jitter.NewPCMConcealer(rate)
+	}
+	return p.c
+}
+
+func (p *lazyPLC) reset() {
+	if p.c != nil {
+		p.c.Reset()
+	}
+}
 
 type g722Enc struct{ e g722.Encoder }
 
@@ -94,12 +111,12 @@ func (e *g722Enc) close()                                {}
 
 type g722Dec struct {
 	d   g722.Decoder
-	plc *jitter.PCMConcealer
+	plc lazyPLC
 }
 
 func (d *g722Dec) decode(dst []int16, p []byte) []int16 { return d.d.Decode(dst, p) }
-func (d *g722Dec) reset()                               { d.d.Reset(); d.plc.Reset() }
-func (d *g722Dec) concealer() jitter.Concealer          { return d.plc }
+func (d *g722Dec) reset()                               { d.d.Reset(); d.plc.reset() }
+func (d *g722Dec) concealer() jitter.Concealer          { return d.plc.get(g722.SampleRate) }
 func (d *g722Dec) close()                               {}
 
 type opusEnc struct{ e *opus.Encoder }

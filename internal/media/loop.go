@@ -257,24 +257,8 @@ func (l *loop) apply(lc *loopConfig) {
 		l.remoteRTP, l.remoteRTCP, l.latched = lc.cfg.RemoteRTP, lc.cfg.remoteRTCP(), false
 	}
 	if codecChanged {
-		jc := l.s.opts.Jitter
-		jc.ClockRate = lc.ci.clockRate
-		jc.FrameDuration = FrameDuration
-		if jc.Capacity == 0 {
-			// MaxDelay of packets and 120 ms more for a burst, rounded
-			// up to a power of two by the jitter package: 16 packets
-			// (320 ms) with the default 200 ms, a quarter of the jitter
-			// package's default and of its memory. Packets beyond it
-			// would wait longer than MaxDelay.
-			maxDelay := jc.MaxDelay
-			if maxDelay <= 0 {
-				maxDelay = jitter.DefaultMaxDelay
-			}
-			jc.Capacity = int(maxDelay/FrameDuration) + 6
-		}
-		l.jb = jitter.New(jc)
+		l.jb, l.player = nil, nil // made again on first use (playback)
 		n := lc.ci.samples()
-		l.player = jitter.NewPlayer(l.jb, n, l.decodeFrame, lc.dec.concealer())
 		l.silence = make([]int16, n)
 		l.frame = make([]int16, n)
 		l.appN, l.rs, l.decoded, l.appFrame = n, nil, nil, nil
@@ -298,7 +282,9 @@ func (l *loop) apply(lc *loopConfig) {
 	if old != nil && old.cfg.Direction.receives() && !lc.cfg.Direction.receives() {
 		// Held or inactive: stop playing now, rather than concealing
 		// the silence for a while.
-		l.jb.Reset()
+		if l.jb != nil {
+			l.jb.Reset()
+		}
 		l.lc.dec.reset()
 	}
 	if old != nil && old.cfg.Direction != lc.cfg.Direction {
@@ -540,6 +526,7 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 			return
 		}
 	}
+	l.playback()
 	l.jb.Push(jitter.Packet{
 		SSRC:        p.SSRC,
 		Seq:         p.SequenceNumber - l.skipSeq,
@@ -621,19 +608,47 @@ func (l *loop) playout(now time.Time) {
 	if l.rs != nil {
 		dst = l.decoded[:0]
 	}
-	out, st := l.player.Next(dst, now)
+	out, st := l.playback().Next(dst, now)
 	if st == jitter.Silence {
 		return
 	}
-	ch := l.s.pcmOut.load()
-	if ch == nil {
-		return // nobody reads PCM: reuse the frame
-	}
+	// The reader channel is made here, not before: a session whose
+	// application reads raw packets only never plays out and never pays
+	// for it, while audio that comes before the application asks for
+	// PCMReader waits in it.
+	ch := getChan(l.s, &l.s.pcmOut, true)
 	if l.rs != nil {
 		out = l.convert(l.slab[:n], out)
 	}
 	l.slab = l.slab[n:]
 	offerOldest(ch, out, &l.s.ctr.droppedIn)
+}
+
+// playback returns the jitter buffer's player, making it and the buffer
+// for the current codec first: a session whose application reads raw
+// packets only (rawOnly) never needs them, nor the decoder's concealer.
+func (l *loop) playback() *jitter.Player {
+	if l.player != nil {
+		return l.player
+	}
+	jc := l.s.opts.Jitter
+	jc.ClockRate = l.ci.clockRate
+	jc.FrameDuration = FrameDuration
+	if jc.Capacity == 0 {
+		// MaxDelay of packets and 120 ms more for a burst, rounded up to
+		// a power of two by the jitter package: 16 packets (320 ms) with
+		// the default 200 ms, a quarter of the jitter package's default
+		// and of its memory. Packets beyond it would wait longer than
+		// MaxDelay.
+		maxDelay := jc.MaxDelay
+		if maxDelay <= 0 {
+			maxDelay = jitter.DefaultMaxDelay
+		}
+		jc.Capacity = int(maxDelay/FrameDuration) + 6
+	}
+	l.jb = jitter.New(jc)
+	l.player = jitter.NewPlayer(l.jb, l.ci.samples(), l.decodeFrame, l.lc.dec.concealer())
+	return l.player
 }
 
 // convert resamples frame into dst (Options.PCMRate): dst and frame are

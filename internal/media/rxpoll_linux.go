@@ -83,7 +83,7 @@ type ioTag struct {
 var useRing = true
 
 // ringEntries is how many operations a shard queues before it must submit.
-const ringEntries = 256
+const ringEntries = 128
 
 // rxRounds bounds the rounds of one readRing: a socket that keeps
 // receiving waits for the next quantum after this many datagrams.

@@ -150,10 +150,6 @@ func New(opts Options) (*Session, error) {
 	}
 	wake := make(chan struct{})
 	s.dtmfWake.Store(&wake)
-	// The PCM reader exists from the start, so that audio arriving before
-	// the application asks for it waits (up to ChannelDepth frames).
-	pcm := make(chan []int16, ChannelDepth)
-	s.pcmOut.p.Store(&pcm)
 	if s.cname == "" {
 		var b [12]byte
 		rand.Read(b[:])

@@ -529,7 +529,8 @@ func TestSendDTMFWait(t *testing.T) {
 
 // TestRawOnlySkipsDecoding: a session whose application took only
 // RTPRawReader produces no PCM (no jitter buffer, no decoding) while the
-// raw packets flow; asking for PCMReader later starts it.
+// raw packets flow, and does not even make the PCM channel, the jitter
+// buffer or the concealer; asking for PCMReader later starts it.
 func TestRawOnlySkipsDecoding(t *testing.T) {
 	cfg := Config{Codec: CodecPCMU}
 	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
@@ -538,8 +539,14 @@ func TestRawOnlySkipsDecoding(t *testing.T) {
 	for range 20 {
 		waitEvent(t, raw, "raw packet")
 	}
-	if n := len(*b.pcmOut.p.Load()); n != 0 {
-		t.Errorf("got %d PCM frames queued in raw-only mode, want 0", n)
+	if ch := b.pcmOut.load(); ch != nil {
+		t.Errorf("got a PCM channel with %d frames in raw-only mode, want none", len(ch))
+	}
+	b.loopMu.Lock()
+	made := b.l.jb != nil || b.l.player != nil
+	b.loopMu.Unlock()
+	if made {
+		t.Error("raw-only mode made a jitter buffer")
 	}
 	if st := b.Stats(); st.Concealed != 0 {
 		t.Errorf("got %d frames concealed in raw-only mode, want 0", st.Concealed)

@@ -1,6 +1,10 @@
 package media
 
-import "time"
+import (
+	"time"
+
+	"github.com/xphone-go/xphone/jitter"
+)
 
 // Stats describes a session's media quality and traffic.
 type Stats struct {
@@ -50,7 +54,10 @@ type Stats struct {
 
 // snapshot publishes the loop-owned figures, once per tick.
 func (l *loop) snapshot() {
-	js := l.jb.Stats()
+	var js jitter.Stats
+	if l.jb != nil {
+		js = l.jb.Stats()
+	}
 	s := l.s
 	s.statsMu.Lock()
 	s.snap.Late = js.Late
