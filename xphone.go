@@ -193,8 +193,9 @@ type Call interface {
 	PCMReader() <-chan []int16
 	// PCMWriter returns the channel of audio to send, one frame per
 	// send, which the application paces at real time: each frame is
-	// sent as soon as it arrives, and frames beyond the queue's depth
-	// are dropped (CallStats.OutboundDropped).
+	// sent within 5 ms of its arrival (at most one frame ahead of the
+	// call's 20 ms clock; more wait their turn), and frames beyond the
+	// queue's depth are dropped (CallStats.OutboundDropped).
 	PCMWriter() chan<- []int16
 	// PacedPCMWriter returns a channel that takes audio of any length
 	// (a whole synthesized sentence at once) faster than real time: the
@@ -210,10 +211,11 @@ type Call interface {
 	// decoding (a raw relay or echo costs no codec work) until one of
 	// those is asked for.
 	RTPRawReader() <-chan *rtp.Packet
-	// RTPWriter returns the channel of RTP packets to send (raw mode): one
-	// per 20 ms, keeping the payload, the payload type (0 means the
-	// codec's) and the marker bit; SSRC, sequence number and timestamp are
-	// the call's, so the stream stays continuous with DTMF. SRTP is
-	// applied.
+	// RTPWriter returns the channel of RTP packets to send (raw mode),
+	// paced by the application as PCMWriter is: each goes out within 5 ms
+	// of its arrival, at most one frame ahead of the call's 20 ms clock,
+	// keeping the payload, the payload type (0 means the codec's) and the
+	// marker bit; SSRC, sequence number and timestamp are the call's, so
+	// the stream stays continuous with DTMF. SRTP is applied.
 	RTPWriter() chan<- *rtp.Packet
 }

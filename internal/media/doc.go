@@ -17,22 +17,29 @@
 // On Linux (amd64, arm64) a started Session runs no goroutine of its own.
 // Everything is done by a scheduler shared by all sessions of the process:
 // one goroutine per GOMAXPROCS (a shard), started with its first session
-// and gone with its last, each with one 5 ms ticker. A shard spreads its
-// sessions over the four 5 ms phases of the frame, so that their packets
-// do not leave in one burst, and visits each session twice per frame on
-// an absolute 20 ms schedule:
+// and gone with its last, each with one 5 ms ticker. At each tick a shard
+// makes one pass:
 //
-//   - the receive half reads every datagram waiting on the RTP socket
-//     with one non-blocking recvmmsg, stamped with the time it was read
-//     (a packet can be played only once read, so the wait for the poll is
-//     jitter the buffer must absorb), runs the inbound
-//     path below on each, applies a pending Update, reads any RTCP waiting
-//     on the RTCP socket (with its kernel timestamp, so round-trip times
-//     stay exact), plays out one frame and checks the media timeout;
-//   - half a frame later, the send half sends one frame, DTMF packet or
-//     nothing, and an RTCP report when one is due.
+//   - it asks its epoll instance, without waiting, which of its sessions'
+//     RTP sockets have data and reads one datagram from each, all in one
+//     io_uring submission, round after round until none has more (where
+//     io_uring is unavailable, one recvmmsg per socket), and runs the
+//     inbound path below on each;
+//   - it serves the slot due: a shard spreads its sessions over the four
+//     5 ms phases of the frame, so that their packets do not leave in one
+//     burst, and visits each session twice per frame on an absolute 20 ms
+//     schedule. The receive half applies a pending Update, reads any RTCP
+//     waiting on the RTCP socket (with its kernel timestamp, so round-trip
+//     times stay exact), plays out one frame and checks the media timeout;
+//     half a frame later, the send half sends one frame, DTMF packet or
+//     nothing, and an RTCP report when one is due;
+//   - it sends what sessions whose application writes have been given
+//     since their send half (see Latency);
+//   - it submits every datagram the pass queued in one io_uring_enter(2)
+//     (udpsock.Ring), and only then lets a closing session close its
+//     sockets.
 //
-// A visit never blocks (channel operations are non-blocking, callbacks
+// A pass never blocks (channel operations are non-blocking, callbacks
 // must not block); no goroutine is started per packet, digit or event.
 // If a shard falls more than 5 frames behind, the missed ticks are
 // skipped, not burst out.
@@ -44,20 +51,23 @@
 // # Latency
 //
 // A received frame is played out when it has waited the jitter buffer's
-// target delay since the earliest it could have arrived, to within half a
-// frame (playout is frame by frame). The target adapts to the measured
-// jitter (the 98th percentile of transit times over the last 200 packets)
-// between Options.Jitter's MinDelay and MaxDelay, 20 and 200 ms by
-// default; it starts at InitialDelay, 40 ms. Lowering MinDelay trades
-// robustness against network jitter for latency: 20 ms absorbs a
-// scheduling hiccup of the peer's sender on a LAN. A frame the application
-// writes leaves at the next send half: within 20 ms, and 10 ms after the
-// frame it answers was delivered when it is written at once. So an
-// application that echoes what it hears adds about 20 ms (jitter buffer)
-// + 10 ms to the path, and the peer's own pacing adds up to 20 ms more.
-// A writer queue that once got a frame ahead (the first frame written
-// before the first send, a late wake-up) keeps that frame of delay for
-// the rest of the call; Options.TrimBacklog drops it instead.
+// target delay since the earliest it could have been played (the receive
+// half after it was read), to within half a frame. The target adapts to
+// the measured jitter (the 98th percentile of transit times over the last
+// 200 packets) between Options.Jitter's MinDelay and MaxDelay, 20 and 200
+// ms by default; it starts at InitialDelay, 40 ms. Lowering MinDelay
+// trades robustness against network jitter for latency: 20 ms absorbs a
+// scheduling hiccup of the peer's sender on a LAN. A raw packet reaches
+// RTPRawReader within a pass (5 ms) of its arrival.
+//
+// A frame the application writes on PCMWriter or RTPWriter goes out at
+// the next pass, within 5 ms: as its tick's frame when it comes after the
+// send half that waited for it, or early as the next tick's, which then
+// sends nothing, so the stream never runs more than one frame ahead of
+// the session's clock. An application that echoes raw packets thus adds
+// 0-10 ms to the path. PacedPCMWriter's frames leave at the send halves.
+// A writer queue that got further ahead (a burst, a stall) is caught up
+// by one frame after 25 ticks, or trimmed with Options.TrimBacklog.
 //
 // # Inbound
 //

@@ -397,9 +397,10 @@ func (s *Session) RTPRawReader() <-chan *rtp.Packet {
 
 // PCMWriter returns the channel for audio to send: 20 ms mono frames at
 // SampleRate (shorter frames are padded with silence, longer ones cut).
-// The session takes one frame per 20 ms; up to ChannelDepth frames wait,
-// and frames beyond are dropped (the newest) and counted in
-// Stats.DroppedOutbound. When nothing is written, nothing is sent (the
+// A frame goes out at the scheduler's next quantum (5 ms) after it comes,
+// as long as the stream stays at most one frame ahead of the session's
+// 20 ms clock; up to ChannelDepth frames wait, and frames beyond are
+// dropped (the newest) and counted in Stats.DroppedOutbound. When nothing is written, nothing is sent (the
 // next frame carries the RTP marker bit, RFC 3551 §4.1). A written frame
 // belongs to the session: do not modify it afterwards.
 //
@@ -418,9 +419,9 @@ func (s *Session) PacedPCMWriter() chan<- []int16 { return getChan(s, &s.pacedIn
 
 // RTPWriter returns the channel for raw mode: the application supplies
 // encoded payloads. Once a packet has been written here, PCMWriter and
-// PacedPCMWriter frames are discarded for the rest of the session. One
-// packet is sent per 20 ms; its payload, payload type (0 means the
-// codec's) and marker bit are kept, while SSRC, sequence number and
+// PacedPCMWriter frames are discarded for the rest of the session.
+// Packets are sent as PCMWriter's frames are; each keeps its payload,
+// payload type (0 means the codec's) and marker bit, while SSRC, sequence number and
 // timestamp are the session's so that the stream stays continuous with
 // DTMF. Queueing, closing and ownership are as for PCMWriter.
 func (s *Session) RTPWriter() chan<- *rtp.Packet { return getChan(s, &s.rtpIn, false) }
