@@ -126,16 +126,15 @@ func backoff(base time.Duration, failures int, jitter func(n int64) int64) time.
 // OnRegistered when the binding comes back, OnUnregistered when it is lost,
 // OnError once per distinct failure (not once per retry).
 func (r *registration) refresh(ctx context.Context) {
-	r.mu.Lock()
-	expiry := r.expiry
-	actx, cancel := context.WithCancelCause(ctx)
-	r.abortFn = cancel
-	r.mu.Unlock()
-	err := r.register(actx, expiry)
-	r.mu.Lock()
-	r.abortFn = nil
-	r.mu.Unlock()
-	cancel(nil)
+	err, aborted := r.try(ctx)
+	if err != nil && aborted && ctx.Err() == nil {
+		// A connection to the registrar closed while the REGISTER was
+		// under way: perhaps the one it used (then no answer can come),
+		// perhaps the dead one it replaced, whose closing was reported
+		// only now. Either way a new attempt goes over a live connection
+		// at once (RFC 5626 §4.4.1); only its failure counts.
+		err, _ = r.try(ctx)
+	}
 	if ctx.Err() != nil {
 		return // Disconnect is under way
 	}
@@ -164,6 +163,23 @@ func (r *registration) refresh(ctx context.Context) {
 	if report {
 		r.u.emitError(err)
 	}
+}
+
+// try makes one REGISTER transaction (with its challenges) that abort can
+// end, and reports whether abort did.
+func (r *registration) try(ctx context.Context) (err error, aborted bool) {
+	r.mu.Lock()
+	expiry := r.expiry
+	actx, cancel := context.WithCancelCause(ctx)
+	r.abortFn = cancel
+	r.mu.Unlock()
+	err = r.register(actx, expiry)
+	r.mu.Lock()
+	r.abortFn = nil
+	r.mu.Unlock()
+	aborted = errors.Is(context.Cause(actx), errConnClosed)
+	cancel(nil)
+	return err, aborted
 }
 
 // lost marks the binding as gone (its connection died) and reports whether
