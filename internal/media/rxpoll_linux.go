@@ -61,7 +61,6 @@ type shardIO struct {
 	poll  *udpsock.Poller    // nil when epoll is not available: every receive half reads
 	byFD  map[int32]*Session // the sessions poll watches; guarded by shard.mu
 	ready []*Session         // owned by the shard's goroutine
-	more  []*Session         // sessions a round of readRing got a datagram from
 
 	// ring batches the shard's reads and sends (nil where io_uring is
 	// unavailable: one system call per datagram then).
@@ -85,7 +84,7 @@ var useRing = true
 // ringEntries is how many operations a shard queues before it must submit.
 const ringEntries = 128
 
-// rxRounds bounds the rounds of one readRing: a socket that keeps
+// rxRounds bounds the rounds of one readReady: a socket that keeps
 // receiving waits for the next quantum after this many datagrams.
 const rxRounds = 8
 
@@ -119,12 +118,18 @@ func (sh *shard) unwatch(s *Session) {
 	}
 }
 
-// readReady reads every watched socket that has data.
+// readReady reads every watched socket that has data. With the ring, a
+// round reads one datagram from each socket the poller reports, in one
+// submission, and the next round asks the poller again (it is
+// level-triggered: a socket still holding a datagram is reported again),
+// until none is ready or rxRounds rounds ran; one question per round
+// costs less than a receive per socket that mostly finds nothing. Without
+// the ring, each ready socket is drained with recvmmsg.
 func (sh *shard) readReady(now time.Time) {
 	if sh.poll == nil {
 		return
 	}
-	for {
+	for round := 0; round < rxRounds; round++ {
 		evs := sh.poll.Ready()
 		if len(evs) == 0 {
 			return
@@ -137,7 +142,15 @@ func (sh *shard) readReady(now time.Time) {
 		}
 		sh.mu.Unlock()
 		if sh.ring != nil {
-			sh.readRing(now)
+			for _, s := range sh.ready {
+				err := sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
+				if errors.Is(err, udpsock.ErrRingFull) {
+					sh.submit(now)
+					err = sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
+				}
+				_ = err // closed: the session is going
+			}
+			sh.submit(now)
 		} else {
 			for _, s := range sh.ready {
 				s.serveRead(sh.rx, now, sh.sc)
@@ -145,31 +158,10 @@ func (sh *shard) readReady(now time.Time) {
 		}
 		clear(sh.ready)
 		sh.ready = sh.ready[:0]
-		if len(evs) < sh.poll.Cap() {
-			return
+		if sh.ring == nil && len(evs) < sh.poll.Cap() {
+			return // every ready socket was drained
 		}
 	}
-}
-
-// readRing reads the ready sessions' sockets through the ring: a round
-// queues one receive per session and submits them together; the sessions
-// that got a datagram go to the next round, until none has more.
-func (sh *shard) readRing(now time.Time) {
-	for round := 0; len(sh.ready) > 0 && round < rxRounds; round++ {
-		for _, s := range sh.ready {
-			err := sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
-			if errors.Is(err, udpsock.ErrRingFull) {
-				sh.submit(now)
-				err = sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
-			}
-			_ = err // closed: the session is going
-		}
-		sh.submit(now)
-		clear(sh.ready)
-		sh.ready, sh.more = sh.more, sh.ready[:0]
-	}
-	clear(sh.more)
-	sh.more = sh.more[:0]
 }
 
 // submit runs every queued operation of the ring and handles the
@@ -192,13 +184,9 @@ func (sh *shard) submit(now time.Time) {
 				s.ctr.packetsSent.Add(^uint64(0))
 				s.ctr.bytesSent.Add(^uint64(c.Tag.payload - 1))
 			}
-		case c.N >= 0 && c.N <= rxBufSize:
+		case c.N >= 0 && c.N <= rxBufSize: // a longer one is not RTP: dropped
 			buf, from := sh.ring.Datagram(c)
-			if s.serveDatagram(buf, from, now, sh.sc) {
-				sh.more = append(sh.more, s)
-			}
-		case c.N > rxBufSize:
-			sh.more = append(sh.more, s) // too long for RTP: dropped, but more may wait
+			s.serveDatagram(buf, from, now, sh.sc)
 		}
 	}
 	sh.reaping = false

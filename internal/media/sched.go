@@ -282,17 +282,16 @@ func (s *Session) serveRead(rx *rxBatch, now time.Time, sc *scratch) {
 }
 
 // serveDatagram runs the receive path on one datagram read from s's RTP
-// socket. It reports false when s is stopped.
-func (s *Session) serveDatagram(buf []byte, from netip.AddrPort, now time.Time, sc *scratch) bool {
+// socket, unless s is stopped.
+func (s *Session) serveDatagram(buf []byte, from netip.AddrPort, now time.Time, sc *scratch) {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if s.stopped {
-		return false
+		return
 	}
 	s.l.buf = sc
 	s.l.receive(buf, from, now)
 	s.l.buf = nil
-	return true
 }
 
 // serveSend runs the send half of every tick whose receive half ran. It
