@@ -173,7 +173,16 @@ func (sh *shard) submit(now time.Time) {
 		sh.closeWaiting()
 		return
 	}
-	done, _ := sh.ring.Submit()
+	done, err := sh.ring.Submit()
+	if err != nil {
+		// The ring itself failed (not an operation on it): what it
+		// completed is handled below, and the shard makes a system call
+		// per datagram from now on.
+		defer func() {
+			sh.ring.Close()
+			sh.ring = nil
+		}()
+	}
 	sh.reaping = true
 	for i := range done {
 		c := &done[i]

@@ -307,7 +307,9 @@ func (r *Ring[T]) push(i int32, c *Conn, op uint8) {
 
 // Submit hands every queued operation to the kernel and waits for all
 // their results, which it returns. The results, and the buffers Datagram
-// returns for them, stay valid until the next Submit.
+// returns for them, stay valid until the next Submit. An error means the
+// ring itself failed: the results returned are those that came, and the
+// ring must be closed.
 func (r *Ring[T]) Submit() ([]Completion[T], error) {
 	for _, c := range r.done {
 		r.free = append(r.free, c.slot)

@@ -289,3 +289,26 @@ func pollFds(fds []pollFd, ms int) (int, error) {
 	}
 	return int(n), nil
 }
+
+// TestRingBroken: when the ring itself fails (here its descriptor is
+// gone), Submit reports an error instead of waiting for results that
+// cannot come.
+func TestRingBroken(t *testing.T) {
+	r, err := NewRing[int](4, 64)
+	if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
+		t.Skipf("io_uring unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := listen(t, netip.AddrPortFrom(loopback, 0), false)
+	if err := r.Send(a, []byte("x"), a.LocalAddr(), 0); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(r.fd)
+	if _, err := r.Submit(); !errors.Is(err, syscall.EBADF) {
+		t.Errorf("Submit on a closed ring: %v, want EBADF", err)
+	}
+	r.fd = -1 // already closed
+	r.Close()
+}
