@@ -597,24 +597,24 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 			c.sdp.SetDirection(prev)
 		}
 	}()
-	n, err := c.sendReinvite(ctx)
-	if err != nil {
-		return err
-	}
-	ok = true
-	if err := c.startMedia(n, true); err != nil {
-		return err
-	}
-	c.setState(next)
-	return nil
+	return c.sendReinvite(ctx, func(n sdp.Negotiated) error {
+		ok = true
+		if err := c.startMedia(n, true); err != nil {
+			return err
+		}
+		c.setState(next)
+		return nil
+	})
 }
 
 // sendReinvite offers the session's current SDP in a re-INVITE carrying the
 // session-timer headers, retries once on 422 with the Min-SE it names (RFC
-// 4028 §7.4) and on 491 after the RFC 3261 §14.1 delay, ACKs the 2xx,
-// re-arms the session timer from it and returns the negotiated answer. The
-// caller holds the reinviting flag.
-func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
+// 4028 §7.4) and on 491 after the RFC 3261 §14.1 delay, has apply take the
+// negotiated answer of the 2xx, then ACKs it and re-arms the session timer
+// from it. The answer is applied before the ACK goes out, so that a request
+// the peer sends as soon as it has the ACK (a BYE, say) finds the call
+// updated, not half way. The caller holds the reinviting flag.
+func (c *Call) sendReinvite(ctx context.Context, apply func(sdp.Negotiated) error) error {
 	var interval uint32
 	glare := 0 // 491 retries (update.go)
 	for attempt := 0; ; attempt++ {
@@ -623,18 +623,18 @@ func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
 		c.sdp.Rekey()
 		off, err := c.sdp.Offer()
 		if err != nil {
-			return sdp.Negotiated{}, err
+			return err
 		}
 		tl, tm := c.u.layer()
 		if tl == nil {
 			c.sdp.DiscardOffer()
-			return sdp.Negotiated{}, ErrNotConnected
+			return ErrNotConnected
 		}
 		c.mu.Lock()
 		if c.dlg == nil {
 			c.mu.Unlock()
 			c.sdp.DiscardOffer()
-			return sdp.Negotiated{}, ErrInvalidState
+			return ErrInvalidState
 		}
 		req := c.dlg.NewRequest("INVITE", 0)
 		dst := c.dst
@@ -651,7 +651,7 @@ func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
 		final, err := finalResponse(ctx, tl, req, dst)
 		if err != nil {
 			c.sdp.DiscardOffer()
-			return sdp.Negotiated{}, err
+			return err
 		}
 		if final.StatusCode == 422 && attempt == 0 {
 			se, _ := req.SessionExpires()
@@ -667,21 +667,25 @@ func (c *Call) sendReinvite(ctx context.Context) (sdp.Negotiated, error) {
 			c.sdp.DiscardOffer()
 			glare++
 			if err := c.waitGlare(ctx, true); err != nil {
-				return sdp.Negotiated{}, err
+				return err
 			}
 			continue
 		}
 		if final.StatusCode >= 300 {
 			c.sdp.DiscardOffer()
-			return sdp.Negotiated{}, &StatusError{Code: final.StatusCode, Reason: final.Reason}
+			return &StatusError{Code: final.StatusCode, Reason: final.Reason}
+		}
+		ans, err := sdp.Parse(final.Body)
+		var n sdp.Negotiated
+		if err == nil {
+			n, err = c.sdp.ProcessAnswer(ans)
+		}
+		if err == nil {
+			err = apply(n)
 		}
 		c.sendAck(final, req)
 		c.armTimer(timerFromAnswer(req, final))
-		ans, err := sdp.Parse(final.Body)
-		if err != nil {
-			return sdp.Negotiated{}, err
-		}
-		return c.sdp.ProcessAnswer(ans)
+		return err
 	}
 }
 
@@ -706,6 +710,9 @@ func (c *Call) sendAck(resp, inv *sipmsg.Message) {
 	c.mu.Lock()
 	c.ack = ack.Clone()
 	c.mu.Unlock()
+	if c.u.testAcking != nil {
+		c.u.testAcking(c)
+	}
 	// Not c.ctx: a 2xx that crossed our CANCEL is ACKed after the call
 	// ended.
 	sctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())

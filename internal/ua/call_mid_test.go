@@ -308,3 +308,46 @@ func TestDTMF(t *testing.T) {
 		})
 	}
 }
+
+// TestReinviteAppliedBeforeAck: the answer to our re-INVITE (Hold) is
+// applied, media and call state, before the ACK goes out, so that the
+// peer, once it has the ACK, finds the call on hold: a BYE it sent right
+// away used to end the call while Hold was still updating the media, and
+// Hold failed with "media: session closed" (TestSIPpGlare, once in CI).
+func TestReinviteAppliedBeforeAck(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	atAck := make(chan State, 2) // the call's state as each ACK goes out
+	u.testAcking = func(c *Call) { atAck <- c.State() }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	sink := newRTPSink(t)
+	p.respond(inv, 200, tag, peerSDP(sink.port, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	c := r.c
+	p.next("ACK of the 200", isReq("ACK"))
+
+	held := make(chan error, 1)
+	go func() { held <- c.Hold(ctx) }()
+	reinv := p.next("re-INVITE", isReq("INVITE"))
+	if !strings.Contains(string(reinv.m.Body), "a=sendonly") {
+		t.Fatalf("re-INVITE offer is not sendonly:\n%s", reinv.m.Body)
+	}
+	p.respond(reinv, 200, tag, strings.Replace(peerSDP(sink.port, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	p.next("ACK of the re-INVITE's 200", isReq("ACK"))
+	<-atAck // the INVITE's
+	if got, want := <-atAck, StateOnHold; got != want {
+		t.Errorf("state as the re-INVITE's ACK went out: got %v, want %v", got, want)
+	}
+	if err := <-held; err != nil {
+		t.Errorf("Hold: %v", err)
+	}
+	p.hangupFrom(c)
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/dialog"
+	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
@@ -203,11 +204,7 @@ func (c *Call) refresh(ctx context.Context) error {
 		c.reinviting = false
 		c.mu.Unlock()
 	}()
-	n, err := c.sendReinvite(ctx)
-	if err != nil {
-		return err
-	}
-	return c.startMedia(n, true)
+	return c.sendReinvite(ctx, func(n sdp.Negotiated) error { return c.startMedia(n, true) })
 }
 
 // sessionExpired ends the call with BYE when no refresh came in time.

@@ -204,6 +204,7 @@ type UA struct {
 	testAcked       func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
 	testAnswered    func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive
 	testUpdateWaits func()                       // tests: an UPDATE waits for Accept to finish
+	testAcking      func(*Call)                  // tests: runs as an ACK of a 2xx is about to go out
 }
 
 // New returns a UA for cfg. It does no I/O.
