@@ -209,17 +209,29 @@ func (l *loop) send(now time.Time) {
 // queued from PCMWriter or RTPWriter as the next tick's (l.ahead), as
 // sendPending would have at the next quantum.
 func (l *loop) sendAhead(now time.Time) {
-	if l.ahead || (l.rtpQ.n == 0 && (l.pcmQ.n == 0 || l.rawMode)) {
+	if l.ahead {
 		return
 	}
 	l.ts += l.ci.tsPerFrame
+	l.ahead = l.sendQueued(now)
+	l.ts -= l.ci.tsPerFrame
+}
+
+// sendQueued sends the next packet or frame queued from RTPWriter or
+// PCMWriter, if any, and reports whether it did.
+func (l *loop) sendQueued(now time.Time) bool {
 	if raw, ok := l.rtpQ.pop(); ok {
 		l.sendRaw(now, raw)
-	} else if frame, ok := l.pcmQ.pop(); ok {
+		return true
+	}
+	if l.rawMode {
+		return false
+	}
+	frame, ok := l.pcmQ.pop()
+	if ok {
 		l.sendFrame(now, frame)
 	}
-	l.ts -= l.ci.tsPerFrame
-	l.ahead = true
+	return ok
 }
 
 // StandingTicks is how many ticks in a row a writer may stay one or two
@@ -247,11 +259,7 @@ func (l *loop) catchUp(now time.Time) {
 	l.standing = 0
 	l.ts += l.ci.tsPerFrame
 	l.drainWriters()
-	if raw, ok := l.rtpQ.pop(); ok {
-		l.sendRaw(now, raw)
-	} else if frame, ok := l.pcmQ.pop(); ok && !l.rawMode {
-		l.sendFrame(now, frame)
-	}
+	l.sendQueued(now)
 }
 
 // quietTicks is how long a writer may write nothing before its ticks are
