@@ -141,27 +141,37 @@ func (sh *shard) readReady(now time.Time) {
 			}
 		}
 		sh.mu.Unlock()
-		if sh.ring != nil {
-			for _, s := range sh.ready {
-				err := sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
-				if errors.Is(err, udpsock.ErrRingFull) {
-					sh.submit(now)
-					err = sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
-				}
-				_ = err // closed: the session is going
-			}
-			sh.submit(now)
-		} else {
-			for _, s := range sh.ready {
+		for _, s := range sh.ready {
+			if !sh.queueRecv(s, now) {
 				s.serveRead(sh.rx, now, sh.sc)
 			}
 		}
+		sh.submit(now)
 		clear(sh.ready)
 		sh.ready = sh.ready[:0]
 		if sh.ring == nil && len(evs) < sh.poll.Cap() {
 			return // every ready socket was drained
 		}
 	}
+}
+
+// queueRecv queues the receive of one datagram on s's RTP socket, for the
+// shard's next submit. It reports false when the caller must read the
+// socket itself: no ring, or a ring that failed as it was submitted to
+// make room.
+func (sh *shard) queueRecv(s *Session, now time.Time) bool {
+	if sh.ring == nil {
+		return false
+	}
+	err := sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
+	if errors.Is(err, udpsock.ErrRingFull) {
+		sh.submit(now)
+		if sh.ring == nil {
+			return false
+		}
+		err = sh.ring.Recv(s.rtpSock.Conn, ioTag{s: s})
+	}
+	return err == nil || errors.Is(err, udpsock.ErrClosed) // closed: the session is going
 }
 
 // submit runs every queued operation of the ring and handles the
@@ -220,6 +230,9 @@ func (sh *shard) queueSend(c *sock, b []byte, dst netip.AddrPort, s *Session, pa
 	err := sh.ring.Send(c.Conn, b, dst, ioTag{s, int32(payload)})
 	if errors.Is(err, udpsock.ErrRingFull) && !sh.reaping {
 		sh.submit(time.Now())
+		if sh.ring == nil {
+			return false // the ring failed: send it directly
+		}
 		err = sh.ring.Send(c.Conn, b, dst, ioTag{s, int32(payload)})
 	}
 	return err == nil

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,6 +101,9 @@ func withRing(t *testing.T, on bool) {
 	}
 	t.Cleanup(func() {
 		useRing = was
+		if on {
+			return // nothing was taken away
+		}
 		for i, sh := range sched.shards {
 			sh.ioMu.Lock()
 			if saved[i] != nil {
@@ -107,6 +112,59 @@ func withRing(t *testing.T, on bool) {
 			sh.ioMu.Unlock()
 		}
 	})
+}
+
+// TestShardRingFails: a shard whose io_uring fails (here its descriptor
+// is closed under it) handles what completed, closes the ring and goes on
+// with a system call per datagram: the call's audio keeps flowing both
+// ways.
+func TestShardRingFails(t *testing.T) {
+	withRing(t, true)
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	if a.shard.ring == nil || b.shard.ring == nil {
+		t.Fatal("the sessions' shards have no ring")
+	}
+	toneBothWays(t, a, b)
+	waitCond(t, "paced queues empty", func() bool { return len(a.pacedIn.load()) == 0 && len(b.pacedIn.load()) == 0 })
+	// Close every io_uring descriptor of the process, with no pass
+	// running; the next submit of each shard fails.
+	for _, sh := range sched.shards {
+		sh.ioMu.Lock()
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := 0
+	for _, e := range fds {
+		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); target == "anon_inode:[io_uring]" {
+			if fd, err := strconv.Atoi(e.Name()); err == nil && syscall.Close(fd) == nil {
+				closed++
+			}
+		}
+	}
+	for _, sh := range sched.shards {
+		sh.ioMu.Unlock()
+	}
+	if closed == 0 {
+		t.Fatal("no io_uring descriptor found to close")
+	}
+	ringless := func(s *Session) bool {
+		s.shard.ioMu.Lock()
+		defer s.shard.ioMu.Unlock()
+		return s.shard.ring == nil
+	}
+	waitCond(t, "the shards dropped their failed rings", func() bool { return ringless(a) && ringless(b) })
+	for _, s := range []*Session{a, b} {
+		for len(s.PCMReader()) > 0 {
+			<-s.PCMReader()
+		}
+	}
+	feedTone(t, a, 700, 150)
+	feedTone(t, b, 1200, 150)
+	expectTone(t, b, 700)
+	expectTone(t, a, 1200)
 }
 
 // TestShardIO runs sessions through shards that batch their reads and

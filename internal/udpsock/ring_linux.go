@@ -197,7 +197,7 @@ func (r *Ring[T]) mmap(p *uringParams) error {
 	return nil
 }
 
-// Close releases the ring. Nothing may be queued.
+// Close releases the ring, once. Nothing may be queued.
 func (r *Ring[T]) Close() {
 	for _, m := range [][]byte{r.sqeMem, r.cqMem, r.ringMem} {
 		if m != nil {
@@ -205,7 +205,10 @@ func (r *Ring[T]) Close() {
 		}
 	}
 	r.sqeMem, r.cqMem, r.ringMem = nil, nil, nil
-	syscall.Close(r.fd)
+	if r.fd >= 0 {
+		syscall.Close(r.fd)
+		r.fd = -1
+	}
 }
 
 // Cap is how many operations can be queued between two Submits.
