@@ -326,7 +326,13 @@ func (r *Ring[T]) Submit() ([]Completion[T], error) {
 	atomic.StoreUint32(r.sqTail, atomic.LoadUint32(r.sqTail)+n)
 	r.queued = 0
 	for left := n; left > 0; {
-		got, _, errno := syscall.Syscall6(sysIOUringEnter, uintptr(r.fd), uintptr(left), 0, 0, 0, 0)
+		// Submitting never waits (every operation is MSG_DONTWAIT), but
+		// a large batch keeps the kernel busy for a while: told of such a
+		// system call, the runtime's monitor would hand this thread's P
+		// to another thread and wake more often to watch, which costs
+		// more than the submission. So it is a raw system call; waiting
+		// for stragglers below is not.
+		got, _, errno := syscall.RawSyscall6(sysIOUringEnter, uintptr(r.fd), uintptr(left), 0, 0, 0, 0)
 		switch errno {
 		case 0:
 			left -= uint32(got)

@@ -321,9 +321,14 @@ func (p *Poller) Del(c *Conn) {
 }
 
 // Ready returns the descriptors with data waiting, at most Cap of them.
+//
+// The call never waits, so it is made as a raw system call: the runtime
+// is not told of it, and does not hand the caller's P to another thread
+// as it may for a system call that takes long (see Ring.Submit).
 func (p *Poller) Ready() []syscall.EpollEvent {
-	n, err := syscall.EpollWait(p.epfd, p.events[:], 0)
-	if err != nil || n <= 0 {
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.events[0])),
+		uintptr(len(p.events)), 0, 0, 0)
+	if errno != 0 || int(n) <= 0 {
 		return nil
 	}
 	return p.events[:n]
