@@ -56,8 +56,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	stopSend := make(chan struct{}) // closed at the end of the steady phase
 	snd := &sender{k: k, pcm: o.write == "pcm"}
 	go snd.run(stopSend)
-	hangupGo := make(chan struct{}) // closed when the hangup ramp starts (hangupStart set before)
-	var hangupStart time.Time
+	hangs := &hangups{k: k}
 	var setupWG, callWG sync.WaitGroup
 	start := time.Now().Add(100 * time.Millisecond)
 	for i := range o.calls {
@@ -81,7 +80,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 			setupWG.Done()
 			defer k.active.Add(-1)
 			slot := time.Duration(int64(o.hangupRamp) * int64(i) / int64(o.calls))
-			runCall(c, o.read, tone, k, snd, stopSend, hangupGo, func() time.Time { return hangupStart.Add(slot) })
+			runCall(c, o.read, tone, k, snd, hangs, slot)
 		}()
 	}
 
@@ -107,9 +106,9 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	steady := time.Since(steadyStart)
 	close(stopSend)
 	time.Sleep(o.drain)
-	hangupStart = time.Now()
-	close(hangupGo)
+	hangs.start()
 	waitTimeout(&callWG, o.hangupRamp+30*time.Second)
+	waitTimeout(&hangs.wg, 10*time.Second)
 	uasMem := ""
 	if o.uasPID > 0 {
 		uasMem = memStatus(o.uasPID)
@@ -164,26 +163,13 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	fmt.Println("RESULT " + strings.Join(fields, " "))
 }
 
-// runCall drives one established call on the calling goroutine: it reads
-// the echo throughout (the sender writes the call's frames) and ends the
-// call at its slot of the hangup ramp.
-func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sender, stopSend, hangupGo <-chan struct{}, hangupAt func() time.Time) {
-	var raw <-chan *rtp.Packet
-	var pcm <-chan []int16
-	if read == "raw" {
-		raw = c.RTPRawReader()
-	} else {
-		pcm = c.PCMReader()
-	}
-	ended := c.Context().Done()
-	defer func() {
-		st := c.Stats()
-		k.outDropped.Add(int64(st.OutboundDropped))
-		k.concealed.Add(int64(st.FramesConcealed))
-	}()
+// runCall reads one established call's echo on the calling goroutine
+// until the call ends (the sender writes its frames; hangups schedules
+// its end): a plain range over the reader, so that each packet costs one
+// channel receive, not a select over the call's control channels.
+func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sender, h *hangups, slot time.Duration) {
 	out := snd.add(c, tone)
-	defer out.stop.Store(true)
-	back := make([]byte, 0, frameOctets)
+	ours := h.add(c, slot)
 	check := func(p []byte) {
 		now := time.Since(procStart)
 		if len(p) != frameOctets {
@@ -198,49 +184,76 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sende
 		k.recv.Add(1)
 		k.rtt.add(now - t)
 	}
-
-	var hangup <-chan time.Time
-	for {
-		select {
-		case p, ok := <-raw:
-			if !ok {
-				raw = nil
-				continue
-			}
+	if read == "raw" {
+		for p := range c.RTPRawReader() { // closed when the call ends
 			check(p.Payload)
-		case f, ok := <-pcm:
-			if !ok {
-				pcm = nil
-				continue
-			}
+		}
+	} else {
+		back := make([]byte, 0, frameOctets)
+		for f := range c.PCMReader() {
 			back = g711.EncodeUlaw(back[:0], f)
 			check(back)
-		case <-stopSend:
-			stopSend = nil
-			out.stop.Store(true)
-		case <-hangupGo:
-			hangupGo = nil
-			hangup = time.After(time.Until(hangupAt()))
-		case <-hangup:
-			hctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := c.End(hctx)
-			cancel()
-			if err != nil && c.State() != xphone.StateEnded {
-				k.hangupErr.Add(1)
-				k.noteErr("hangup", err)
-			} else if err != nil {
-				k.noteErr("hangup (already ended)", err)
-			} else {
-				k.hungUp.Add(1)
-			}
-			return
-		case <-ended:
-			if stopSend != nil {
-				k.dropped.Add(1) // ended by the other side during the test
-			}
-			k.noteErr("ended", context.Cause(c.Context()))
-			return
 		}
+	}
+	out.stop.Store(true)
+	<-c.Context().Done()
+	st := c.Stats()
+	k.outDropped.Add(int64(st.OutboundDropped))
+	k.concealed.Add(int64(st.FramesConcealed))
+	if !ours.Load() {
+		k.dropped.Add(1) // ended by the other side before the hangup ramp
+		k.noteErr("ended", context.Cause(c.Context()))
+	}
+}
+
+// hangups ends the calls once the hangup ramp starts, each at its slot
+// of the ramp, from a timer rather than a goroutine per call.
+type hangups struct {
+	k     *uacCounters
+	mu    sync.Mutex
+	calls []hangup
+	wg    sync.WaitGroup // the End calls in progress
+}
+
+type hangup struct {
+	c    xphone.Call
+	slot time.Duration
+	ours *atomic.Bool // set when the ramp ends the call
+}
+
+func (h *hangups) add(c xphone.Call, slot time.Duration) *atomic.Bool {
+	ours := new(atomic.Bool)
+	h.mu.Lock()
+	h.calls = append(h.calls, hangup{c, slot, ours})
+	h.mu.Unlock()
+	return ours
+}
+
+// start schedules every call's End, counted from now.
+func (h *hangups) start() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.calls {
+		h.wg.Add(1)
+		time.AfterFunc(e.slot, func() {
+			defer h.wg.Done()
+			if e.c.State() == xphone.StateEnded {
+				return // ended by the other side: runCall counts it
+			}
+			e.ours.Store(true)
+			hctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := e.c.End(hctx)
+			cancel()
+			switch {
+			case err == nil:
+				h.k.hungUp.Add(1)
+			case e.c.State() != xphone.StateEnded:
+				h.k.hangupErr.Add(1)
+				h.k.noteErr("hangup", err)
+			default:
+				h.k.noteErr("hangup (already ended)", err)
+			}
+		})
 	}
 }
 
