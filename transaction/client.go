@@ -36,7 +36,7 @@ type ClientTx struct {
 	mu         sync.Mutex
 	state      uint8
 	closed     bool // ch is closed
-	abandoned  bool // the context ended: responses no longer go to ch
+	abandoned  bool // the context ended or the TU detached: responses no longer go to ch
 	final      bool // a final response was delivered
 	wantCancel bool // send CANCEL on the first provisional (§9.1)
 	canceling  bool // CANCEL sent
@@ -149,6 +149,24 @@ func (tx *ClientTx) Request() *sipmsg.Message { return tx.req }
 // error, or when the context given to Request ends. Responses belong to
 // the receiver.
 func (tx *ClientTx) Responses() <-chan *sipmsg.Message { return tx.ch }
+
+// Detach tells the transaction that the TU has read the final response
+// and reads no more: Responses is closed at once, and a 2xx that reaches
+// an INVITE transaction while it waits out Timer M (a retransmission, or
+// the answer of another fork) goes to TU.HandleOutside, as it would after
+// the transaction ended, for the UA core to acknowledge (RFC 3261
+// §13.2.2.4). So the TU need not keep a goroutine on Responses for 32 s
+// per call. The transaction itself runs to its end as before. Before a
+// final response Detach does nothing.
+func (tx *ClientTx) Detach() {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if !tx.final {
+		return
+	}
+	tx.abandoned = true
+	tx.closeCh(nil)
+}
 
 // Err returns why the transaction ended without a final response: an error
 // wrapping ErrTimeout, ErrTransport or ErrCanceled; nil while it runs or

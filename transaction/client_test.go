@@ -200,6 +200,50 @@ func TestClient2xxPassthrough(t *testing.T) {
 	})
 }
 
+// TestClientDetach: after Detach, Responses is closed at once, 2xx
+// retransmissions go to TU.HandleOutside while the transaction is still
+// Accepted, and the transaction still ends with Timer M. Detach before a
+// final response changes nothing.
+func TestClientDetach(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		u := &tu{}
+		l := New(rec, u, Config{})
+		tx, err := l.Request(context.Background(), request(t, "INVITE", "", "UDP"), udp(addrB))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.Detach()
+		l.HandleInbound(inbound(wire(t, reply(t, rec.sends()[0].msg, 180)), transport.UDP))
+		if r := <-tx.Responses(); r == nil || r.StatusCode != 180 {
+			t.Fatalf("after an early Detach: got %v, want the 180", r)
+		}
+		ok := reply(t, rec.sends()[0].msg, 200)
+		l.HandleInbound(inbound(wire(t, ok), transport.UDP))
+		if r := <-tx.Responses(); r == nil || r.StatusCode != 200 {
+			t.Fatalf("got %v, want the 200", r)
+		}
+		tx.Detach()
+		if _, closed := drain(tx.Responses()); !closed {
+			t.Fatal("Responses open after Detach")
+		}
+		for range 2 {
+			l.HandleInbound(inbound(wire(t, ok), transport.UDP))
+		}
+		if _, out, _ := u.snapshot(); len(out) != 2 || out[0].Msg.StatusCode != 200 {
+			t.Errorf("HandleOutside: got %d messages, want the two retransmitted 200s", len(out))
+		}
+		if c, _ := l.counts(); c != 1 {
+			t.Errorf("client transactions after Detach: got %d, want 1 (Accepted until Timer M)", c)
+		}
+		time.Sleep(33 * time.Second)
+		if err := tx.Err(); err != nil {
+			t.Errorf("Err: got %v, want nil after a final response", err)
+		}
+		checkEmpty(t, l)
+	})
+}
+
 // TestClientCancel: CANCEL waits for a provisional response (§9.1), goes
 // out with the INVITE's branch, and the 487 that follows is ACKed and
 // delivered.

@@ -722,13 +722,24 @@ func (c *Call) sendAck(resp, inv *sipmsg.Message) {
 	}
 }
 
-// reAck sends the ACK again for a retransmitted 2xx (§13.2.2.4).
+// reAck sends the ACK again for a retransmitted 2xx (§13.2.2.4): the 2xx
+// of the INVITE last ACKed, in the call's dialog. A 2xx of an earlier
+// INVITE, or of another fork (another To tag), is not answered with this
+// ACK, which would not match it.
 func (c *Call) reAck(resp *sipmsg.Message) {
 	tl, _ := c.u.layer()
 	c.mu.Lock()
 	ack, dst := c.ack, c.dst
 	c.mu.Unlock()
 	if ack == nil || tl == nil {
+		return
+	}
+	rcs, err1 := resp.CSeq()
+	acs, err2 := ack.CSeq()
+	rto, err3 := resp.To()
+	ato, err4 := ack.To()
+	if err := errors.Join(err1, err2, err3, err4); err != nil || rcs.Seq != acs.Seq || rto.Tag() != ato.Tag() {
+		c.u.log.Debug("ua: 2xx not matching the last ACK dropped", "cseq", rcs.Seq, "tag", rto.Tag(), "err", err)
 		return
 	}
 	tl.Send(context.Background(), ack.Clone(), dst) //nolint:errcheck // the peer retransmits again

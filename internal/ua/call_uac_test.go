@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,4 +220,62 @@ func TestOutboundProxyRoute(t *testing.T) {
 		}
 	}
 	waitDone(t, d.c)
+}
+
+// TestRetransmitted2xxReAcked: once an outbound call is answered, the
+// goroutine that ran its INVITE returns at once (it used to wait out
+// Timer M, 32 s); a retransmitted 2xx, of the INVITE and of a re-INVITE,
+// still gets its ACK again (RFC 3261 §13.2.2.4), and a 2xx of the INVITE
+// after the re-INVITE's ACK is not answered with that ACK.
+func TestRetransmitted2xxReAcked(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	inviteDone := make(chan *Call, 1)
+	u.testInviteDone = func(c *Call) { inviteDone <- c }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	sink := newRTPSink(t)
+	ok := p.respond(inv, 200, tag, peerSDP(sink.port, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	c := r.c
+	p.next("ACK of the 200", isReq("ACK"))
+	select {
+	case <-inviteDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the INVITE's goroutine still runs after the call was answered")
+	}
+	isAck := func(seq uint32) func(*sipmsg.Message) bool {
+		return func(m *sipmsg.Message) bool {
+			cs, err := m.CSeq()
+			to, _ := m.To()
+			return m.IsRequest() && m.Method == "ACK" && err == nil && cs.Seq == seq && to.Tag() == tag
+		}
+	}
+	p.send(ok, inv.from)
+	p.next("ACK of the retransmitted 200", isAck(1))
+
+	held := make(chan error, 1)
+	go func() { held <- c.Hold(ctx) }()
+	reinv := p.next("re-INVITE", isReq("INVITE"))
+	reok := p.respond(reinv, 200, tag, strings.Replace(peerSDP(sink.port, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	rcs, _ := reinv.m.CSeq()
+	p.next("ACK of the re-INVITE's 200", isAck(rcs.Seq))
+	if err := <-held; err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	p.send(reok, reinv.from)
+	p.next("ACK of the re-INVITE's retransmitted 200", isAck(rcs.Seq))
+	p.send(ok, inv.from)
+	if m := p.none(300*time.Millisecond, isReq("ACK")); m != nil {
+		cs, _ := m.CSeq()
+		t.Errorf("the INVITE's 200 after the re-INVITE got an ACK with CSeq %d", cs.Seq)
+	}
+	p.hangupFrom(c)
 }

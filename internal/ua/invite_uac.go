@@ -204,6 +204,9 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	u.tasks.goFunc(func() {
 		defer end(nil)
 		c.runInvite(ictx, req, dst, contact, o, timer, report)
+		if u.testInviteDone != nil {
+			u.testInviteDone(c)
+		}
 	})
 	select {
 	case err = <-result:
@@ -225,8 +228,9 @@ func cmp(a, b string) string {
 }
 
 // runInvite drives the INVITE client transaction (RFC 3261 §13.2.2):
-// provisional responses, digest retries, the 2xx (dialog, ACK, media) and
-// its retransmissions until the transaction ends.
+// provisional responses, digest retries, the 2xx (dialog, ACK, media). It
+// returns once the call is answered or has failed; 2xx retransmissions
+// after that reach HandleOutside (see ClientTx.Detach).
 func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transport.Addr, contact sipmsg.Address, o DialOptions, timer *time.Timer, report func(error)) {
 	u := c.u
 	sent := map[string]digest.Credentials{}
@@ -292,6 +296,10 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 					timer.Stop()
 				}
 				c.answer(ictx, resp, req, contact, dst, early, report)
+				// Retransmissions of the 2xx now go to HandleOutside,
+				// which ACKs them again: no goroutine waits out Timer M
+				// (32 s) per call.
+				tx.Detach()
 			default:
 				final = resp
 			}

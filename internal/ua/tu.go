@@ -153,7 +153,9 @@ func (u *UA) HandleServerError(tx *transaction.ServerTx, err error) {
 }
 
 // finalResponse sends req in a client transaction and returns its final
-// response, or the transaction's error.
+// response, or the transaction's error. Once the final response is in,
+// the transaction is detached: the 2xx to a re-INVITE, retransmitted
+// because our ACK was lost, reaches HandleOutside to be ACKed again.
 func finalResponse(ctx context.Context, tl *transaction.Layer, req *sipmsg.Message, dst transport.Addr) (*sipmsg.Message, error) {
 	tx, err := tl.Request(ctx, req, dst)
 	if err != nil {
@@ -167,6 +169,7 @@ func finalResponse(ctx context.Context, tl *transaction.Layer, req *sipmsg.Messa
 		}
 	}
 	if final != nil {
+		tx.Detach()
 		return final, nil
 	}
 	if err := tx.Err(); err != nil {

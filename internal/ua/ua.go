@@ -205,6 +205,7 @@ type UA struct {
 	testAnswered    func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive
 	testUpdateWaits func()                       // tests: an UPDATE waits for Accept to finish
 	testAcking      func(*Call)                  // tests: runs as an ACK of a 2xx is about to go out
+	testInviteDone  func(*Call)                  // tests: runs when the goroutine of an outbound INVITE returns
 }
 
 // New returns a UA for cfg. It does no I/O.
