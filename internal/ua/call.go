@@ -106,6 +106,7 @@ type Call struct {
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
 	ack          *sipmsg.Message
+	forks        forkAcks     // ACKs of 2xx from other forks (invite_fork.go)
 	early        earlyDialogs // early dialogs of our INVITE (prack.go)
 }
 

@@ -279,3 +279,49 @@ func TestRetransmitted2xxReAcked(t *testing.T) {
 	}
 	p.hangupFrom(c)
 }
+
+// TestForked2xx: a 2xx from a second fork (another To tag) after the call
+// was answered is ACKed and its dialog ended with BYE (RFC 3261
+// §13.2.2.4); its retransmission is ACKed again without a second BYE; the
+// call itself goes on.
+func TestForked2xx(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag, fork := token(), token()
+	sink := newRTPSink(t)
+	p.respond(inv, 200, tag, peerSDP(sink.port, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	c := r.c
+	p.next("ACK of the 200", isReq("ACK"))
+	toTag := func(method, want string) func(*sipmsg.Message) bool {
+		return func(m *sipmsg.Message) bool {
+			to, err := m.To()
+			return m.IsRequest() && m.Method == method && err == nil && to.Tag() == want
+		}
+	}
+	forkOK := p.respond(inv, 200, fork, peerSDP(sink.port, "PCMU"))
+	ack := p.next("ACK of the fork's 200", toTag("ACK", fork))
+	ics, _ := inv.m.CSeq()
+	if cs, _ := ack.m.CSeq(); cs.Seq != ics.Seq {
+		t.Errorf("fork's ACK CSeq: got %d, want the INVITE's %d", cs.Seq, ics.Seq)
+	}
+	bye := p.next("BYE to the fork", toTag("BYE", fork))
+	p.respond(bye, 200, "", "")
+	p.send(forkOK, inv.from)
+	p.next("ACK of the fork's retransmitted 200", toTag("ACK", fork))
+	if m := p.none(300*time.Millisecond, toTag("BYE", fork)); m != nil {
+		t.Error("a second BYE to the fork")
+	}
+	if s := c.State(); s != StateActive {
+		t.Errorf("call state: got %v, want %v", s, StateActive)
+	}
+	p.hangupFrom(c)
+}

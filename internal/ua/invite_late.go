@@ -62,7 +62,7 @@ func (u *UA) lateAnswer(lc lateCall, resp *sipmsg.Message) {
 	inv := c.invite
 	c.mu.Unlock()
 	if have {
-		c.reAck(resp)
+		c.on2xx(resp)
 		return
 	}
 	d, err := dialog.NewUAC(inv, resp, lc.contact)
@@ -77,7 +77,7 @@ func (u *UA) lateAnswer(lc lateCall, resp *sipmsg.Message) {
 	c.mu.Lock()
 	if c.dlg != nil {
 		c.mu.Unlock()
-		c.reAck(resp)
+		c.on2xx(resp)
 		return
 	}
 	c.dlg = d

@@ -288,7 +288,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				}
 			case code < 300:
 				if answered {
-					c.reAck(resp)
+					c.on2xx(resp)
 					continue
 				}
 				answered = true

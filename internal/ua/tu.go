@@ -126,7 +126,7 @@ func (u *UA) HandleOutside(in transport.Inbound) {
 		if lc, ok := u.late.find(m.CallID()); ok {
 			u.lateAnswer(lc, m)
 		} else if c != nil {
-			c.reAck(m)
+			c.on2xx(m)
 		}
 	}
 }

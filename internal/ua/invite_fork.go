@@ -1,0 +1,101 @@
+package ua
+
+import (
+	"context"
+
+	"github.com/xphone-go/xphone/internal/dialog"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// on2xx takes a 2xx to one of our INVITEs that reaches an answered call:
+// a retransmission in the call's dialog gets its ACK again; the 2xx of the
+// initial INVITE from another fork (another To tag, RFC 3261 §13.2.2.4)
+// made a dialog the call does not want, which is ACKed and ended with BYE.
+func (c *Call) on2xx(resp *sipmsg.Message) {
+	to, err := resp.To()
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	d, inv := c.dlg, c.invite
+	c.mu.Unlock()
+	if d == nil || inv == nil {
+		return
+	}
+	if to.Tag() == d.ID.RemoteTag {
+		c.reAck(resp)
+		return
+	}
+	rcs, err1 := resp.CSeq()
+	ics, err2 := inv.CSeq()
+	if err1 != nil || err2 != nil || rcs.Seq != ics.Seq {
+		return
+	}
+	c.endFork(inv, resp, to.Tag())
+}
+
+// forkAcks holds the ACKs sent to other forks' 2xx, by To tag, so that
+// their retransmissions get the same ACK and no second BYE.
+type forkAcks map[string]forkAck
+
+type forkAck struct {
+	ack *sipmsg.Message
+	dst transport.Addr
+}
+
+// endFork ACKs the 2xx of another fork and sends that dialog a BYE; a
+// retransmission of it is only ACKed again.
+func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
+	tl, tm := c.u.layer()
+	if tl == nil {
+		return
+	}
+	c.mu.Lock()
+	if f, ok := c.forks[tag]; ok {
+		c.mu.Unlock()
+		tl.Send(context.Background(), f.ack.Clone(), f.dst) //nolint:errcheck // the fork retransmits again
+		return
+	}
+	c.mu.Unlock()
+	contact, err := inv.Contact()
+	if err != nil {
+		return
+	}
+	d, err := dialog.NewUAC(inv, resp, contact)
+	if err != nil {
+		c.u.log.Debug("ua: 2xx of another fork without a usable dialog", "err", err)
+		return
+	}
+	c.mu.Lock()
+	fallback := c.dst
+	c.mu.Unlock()
+	dst := c.resolveHop(context.Background(), d.NextHop(), fallback)
+	ics, _ := inv.CSeq()
+	ack := d.NewRequest("ACK", ics.Seq)
+	ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
+	ack.SetContentLength()
+	c.mu.Lock()
+	if _, ok := c.forks[tag]; ok { // a retransmission overtook us
+		c.mu.Unlock()
+		return
+	}
+	if c.forks == nil {
+		c.forks = forkAcks{}
+	}
+	c.forks[tag] = forkAck{ack.Clone(), dst}
+	c.mu.Unlock()
+	c.u.log.Info("ua: 2xx from another fork: ACK and BYE", "call", c.id, "tag", tag)
+	tl.Send(context.Background(), ack, dst) //nolint:errcheck // the fork retransmits again
+	bye := d.NewRequest("BYE", 0)
+	bye.PrependVia(c.u.via(tm, tl, dst.Protocol))
+	bye.Add("User-Agent", c.u.cfg.UserAgent)
+	bye.SetContentLength()
+	c.u.tasks.goFunc(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
+		defer cancel()
+		if _, err := finalResponse(ctx, tl, bye, dst); err != nil {
+			c.u.log.Debug("ua: BYE to another fork", "err", err)
+		}
+	})
+}
