@@ -181,3 +181,23 @@ func TestSIPpGlare(t *testing.T) {
 	}
 	waitEnded(t, c, ua.EndRemoteHangup)
 }
+
+// TestSIPpForked2xx: SIPp answers the phone's INVITE twice, as two forks
+// would: 200 with one To tag, then 200 with another. The phone ACKs the
+// second in its own dialog and ends that dialog with BYE (RFC 3261
+// §13.2.2.4); its call stays up until SIPp hangs it up.
+func TestSIPpForked2xx(t *testing.T) {
+	u, _ := callctlPhone(t, 0)
+	p, port := startSIPp(t, "fork-uas")
+	p.waitUntil(t, 10*time.Second, "bound to its UDP port", func() error { return udpBound(port) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := u.Dial(ctx, "sip:sipp@127.0.0.1:"+strconv.Itoa(port), ua.DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	if err := p.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("SIPp exited with %v, want status 0", err)
+	}
+	waitEnded(t, c, ua.EndRemoteHangup)
+}
