@@ -325,3 +325,43 @@ func TestForked2xx(t *testing.T) {
 	}
 	p.hangupFrom(c)
 }
+
+// TestForkedBounded: a peer that answers one INVITE with ever new To tags
+// gets an ACK and a BYE for the first maxForks of them only.
+func TestForkedBounded(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	p.next("ACK of the 200", isReq("ACK"))
+	for i := range maxForks + 4 {
+		p.respond(inv, 200, fmt.Sprintf("fork%d", i), peerSDP(40000, "PCMU"))
+	}
+	byes := map[string]bool{}
+	for len(byes) < maxForks {
+		bye := p.next("BYE to a fork", isReq("BYE"))
+		to, _ := bye.m.To()
+		byes[to.Tag()] = true
+		p.respond(bye, 200, "", "")
+	}
+	if m := p.none(300*time.Millisecond, isReq("BYE")); m != nil {
+		to, _ := m.To()
+		t.Errorf("a BYE past the bound, to %q", to.Tag())
+	}
+	r.c.mu.Lock()
+	n := len(r.c.forks)
+	r.c.mu.Unlock()
+	if n != maxForks {
+		t.Errorf("forks remembered: got %d, want %d", n, maxForks)
+	}
+	p.hangupFrom(r.c)
+}

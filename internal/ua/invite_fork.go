@@ -39,6 +39,10 @@ func (c *Call) on2xx(resp *sipmsg.Message) {
 // their retransmissions get the same ACK and no second BYE.
 type forkAcks map[string]forkAck
 
+// maxForks bounds the other forks a call answers: a peer that sends 2xx
+// with ever new To tags gets no more ACKs, BYEs or memory past it.
+const maxForks = 16
+
 type forkAck struct {
 	ack *sipmsg.Message
 	dst transport.Addr
@@ -57,7 +61,12 @@ func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
 		tl.Send(context.Background(), f.ack.Clone(), f.dst) //nolint:errcheck // the fork retransmits again
 		return
 	}
+	full := len(c.forks) >= maxForks
 	c.mu.Unlock()
+	if full {
+		c.u.log.Debug("ua: 2xx of one fork too many dropped", "call", c.id, "tag", tag)
+		return
+	}
 	contact, err := inv.Contact()
 	if err != nil {
 		return
@@ -76,7 +85,7 @@ func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
 	ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
 	ack.SetContentLength()
 	c.mu.Lock()
-	if _, ok := c.forks[tag]; ok { // a retransmission overtook us
+	if _, ok := c.forks[tag]; ok || len(c.forks) >= maxForks { // another 2xx overtook us
 		c.mu.Unlock()
 		return
 	}
