@@ -377,7 +377,8 @@ func (c *Call) inDialog(ctx context.Context, method string, body []byte) (*sipms
 		c.mu.Unlock()
 		return nil, ErrInvalidState
 	}
-	req := c.dlg.NewRequest(method, 0)
+	d := c.dlg
+	req := d.NewRequest(method, 0)
 	dst := c.dst
 	c.mu.Unlock()
 	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
@@ -387,7 +388,8 @@ func (c *Call) inDialog(ctx context.Context, method string, body []byte) (*sipms
 		req.Body = body
 	}
 	req.SetContentLength()
-	return finalResponse(ctx, tl, req, dst)
+	final, _, err := c.dialogFinal(ctx, tl, tm, d, req, dst)
+	return final, err
 }
 
 // nextHop works out where in-dialog requests go (RFC 3261 §12.2.1.1):
@@ -637,7 +639,8 @@ func (c *Call) sendReinvite(ctx context.Context, apply func(sdp.Negotiated) erro
 			c.sdp.DiscardOffer()
 			return ErrInvalidState
 		}
-		req := c.dlg.NewRequest("INVITE", 0)
+		d := c.dlg
+		req := d.NewRequest("INVITE", 0)
 		dst := c.dst
 		c.mu.Unlock()
 		req.PrependVia(c.u.via(tm, tl, dst.Protocol))
@@ -649,7 +652,7 @@ func (c *Call) sendReinvite(ctx context.Context, apply func(sdp.Negotiated) erro
 		req.Add("Content-Type", "application/sdp")
 		req.Body = []byte(off.String())
 		req.SetContentLength()
-		final, err := finalResponse(ctx, tl, req, dst)
+		final, req, err := c.dialogFinal(ctx, tl, tm, d, req, dst)
 		if err != nil {
 			c.sdp.DiscardOffer()
 			return err

@@ -365,3 +365,77 @@ func TestForkedBounded(t *testing.T) {
 	}
 	p.hangupFrom(r.c)
 }
+
+// TestInDialogAuth: requests in a dialog may be challenged too (RFC 3261
+// §22): a re-INVITE answered 401 and a BYE answered 407 are sent again
+// with the dialog's next CSeq, a new branch and valid credentials; a
+// second challenge of the same realm that is not stale ends the retries.
+func TestInDialogAuth(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.AuthUsername, c.Password = "alice", "secret" })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	sink := newRTPSink(t)
+	p.respond(inv, 200, tag, peerSDP(sink.port, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	c := r.c
+	p.next("ACK of the 200", isReq("ACK"))
+	check := func(first, retry *sipmsg.Message, hdr string) {
+		t.Helper()
+		cr, err := digest.ParseCredentials(retry.Get(hdr))
+		if err != nil {
+			t.Fatalf("%s of the %s: %v", hdr, retry.Method, err)
+		}
+		if err := digest.Check(&cr, digest.Request{Method: retry.Method, URI: retry.RequestURI.String()}, "alice", "secret"); err != nil {
+			t.Errorf("%s digest: got %v, want a valid response", retry.Method, err)
+		}
+		cs1, _ := first.CSeq()
+		cs2, _ := retry.CSeq()
+		v1, _ := first.Via()
+		v2, _ := retry.Via()
+		if cs2.Seq <= cs1.Seq || cs2.Method != first.Method || v2.Branch() == v1.Branch() {
+			t.Errorf("%s retry: CSeq %d %s, branch %s; want above %d, a new branch", retry.Method, cs2.Seq, cs2.Method, v2.Branch(), cs1.Seq)
+		}
+	}
+
+	held := make(chan error, 1)
+	go func() { held <- c.Hold(ctx) }()
+	reinv := p.next("re-INVITE", isReq("INVITE"))
+	p.respond(reinv, 401, tag, "", "WWW-Authenticate", `Digest realm="test", nonce="n1", algorithm=MD5, qop="auth"`)
+	p.next("ACK of the 401", isReq("ACK"))
+	reinv2 := p.next("re-INVITE with credentials", func(m *sipmsg.Message) bool { return m.Method == "INVITE" && m.Has("Authorization") })
+	check(reinv.m, reinv2.m, "Authorization")
+	p.respond(reinv2, 200, tag, strings.Replace(peerSDP(sink.port, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	ack := p.next("ACK of the re-INVITE's 200", isReq("ACK"))
+	cs, _ := ack.m.CSeq()
+	if want, _ := reinv2.m.CSeq(); cs.Seq != want.Seq {
+		t.Errorf("ACK CSeq: got %d, want the retried re-INVITE's %d", cs.Seq, want.Seq)
+	}
+	if err := <-held; err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+
+	ended := make(chan error, 1)
+	go func() { ended <- c.End(ctx) }()
+	bye := p.next("BYE", isReq("BYE"))
+	chal := `Digest realm="proxy", nonce="n2", algorithm=MD5, qop="auth"`
+	p.respond(bye, 407, "", "", "Proxy-Authenticate", chal)
+	bye2 := p.next("BYE with credentials", func(m *sipmsg.Message) bool { return m.Method == "BYE" && m.Has("Proxy-Authorization") })
+	check(bye.m, bye2.m, "Proxy-Authorization")
+	p.respond(bye2, 407, "", "", "Proxy-Authenticate", chal) // refused: not stale
+	if m := p.none(300*time.Millisecond, isReq("BYE")); m != nil {
+		t.Error("a third BYE after the credentials were refused")
+	}
+	select {
+	case <-ended: // End does not report how the peer took the BYE
+	case <-time.After(10 * time.Second):
+		t.Fatal("End did not return")
+	}
+}

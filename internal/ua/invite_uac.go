@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/xphone-go/xphone/digest"
 	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/sdp"
@@ -233,8 +232,7 @@ func cmp(a, b string) string {
 // after that reach HandleOutside (see ClientTx.Detach).
 func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transport.Addr, contact sipmsg.Address, o DialOptions, timer *time.Timer, report func(error)) {
 	u := c.u
-	sent := map[string]digest.Credentials{}
-	auth := digest.Client{Username: u.cfg.AuthUsername, Password: u.cfg.Password}
+	auth := u.newAuthRetry()
 	fail := func(r EndReason, err error) {
 		if timer != nil {
 			timer.Stop()
@@ -330,7 +328,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 			if next, ndst, ok := c.redirect(ictx, final, req, visited); ok {
 				hops++
 				req, dst = next, ndst
-				sent = map[string]digest.Credentials{}
+				auth = u.newAuthRetry()
 				attempt = -1
 				continue
 			}
@@ -351,33 +349,15 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				continue
 			}
 		}
-		if (code == 401 || code == 407) && attempt < maxAuthRetries {
-			hdr, out := "WWW-Authenticate", "Authorization"
-			if code == 407 {
-				hdr, out = "Proxy-Authenticate", "Proxy-Authorization"
-			}
-			var chals []digest.Challenge
-			for _, v := range final.Values(hdr) {
-				if ch, err := digest.ParseChallenge(v); err == nil {
-					chals = append(chals, ch)
-				}
-			}
-			if i := digest.Strongest(chals); i >= 0 {
-				chal := chals[i]
-				prev, had := sent[chal.Realm]
-				if !had || !chal.Rejects(&prev) {
-					cr, err := auth.Authorize(&chal, digest.Request{Method: "INVITE", URI: req.RequestURI.String()})
-					if err == nil {
-						sent[chal.Realm] = cr
-						req = nextInvite(req, out, cr.String())
-						req.Del("Via")
-						req.PrependVia(u.via(tm, tl, dst.Protocol))
-						c.mu.Lock()
-						c.invite = req.Clone()
-						c.mu.Unlock()
-						continue
-					}
-				}
+		if attempt < maxAuthRetries {
+			if name, value, ok := auth.answer(final, "INVITE", req.RequestURI.String()); ok {
+				req = nextInvite(req, name, value)
+				req.Del("Via")
+				req.PrependVia(u.via(tm, tl, dst.Protocol))
+				c.mu.Lock()
+				c.invite = req.Clone()
+				c.mu.Unlock()
+				continue
 			}
 		}
 		se := &StatusError{Code: code, Reason: final.Reason}

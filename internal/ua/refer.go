@@ -326,7 +326,8 @@ func (c *Call) request(ctx context.Context, method, ctype string, body []byte, h
 		c.mu.Unlock()
 		return nil, ErrInvalidState
 	}
-	req := c.dlg.NewRequest(method, 0)
+	d := c.dlg
+	req := d.NewRequest(method, 0)
 	dst := c.dst
 	c.mu.Unlock()
 	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
@@ -339,5 +340,6 @@ func (c *Call) request(ctx context.Context, method, ctype string, body []byte, h
 		req.Body = body
 	}
 	req.SetContentLength()
-	return finalResponse(ctx, tl, req, dst)
+	final, _, err := c.dialogFinal(ctx, tl, tm, d, req, dst)
+	return final, err
 }

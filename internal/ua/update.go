@@ -371,7 +371,7 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 			}
 		}
 		req.SetContentLength()
-		final, err := finalResponse(ctx, tl, req, dst)
+		final, req, err := c.dialogFinal(ctx, tl, tm, d, req, dst)
 		if err != nil {
 			return err
 		}
