@@ -171,3 +171,45 @@ func asReason(err error, r *xphone.EndReason) bool {
 	}
 	return ok
 }
+
+// TestUAKamailioInDialogAuth: Kamailio challenges requests inside dialogs
+// too (WITH_DLG_AUTH): the caller's re-INVITE (hold) and the callee's BYE
+// each get a 407 and go through with credentials (RFC 3261 §22), so the
+// hold takes and the caller hears the hang-up.
+func TestUAKamailioInDialogAuth(t *testing.T) {
+	k := startKamailioWith(t, kamailioOptions{defines: []string{"WITH_DLG_AUTH"}})
+	a := kamailioPhone(t, k, "1001", time.Minute, nil)
+	b := kamailioPhone(t, k, "1002", time.Minute, nil)
+	incoming := make(chan xphone.Call, 1)
+	b.OnIncoming(func(c xphone.Call) {
+		if err := c.Accept(context.Background()); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+		incoming <- c
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ca, err := a.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatalf("Dial 1002: %v", err)
+	}
+	cb := <-incoming
+	if err := ca.Hold(ctx); err != nil {
+		t.Fatalf("Hold through a proxy that challenges it: %v", err)
+	}
+	if got, want := ca.State(), xphone.StateOnHold; got != want {
+		t.Errorf("caller state: got %v, want %v", got, want)
+	}
+	if err := cb.End(ctx); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	select {
+	case <-ca.Context().Done():
+	case <-ctx.Done():
+		t.Fatal("the caller's call did not end: the challenged BYE did not get through")
+	}
+	var r xphone.EndReason
+	if cause := context.Cause(ca.Context()); !asReason(cause, &r) || r != xphone.EndRemoteHangup {
+		t.Errorf("caller end: got %v, want %v", cause, xphone.EndRemoteHangup)
+	}
+}
