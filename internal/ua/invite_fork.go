@@ -103,7 +103,7 @@ func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
 	c.u.tasks.goFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
 		defer cancel()
-		if _, err := finalResponse(ctx, tl, bye, dst); err != nil {
+		if _, _, err := c.dialogFinal(ctx, tl, tm, d, bye, dst); err != nil {
 			c.u.log.Debug("ua: BYE to another fork", "err", err)
 		}
 	})
