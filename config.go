@@ -36,8 +36,14 @@ type Config struct {
 	// sent to it. It may be empty only when ListenAddr is set (trunk or
 	// server mode: no registration, INVITEs taken directly).
 	Host string
-	// Port is the registrar's port. Default 5060, or 5061 with "tls".
+	// Port is the registrar's port. When it is 0 (the default) and Host is
+	// a name, the server and port come from Host's DNS SRV records for the
+	// transport (_sip._udp, _sip._tcp or _sips._tcp, RFC 3263), and
+	// without such records the port is 5060, or 5061 with "tls".
 	Port int
+	// Resolver looks up host names in DNS (SRV, A, AAAA) for SIP and
+	// media. Default net.DefaultResolver.
+	Resolver *net.Resolver
 	// Transport is "udp", "tcp" or "tls" (case ignored). Default "udp".
 	Transport string
 	// TLSConfig is used by the "tls" transport. Default: the system
@@ -149,8 +155,6 @@ type Config struct {
 
 // Defaults applied by withDefaults.
 const (
-	defaultPort          = 5060
-	defaultTLSPort       = 5061
 	defaultTransport     = "udp"
 	defaultUserAgent     = "xphone"
 	defaultExpiry        = time.Hour
@@ -299,12 +303,6 @@ func (c *Config) withDefaults() Config {
 	d := *c
 	d.Transport = c.transportOrDefault()
 	d.SRTPSuites = slices.Clone(c.SRTPSuites)
-	if d.Port == 0 {
-		d.Port = defaultPort
-		if d.Transport == "tls" {
-			d.Port = defaultTLSPort
-		}
-	}
 	if d.TLSConfig != nil {
 		d.TLSConfig = d.TLSConfig.Clone()
 	} else if d.Transport == "tls" {

@@ -102,7 +102,7 @@ func TestConfigDefaults(t *testing.T) {
 		check func(d Config) string
 	}{
 		{"zero", Config{Host: "h"}, func(d Config) string {
-			want := Config{Host: "h", Port: 5060, Transport: "udp", UserAgent: "xphone",
+			want := Config{Host: "h", Transport: "udp", UserAgent: "xphone",
 				RegisterExpiry: time.Hour, RegisterRetry: 2 * time.Second, NATKeepaliveInterval: 25 * time.Second,
 				RTPPortMin: 10000, RTPPortMax: 20000, RTPAddress: netip.IPv4Unspecified(),
 				JitterMin: 20 * time.Millisecond, JitterMax: 200 * time.Millisecond, MediaTimeout: 30 * time.Second,
@@ -122,8 +122,8 @@ func TestConfigDefaults(t *testing.T) {
 		{"own logger", Config{Host: "h", Logger: logger}, func(d Config) string {
 			return check(d.Logger == logger, "logger %v, want the given one", d.Logger)
 		}},
-		{"tls port and server name", Config{Host: "h", Transport: "tls"}, func(d Config) string {
-			return check(d.Port == 5061 && d.TLSConfig != nil && d.TLSConfig.ServerName == "h", "port %d tls %v", d.Port, d.TLSConfig)
+		{"tls server name; port from SRV or 5061", Config{Host: "h", Transport: "tls"}, func(d Config) string {
+			return check(d.Port == 0 && d.TLSConfig != nil && d.TLSConfig.ServerName == "h", "port %d tls %v", d.Port, d.TLSConfig)
 		}},
 		{"auth username", Config{Host: "h", Username: "u"}, func(d Config) string {
 			return check(d.AuthUsername == "u", "AuthUsername %q, want u", d.AuthUsername)

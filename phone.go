@@ -34,7 +34,7 @@ func New(cfg Config) (Phone, error) {
 	}
 	uc := ua.Config{
 		Username: d.Username, Password: d.Password, AuthUsername: d.AuthUsername,
-		Host: d.Host, Port: d.Port, Transport: proto, TLSConfig: d.TLSConfig,
+		Host: d.Host, Port: d.Port, Resolver: d.Resolver, Transport: proto, TLSConfig: d.TLSConfig,
 		DisplayName: d.DisplayName, OutboundProxy: d.OutboundProxy, UserAgent: d.UserAgent,
 		RegisterExpiry: d.RegisterExpiry, RegisterRetry: d.RegisterRetry,
 		KeepaliveInterval: d.NATKeepaliveInterval,

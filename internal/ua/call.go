@@ -345,7 +345,7 @@ func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
 		cfg.DTMFPayloadType = n.DTMFPT
 	}
 	if !cfg.RemoteRTP.Addr().IsValid() && n.RemoteHost != "" {
-		if ap, err := resolve(c.ctx, n.RemoteHost, int(n.RemoteRTP.Port())); err == nil {
+		if ap, err := c.u.resolve(c.ctx, n.RemoteHost, int(n.RemoteRTP.Port())); err == nil {
 			cfg.RemoteRTP = ap
 			cfg.RemoteRTCP = netip.AddrPortFrom(ap.Addr(), n.RemoteRTCP.Port())
 		}
@@ -416,11 +416,7 @@ func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transpor
 	if uri.IsSecure() {
 		proto = transport.TLS
 	}
-	port := uri.Port
-	if port == 0 {
-		port = defaultPort(proto)
-	}
-	ap, err := resolve(ctx, uri.Host, port)
+	ap, err := c.u.resolveSIP(ctx, uri.Host, uri.Port, proto)
 	if err != nil {
 		return fallback
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -77,7 +76,12 @@ type Config struct {
 	// Host and Port are the registrar and default domain; Host may be
 	// empty when ListenAddr is set.
 	Host string
+	// Port 0 means: from Host's DNS SRV records, else the transport's
+	// default (RFC 3263).
 	Port int
+	// Resolver looks up SIP hosts (SRV, A, AAAA) and media hosts; nil
+	// means net.DefaultResolver.
+	Resolver *net.Resolver
 	// Transport is the protocol towards Host and for Dial targets that do
 	// not name one.
 	Transport transport.Protocol
@@ -391,11 +395,8 @@ func (u *UA) learnAddress(ctx context.Context, tm *transport.Manager) error {
 				return err
 			}
 			host, port = uri.Host, uri.Port
-			if port == 0 {
-				port = defaultPort(u.cfg.Transport)
-			}
 		}
-		ap, err := resolve(ctx, host, port)
+		ap, err := u.resolveSIP(ctx, host, port, u.cfg.Transport)
 		if err != nil {
 			return err
 		}
@@ -547,24 +548,6 @@ func defaultPort(p transport.Protocol) int {
 	return 5060
 }
 
-// resolve turns host and port into an address (RFC 3263 A and AAAA only; no
-// NAPTR or SRV).
-func resolve(ctx context.Context, host string, port int) (netip.AddrPort, error) {
-	if a, err := netip.ParseAddr(host); err == nil {
-		return netip.AddrPortFrom(a.Unmap(), uint16(port)), nil
-	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(ips) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("ua: resolve %s: %w", host, err)
-	}
-	for _, ip := range ips {
-		if ip.Unmap().Is4() {
-			return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
-		}
-	}
-	return netip.AddrPortFrom(ips[0], uint16(port)), nil
-}
-
 // proxyURI parses an outbound proxy given as "host", "host:port" or a URI.
 func proxyURI(s string) (sipmsg.URI, error) {
 	if u, err := sipmsg.ParseURI(s); err == nil && u.IsSIP() {
@@ -596,11 +579,7 @@ func (u *UA) destination(ctx context.Context, uri sipmsg.URI) (transport.Addr, e
 		server.Protocol = proto
 		return server, nil
 	}
-	port := uri.Port
-	if port == 0 {
-		port = defaultPort(proto)
-	}
-	ap, err := resolve(ctx, uri.Host, port)
+	ap, err := u.resolveSIP(ctx, uri.Host, uri.Port, proto)
 	if err != nil {
 		return transport.Addr{}, err
 	}

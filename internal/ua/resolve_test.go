@@ -1,0 +1,194 @@
+package ua
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/transport"
+)
+
+// srvRecord is an SRV record of fakeDNS.
+type srvRecord struct {
+	prio, weight, port uint16
+	target             string
+}
+
+// fakeDNS is a DNS server on loopback UDP that knows a few SRV and A
+// records; other names are NXDOMAIN. resolver() points a net.Resolver at
+// it whatever address the system configuration names.
+type fakeDNS struct {
+	pc  net.PacketConn
+	srv map[string][]srvRecord
+	a   map[string][]netip.Addr
+	wg  sync.WaitGroup
+}
+
+func newFakeDNS(t *testing.T, srv map[string][]srvRecord, a map[string][]netip.Addr) *fakeDNS {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDNS{pc: pc, srv: srv, a: a}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if resp := d.answer(buf[:n]); resp != nil {
+				pc.WriteTo(resp, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); d.wg.Wait() })
+	return d
+}
+
+func (d *fakeDNS) resolver() *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var dl net.Dialer
+		return dl.DialContext(ctx, "udp", d.pc.LocalAddr().String())
+	}}
+}
+
+// answer builds the response to one query (RFC 1035 §4).
+func (d *fakeDNS) answer(q []byte) []byte {
+	if len(q) < 12 || binary.BigEndian.Uint16(q[4:]) != 1 {
+		return nil
+	}
+	var labels []string
+	i := 12
+	for i < len(q) && q[i] != 0 {
+		l := int(q[i])
+		if i+1+l > len(q) {
+			return nil
+		}
+		labels = append(labels, string(q[i+1:i+1+l]))
+		i += 1 + l
+	}
+	if i+5 > len(q) {
+		return nil
+	}
+	qtype := binary.BigEndian.Uint16(q[i+1:])
+	question := q[12 : i+5]
+	name := strings.ToLower(strings.Join(labels, ".")) + "."
+	resp := binary.BigEndian.AppendUint16(nil, binary.BigEndian.Uint16(q))
+	var rrs [][]byte
+	rcode := uint16(0)
+	srvs, hasSRV := d.srv[name]
+	addrs, hasA := d.a[name]
+	switch {
+	case !hasSRV && !hasA:
+		rcode = 3 // NXDOMAIN
+	case qtype == 33:
+		for _, s := range srvs {
+			rd := binary.BigEndian.AppendUint16(nil, s.prio)
+			rd = binary.BigEndian.AppendUint16(rd, s.weight)
+			rd = binary.BigEndian.AppendUint16(rd, s.port)
+			for _, l := range strings.Split(strings.TrimSuffix(s.target, "."), ".") {
+				if l != "" {
+					rd = append(append(rd, byte(len(l))), l...)
+				}
+			}
+			rd = append(rd, 0) // the root
+			rrs = append(rrs, append(rr(33, len(rd)), rd...))
+		}
+	case qtype == 1:
+		for _, a := range addrs {
+			b := a.As4()
+			rrs = append(rrs, append(rr(1, 4), b[:]...))
+		}
+	}
+	resp = binary.BigEndian.AppendUint16(resp, 0x8180|rcode)
+	for _, n := range []int{1, len(rrs), 0, 0} {
+		resp = binary.BigEndian.AppendUint16(resp, uint16(n))
+	}
+	resp = append(resp, question...)
+	for _, r := range rrs {
+		resp = append(resp, r...)
+	}
+	return resp
+}
+
+// rr is a resource record's header for the question's name (a pointer to
+// offset 12), class IN, TTL 60.
+func rr(typ uint16, rdlen int) []byte {
+	b := []byte{0xc0, 12}
+	b = binary.BigEndian.AppendUint16(b, typ)
+	b = binary.BigEndian.AppendUint16(b, 1)
+	b = binary.BigEndian.AppendUint32(b, 60)
+	return binary.BigEndian.AppendUint16(b, uint16(rdlen))
+}
+
+// TestResolveSIP: RFC 3263 §4.2 once the transport is known: an address
+// or an explicit port is used as given; otherwise SRV records by priority,
+// skipping a target that does not resolve; without them, A with the
+// default port; a target of "." means no service.
+func TestResolveSIP(t *testing.T) {
+	t.Parallel()
+	ip := netip.MustParseAddr
+	d := newFakeDNS(t, map[string][]srvRecord{
+		"_sip._udp.pbx.test.":  {{10, 0, 5070, "gone.pbx.test."}, {20, 0, 5080, "b.pbx.test."}},
+		"_sips._tcp.pbx.test.": {{10, 0, 5062, "tls.pbx.test."}},
+		"_sip._udp.none.test.": {{0, 0, 0, "."}},
+	}, map[string][]netip.Addr{
+		"pbx.test.":     {ip("127.0.0.2")},
+		"b.pbx.test.":   {ip("127.0.0.3")},
+		"tls.pbx.test.": {ip("127.0.0.4")},
+		"none.test.":    {ip("127.0.0.5")},
+	})
+	u := New(Config{Resolver: d.resolver()})
+	for _, c := range []struct {
+		host  string
+		port  int
+		proto transport.Protocol
+		want  string
+	}{
+		{"pbx.test", 0, transport.UDP, "127.0.0.3:5080"},
+		{"pbx.test", 0, transport.TLS, "127.0.0.4:5062"},
+		{"pbx.test", 0, transport.TCP, "127.0.0.2:5060"},
+		{"pbx.test", 5099, transport.UDP, "127.0.0.2:5099"},
+		{"127.0.0.9", 0, transport.TLS, "127.0.0.9:5061"},
+		{"none.test", 0, transport.UDP, ""},
+		{"missing.test", 0, transport.UDP, ""},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got, err := u.resolveSIP(ctx, c.host, c.port, c.proto)
+		cancel()
+		switch {
+		case c.want == "" && err == nil:
+			t.Errorf("%s:%d %v: got %v, want an error", c.host, c.port, c.proto, got)
+		case c.want != "" && (err != nil || got.String() != c.want):
+			t.Errorf("%s:%d %v: got %v, %v; want %s", c.host, c.port, c.proto, got, err, c.want)
+		}
+	}
+}
+
+// TestRegisterViaSRV: a registrar named by domain only (Port 0) is found
+// through its _sip._udp SRV record, and the REGISTER names the domain.
+func TestRegisterViaSRV(t *testing.T) {
+	f := startFake(t, transport.UDP, "127.0.0.1:0", 60)
+	d := newFakeDNS(t, map[string][]srvRecord{
+		"_sip._udp.voip.test.": {{10, 0, uint16(f.port()), "reg.voip.test."}},
+	}, map[string][]netip.Addr{"reg.voip.test.": {netip.MustParseAddr("127.0.0.1")}})
+	events := make(chan string, 16)
+	u := fakeUA(f, events, func(c *Config) {
+		c.Host, c.Port, c.Resolver = "voip.test", 0, d.resolver()
+	})
+	connect(t, u)
+	waitEvent(t, events, "registered")
+	s := f.nextRegister(t)
+	if got, want := s.msg.RequestURI.String(), "sip:voip.test"; got != want {
+		t.Errorf("Request-URI: got %s, want %s", got, want)
+	}
+}
