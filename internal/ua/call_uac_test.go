@@ -235,17 +235,8 @@ func TestRetransmitted2xxReAcked(t *testing.T) {
 	u.testInviteDone = func(c *Call) { inviteDone <- c }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
-	inv := p.next("INVITE", isReq("INVITE"))
-	tag := token()
-	sink := newRTPSink(t)
-	ok := p.respond(inv, 200, tag, peerSDP(sink.port, "PCMU"))
-	r := recvDial(t, res)
-	if r.err != nil {
-		t.Fatalf("Dial: %v", r.err)
-	}
-	c := r.c
-	p.next("ACK of the 200", isReq("ACK"))
+	a := p.dialAnswered(ctx, u)
+	c, inv, ok, tag, sink := a.c, a.inv, a.ok, a.tag, a.sink
 	select {
 	case <-inviteDone:
 	case <-time.After(10 * time.Second):
@@ -290,17 +281,8 @@ func TestForked2xx(t *testing.T) {
 	u := newUA(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
-	inv := p.next("INVITE", isReq("INVITE"))
-	tag, fork := token(), token()
-	sink := newRTPSink(t)
-	p.respond(inv, 200, tag, peerSDP(sink.port, "PCMU"))
-	r := recvDial(t, res)
-	if r.err != nil {
-		t.Fatalf("Dial: %v", r.err)
-	}
-	c := r.c
-	p.next("ACK of the 200", isReq("ACK"))
+	a := p.dialAnswered(ctx, u)
+	c, inv, sink, fork := a.c, a.inv, a.sink, token()
 	toTag := func(method, want string) func(*sipmsg.Message) bool {
 		return func(m *sipmsg.Message) bool {
 			to, err := m.To()
@@ -334,15 +316,8 @@ func TestForkedBounded(t *testing.T) {
 	u := newUA(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
-	inv := p.next("INVITE", isReq("INVITE"))
-	tag := token()
-	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"))
-	r := recvDial(t, res)
-	if r.err != nil {
-		t.Fatalf("Dial: %v", r.err)
-	}
-	p.next("ACK of the 200", isReq("ACK"))
+	r := p.dialAnswered(ctx, u)
+	inv := r.inv
 	for i := range maxForks + 4 {
 		p.respond(inv, 200, fmt.Sprintf("fork%d", i), peerSDP(40000, "PCMU"))
 	}
@@ -376,17 +351,8 @@ func TestInDialogAuth(t *testing.T) {
 	u := newUA(t, func(c *Config) { c.AuthUsername, c.Password = "alice", "secret" })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
-	inv := p.next("INVITE", isReq("INVITE"))
-	tag := token()
-	sink := newRTPSink(t)
-	p.respond(inv, 200, tag, peerSDP(sink.port, "PCMU"))
-	r := recvDial(t, res)
-	if r.err != nil {
-		t.Fatalf("Dial: %v", r.err)
-	}
-	c := r.c
-	p.next("ACK of the 200", isReq("ACK"))
+	a := p.dialAnswered(ctx, u)
+	c, tag, sink := a.c, a.tag, a.sink
 	check := func(first, retry *sipmsg.Message, hdr string) {
 		t.Helper()
 		cr, err := digest.ParseCredentials(retry.Get(hdr))

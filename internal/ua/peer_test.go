@@ -318,3 +318,29 @@ func (p *peer) hangupFrom(c *Call) {
 		p.t.Errorf("End: %v", err)
 	}
 }
+
+// answered is an outbound call of u that the peer answered 200 (PCMU, to
+// sink) and the UA ACKed.
+type answered struct {
+	c    *Call
+	inv  peerMsg         // the INVITE
+	ok   *sipmsg.Message // the peer's 200
+	tag  string          // the peer's To tag
+	sink *rtpSink
+}
+
+// dialAnswered has u call the peer and the peer answer; it returns once
+// the ACK of the 200 arrived.
+func (p *peer) dialAnswered(ctx context.Context, u *UA) answered {
+	p.t.Helper()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	a := answered{inv: p.next("INVITE", isReq("INVITE")), tag: token(), sink: newRTPSink(p.t)}
+	a.ok = p.respond(a.inv, 200, a.tag, peerSDP(a.sink.port, "PCMU"))
+	r := recvDial(p.t, res)
+	if r.err != nil {
+		p.t.Fatalf("Dial: %v", r.err)
+	}
+	a.c = r.c
+	p.next("ACK of the 200", isReq("ACK"))
+	return a
+}
