@@ -129,23 +129,9 @@ func hear(t *testing.T, c xphone.Call, frames int) []int16 {
 // callee through the route set.
 func TestUAKamailioCallBetweenPhones(t *testing.T) {
 	k := startKamailio(t)
-	errs := make(chan error, 8)
-	a := kamailioPhone(t, k, "1001", time.Minute, errs)
-	b := kamailioPhone(t, k, "1002", time.Minute, errs)
-	incoming := make(chan xphone.Call, 1)
-	b.OnIncoming(func(c xphone.Call) {
-		if err := c.Accept(context.Background()); err != nil {
-			t.Errorf("Accept: %v", err)
-		}
-		incoming <- c
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ca, err := a.Dial(ctx, "1002")
-	if err != nil {
-		t.Fatalf("Dial 1002: %v", err)
-	}
-	cb := <-incoming
+	ca, cb := callThrough(ctx, t, k)
 	go toneTo(ca, 440)
 	go toneTo(cb, 1000)
 	hearTone(t, cb, 440)  // 1002 hears 1001
@@ -178,22 +164,9 @@ func asReason(err error, r *xphone.EndReason) bool {
 // hold takes and the caller hears the hang-up.
 func TestUAKamailioInDialogAuth(t *testing.T) {
 	k := startKamailioWith(t, kamailioOptions{defines: []string{"WITH_DLG_AUTH"}})
-	a := kamailioPhone(t, k, "1001", time.Minute, nil)
-	b := kamailioPhone(t, k, "1002", time.Minute, nil)
-	incoming := make(chan xphone.Call, 1)
-	b.OnIncoming(func(c xphone.Call) {
-		if err := c.Accept(context.Background()); err != nil {
-			t.Errorf("Accept: %v", err)
-		}
-		incoming <- c
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ca, err := a.Dial(ctx, "1002")
-	if err != nil {
-		t.Fatalf("Dial 1002: %v", err)
-	}
-	cb := <-incoming
+	ca, cb := callThrough(ctx, t, k)
 	if err := ca.Hold(ctx); err != nil {
 		t.Fatalf("Hold through a proxy that challenges it: %v", err)
 	}
@@ -212,4 +185,30 @@ func TestUAKamailioInDialogAuth(t *testing.T) {
 	if cause := context.Cause(ca.Context()); !asReason(cause, &r) || r != xphone.EndRemoteHangup {
 		t.Errorf("caller end: got %v, want %v", cause, xphone.EndRemoteHangup)
 	}
+}
+
+// callThrough registers phones 1001 and 1002 with k and has 1001 call
+// 1002, which accepts; it returns both ends of the call.
+func callThrough(ctx context.Context, t *testing.T, k *kamailio) (caller, callee xphone.Call) {
+	t.Helper()
+	a := kamailioPhone(t, k, "1001", time.Minute, nil)
+	b := kamailioPhone(t, k, "1002", time.Minute, nil)
+	incoming := make(chan xphone.Call, 1)
+	b.OnIncoming(func(c xphone.Call) {
+		if err := c.Accept(context.Background()); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+		incoming <- c
+	})
+	ca, err := a.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatalf("Dial 1002: %v", err)
+	}
+	select {
+	case cb := <-incoming:
+		return ca, cb
+	case <-ctx.Done():
+		t.Fatal("1002 got no call")
+	}
+	return nil, nil
 }
