@@ -157,6 +157,9 @@ func (r *registration) refresh(ctx context.Context) {
 	was := r.reported
 	r.reported = false
 	r.mu.Unlock()
+	if failoverable(err) {
+		r.u.failover(ctx) // the next attempt goes to the next SRV target
+	}
 	if was {
 		r.u.emit(r.u.cfg.OnUnregistered)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/transaction"
 )
 
 // resolve turns host and port into an address with A and AAAA records,
@@ -60,29 +61,84 @@ func srvService(p transport.Protocol) (service, proto string) {
 // default port. NAPTR is not consulted: the transport comes from the
 // configuration or the URI.
 func (u *UA) resolveSIP(ctx context.Context, host string, port int, p transport.Protocol) (netip.AddrPort, error) {
+	ap, _, err := u.locate(ctx, host, port, p)
+	return ap, err
+}
+
+// serverSet is where the registrar (or outbound proxy) was found: the SRV
+// records of its name, in order, and the one in use; srvs is nil when it
+// was found without SRV.
+type serverSet struct {
+	srvs []*net.SRV
+	at   int
+}
+
+// locate is resolveSIP that also returns the SRV records it went through.
+func (u *UA) locate(ctx context.Context, host string, port int, p transport.Protocol) (netip.AddrPort, serverSet, error) {
 	if _, err := netip.ParseAddr(host); err == nil || port != 0 {
 		if port == 0 {
 			port = defaultPort(p)
 		}
-		return u.resolve(ctx, host, port)
+		ap, err := u.resolve(ctx, host, port)
+		return ap, serverSet{}, err
 	}
 	service, proto := srvService(p)
 	_, srvs, err := u.resolver().LookupSRV(ctx, service, proto, host)
-	if err == nil {
-		var errs []error
-		for _, s := range srvs {
-			if s.Target == "." {
-				break // RFC 2782: the service is decidedly not available here
-			}
-			ap, err := u.resolve(ctx, s.Target, int(s.Port))
-			if err == nil {
-				return ap, nil
-			}
-			errs = append(errs, err)
-		}
-		if len(srvs) > 0 {
-			return netip.AddrPort{}, fmt.Errorf("ua: no SRV target of %s resolves: %w", host, errors.Join(errs...))
-		}
+	if err != nil || len(srvs) == 0 {
+		ap, err := u.resolve(ctx, host, defaultPort(p))
+		return ap, serverSet{}, err
 	}
-	return u.resolve(ctx, host, defaultPort(p))
+	set := serverSet{srvs: srvs}
+	var errs []error
+	for i, s := range srvs {
+		if s.Target == "." {
+			break // RFC 2782: the service is decidedly not available here
+		}
+		ap, err := u.resolve(ctx, s.Target, int(s.Port))
+		if err == nil {
+			set.at = i
+			return ap, set, nil
+		}
+		errs = append(errs, err)
+	}
+	return netip.AddrPort{}, set, fmt.Errorf("ua: no SRV target of %s resolves: %w", host, errors.Join(errs...))
+}
+
+// failover moves the registrar's address (u.server) to the next SRV target
+// that resolves, in order and around, after the one in use failed to
+// answer or answered 503 (RFC 3263 §4.3). It reports whether it moved:
+// not when the registrar was not found through SRV or has one target.
+func (u *UA) failover(ctx context.Context) bool {
+	u.mu.Lock()
+	set := u.located
+	u.mu.Unlock()
+	for k := 1; k < len(set.srvs); k++ {
+		i := (set.at + k) % len(set.srvs)
+		s := set.srvs[i]
+		if s.Target == "." {
+			continue
+		}
+		ap, err := u.resolve(ctx, s.Target, int(s.Port))
+		if err != nil {
+			continue
+		}
+		u.mu.Lock()
+		u.located.at = i
+		u.server.AddrPort = ap
+		u.mu.Unlock()
+		u.log.Info("ua: registrar unreachable; next SRV target", "target", s.Target, "addr", ap)
+		return true
+	}
+	return false
+}
+
+// failoverable says whether a registration error means the server did
+// not serve us (no answer, a transport failure, 503) rather than that it
+// refused us.
+func failoverable(err error) bool {
+	var re *RegistrationError
+	if errors.As(err, &re) && re.Code == 503 {
+		return true
+	}
+	return errors.Is(err, transaction.ErrTimeout) || errors.Is(err, transaction.ErrTransport)
 }

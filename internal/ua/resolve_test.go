@@ -192,3 +192,38 @@ func TestRegisterViaSRV(t *testing.T) {
 		t.Errorf("Request-URI: got %s, want %s", got, want)
 	}
 }
+
+// TestRegisterSRVFailover: RFC 3263 §4.3. The first SRV target of the
+// registrar does not answer: Connect registers with the second. When that
+// one stops answering, the refresh that fails moves the UA on to the next
+// target (around to the first, now answering), without the user doing
+// anything.
+func TestRegisterSRVFailover(t *testing.T) {
+	first := startFake(t, transport.UDP, "127.0.0.1:0", 1)
+	first.stop() // its port stays known, nobody answers there
+	second := startFake(t, transport.UDP, "127.0.0.1:0", 1)
+	d := newFakeDNS(t, map[string][]srvRecord{
+		"_sip._udp.voip.test.": {
+			{10, 0, uint16(first.port()), "a.voip.test."},
+			{20, 0, uint16(second.port()), "b.voip.test."},
+		},
+	}, map[string][]netip.Addr{
+		"a.voip.test.": {netip.MustParseAddr("127.0.0.1")},
+		"b.voip.test.": {netip.MustParseAddr("127.0.0.1")},
+	})
+	events := make(chan string, 16)
+	u := fakeUA(second, events, func(c *Config) {
+		c.Host, c.Port, c.Resolver = "voip.test", 0, d.resolver()
+	})
+	connect(t, u)
+	waitEvent(t, events, "registered")
+	second.nextRegister(t)
+	first.restart(t)
+	second.stop()
+	waitEvent(t, events, "unregistered")
+	waitEvent(t, events, "error: ")
+	waitEvent(t, events, "registered")
+	if got := first.bound(); got != 1 {
+		t.Errorf("bindings at the first target after the failover: got %d, want 1", got)
+	}
+}

@@ -191,6 +191,7 @@ type UA struct {
 	advHost   string // host in Via and Contact
 	advPort   int
 	server    transport.Addr // registrar (or outbound proxy); zero without Host
+	located   serverSet      // the SRV records server was found through
 	calls     map[string]*Call
 	order     []*Call
 	nextID    uint64
@@ -286,7 +287,12 @@ func (u *UA) Connect(ctx context.Context) error {
 	u.mu.Unlock()
 	if u.Registering() {
 		u.reg = newRegistration(u)
-		if err := u.reg.register(ctx, u.cfg.RegisterExpiry); err != nil {
+		err := u.reg.register(ctx, u.cfg.RegisterExpiry)
+		// Each other SRV target once (RFC 3263 §4.3).
+		for tried := 1; err != nil && failoverable(err) && tried < len(u.located.srvs) && u.failover(ctx); tried++ {
+			err = u.reg.register(ctx, u.cfg.RegisterExpiry)
+		}
+		if err != nil {
 			stop()
 			return fail(err)
 		}
@@ -396,11 +402,14 @@ func (u *UA) learnAddress(ctx context.Context, tm *transport.Manager) error {
 			}
 			host, port = uri.Host, uri.Port
 		}
-		ap, err := u.resolveSIP(ctx, host, port, u.cfg.Transport)
+		ap, set, err := u.locate(ctx, host, port, u.cfg.Transport)
 		if err != nil {
 			return err
 		}
 		server = transport.Addr{Protocol: u.cfg.Transport, AddrPort: ap, ServerName: host}
+		u.mu.Lock()
+		u.located = set
+		u.mu.Unlock()
 	}
 	ip := local.Addr()
 	if ip.IsUnspecified() {
