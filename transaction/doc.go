@@ -17,7 +17,9 @@
 // INVITE client (§17.1.1, RFC 6026 §7.2): Calling → Proceeding on a
 // provisional → Completed on 300-699 (the transaction sends the ACK
 // itself, §17.1.1.3) or Accepted on 2xx, where retransmitted 2xx
-// responses are handed to the TU, which acknowledges each (§13.2.2.4).
+// responses are handed to the TU, which acknowledges each (§13.2.2.4):
+// on Responses, or, once the TU called [ClientTx.Detach], through
+// TU.HandleOutside, so that no goroutine of the TU waits out Timer M.
 // Non-INVITE client (§17.1.2): Trying → Proceeding → Completed. INVITE
 // server (§17.2.1, RFC 6026 §7.1): Proceeding → Completed on 300-699 →
 // Confirmed on the ACK; or Accepted on 2xx, which absorbs retransmitted
