@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/transaction"
@@ -65,6 +66,9 @@ func (u *UA) resolveSIP(ctx context.Context, host string, port int, p transport.
 	return ap, err
 }
 
+// srvTimeout bounds an SRV query.
+const srvTimeout = 2 * time.Second
+
 // serverSet is where the registrar (or outbound proxy) was found: the SRV
 // records of its name, in order, and the one in use; srvs is nil when it
 // was found without SRV.
@@ -83,7 +87,11 @@ func (u *UA) locate(ctx context.Context, host string, port int, p transport.Prot
 		return ap, serverSet{}, err
 	}
 	service, proto := srvService(p)
-	_, srvs, err := u.resolver().LookupSRV(ctx, service, proto, host)
+	// Bounded: a name that /etc/hosts knows must not wait out an
+	// unreachable DNS server before its A record is used.
+	sctx, cancel := context.WithTimeout(ctx, srvTimeout)
+	_, srvs, err := u.resolver().LookupSRV(sctx, service, proto, host)
+	cancel()
 	if err != nil || len(srvs) == 0 {
 		ap, err := u.resolve(ctx, host, defaultPort(p))
 		return ap, serverSet{}, err

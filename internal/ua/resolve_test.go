@@ -23,19 +23,23 @@ type srvRecord struct {
 // records; other names are NXDOMAIN. resolver() points a net.Resolver at
 // it whatever address the system configuration names.
 type fakeDNS struct {
-	pc  net.PacketConn
-	srv map[string][]srvRecord
-	a   map[string][]netip.Addr
-	wg  sync.WaitGroup
+	pc   net.PacketConn
+	srv  map[string][]srvRecord
+	a    map[string][]netip.Addr
+	mute map[string]bool // names whose SRV queries get no answer at all
+	wg   sync.WaitGroup
 }
 
-func newFakeDNS(t *testing.T, srv map[string][]srvRecord, a map[string][]netip.Addr) *fakeDNS {
+func newFakeDNS(t *testing.T, srv map[string][]srvRecord, a map[string][]netip.Addr, mute ...string) *fakeDNS {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &fakeDNS{pc: pc, srv: srv, a: a}
+	d := &fakeDNS{pc: pc, srv: srv, a: a, mute: map[string]bool{}}
+	for _, n := range mute {
+		d.mute[n] = true
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -82,6 +86,9 @@ func (d *fakeDNS) answer(q []byte) []byte {
 	qtype := binary.BigEndian.Uint16(q[i+1:])
 	question := q[12 : i+5]
 	name := strings.ToLower(strings.Join(labels, ".")) + "."
+	if qtype == 33 && d.mute[name] {
+		return nil
+	}
 	resp := binary.BigEndian.AppendUint16(nil, binary.BigEndian.Uint16(q))
 	var rrs [][]byte
 	rcode := uint16(0)
@@ -225,5 +232,20 @@ func TestRegisterSRVFailover(t *testing.T) {
 	waitEvent(t, events, "registered")
 	if got := first.bound(); got != 1 {
 		t.Errorf("bindings at the first target after the failover: got %d, want 1", got)
+	}
+}
+
+// TestResolveSIPSilentDNS: a DNS server that never answers the SRV query
+// costs srvTimeout, not the caller's whole deadline, before the A record
+// is used: with twice srvTimeout to spend, the address comes.
+func TestResolveSIPSilentDNS(t *testing.T) {
+	t.Parallel()
+	d := newFakeDNS(t, nil, map[string][]netip.Addr{"pbx.test.": {netip.MustParseAddr("127.0.0.2")}}, "_sip._udp.pbx.test.")
+	u := New(Config{Resolver: d.resolver()})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*srvTimeout)
+	defer cancel()
+	got, err := u.resolveSIP(ctx, "pbx.test", 0, transport.UDP)
+	if err != nil || got.String() != "127.0.0.2:5060" {
+		t.Errorf("got %v, %v; want 127.0.0.2:5060 once the SRV query gave up", got, err)
 	}
 }
