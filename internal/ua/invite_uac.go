@@ -37,6 +37,8 @@ type DialOptions struct {
 
 const (
 	maxAuthRetries = 3
+	// maxFailovers bounds the other servers an INVITE tries (RFC 3263 §4.3).
+	maxFailovers = 4
 	// maxRedirects bounds the 3xx answers Dial follows.
 	maxRedirects = 5
 )
@@ -241,7 +243,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		report(err)
 	}
 	early := false
-	hops := 0
+	hops, failovers := 0, 0
 	visited := map[string]bool{req.RequestURI.String(): true}
 	for attempt := 0; ; attempt++ {
 		tl, tm := u.layer()
@@ -307,6 +309,23 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		}
 		if answered {
 			return
+		}
+		// RFC 3263 §4.3: no answer, a transport failure or 503 from one
+		// server of the target's SRV set sends the INVITE, with a new
+		// branch, to the next.
+		noService := final == nil && ictx.Err() == nil && (errors.Is(tx.Err(), transaction.ErrTimeout) || errors.Is(tx.Err(), transaction.ErrTransport))
+		if (noService || (final != nil && final.StatusCode == 503)) && failovers < maxFailovers {
+			if next, ok := u.nextTarget(ictx, req.RequestURI, dst); ok {
+				failovers++
+				dst = next
+				req = req.Clone()
+				req.Del("Via")
+				req.PrependVia(u.via(tm, tl, dst.Protocol))
+				c.mu.Lock()
+				c.invite = req.Clone()
+				c.mu.Unlock()
+				continue
+			}
 		}
 		if final == nil {
 			err := tx.Err()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
 	"github.com/xphone-go/xphone/transaction"
 )
 
@@ -149,4 +150,44 @@ func failoverable(err error) bool {
 		return true
 	}
 	return errors.Is(err, transaction.ErrTimeout) || errors.Is(err, transaction.ErrTransport)
+}
+
+// nextTarget returns where to send an out-of-dialog request to uri again
+// after dst did not serve it (no answer, a transport failure, 503; RFC
+// 3263 §4.3): the registrar's or outbound proxy's next SRV target when dst
+// is that server, else the SRV target of uri's host that follows dst's.
+// ok is false when there is none.
+func (u *UA) nextTarget(ctx context.Context, uri sipmsg.URI, dst transport.Addr) (transport.Addr, bool) {
+	u.mu.Lock()
+	server := u.server
+	u.mu.Unlock()
+	if server.AddrPort.IsValid() && dst.AddrPort == server.AddrPort {
+		if !u.failover(ctx) {
+			return transport.Addr{}, false
+		}
+		u.mu.Lock()
+		next := u.server
+		u.mu.Unlock()
+		next.Protocol = dst.Protocol
+		return next, true
+	}
+	_, set, err := u.locate(ctx, uri.Host, uri.Port, dst.Protocol)
+	if err != nil || len(set.srvs) < 2 {
+		return transport.Addr{}, false
+	}
+	past := false
+	for _, s := range set.srvs {
+		if s.Target == "." {
+			break
+		}
+		ap, err := u.resolve(ctx, s.Target, int(s.Port))
+		switch {
+		case err != nil:
+		case past:
+			return transport.Addr{Protocol: dst.Protocol, AddrPort: ap, ServerName: dst.ServerName}, true
+		case ap == dst.AddrPort:
+			past = true
+		}
+	}
+	return transport.Addr{}, false
 }

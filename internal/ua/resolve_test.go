@@ -249,3 +249,41 @@ func TestResolveSIPSilentDNS(t *testing.T) {
 		t.Errorf("got %v, %v; want 127.0.0.2:5060 once the SRV query gave up", got, err)
 	}
 }
+
+// TestDialSRVFailover: RFC 3263 §4.3 for a call. The target's first SRV
+// server answers 503: the INVITE goes, with a new branch and the same
+// Call-ID and CSeq, to the second, which answers.
+func TestDialSRVFailover(t *testing.T) {
+	t.Parallel()
+	p1, p2 := newPeer(t), newPeer(t)
+	d := newFakeDNS(t, map[string][]srvRecord{
+		"_sip._udp.far.test.": {{10, 0, uint16(p1.port), "a.far.test."}, {20, 0, uint16(p2.port), "b.far.test."}},
+	}, map[string][]netip.Addr{
+		"a.far.test.": {netip.MustParseAddr("127.0.0.1")},
+		"b.far.test.": {netip.MustParseAddr("127.0.0.1")},
+	})
+	u := newUA(t, func(c *Config) { c.Resolver = d.resolver() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, "sip:bob@far.test", DialOptions{})
+	inv1 := p1.next("INVITE at the first server", isReq("INVITE"))
+	p1.respond(inv1, 503, token(), "")
+	p1.next("ACK of the 503", isReq("ACK"))
+	inv2 := p2.next("INVITE at the second server", isReq("INVITE"))
+	cs1, _ := inv1.m.CSeq()
+	cs2, _ := inv2.m.CSeq()
+	v1, _ := inv1.m.Via()
+	v2, _ := inv2.m.Via()
+	if inv2.m.CallID() != inv1.m.CallID() || cs2 != cs1 || v2.Branch() == v1.Branch() {
+		t.Errorf("second INVITE: Call-ID %s CSeq %v branch %s; want %s, %v, a new branch",
+			inv2.m.CallID(), cs2, v2.Branch(), inv1.m.CallID(), cs1)
+	}
+	sink := newRTPSink(t)
+	p2.respond(inv2, 200, token(), peerSDP(sink.port, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	p2.next("ACK of the 200", isReq("ACK"))
+	p2.hangupFrom(r.c)
+}
