@@ -318,12 +318,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 			if next, ok := u.nextTarget(ictx, req.RequestURI, dst); ok {
 				failovers++
 				dst = next
-				req = req.Clone()
-				req.Del("Via")
-				req.PrependVia(u.via(tm, tl, dst.Protocol))
-				c.mu.Lock()
-				c.invite = req.Clone()
-				c.mu.Unlock()
+				req = c.reissue(req.Clone(), tl, tm, dst.Protocol)
 				continue
 			}
 		}
@@ -360,22 +355,13 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				v := strconv.FormatUint(uint64(iv), 10)
 				req = nextInvite(req, "Session-Expires", v)
 				req.Set("Min-SE", v)
-				req.Del("Via")
-				req.PrependVia(u.via(tm, tl, dst.Protocol))
-				c.mu.Lock()
-				c.invite = req.Clone()
-				c.mu.Unlock()
+				req = c.reissue(req, tl, tm, dst.Protocol)
 				continue
 			}
 		}
 		if attempt < maxAuthRetries {
 			if name, value, ok := auth.answer(final, "INVITE", req.RequestURI.String()); ok {
-				req = nextInvite(req, name, value)
-				req.Del("Via")
-				req.PrependVia(u.via(tm, tl, dst.Protocol))
-				c.mu.Lock()
-				c.invite = req.Clone()
-				c.mu.Unlock()
+				req = c.reissue(nextInvite(req, name, value), tl, tm, dst.Protocol)
 				continue
 			}
 		}
@@ -392,6 +378,17 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		fail(r, se)
 		return
 	}
+}
+
+// reissue readies req, a copy of the INVITE, for a new transaction: a new
+// Via branch; it is remembered as the call's INVITE.
+func (c *Call) reissue(req *sipmsg.Message, tl *transaction.Layer, tm *transport.Manager, p transport.Protocol) *sipmsg.Message {
+	req.Del("Via")
+	req.PrependVia(c.u.via(tm, tl, p))
+	c.mu.Lock()
+	c.invite = req.Clone()
+	c.mu.Unlock()
+	return req
 }
 
 // nextInvite copies req with the next CSeq and an authorization header
