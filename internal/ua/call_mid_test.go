@@ -351,3 +351,37 @@ func TestReinviteAppliedBeforeAck(t *testing.T) {
 	}
 	p.hangupFrom(c)
 }
+
+// TestReinviteOnInboundCallReAcked: on a call the peer placed, the 2xx to
+// our re-INVITE is ACKed again when the peer retransmits it (RFC 3261
+// §13.2.2.4); the call has no INVITE of ours to tell forks by.
+func TestReinviteOnInboundCallReAcked(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	c := recvCall(t, calls)
+	waitState(t, c, StateActive)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	held := make(chan error, 1)
+	go func() { held <- c.Hold(ctx) }()
+	reinv := p.next("our re-INVITE", isReq("INVITE"))
+	to, _ := reinv.m.To()
+	reok := p.respond(reinv, 200, to.Tag(), strings.Replace(peerSDP(40000, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	p.next("ACK of the 200", isReq("ACK"))
+	if err := <-held; err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	p.send(reok, reinv.from)
+	ack := p.next("ACK of the retransmitted 200", isReq("ACK"))
+	cs, _ := ack.m.CSeq()
+	if want, _ := reinv.m.CSeq(); cs.Seq != want.Seq {
+		t.Errorf("ACK CSeq: got %d, want the re-INVITE's %d", cs.Seq, want.Seq)
+	}
+	p.hangupFrom(c)
+}

@@ -20,12 +20,15 @@ func (c *Call) on2xx(resp *sipmsg.Message) {
 	c.mu.Lock()
 	d, inv := c.dlg, c.invite
 	c.mu.Unlock()
-	if d == nil || inv == nil {
+	if d == nil {
 		return
 	}
 	if to.Tag() == d.ID.RemoteTag {
-		c.reAck(resp)
+		c.reAck(resp) // on an inbound call too: the 2xx of our re-INVITE
 		return
+	}
+	if inv == nil {
+		return // an inbound call: its dialog was not made by our INVITE
 	}
 	rcs, err1 := resp.CSeq()
 	ics, err2 := inv.CSeq()
