@@ -5,6 +5,7 @@ package interop
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,4 +212,52 @@ func callThrough(ctx context.Context, t *testing.T, k *kamailio) (caller, callee
 		t.Fatal("1002 got no call")
 	}
 	return nil, nil
+}
+
+// TestUAKamailioCallsInARow: the caller's second INVITE goes out with the
+// credentials of the first one's challenge (pre-emptive, RFC 3261 §22.3)
+// and Kamailio takes them: of the two INVITEs, only the first is answered
+// 407 (its sl:407_replies statistic).
+func TestUAKamailioCallsInARow(t *testing.T) {
+	k := startKamailio(t)
+	a := kamailioPhone(t, k, "1001", time.Minute, nil)
+	b := kamailioPhone(t, k, "1002", time.Minute, nil)
+	incoming := make(chan xphone.Call, 2)
+	b.OnIncoming(func(c xphone.Call) {
+		if err := c.Accept(context.Background()); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+		incoming <- c
+	})
+	for i := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ca, err := a.Dial(ctx, "1002")
+		if err != nil {
+			cancel()
+			t.Fatalf("call %d: Dial 1002: %v", i+1, err)
+		}
+		var cb xphone.Call
+		select {
+		case cb = <-incoming:
+		case <-ctx.Done():
+			cancel()
+			t.Fatalf("call %d: 1002 got no call", i+1)
+		}
+		if err := ca.End(ctx); err != nil {
+			t.Errorf("call %d: End: %v", i+1, err)
+		}
+		select {
+		case <-cb.Context().Done():
+		case <-ctx.Done():
+			t.Errorf("call %d: the callee's call did not end", i+1)
+		}
+		cancel()
+	}
+	out, err := k.kamcmd(t, "stats.get_statistics", "sl:")
+	if err != nil {
+		t.Fatalf("kamcmd: %v: %s", err, out)
+	}
+	if !strings.Contains(out, "sl:407_replies = 1\n") {
+		t.Errorf("Kamailio's statistics: want sl:407_replies = 1 (the second INVITE not challenged), got:\n%s", out)
+	}
 }

@@ -2,7 +2,9 @@ package ua
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
+	"sync"
 
 	"github.com/xphone-go/xphone/digest"
 	"github.com/xphone-go/xphone/internal/dialog"
@@ -16,14 +18,79 @@ import (
 // a realm whose credentials were refused (a new challenge that is not
 // stale, RFC 3261 §22.3).
 type authRetry struct {
-	client digest.Client
+	client *digest.Client
 	sent   map[string]digest.Credentials // by realm
+	// The challenge answered last and the header the answer went in.
+	lastHdr  string
+	lastChal digest.Challenge
 }
 
 func (u *UA) newAuthRetry() *authRetry {
-	return &authRetry{
-		client: digest.Client{Username: u.cfg.AuthUsername, Password: u.cfg.Password},
-		sent:   map[string]digest.Credentials{},
+	return &authRetry{client: u.digestClient(), sent: map[string]digest.Credentials{}}
+}
+
+// digestClient returns the UA's digest client, which counts the uses of
+// each nonce (nc) across requests.
+func (u *UA) digestClient() *digest.Client {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.digest == nil {
+		u.digest = &digest.Client{Username: u.cfg.AuthUsername, Password: u.cfg.Password}
+	}
+	return u.digest
+}
+
+// challengeCache remembers, per server, the last challenge an INVITE
+// answered, so that the next INVITE there carries credentials at once
+// (RFC 3261 §22.3 allows it). A server that takes a nonce more than once
+// saves the round trip of its 401/407; one that does not challenges
+// again, as it would have anyway: these credentials are not counted as
+// refused (authRetry.sent does not hold them).
+type challengeCache struct {
+	mu sync.Mutex
+	m  map[netip.AddrPort]cachedChallenge
+}
+
+type cachedChallenge struct {
+	hdr  string
+	chal digest.Challenge
+}
+
+// maxCachedChallenges bounds the servers a challengeCache remembers.
+const maxCachedChallenges = 16
+
+func (cc *challengeCache) put(server netip.AddrPort, hdr string, chal digest.Challenge) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil {
+		cc.m = map[netip.AddrPort]cachedChallenge{}
+	}
+	if _, ok := cc.m[server]; !ok && len(cc.m) >= maxCachedChallenges {
+		for k := range cc.m {
+			delete(cc.m, k) // any one: a UA talks to few servers
+			break
+		}
+	}
+	cc.m[server] = cachedChallenge{hdr, chal}
+}
+
+func (cc *challengeCache) get(server netip.AddrPort) (cachedChallenge, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	c, ok := cc.m[server]
+	return c, ok
+}
+
+// preemptive adds to req, a first INVITE to server, credentials answering
+// the challenge the last INVITE there met, when there was one.
+func (u *UA) preemptive(server netip.AddrPort, req *sipmsg.Message) {
+	c, ok := u.challenges.get(server)
+	if !ok {
+		return
+	}
+	cr, err := u.digestClient().Authorize(&c.chal, digest.Request{Method: req.Method, URI: req.RequestURI.String()})
+	if err == nil {
+		req.Set(c.hdr, cr.String())
 	}
 }
 
@@ -60,6 +127,7 @@ func (a *authRetry) answer(final *sipmsg.Message, method, uri string) (name, val
 		return "", "", false
 	}
 	a.sent[chal.Realm] = cr
+	a.lastHdr, a.lastChal = name, chal
 	return name, cr.String(), true
 }
 

@@ -405,3 +405,71 @@ func TestInDialogAuth(t *testing.T) {
 		t.Fatal("End did not return")
 	}
 }
+
+// TestPreemptiveCredentials: after an INVITE was challenged, the next
+// INVITE to the same server carries credentials for that nonce at once,
+// with the next nonce count (RFC 3261 §22.3); when the server wants a new
+// nonce, its challenge is answered as usual, not taken as a refusal.
+func TestPreemptiveCredentials(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.AuthUsername, c.Password = "alice", "secret" })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hasAuth := func(m *sipmsg.Message) bool { return m.Method == "INVITE" && m.Has("Authorization") }
+	credentials := func(m *sipmsg.Message) digest.Credentials {
+		t.Helper()
+		cr, err := digest.ParseCredentials(m.Get("Authorization"))
+		if err != nil {
+			t.Fatalf("Authorization: %v", err)
+		}
+		if err := digest.Check(&cr, digest.Request{Method: "INVITE", URI: m.RequestURI.String()}, "alice", "secret"); err != nil {
+			t.Errorf("digest: got %v, want a valid response", err)
+		}
+		return cr
+	}
+	call := func(challenge string) (first, answered peerMsg) {
+		t.Helper()
+		res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+		first = p.next("INVITE", isReq("INVITE"))
+		answered = first
+		if challenge != "" {
+			p.respond(first, 401, token(), "", "WWW-Authenticate", challenge)
+			p.next("ACK of the 401", isReq("ACK"))
+			answered = p.next("INVITE with credentials", hasAuth)
+		}
+		p.respond(answered, 200, token(), peerSDP(40000, "PCMU"))
+		r := recvDial(t, res)
+		if r.err != nil {
+			t.Fatalf("Dial: %v", r.err)
+		}
+		p.next("ACK of the 200", isReq("ACK"))
+		p.hangupFrom(r.c)
+		return first, answered
+	}
+
+	first, retried := call(`Digest realm="test", nonce="n1", algorithm=MD5, qop="auth"`)
+	if first.m.Has("Authorization") {
+		t.Error("the first INVITE ever carries credentials")
+	}
+	if cr := credentials(retried.m); cr.Nonce != "n1" || cr.NC != 1 {
+		t.Errorf("retry: nonce %q nc %d, want n1 1", cr.Nonce, cr.NC)
+	}
+
+	second, _ := call("")
+	if !second.m.Has("Authorization") {
+		t.Fatal("the second INVITE carries no credentials")
+	}
+	if cr := credentials(second.m); cr.Nonce != "n1" || cr.NC != 2 {
+		t.Errorf("second INVITE: nonce %q nc %d, want n1 2", cr.Nonce, cr.NC)
+	}
+
+	// The server no longer takes n1 and says so without stale=true.
+	third, retried := call(`Digest realm="test", nonce="n2", algorithm=MD5, qop="auth"`)
+	if cr := credentials(third.m); cr.Nonce != "n1" {
+		t.Errorf("third INVITE: nonce %q, want n1 (pre-emptive)", cr.Nonce)
+	}
+	if cr := credentials(retried.m); cr.Nonce != "n2" || cr.NC != 1 {
+		t.Errorf("answer to the new challenge: nonce %q nc %d, want n2 1", cr.Nonce, cr.NC)
+	}
+}

@@ -251,6 +251,9 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 			fail(EndError, ErrNotConnected)
 			return
 		}
+		if attempt == 0 {
+			u.preemptive(dst.AddrPort, req)
+		}
 		tx, err := tl.Request(ictx, req, dst)
 		if err != nil {
 			fail(EndError, err)
@@ -361,6 +364,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		}
 		if attempt < maxAuthRetries {
 			if name, value, ok := auth.answer(final, "INVITE", req.RequestURI.String()); ok {
+				u.challenges.put(dst.AddrPort, auth.lastHdr, auth.lastChal)
 				req = c.reissue(nextInvite(req, name, value), tl, tm, dst.Protocol)
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xphone-go/xphone/digest"
 	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/sdp"
@@ -192,15 +193,18 @@ type UA struct {
 	advPort   int
 	server    transport.Addr // registrar (or outbound proxy); zero without Host
 	located   serverSet      // the SRV records server was found through
-	calls     map[string]*Call
-	order     []*Call
-	nextID    uint64
-	reg       *registration
-	stop      context.CancelFunc
-	loopDone  chan struct{}
-	mediaAddr netip.Addr // address in SDP
-	natHost   string     // public Contact host and port over UDP, learned
-	natPort   int        // from the registrar's Via (register.go); "" none
+	digest    *digest.Client // made on first use (auth.go)
+
+	challenges challengeCache // last INVITE challenge per server (auth.go)
+	calls      map[string]*Call
+	order      []*Call
+	nextID     uint64
+	reg        *registration
+	stop       context.CancelFunc
+	loopDone   chan struct{}
+	mediaAddr  netip.Addr // address in SDP
+	natHost    string     // public Contact host and port over UDP, learned
+	natPort    int        // from the registrar's Via (register.go); "" none
 
 	tasks  tracker
 	events serial
