@@ -187,12 +187,7 @@ func TestInactiveHoldByPeer(t *testing.T) {
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	ok := p.next("200", isResp(200, "INVITE"))
-	p.send(p.ack(inv, ok.m, ""), ok.from)
-	c := recvCall(t, calls)
-	waitState(t, c, StateActive)
+	c, inv, ok := p.callIn(u, calls)
 	seq := 2
 	for _, tc := range []struct {
 		dir, answer string
@@ -360,12 +355,7 @@ func TestReinviteOnInboundCallReAcked(t *testing.T) {
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	ok := p.next("200", isResp(200, "INVITE"))
-	p.send(p.ack(inv, ok.m, ""), ok.from)
-	c := recvCall(t, calls)
-	waitState(t, c, StateActive)
+	c, _, _ := p.callIn(u, calls)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	held := make(chan error, 1)

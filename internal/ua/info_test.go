@@ -113,12 +113,7 @@ func TestDTMFInfoReceive(t *testing.T) {
 	got := make(digits, 16)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls); c.NewCall = got.hook })
 	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	ok := p.next("200", isResp(200, "INVITE"))
-	p.send(p.ack(inv, ok.m, ""), ok.from)
-	c := recvCall(t, calls)
-	waitState(t, c, StateActive)
+	c, inv, ok := p.callIn(u, calls)
 	seq := 2
 	for _, tc := range []struct {
 		name, ctype, body string

@@ -344,3 +344,17 @@ func (p *peer) dialAnswered(ctx context.Context, u *UA) answered {
 	p.next("ACK of the 200", isReq("ACK"))
 	return a
 }
+
+// callIn has the peer call u with a PCMU offer to port 40000, ACKs the
+// 200 and returns the call u accepted (its OnIncoming sends it on calls),
+// once Active, with the peer's INVITE and the 200.
+func (p *peer) callIn(u *UA, calls chan *Call) (*Call, *sipmsg.Message, peerMsg) {
+	p.t.Helper()
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	c := recvCall(p.t, calls)
+	waitState(p.t, c, StateActive)
+	return c, inv, ok
+}

@@ -242,12 +242,7 @@ func TestReferRequests(t *testing.T) {
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	ok := p.next("200", isResp(200, "INVITE"))
-	p.send(p.ack(inv, ok.m, ""), ok.from)
-	c := recvCall(t, calls)
-	waitState(t, c, StateActive)
+	c, inv, ok := p.callIn(u, calls)
 	seq := 2
 	for _, tc := range []struct {
 		name, method string
@@ -309,12 +304,7 @@ func TestBlindTransferNotifies(t *testing.T) {
 			calls := make(chan *Call, 1)
 			u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 			p := newPeer(t)
-			inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-			p.send(inv, netipAddr(u))
-			ok := p.next("200", isResp(200, "INVITE"))
-			p.send(p.ack(inv, ok.m, ""), ok.from)
-			c := recvCall(t, calls)
-			waitState(t, c, StateActive)
+			c, inv, ok := p.callIn(u, calls)
 			var progress progressLog
 			c.OnTransferProgress(progress.add)
 
