@@ -29,6 +29,16 @@ func (a Address) Tag() string { return a.Params.Value("tag") }
 // decoded.
 func (a Address) DisplayName() string { return Unquote(a.Display) }
 
+// parsePartyAddress parses a From or To value: an address, never the "*"
+// that only Contact may hold (RFC 3261 §20.20, §20.39).
+func parsePartyAddress(s string) (Address, error) {
+	a, err := ParseAddress(s)
+	if err == nil && a.Wildcard {
+		return Address{}, newError(s, 0, `"*" is not an address here`)
+	}
+	return a, err
+}
+
 // ParseAddress parses one name-addr or addr-spec followed by header
 // parameters, or "*". Whitespace is accepted where RFC 3261 §25.1 allows
 // LWS; a URI that carries parameters or headers or contains a comma must be

@@ -229,7 +229,7 @@ func (m *Message) Validate() error {
 	// From and To are parsed, not cached: most messages are handled
 	// without reading them, and the cache is the larger part of a message.
 	for _, id := range [...]hdrID{hFrom, hTo} {
-		if _, err := ParseAddress(m.value(m.indexID(id, 0))); err != nil {
+		if _, err := parsePartyAddress(m.value(m.indexID(id, 0))); err != nil {
 			return err // present once, checked above; "" is an error too
 		}
 	}

@@ -61,7 +61,8 @@ func FuzzNewResponse(f *testing.F) {
 }
 
 // TestValidateRejects: requests Validate must refuse (RFC 3261 §8.1.1),
-// among them the empty From and To a fuzzer found accepted once.
+// among them the empty From and To, and a To of "*" (only Contact may be
+// "*"), that fuzzers found accepted.
 func TestValidateRejects(t *testing.T) {
 	const ok = "Via: SIP/2.0/UDP h:5060;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n"
 	tests := []struct {
@@ -72,6 +73,9 @@ func TestValidateRejects(t *testing.T) {
 		{"valid", ok, true},
 		{"empty From", "Via: SIP/2.0/UDP h:5060;branch=z9hG4bK1\r\nFrom:\r\nTo: <sip:b@h>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n", false},
 		{"empty To", "Via: SIP/2.0/UDP h:5060;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo:\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n", false},
+		{"To *", "Via: SIP/2.0/UDP h:5060;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: *\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n", false},
+		{"From *", "Via: SIP/2.0/UDP h:5060;branch=z9hG4bK1\r\nFrom: *\r\nTo: <sip:b@h>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n", false},
+		{"Contact * kept", ok + "Contact: *\r\n", true},
 		{"bad second Via", ok + "Via: SIP/2.0/UDP\r\n", false},
 		{"bad Contact", ok + "Contact: <sip:a@h\r\n", false},
 		{"no Via", "From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n", false},

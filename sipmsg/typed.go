@@ -84,10 +84,14 @@ func (m *Message) addr(id hdrID, bit cacheBits) (Address, error) {
 		return Address{}, ErrMissingHeader
 	}
 	s := m.value(i)
+	var a Address
+	var err error
 	if id == hContact {
 		s, _ = nextListItem(s)
+		a, err = ParseAddress(s)
+	} else {
+		a, err = parsePartyAddress(s)
 	}
-	a, err := ParseAddress(s)
 	if err != nil {
 		return a, err
 	}
