@@ -137,18 +137,7 @@ func TestUAKamailioCallBetweenPhones(t *testing.T) {
 	go toneTo(cb, 1000)
 	hearTone(t, cb, 440)  // 1002 hears 1001
 	hearTone(t, ca, 1000) // 1001 hears 1002
-	if err := cb.End(ctx); err != nil {
-		t.Fatalf("End: %v", err)
-	}
-	select {
-	case <-ca.Context().Done():
-	case <-ctx.Done():
-		t.Fatal("the caller's call did not end on the BYE")
-	}
-	var r xphone.EndReason
-	if cause := context.Cause(ca.Context()); !asReason(cause, &r) || r != xphone.EndRemoteHangup {
-		t.Errorf("caller end: got %v, want %v", cause, xphone.EndRemoteHangup)
-	}
+	calleeHangsUp(ctx, t, ca, cb)
 }
 
 func asReason(err error, r *xphone.EndReason) bool {
@@ -174,33 +163,36 @@ func TestUAKamailioInDialogAuth(t *testing.T) {
 	if got, want := ca.State(), xphone.StateOnHold; got != want {
 		t.Errorf("caller state: got %v, want %v", got, want)
 	}
-	if err := cb.End(ctx); err != nil {
-		t.Fatalf("End: %v", err)
-	}
-	select {
-	case <-ca.Context().Done():
-	case <-ctx.Done():
-		t.Fatal("the caller's call did not end: the challenged BYE did not get through")
-	}
-	var r xphone.EndReason
-	if cause := context.Cause(ca.Context()); !asReason(cause, &r) || r != xphone.EndRemoteHangup {
-		t.Errorf("caller end: got %v, want %v", cause, xphone.EndRemoteHangup)
-	}
+	calleeHangsUp(ctx, t, ca, cb) // the BYE is challenged too
 }
 
 // callThrough registers phones 1001 and 1002 with k and has 1001 call
 // 1002, which accepts; it returns both ends of the call.
 func callThrough(ctx context.Context, t *testing.T, k *kamailio) (caller, callee xphone.Call) {
 	t.Helper()
+	a, incoming := phonesThrough(t, k)
+	return dialAccepted(ctx, t, a, incoming)
+}
+
+// phonesThrough registers phones 1001 and 1002 with k; 1002 accepts every
+// call and hands it to incoming.
+func phonesThrough(t *testing.T, k *kamailio) (caller xphone.Phone, incoming chan xphone.Call) {
+	t.Helper()
 	a := kamailioPhone(t, k, "1001", time.Minute, nil)
 	b := kamailioPhone(t, k, "1002", time.Minute, nil)
-	incoming := make(chan xphone.Call, 1)
+	incoming = make(chan xphone.Call, 2)
 	b.OnIncoming(func(c xphone.Call) {
 		if err := c.Accept(context.Background()); err != nil {
 			t.Errorf("Accept: %v", err)
 		}
 		incoming <- c
 	})
+	return a, incoming
+}
+
+// dialAccepted has a call 1002 and returns both ends once 1002 accepted.
+func dialAccepted(ctx context.Context, t *testing.T, a xphone.Phone, incoming chan xphone.Call) (caller, callee xphone.Call) {
+	t.Helper()
 	ca, err := a.Dial(ctx, "1002")
 	if err != nil {
 		t.Fatalf("Dial 1002: %v", err)
@@ -214,43 +206,35 @@ func callThrough(ctx context.Context, t *testing.T, k *kamailio) (caller, callee
 	return nil, nil
 }
 
+// calleeHangsUp ends cb and checks that ca ends as a remote hang-up: the
+// BYE went through the route set.
+func calleeHangsUp(ctx context.Context, t *testing.T, ca, cb xphone.Call) {
+	t.Helper()
+	if err := cb.End(ctx); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	select {
+	case <-ca.Context().Done():
+	case <-ctx.Done():
+		t.Fatal("the caller's call did not end on the callee's BYE")
+	}
+	var r xphone.EndReason
+	if cause := context.Cause(ca.Context()); !asReason(cause, &r) || r != xphone.EndRemoteHangup {
+		t.Errorf("caller end: got %v, want %v", cause, xphone.EndRemoteHangup)
+	}
+}
+
 // TestUAKamailioCallsInARow: the caller's second INVITE goes out with the
 // credentials of the first one's challenge (pre-emptive, RFC 3261 §22.3)
 // and Kamailio takes them: of the two INVITEs, only the first is answered
 // 407 (its sl:407_replies statistic).
 func TestUAKamailioCallsInARow(t *testing.T) {
 	k := startKamailio(t)
-	a := kamailioPhone(t, k, "1001", time.Minute, nil)
-	b := kamailioPhone(t, k, "1002", time.Minute, nil)
-	incoming := make(chan xphone.Call, 2)
-	b.OnIncoming(func(c xphone.Call) {
-		if err := c.Accept(context.Background()); err != nil {
-			t.Errorf("Accept: %v", err)
-		}
-		incoming <- c
-	})
-	for i := range 2 {
+	a, incoming := phonesThrough(t, k)
+	for range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		ca, err := a.Dial(ctx, "1002")
-		if err != nil {
-			cancel()
-			t.Fatalf("call %d: Dial 1002: %v", i+1, err)
-		}
-		var cb xphone.Call
-		select {
-		case cb = <-incoming:
-		case <-ctx.Done():
-			cancel()
-			t.Fatalf("call %d: 1002 got no call", i+1)
-		}
-		if err := ca.End(ctx); err != nil {
-			t.Errorf("call %d: End: %v", i+1, err)
-		}
-		select {
-		case <-cb.Context().Done():
-		case <-ctx.Done():
-			t.Errorf("call %d: the callee's call did not end", i+1)
-		}
+		ca, cb := dialAccepted(ctx, t, a, incoming)
+		calleeHangsUp(ctx, t, ca, cb)
 		cancel()
 	}
 	out, err := k.kamcmd(t, "stats.get_statistics", "sl:")
