@@ -26,18 +26,7 @@ type authRetry struct {
 }
 
 func (u *UA) newAuthRetry() *authRetry {
-	return &authRetry{client: u.digestClient(), sent: map[string]digest.Credentials{}}
-}
-
-// digestClient returns the UA's digest client, which counts the uses of
-// each nonce (nc) across requests.
-func (u *UA) digestClient() *digest.Client {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.digest == nil {
-		u.digest = &digest.Client{Username: u.cfg.AuthUsername, Password: u.cfg.Password}
-	}
-	return u.digest
+	return &authRetry{client: u.digest, sent: map[string]digest.Credentials{}}
 }
 
 // challengeCache remembers, per server, the last challenge an INVITE
@@ -88,7 +77,7 @@ func (u *UA) preemptive(server netip.AddrPort, req *sipmsg.Message) {
 	if !ok {
 		return
 	}
-	cr, err := u.digestClient().Authorize(&c.chal, digest.Request{Method: req.Method, URI: req.RequestURI.String()})
+	cr, err := u.digest.Authorize(&c.chal, digest.Request{Method: req.Method, URI: req.RequestURI.String()})
 	if err == nil {
 		req.Set(c.hdr, cr.String())
 	}

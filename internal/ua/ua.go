@@ -193,7 +193,7 @@ type UA struct {
 	advPort   int
 	server    transport.Addr // registrar (or outbound proxy); zero without Host
 	located   serverSet      // the SRV records server was found through
-	digest    *digest.Client // made on first use (auth.go)
+	digest    *digest.Client // counts each nonce's uses across requests (auth.go)
 
 	challenges challengeCache // last INVITE challenge per server (auth.go)
 	calls      map[string]*Call
@@ -225,7 +225,8 @@ func New(cfg Config) *UA {
 	if cfg.Transport == 0 {
 		cfg.Transport = transport.UDP
 	}
-	u := &UA{cfg: cfg, log: cfg.Logger, calls: map[string]*Call{}}
+	u := &UA{cfg: cfg, log: cfg.Logger, calls: map[string]*Call{},
+		digest: &digest.Client{Username: cfg.AuthUsername, Password: cfg.Password}}
 	u.events.t = &u.tasks
 	return u
 }
