@@ -112,6 +112,12 @@ func (sc *scheduler) add(s *Session) {
 	s.shard, s.phase = sh, p
 	if !sh.running {
 		sh.running = true
+		if sh.sc == nil {
+			// Made here, before the goroutine: a test may run a read
+			// pass of its own (under ioMu) while run starts.
+			sh.sc = newScratch()
+			sh.sc.sh = sh
+		}
 		go sh.run()
 	}
 }
@@ -154,10 +160,6 @@ func (sh *shard) remove(s *Session) {
 // session off its schedule; slots missed while the goroutine was busy are
 // served at once, in order.
 func (sh *shard) run() {
-	if sh.sc == nil {
-		sh.sc = newScratch()
-		sh.sc.sh = sh
-	}
 	start := time.Now()
 	t := time.NewTicker(quantum)
 	defer t.Stop()
