@@ -281,8 +281,10 @@ func (c *Call) end(r EndReason, err error) bool {
 	if c.u.cfg.EndCause != nil {
 		cause = c.u.cfg.EndCause(r, err)
 	}
-	c.cancel(cause)
+	// Off the UA's list before Context and Done say the call is over, so
+	// that Calls() no longer holds a call whose context is done.
 	c.u.removeCall(c)
+	c.cancel(cause)
 	close(c.done)
 	c.events.do(func() {
 		c.mu.Lock()
