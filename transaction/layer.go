@@ -86,7 +86,7 @@ type Layer struct {
 	ids       atomic.Uint64
 
 	epoch time.Time  // the grid of the wait queues
-	longQ *waitQueue // Timers H, J and L: 64*T1
+	longQ *waitQueue // Timer H, and J and L of unretired transactions: 64*T1
 	t4Q   *waitQueue // Timer I: T4
 
 	mu          sync.Mutex
@@ -94,7 +94,8 @@ type Layer struct {
 	clients     map[clientKey]*ClientTx
 	servers     map[serverKey]*srv
 	legacy      map[legacyKey]*srv
-	clientsPeak int // the most entries clients has had since it was made
+	done        doneLog // server transactions retired to wait out Timer J or L
+	clientsPeak int     // the most entries clients has had since it was made
 	serversPeak int
 }
 
@@ -153,6 +154,7 @@ func New(s transport.Sender, tu TU, cfg Config) *Layer {
 	}
 	l.idPrefix = rand.Text()[:12]
 	l.epoch = l.clock.Now()
+	l.done.init()
 	l.longQ = &waitQueue{l: l, d: 64 * l.t1}
 	l.t4Q = &waitQueue{l: l, d: l.t4}
 	return l
@@ -277,10 +279,12 @@ func (l *Layer) handleRequest(in transport.Inbound) {
 		l.tu.HandleOutside(in) // ACK for a 2xx (§17.2.3, RFC 6026 §7.1)
 		return
 	}
-	s, tx, full := l.create(k, in)
+	s, tx, r, full := l.create(k, in)
 	switch {
 	case full:
 		_ = l.RespondStateless(context.Background(), in, 503, "")
+	case r != nil:
+		l.resend(k.s, r, m)
 	case s == nil:
 		// closed
 	case tx == nil:
@@ -293,24 +297,29 @@ func (l *Layer) handleRequest(in transport.Inbound) {
 	}
 }
 
-// create finds the server transaction of k, or makes one for in and
-// returns its ServerTx too.
-func (l *Layer) create(k matchKey, in transport.Inbound) (s *srv, tx *ServerTx, full bool) {
+// create finds the server transaction of k, live or retired, or makes one
+// for in and returns its ServerTx too.
+func (l *Layer) create(k matchKey, in transport.Inbound) (s *srv, tx *ServerTx, r *retired, full bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	if k.legacy {
 		s = l.legacy[*k.l]
 	} else {
 		s = l.servers[k.s]
+		if s == nil {
+			if d, ok := l.done.find(k.s); ok {
+				return nil, nil, d.retired(), false
+			}
+		}
 	}
 	if s != nil {
-		return s, nil, false
+		return s, nil, nil, false
 	}
-	if l.maxServer > 0 && len(l.servers)+len(l.legacy) >= l.maxServer {
-		return nil, nil, true
+	if l.maxServer > 0 && len(l.servers)+len(l.legacy)+len(l.done.index) >= l.maxServer {
+		return nil, nil, nil, true
 	}
 	tx = newServerTx(l, k, in)
 	s = tx.s
@@ -320,7 +329,7 @@ func (l *Layer) create(k matchKey, in transport.Inbound) (s *srv, tx *ServerTx, 
 		l.servers[s.key.s] = s
 		l.serversPeak = max(l.serversPeak, len(l.servers))
 	}
-	return s, tx, false
+	return s, tx, nil, false
 }
 
 func (l *Layer) removeServer(s *srv) {
@@ -351,16 +360,26 @@ func (l *Layer) removeClient(tx *ClientTx) {
 // it afterwards through HandleServerError.
 func (l *Layer) handleCancel(ctx *ServerTx, k matchKey) {
 	target := l.lookup(k.withCancel(false))
-	if target == nil {
+	var tag string
+	if target != nil {
+		tag = target.cancelTag()
+	} else if r := l.findRetired(k.withCancel(false)); r != nil {
+		tag = r.tag // answered already: the CANCEL changes nothing
+	} else {
 		resp := sipmsg.NewResponse(ctx.req, 481, "")
 		_ = resp.SetToTag(l.NewTag())
 		_ = ctx.Respond(resp)
 		return
 	}
-	tag := target.cancelTag()
+	if tag == "" {
+		tag = l.NewTag()
+	}
 	resp := sipmsg.NewResponse(ctx.req, 200, "")
 	_ = resp.SetToTag(tag) // §9.2: the same To tag as the response to the INVITE
 	_ = ctx.Respond(resp)
+	if target == nil {
+		return
+	}
 	if tx := target.cancel(tag); tx != nil {
 		l.tu.HandleServerError(tx, ErrCanceled)
 	}
@@ -416,6 +435,10 @@ func (l *Layer) Close() error {
 	clear(l.clients)
 	clear(l.servers)
 	clear(l.legacy)
+	l.done.reset()
+	if l.done.t != nil {
+		l.done.t.Stop()
+	}
 	l.mu.Unlock()
 	for _, tx := range clients {
 		tx.mu.Lock()
@@ -436,5 +459,5 @@ func (l *Layer) Close() error {
 func (l *Layer) counts() (clients, servers int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.clients), len(l.servers) + len(l.legacy)
+	return len(l.clients), len(l.servers) + len(l.legacy) + len(l.done.index)
 }

@@ -34,8 +34,10 @@ type ServerTx struct {
 // srv is what the layer keeps of a server transaction: the matching key,
 // the state machine and its timers. Once the TU's part is over (a final
 // response to a non-INVITE request, a 2xx to an INVITE) it lets go of the
-// ServerTx and so of the request: what waits out Timers J and L is this
-// small record, and for a non-INVITE request the final response to re-send.
+// ServerTx and so of the request, and the layer retires it to its done
+// log (done.go) to wait out Timer J or L; an srv the TU still holds then
+// only sends the TU's 2xx retransmissions. RFC 2543 transactions, which
+// match on their request, wait in the layer's map instead.
 type srv struct {
 	l      *Layer
 	key    matchKey
@@ -156,6 +158,9 @@ func (tx *ServerTx) Respond(resp *sipmsg.Message) error {
 	switch s.state {
 	case sTrying, sProceeding:
 	case sAccepted:
+		if s.waitAt != 0 && s.l.tick() >= s.waitAt {
+			return errFinalSent // Timer L has fired
+		}
 		if code >= 200 && code < 300 {
 			return s.send(resp)
 		}
@@ -194,14 +199,20 @@ func (s *srv) final(resp *sipmsg.Message, tag string) error {
 		s.release()
 		if reliable {
 			s.terminate()
-		} else {
-			// Re-sent only if the request is retransmitted (rare): keep
-			// the bytes, a third of the parsed response, and parse them
-			// again then.
-			var tmp [1024]byte
-			if w := resp.AppendTo(tmp[:0]); len(w) <= sipmsg.DefaultMaxMessageSize {
-				s.last, s.lastWire = nil, bytes.Clone(w)
-			}
+			break
+		}
+		// Re-sent only if the request is retransmitted (rare): keep the
+		// bytes, a third of the parsed response, and parse them again
+		// then.
+		var tmp [1024]byte
+		w := resp.AppendTo(tmp[:0])
+		switch {
+		case len(w) > sipmsg.DefaultMaxMessageSize:
+			s.armWait(l.longQ) // keeps s.last
+		case l.retire(s, tag, w):
+			s.state, s.last = sTerminated, nil
+		default:
+			s.last, s.lastWire = nil, bytes.Clone(w)
 			s.armWait(l.longQ)
 		}
 	case resp.StatusCode < 300:
@@ -212,7 +223,9 @@ func (s *srv) final(resp *sipmsg.Message, tag string) error {
 		s.state = sAccepted
 		s.last = nil
 		s.release()
-		s.armWait(l.longQ)
+		if !l.retire(s, tag, nil) {
+			s.armWait(l.longQ)
+		}
 	default:
 		// §17.2.1: Timer G retransmits on unreliable transports, Timer H
 		// bounds the wait for the ACK.

@@ -3,6 +3,7 @@ package transaction
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -310,6 +311,49 @@ func TestServerCancelUnmatched(t *testing.T) {
 		}
 		time.Sleep(time.Minute)
 		checkEmpty(t, l)
+	})
+}
+
+// TestServerCancelAfter2xx: a CANCEL for an INVITE already answered with a
+// 2xx still matches it (the transaction waits out Timer L): 200 with the
+// 2xx's To tag, no 487, nothing for the TU (RFC 3261 §9.2).
+func TestServerCancelAfter2xx(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, rec, u := serverLayer(t)
+		inv := request(t, "INVITE", "z9hG4bKi1", "UDP")
+		l.HandleInbound(inbound(inv, transport.UDP))
+		tx := onlyRequest(t, u)
+		if err := respond(t, tx, 200); err != nil {
+			t.Fatal(err)
+		}
+		cancel, err := sipmsg.NewCancel(inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.HandleInbound(inbound(wire(t, cancel), transport.UDP))
+		l.HandleInbound(inbound(wire(t, cancel), transport.UDP)) // retransmitted
+		var got []string
+		for _, s := range rec.sends() {
+			cseq, _ := s.msg.CSeq()
+			to, _ := s.msg.To()
+			got = append(got, startLine(s.msg)+" "+cseq.Method+" "+to.Tag())
+		}
+		want := []string{"SIP/2.0 200 OK INVITE s1", "SIP/2.0 200 OK CANCEL s1", "SIP/2.0 200 OK CANCEL s1"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("sent %q, want %q", got, want)
+		}
+		if reqs, out, errs := u.snapshot(); len(reqs) != 1 || len(out) != 0 || len(errs) != 0 {
+			t.Errorf("TU got %d requests, %d outside, %d errors; want 1, 0, 0", len(reqs), len(out), len(errs))
+		}
+		if err := respond(t, tx, 200); err != nil {
+			t.Errorf("the TU's 2xx retransmission after the CANCEL: %v", err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		checkEmpty(t, l)
+		if err := respond(t, tx, 200); err == nil {
+			t.Error("2xx after Timer L: got nil, want an error")
+		}
 	})
 }
 

@@ -18,7 +18,8 @@ func (l *Layer) tick() int64 {
 	return int64(l.clock.Now().Sub(l.epoch)/waitTick) + 1
 }
 
-// waitQueue runs the long timers of server transactions (Timers H, J, L:
+// waitQueue runs the long timers of server transactions the layer keeps
+// in its maps (Timer H, and J and L for those not retired to the done log:
 // 64*T1; Timer I: T4, RFC 3261 §17.2). Every entry of one queue has the
 // same duration, so entries are due in the order they were added: a
 // doubly linked list in that order and one Clock timer for its head

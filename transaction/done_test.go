@@ -1,0 +1,105 @@
+package transaction
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/xphone-go/xphone/internal/transport"
+)
+
+// TestDoneLog: records are found by their whole key, across chunks and in
+// a chunk of their own when larger than one; expiring drops them oldest
+// first, up to the due tick, and frees the chunks they filled.
+func TestDoneLog(t *testing.T) {
+	var d doneLog
+	d.init()
+	src := transport.Addr{Protocol: transport.UDP, AddrPort: netip.MustParseAddrPort("[2001:db8::1]:5062")}
+	key := func(i int) serverKey {
+		return serverKey{branch: fmt.Sprintf("z9hG4bK%d", i), host: "192.0.2.7", port: 5060 + i%3, cancel: i%5 == 0}
+	}
+	resp := func(i int) []byte {
+		if i == 700 {
+			return bytes.Repeat([]byte{'x'}, 2*doneChunk) // a chunk of its own
+		}
+		return []byte(fmt.Sprintf("SIP/2.0 200 OK %d\r\n\r\n", i))
+	}
+	const n = 3000
+	for i := range n {
+		var r []byte
+		if i%2 == 0 {
+			r = resp(i)
+		}
+		d.add(key(i), int64(1+i/100), i%2 == 1, "BYE", fmt.Sprintf("tag%d", i), src, r)
+	}
+	if len(d.chunks) < 3 {
+		t.Fatalf("chunks: got %d, want several", len(d.chunks))
+	}
+	check := func(i int, want bool) {
+		t.Helper()
+		r, ok := d.find(key(i))
+		if ok != want {
+			t.Fatalf("record %d: found %v, want %v", i, ok, want)
+		}
+		if !ok {
+			return
+		}
+		if got := string(r.tag); got != fmt.Sprintf("tag%d", i) {
+			t.Errorf("record %d: tag %q", i, got)
+		}
+		if invite := r.flags&doneInvite != 0; invite != (i%2 == 1) {
+			t.Errorf("record %d: invite %v", i, invite)
+		}
+		if i%2 == 1 {
+			if len(r.resp) != 0 || len(r.src) != 0 {
+				t.Errorf("record %d: an INVITE's record keeps a response", i)
+			}
+			return
+		}
+		if !bytes.Equal(r.resp, resp(i)) {
+			t.Errorf("record %d: response %q", i, r.resp)
+		}
+		if got, ok := r.source(); !ok || got != src {
+			t.Errorf("record %d: source %v %v, want %v", i, got, ok, src)
+		}
+	}
+	for i := range n {
+		check(i, true)
+	}
+	// The same branch with another host, port or CANCEL flag is another key.
+	for _, k := range []serverKey{
+		{branch: "z9hG4bK1", host: "192.0.2.8", port: 5061},
+		{branch: "z9hG4bK1", host: "192.0.2.7", port: 5062},
+		{branch: "z9hG4bK1", host: "192.0.2.7", port: 5061, cancel: true},
+	} {
+		if _, ok := d.find(k); ok {
+			t.Errorf("%+v found", k)
+		}
+	}
+	// A hash that leads to another key's record is not a match.
+	d.index[d.hash(serverKey{branch: "other"})] = d.index[d.hash(key(1))]
+	if _, ok := d.find(serverKey{branch: "other"}); ok {
+		t.Error("a record found under another key's hash")
+	}
+	delete(d.index, d.hash(serverKey{branch: "other"}))
+
+	if next := d.expire(10); next != 11 {
+		t.Errorf("expire(10): next due %d, want 11", next)
+	}
+	for i := range n {
+		check(i, i >= 1000)
+	}
+	if len(d.index) != n-1000 {
+		t.Errorf("index: %d entries, want %d", len(d.index), n-1000)
+	}
+	if next := d.expire(1 << 40); next != 0 {
+		t.Errorf("expire(all): next due %d, want 0", next)
+	}
+	if len(d.index) != 0 || len(d.chunks) > 1 {
+		t.Errorf("after expiring all: %d entries, %d chunks", len(d.index), len(d.chunks))
+	}
+	// The log goes on after being emptied.
+	d.add(key(1), 2<<40, true, "INVITE", "tag1", src, nil)
+	check(1, true)
+}
