@@ -55,6 +55,8 @@ type Config struct {
 	DisplayName string
 	// OutboundProxy, if set, receives every request (as a preloaded
 	// Route with lr, RFC 3261 §8.1.2): "host", "host:port" or a SIP URI.
+	// A Service-Route the registrar returns (RFC 3608) is followed on
+	// INVITEs either way, after this proxy.
 	OutboundProxy string
 	// UserAgent is the User-Agent header value. Default "xphone".
 	UserAgent string

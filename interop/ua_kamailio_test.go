@@ -166,6 +166,17 @@ func TestUAKamailioInDialogAuth(t *testing.T) {
 	calleeHangsUp(ctx, t, ca, cb) // the BYE is challenged too
 }
 
+// TestUAKamailioServiceRoute: Kamailio's 2xx to REGISTER names it in
+// Service-Route (RFC 3608) and it refuses an initial INVITE that does not
+// carry that route (WITH_SERVICE_ROUTE): the call goes through.
+func TestUAKamailioServiceRoute(t *testing.T) {
+	k := startKamailioWith(t, kamailioOptions{defines: []string{"WITH_SERVICE_ROUTE"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ca, cb := callThrough(ctx, t, k)
+	calleeHangsUp(ctx, t, ca, cb)
+}
+
 // callThrough registers phones 1001 and 1002 with k and has 1001 call
 // 1002, which accepts; it returns both ends of the call.
 func callThrough(ctx context.Context, t *testing.T, k *kamailio) (caller, callee xphone.Call) {

@@ -158,7 +158,7 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	req.Add("Call-ID", c.callID)
 	req.Add("CSeq", "1 INVITE")
 	req.Add("Max-Forwards", "70")
-	u.addRoute(req)
+	u.addRoute(req, true)
 	contact := u.contact(user, dst.Protocol)
 	req.Add("Contact", contact.String())
 	req.Add("Allow", allowMethods)
@@ -318,7 +318,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		// branch, to the next.
 		noService := final == nil && ictx.Err() == nil && (errors.Is(tx.Err(), transaction.ErrTimeout) || errors.Is(tx.Err(), transaction.ErrTransport))
 		if (noService || (final != nil && final.StatusCode == 503)) && failovers < maxFailovers {
-			if next, ok := u.nextTarget(ictx, req.RequestURI, dst); ok {
+			if next, ok := u.nextTarget(ictx, u.firstHop(req.RequestURI), dst); ok {
 				failovers++
 				dst = next
 				req = c.reissue(req.Clone(), tl, tm, dst.Protocol)

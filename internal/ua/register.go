@@ -151,6 +151,7 @@ func (r *registration) refresh(ctx context.Context) {
 		return
 	}
 	r.registered = false
+	r.u.setServiceRoute(nil)
 	r.failures++
 	report := err.Error() != r.lastErr
 	r.lastErr = err.Error()
@@ -188,6 +189,7 @@ func (r *registration) try(ctx context.Context) (err error, aborted bool) {
 // lost marks the binding as gone (its connection died) and reports whether
 // it was registered until now.
 func (r *registration) lost() bool {
+	r.u.setServiceRoute(nil)
 	r.mu.Lock()
 	r.registered = false
 	was := r.reported
@@ -241,6 +243,10 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 		r.granted = grantedExpiry(resp, contact.URI, time.Duration(secs)*time.Second)
 	}
 	r.mu.Unlock()
+	if expires == 0 {
+		resp = nil
+	}
+	r.u.setServiceRoute(resp)
 	if expires > 0 {
 		r.rewriteContact(ctx, resp, contact, time.Duration(secs)*time.Second)
 	}
@@ -290,7 +296,7 @@ func (r *registration) send(ctx context.Context, expires time.Duration, contact 
 		req.Add("Call-ID", r.callID)
 		req.Add("CSeq", strconv.FormatUint(uint64(seq), 10)+" REGISTER")
 		req.Add("Max-Forwards", "70")
-		r.u.addRoute(req)
+		r.u.addRoute(req, false)
 		req.Add("Contact", contact.String())
 		req.Add("Expires", strconv.FormatUint(uint64(secs), 10))
 		req.Add("Allow", allowMethods)
@@ -421,6 +427,7 @@ func (r *registration) rewriteContact(ctx context.Context, resp *sipmsg.Message,
 	r.mu.Lock()
 	r.granted = grantedExpiry(resp2, moved.URI, time.Duration(secs)*time.Second)
 	r.mu.Unlock()
+	u.setServiceRoute(resp2)
 	if _, _, err := r.send(ctx, 0, contact); err != nil {
 		u.log.Debug("ua: removing the old binding", "err", err)
 	}

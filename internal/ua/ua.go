@@ -193,6 +193,9 @@ type UA struct {
 	advPort   int
 	server    transport.Addr // registrar (or outbound proxy); zero without Host
 	located   serverSet      // the SRV records server was found through
+	// serviceRoute is the Service-Route of the last 2xx to REGISTER
+	// (RFC 3608): preloaded, after any outbound proxy, on INVITEs.
+	serviceRoute []sipmsg.URI
 	digest    *digest.Client // counts each nonce's uses across requests (auth.go)
 
 	challenges challengeCache // last INVITE challenge per server (auth.go)
@@ -572,8 +575,10 @@ func proxyURI(s string) (sipmsg.URI, error) {
 
 // destination returns where an out-of-dialog request to uri goes: the
 // outbound proxy or the registrar's resolved address when set, else uri's
-// host and port.
+// host and port; the first service route entry stands for uri when there
+// is one (see firstHop).
 func (u *UA) destination(ctx context.Context, uri sipmsg.URI) (transport.Addr, error) {
+	uri = u.firstHop(uri)
 	proto := u.cfg.Transport
 	if t := uri.Params.Value("transport"); t != "" {
 		if p, err := transport.ParseProtocol(t); err == nil {
@@ -604,17 +609,59 @@ func equalHost(a, b string) bool {
 	return len(a) == len(b) && (a == b || sipmsg.URI{Scheme: "sip", Host: a}.Equal(sipmsg.URI{Scheme: "sip", Host: b}))
 }
 
-// addRoute adds the preloaded Route of the outbound proxy (RFC 3261 §8.1.2).
-func (u *UA) addRoute(req *sipmsg.Message) {
-	if u.cfg.OutboundProxy == "" {
+// addRoute adds the preloaded route (RFC 3261 §8.1.2): the outbound proxy,
+// then, when service is set (an INVITE, not a REGISTER), the service route
+// the registrar gave, in its order (RFC 3608 §6.1).
+func (u *UA) addRoute(req *sipmsg.Message, service bool) {
+	if u.cfg.OutboundProxy != "" {
+		if uri, err := proxyURI(u.cfg.OutboundProxy); err == nil {
+			uri.Params = uri.Params.Set("lr", "")
+			req.Add("Route", "<"+uri.String()+">")
+		}
+	}
+	if !service {
 		return
 	}
-	uri, err := proxyURI(u.cfg.OutboundProxy)
-	if err != nil {
-		return
+	u.mu.Lock()
+	routes := u.serviceRoute
+	u.mu.Unlock()
+	for _, r := range routes {
+		req.Add("Route", "<"+r.String()+">")
 	}
-	uri.Params = uri.Params.Set("lr", "")
-	req.Add("Route", "<"+uri.String()+">")
+}
+
+// firstHop returns the URI an out-of-dialog request to uri is sent
+// towards when no outbound proxy is set: the first entry of the service
+// route (loose routing, RFC 3261 §8.1.2), else uri itself.
+func (u *UA) firstHop(uri sipmsg.URI) sipmsg.URI {
+	if u.cfg.OutboundProxy != "" {
+		return uri
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.serviceRoute) > 0 {
+		return u.serviceRoute[0]
+	}
+	return uri
+}
+
+// setServiceRoute keeps the Service-Route of a 2xx to REGISTER, or forgets
+// it (resp nil): each new registration replaces it, and one without the
+// header, a removed binding or a lost one clears it (RFC 3608 §6.1).
+func (u *UA) setServiceRoute(resp *sipmsg.Message) {
+	var routes []sipmsg.URI
+	if resp != nil {
+		addrs, err := resp.Addresses("Service-Route")
+		if err != nil {
+			u.log.Warn("ua: ignoring an unreadable Service-Route", "err", err)
+		}
+		for _, a := range addrs {
+			routes = append(routes, a.URI)
+		}
+	}
+	u.mu.Lock()
+	u.serviceRoute = routes
+	u.mu.Unlock()
 }
 
 // Calls returns the calls that have not ended, oldest first.
