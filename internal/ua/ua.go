@@ -196,7 +196,7 @@ type UA struct {
 	// serviceRoute is the Service-Route of the last 2xx to REGISTER
 	// (RFC 3608): preloaded, after any outbound proxy, on INVITEs.
 	serviceRoute []sipmsg.URI
-	digest    *digest.Client // counts each nonce's uses across requests (auth.go)
+	digest       *digest.Client // counts each nonce's uses across requests (auth.go)
 
 	challenges challengeCache // last INVITE challenge per server (auth.go)
 	calls      map[string]*Call
