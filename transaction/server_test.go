@@ -255,26 +255,10 @@ func TestServerNonInvite(t *testing.T) {
 // 200 again; the 487's ACK is absorbed (RFC 3261 §9.2).
 func TestServerCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l, rec, u := serverLayer(t)
-		inv := request(t, "INVITE", "z9hG4bKi1", "UDP")
-		l.HandleInbound(inbound(inv, transport.UDP))
-		tx := onlyRequest(t, u)
-		if err := respond(t, tx, 180); err != nil {
-			t.Fatal(err)
-		}
-		cancel, err := sipmsg.NewCancel(inv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.HandleInbound(inbound(wire(t, cancel), transport.UDP))
-		var got []string
-		for _, s := range rec.sends() {
-			cseq, _ := s.msg.CSeq()
-			to, _ := s.msg.To()
-			got = append(got, startLine(s.msg)+" "+cseq.Method+" "+to.Tag())
-		}
+		l, rec, u, inv, tx, cancel := cancelAfter(t, 180)
+		got := sentLines(rec)
 		want := []string{"SIP/2.0 180 Ringing INVITE s1", "SIP/2.0 200 OK CANCEL s1", "SIP/2.0 487 Request Terminated INVITE s1"}
-		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("sent %q, want %q", got, want)
 		}
 		if _, _, errs := u.snapshot(); len(errs) != 1 || !errors.Is(errs[0], ErrCanceled) {
@@ -295,6 +279,36 @@ func TestServerCancel(t *testing.T) {
 		time.Sleep(time.Minute)
 		checkEmpty(t, l)
 	})
+}
+
+// cancelAfter has the layer receive an INVITE, the TU answer it with
+// code, and the caller send a CANCEL for it.
+func cancelAfter(t *testing.T, code int) (l *Layer, rec *recorder, u *tu, inv *sipmsg.Message, tx *ServerTx, cancel *sipmsg.Message) {
+	t.Helper()
+	l, rec, u = serverLayer(t)
+	inv = request(t, "INVITE", "z9hG4bKi1", "UDP")
+	l.HandleInbound(inbound(inv, transport.UDP))
+	tx = onlyRequest(t, u)
+	if err := respond(t, tx, code); err != nil {
+		t.Fatal(err)
+	}
+	cancel, err := sipmsg.NewCancel(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.HandleInbound(inbound(wire(t, cancel), transport.UDP))
+	return l, rec, u, inv, tx, cancel
+}
+
+// sentLines lists what rec sent as "start line, CSeq method, To tag".
+func sentLines(rec *recorder) []string {
+	var out []string
+	for _, s := range rec.sends() {
+		cseq, _ := s.msg.CSeq()
+		to, _ := s.msg.To()
+		out = append(out, startLine(s.msg)+" "+cseq.Method+" "+to.Tag())
+	}
+	return out
 }
 
 // TestServerCancelUnmatched: a CANCEL matching nothing gets 481 (§9.2).
@@ -319,25 +333,9 @@ func TestServerCancelUnmatched(t *testing.T) {
 // 2xx's To tag, no 487, nothing for the TU (RFC 3261 §9.2).
 func TestServerCancelAfter2xx(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l, rec, u := serverLayer(t)
-		inv := request(t, "INVITE", "z9hG4bKi1", "UDP")
-		l.HandleInbound(inbound(inv, transport.UDP))
-		tx := onlyRequest(t, u)
-		if err := respond(t, tx, 200); err != nil {
-			t.Fatal(err)
-		}
-		cancel, err := sipmsg.NewCancel(inv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.HandleInbound(inbound(wire(t, cancel), transport.UDP))
+		l, rec, u, _, tx, cancel := cancelAfter(t, 200)
 		l.HandleInbound(inbound(wire(t, cancel), transport.UDP)) // retransmitted
-		var got []string
-		for _, s := range rec.sends() {
-			cseq, _ := s.msg.CSeq()
-			to, _ := s.msg.To()
-			got = append(got, startLine(s.msg)+" "+cseq.Method+" "+to.Tag())
-		}
+		got := sentLines(rec)
 		want := []string{"SIP/2.0 200 OK INVITE s1", "SIP/2.0 200 OK CANCEL s1", "SIP/2.0 200 OK CANCEL s1"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("sent %q, want %q", got, want)
