@@ -142,7 +142,7 @@ func (d *doneLog) add(k serverKey, due int64, invite bool, method, tag string, s
 // lengths must fit their fields.
 func doneFits(k serverKey, method, tag string, resp []byte) bool {
 	return len(k.branch) <= 0xffff && len(k.host) <= 0xffff && len(method) <= 0xff &&
-		len(tag) <= 0xffff && len(resp) <= 0xffffffff
+		len(tag) <= 0xffff && uint64(len(resp)) <= 0xffffffff
 }
 
 // read decodes the record at offset off of chunk c and returns it with
