@@ -3,10 +3,12 @@ package ua
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
 )
@@ -84,6 +86,51 @@ func TestServiceRoute(t *testing.T) {
 	}
 	callee.respond(inv, 486, token(), "")
 	callee.next("ACK of the 486", isReq("ACK"))
+	if r := recvDial(t, res); r.err == nil {
+		t.Fatal("Dial: got nil error, want 486")
+	}
+}
+
+// TestServiceRouteAfterOutboundProxy: with an outbound proxy, the INVITE
+// goes to the proxy and carries its Route first, then the service route
+// (RFC 3608 §6.1); the REGISTER carries only the proxy's.
+func TestServiceRouteAfterOutboundProxy(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	proxy := fmt.Sprintf("127.0.0.1:%d", p.port)
+	u := New(Config{
+		Username: "alice", Host: "example.test", Port: 5060, OutboundProxy: proxy,
+		RegisterExpiry: time.Minute, ListenAddr: "127.0.0.1:0", T1: 10 * time.Millisecond, Codecs: []string{"PCMU"},
+		Media: media.Options{Address: netip.MustParseAddr("127.0.0.1"), MediaTimeout: -1},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	connected := make(chan error, 1)
+	go func() { connected <- u.Connect(ctx) }()
+	reg := p.next("REGISTER at the outbound proxy", isReq("REGISTER"))
+	if got := reg.m.Values("Route"); len(got) != 1 {
+		t.Errorf("REGISTER Route: got %q, want the proxy's only", got)
+	}
+	p.respond(reg, 200, token(), "", "Service-Route", "<sip:orig@scscf.example.test;lr>")
+	if err := <-connected; err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { u.Disconnect(context.Background()) }) //nolint:errcheck // the unregister goes unanswered
+
+	res := dialAsync(ctx, u, "sip:bob@example.test", DialOptions{})
+	inv := p.next("INVITE at the outbound proxy", isReq("INVITE"))
+	routes, err := inv.m.Route()
+	if err != nil || len(routes) != 2 {
+		t.Fatalf("INVITE Route: got %v (%v), want the proxy's and the service route", routes, err)
+	}
+	if got := fmt.Sprintf("%s:%d", routes[0].URI.Host, routes[0].URI.Port); got != proxy || !routes[0].URI.Params.Has("lr") {
+		t.Errorf("first Route: got %s, want the proxy %s with lr", routes[0].URI, proxy)
+	}
+	if got, want := routes[1].URI.String(), "sip:orig@scscf.example.test;lr"; got != want {
+		t.Errorf("second Route: got %s, want %s", got, want)
+	}
+	p.respond(inv, 486, token(), "")
+	p.next("ACK of the 486", isReq("ACK"))
 	if r := recvDial(t, res); r.err == nil {
 		t.Fatal("Dial: got nil error, want 486")
 	}
