@@ -335,20 +335,30 @@ func (l *loop) tick(now time.Time) {
 	l.tickSend(now)
 }
 
+// applyPending applies the configuration of a pending Update, if any.
+// Both halves of a tick and a frame sent between them call it first, so
+// that a direction change (hold) stops sending at once rather than at the
+// next receive half.
+func (l *loop) applyPending() {
+	s := l.s
+	if !s.hasPending.Load() {
+		return
+	}
+	s.mu.Lock()
+	lc := s.pending
+	s.pending = nil
+	s.hasPending.Store(false)
+	s.mu.Unlock()
+	if lc != nil {
+		l.apply(lc)
+	}
+}
+
 // tickReceive is the receive half of a tick: a pending Update, the RTCP
 // socket, one frame played out, the media timeout and the statistics.
 func (l *loop) tickReceive(now time.Time) {
 	s := l.s
-	if s.hasPending.Load() {
-		s.mu.Lock()
-		lc := s.pending
-		s.pending = nil
-		s.hasPending.Store(false)
-		s.mu.Unlock()
-		if lc != nil {
-			l.apply(lc)
-		}
-	}
+	l.applyPending()
 	// RTCP arrives every few seconds and carries its kernel receive time,
 	// so the socket is read a few times per report interval (at most every
 	// 0.5 s) rather than every tick: one empty read per call per 20 ms was

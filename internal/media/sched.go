@@ -308,6 +308,7 @@ func (s *Session) serveSend(now time.Time, sc *scratch) (lateSend, bool) {
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
 	l := &s.l
+	l.applyPending()
 	for ; l.owed > 0; l.owed-- {
 		l.tickSend(now)
 	}
@@ -332,5 +333,6 @@ func (s *Session) servePending(now time.Time, sc *scratch) bool {
 	}
 	s.l.buf = sc
 	defer func() { s.l.buf = nil }()
+	s.l.applyPending()
 	return s.l.sendPending(now)
 }

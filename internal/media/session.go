@@ -253,7 +253,8 @@ func (s *Session) Start(cfg Config) error {
 
 // Update applies a changed configuration from a re-INVITE or UPDATE: a new
 // remote address, codec, direction (hold and resume) or SRTP keys (rekey).
-// It takes effect at the next 20 ms tick. rtcp-mux cannot be turned off
+// It takes effect at the session's next visit by its scheduler, before
+// anything more is sent or played. rtcp-mux cannot be turned off
 // once on (RFC 5761 §5.1.3).
 func (s *Session) Update(cfg Config) error {
 	lc, err := s.buildConfig(cfg)

@@ -217,6 +217,34 @@ func TestHold(t *testing.T) {
 	}
 }
 
+// TestHoldStopsSendingAtOnce: once Update returns, nothing more is sent
+// under the old direction: the next visit of the session, whichever half
+// of a tick or written frame it serves, applies the update first. The
+// session's loop is held while Update runs, so no send is in progress.
+func TestHoldStopsSendingAtOnce(t *testing.T) {
+	cfg := Config{Codec: CodecPCMU}
+	a, b := pair(t, testOptions(), testOptions(), cfg, cfg)
+	feedTone(t, a, 440, 200)
+	feedTone(t, b, 440, 200)
+	collect(t, b, 5)
+	hold := cfg
+	hold.RemoteRTP, hold.RemoteRTCP, hold.Direction = b.LocalRTP(), b.LocalRTCP(), RecvOnly
+	a.loopMu.Lock()
+	err := a.Update(hold)
+	sent := a.Stats().PacketsSent
+	a.loopMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ten ticks of b's audio played or dropped at a: a's loop has run
+	// both halves of a tick many times since.
+	d0 := a.Stats().PacketsReceived
+	waitCond(t, "ten more packets received", func() bool { return a.Stats().PacketsReceived >= d0+10 })
+	if got := a.Stats().PacketsSent - sent; got != 0 {
+		t.Errorf("packets sent after Update to recvonly: got %d, want 0", got)
+	}
+}
+
 // waitCond polls cond until it holds or the deadline passes. It is used
 // only for counters that have no event to wait on.
 func waitCond(t *testing.T, what string, cond func() bool) {
