@@ -118,3 +118,36 @@ func BenchmarkSerialize401(b *testing.B)         { benchSerialize(b, "401-regist
 func BenchmarkSerializeBYE(b *testing.B)         { benchSerialize(b, "bye.sip") }
 func BenchmarkSerializeOPTIONS(b *testing.B)     { benchSerialize(b, "options.sip") }
 func BenchmarkSerializeLargeINVITE(b *testing.B) { benchSerialize(b, "invite-large.sip") }
+
+// BenchmarkValidate: the checks a transport runs on every parsed request
+// before it is handled (Message.Validate), on the INVITE workload.
+func BenchmarkValidate(b *testing.B) {
+	m, err := Parse(readWorkload(b, "invite.sip"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseAddress: the From, To and Contact forms SIPp and most
+// phones send.
+func BenchmarkParseAddress(b *testing.B) {
+	in := []string{
+		`sipp <sip:sipp@192.0.2.1:5061>;tag=1`,
+		`"Alice Liddell" <sip:alice@atlanta.example.com>;tag=1928301774`,
+		`sip:sipp@192.0.2.1:5061`,
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range in {
+			if _, err := ParseAddress(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

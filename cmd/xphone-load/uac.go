@@ -22,6 +22,7 @@ type uacCounters struct {
 	active, sent, recv, corrupt, short, writeErr               atomic.Int64
 	outDropped, concealed                                      atomic.Int64 // from each call's Stats at its end
 	lateness, rtt                                              *hist
+	callMinRTT                                                 *hist // each call's lowest echo RTT: a standing queue on its path
 
 	errMu    sync.Mutex
 	errKinds map[string]int
@@ -44,9 +45,10 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	target := "sip:echo@" + o.target
 	tone := toneOctets()
 	k := &uacCounters{
-		lateness: newHist(10*time.Microsecond, 2*time.Second),
-		rtt:      newHist(100*time.Microsecond, 10*time.Second),
-		errKinds: map[string]int{},
+		lateness:   newHist(10*time.Microsecond, 2*time.Second),
+		rtt:        newHist(100*time.Microsecond, 10*time.Second),
+		callMinRTT: newHist(100*time.Microsecond, 10*time.Second),
+		errKinds:   map[string]int{},
 	}
 	go statsLoop(ctx, o.statsEvery, func() string {
 		return fmt.Sprintf("attempted=%d established=%d failed=%d active=%d sent=%d recv=%d",
@@ -151,6 +153,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 		"late_max_ms=" + ms(time.Duration(k.lateness.max.Load())),
 		"rtt_mean_ms=" + ms(k.rtt.mean()), "rtt_p50_ms=" + ms(k.rtt.quantile(0.5)),
 		"rtt_p99_ms=" + ms(k.rtt.quantile(0.99)), "rtt_max_ms=" + ms(time.Duration(k.rtt.max.Load())),
+		"call_min_rtt_p50_ms=" + ms(k.callMinRTT.quantile(0.5)), "call_min_rtt_p99_ms=" + ms(k.callMinRTT.quantile(0.99)),
 		fmt.Sprintf("steady_s=%.1f uac_cpu_pct=%.1f uas_cpu_pct=%.1f machine_busy_pct=%.1f",
 			steady.Seconds(), cpu(s0.self, s1.self), cpu(s0.uas, s1.uas), busy),
 		fmt.Sprintf("udp_rcvbuf_errors=%d udp_in_errors=%d", s1.rcvbufErr-s0.rcvbufErr, s1.inErr-s0.inErr),
@@ -170,6 +173,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sender, h *hangups, slot time.Duration) {
 	out := snd.add(c, tone)
 	ours := h.add(c, slot)
+	minRTT := time.Duration(-1)
 	check := func(p []byte) {
 		now := time.Since(procStart)
 		if len(p) != frameOctets {
@@ -183,6 +187,9 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sende
 		}
 		k.recv.Add(1)
 		k.rtt.add(now - t)
+		if minRTT < 0 || now-t < minRTT {
+			minRTT = now - t
+		}
 	}
 	if read == "raw" {
 		for p := range c.RTPRawReader() { // closed when the call ends
@@ -196,6 +203,9 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sende
 		}
 	}
 	out.stop.Store(true)
+	if minRTT >= 0 {
+		k.callMinRTT.add(minRTT)
+	}
 	<-c.Context().Done()
 	st := c.Stats()
 	k.outDropped.Add(int64(st.OutboundDropped))
