@@ -23,6 +23,8 @@ type uacCounters struct {
 	outDropped, concealed                                      atomic.Int64 // from each call's Stats at its end
 	lateness, rtt                                              *hist
 	callMinRTT                                                 *hist // each call's lowest echo RTT: a standing queue on its path
+	steadyRTT                                                  *hist // echo RTT in the steady phase only (rtt includes the ramps)
+	steady                                                     atomic.Bool
 
 	errMu    sync.Mutex
 	errKinds map[string]int
@@ -48,6 +50,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 		lateness:   newHist(10*time.Microsecond, 2*time.Second),
 		rtt:        newHist(100*time.Microsecond, 10*time.Second),
 		callMinRTT: newHist(100*time.Microsecond, 10*time.Second),
+		steadyRTT:  newHist(100*time.Microsecond, 10*time.Second),
 		errKinds:   map[string]int{},
 	}
 	go statsLoop(ctx, o.statsEvery, func() string {
@@ -89,6 +92,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	// Steady phase: starts once every call attempt has returned.
 	setupWG.Wait()
 	steadyStart := time.Now()
+	k.steady.Store(true)
 	s0 := sampleAll(o.uasPID)
 	sent0, recv0 := k.sent.Load(), k.recv.Load()
 	fmt.Fprintf(os.Stderr, "steady phase start: %.1fs after first INVITE, established=%d failed=%d\n",
@@ -104,6 +108,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 	case <-ctx.Done():
 	}
 	s1 := sampleAll(o.uasPID)
+	k.steady.Store(false)
 	sent1, recv1 := k.sent.Load(), k.recv.Load()
 	steady := time.Since(steadyStart)
 	close(stopSend)
@@ -153,6 +158,7 @@ func runUAC(ctx context.Context, ph xphone.Phone, o options) {
 		"late_max_ms=" + ms(time.Duration(k.lateness.max.Load())),
 		"rtt_mean_ms=" + ms(k.rtt.mean()), "rtt_p50_ms=" + ms(k.rtt.quantile(0.5)),
 		"rtt_p99_ms=" + ms(k.rtt.quantile(0.99)), "rtt_max_ms=" + ms(time.Duration(k.rtt.max.Load())),
+		"steady_rtt_p50_ms=" + ms(k.steadyRTT.quantile(0.5)), "steady_rtt_p99_ms=" + ms(k.steadyRTT.quantile(0.99)),
 		"call_min_rtt_p50_ms=" + ms(k.callMinRTT.quantile(0.5)), "call_min_rtt_p99_ms=" + ms(k.callMinRTT.quantile(0.99)),
 		fmt.Sprintf("steady_s=%.1f uac_cpu_pct=%.1f uas_cpu_pct=%.1f machine_busy_pct=%.1f",
 			steady.Seconds(), cpu(s0.self, s1.self), cpu(s0.uas, s1.uas), busy),
@@ -187,6 +193,9 @@ func runCall(c xphone.Call, read string, tone []byte, k *uacCounters, snd *sende
 		}
 		k.recv.Add(1)
 		k.rtt.add(now - t)
+		if k.steady.Load() {
+			k.steadyRTT.add(now - t)
+		}
 		if minRTT < 0 || now-t < minRTT {
 			minRTT = now - t
 		}
