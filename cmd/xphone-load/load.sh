@@ -100,5 +100,6 @@ echo "columns as media-load.sh; gor/call = uas_gor / established (the UAS runs o
 echo "KB/call = uas VmHWM / established (includes the process's fixed base); dKB/call = (uas VmHWM - its VmHWM when idle at start) / established;"
 echo "liveKB/c = uas Go heap found live by the last GC + goroutine stacks / active calls, at the stats sample with the most calls (-stats-every \$STATS_EVERY, default 5s);"
 echo "load = 1-min load average at the end of the run"
+echo "RESULT also has: rtt_* over the whole run (ramps included, as media-load.sh), steady_rtt_* over the steady phase only, call_min_rtt_* over each call's lowest round trip (high when a queue stands on a call's path)"
 echo "--- RESULT lines and UAS totals"
 cat "$OUT/results.txt"
