@@ -9,6 +9,7 @@
 #   RATES="4000 8000" DUR=10 bash interop/cmd/minuas/cps.sh
 #   UAS_PORT=15180 SIPP_PORT=15190 ...   # other ports, beside another run
 #   MINUAS_ARGS="-readers 1 -rcvbuf 0" ...  # minuas flags
+#   RATES="2000 2000 2000 4000 4000 4000" ...  # repeats: a median per rate at the end
 #
 # Columns as the peer's, plus: cpu_us/call (UAS user+system CPU over the
 # rate step / successful calls), goroutines before/after the step, and
@@ -78,10 +79,21 @@ for R in $RATES; do
   printf "%-7s %-8s %-8s %-7s %-8s %-8.0f %-8.0f %-9.0f %-8s %-9s %-10.1f %-11.1f %-9s %-11.0f%s\n" \
     "$R" "$M" "$ok" "$failed" "$retr" "$achv" "$ucpu" "$scpu" "$rtms" "$((d1 - d0))/$((a1 - a0))" "$rss" \
     "$cpc" "$g0/$g1" "$hpc" "$([ $rc -ne 0 ] && echo "  (sipp rc=$rc)")"
+  [ "$failed" = 0 ] && [ "$retr" = 0 ] && echo "$R $cpc" >>"$OUT/cpu-per-call"
   # Let the step's transactions end (Timers J and L: 32 s) before the next,
   # so heap_B/call counts one step only.
   for _ in $(seq 40); do [ "$(stat_of heap_alloc)" -lt $((base_heap + 2000000)) ] && break; sleep 1; done
 done
+# A rate listed more than once (RATES="2000 2000 2000 4000 4000 4000"):
+# the median of its clean runs, as this machine's speed drifts by +-10 us.
+if [ -s "$OUT/cpu-per-call" ]; then
+  echo "cpu_us/call over clean runs (no failure, no retransmission): rate median [min-max] runs"
+  for R in $(awk '{print $1}' "$OUT/cpu-per-call" | sort -n | uniq); do
+    awk -v r="$R" '$1 == r {print $2}' "$OUT/cpu-per-call" | sort -g |
+      awk -v r="$R" '{v[NR] = $1} END {m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%-7s %.1f [%.1f-%.1f] %d\n", r, m, v[1], v[NR], NR}'
+  done
+fi
 echo "after: goroutines=$(stat_of goroutines) heap_alloc=$(stat_of heap_alloc) (baseline $base_g, $base_heap)"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill $UAS; wait $UAS 2>/dev/null || true
