@@ -346,7 +346,7 @@ func TestServerCancelAfter2xx(t *testing.T) {
 		if err := respond(t, tx, 200); err != nil {
 			t.Errorf("the TU's 2xx retransmission after the CANCEL: %v", err)
 		}
-		time.Sleep(time.Minute)
+		time.Sleep(time.Minute) // the bubble's fake clock: Timer L (64*T1) is what is under test
 		synctest.Wait()
 		checkEmpty(t, l)
 		if err := respond(t, tx, 200); err == nil {
