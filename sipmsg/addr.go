@@ -140,6 +140,46 @@ func ParseAddress(s string) (Address, error) {
 	return a, nil
 }
 
+// addressParams returns the header parameters of s, a name-addr or
+// addr-spec, found where ParseAddress finds them but without parsing the
+// URI or checking the rest: for an address ParseAddress accepts, the
+// same Params.
+func addressParams(s string) Params {
+	v := trimWS(s)
+	var rest string
+	i := 0
+	if v != "" && v[0] == '"' {
+		_, n, ok := scanQuoted(v)
+		if !ok {
+			return ""
+		}
+		i = n
+	}
+	for ; i < len(v) && v[i] != '<' && v[i] != ';'; i++ {
+	}
+	if i < len(v) && v[i] == '<' {
+		gt := strings.IndexByte(v[i:], '>')
+		if gt < 0 {
+			return ""
+		}
+		rest = v[i+gt+1:]
+	} else {
+		end := len(v)
+		for j := range len(v) {
+			if v[j] == ';' || isWS(v[j]) {
+				end = j
+				break
+			}
+		}
+		rest = v[end:]
+	}
+	rest = strings.TrimLeft(rest, " \t\r\n")
+	if rest == "" || rest[0] != ';' {
+		return ""
+	}
+	return Params(rest[1:])
+}
+
 func shiftError(err error, by int) error {
 	if pe, ok := err.(*ParseError); ok {
 		pe.Offset += by

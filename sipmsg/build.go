@@ -223,7 +223,8 @@ func (m *Message) Validate() error {
 		}
 		return err
 	}
-	if err := m.checkList(hVia, checkVia); err != nil {
+	// The top Via was parsed just above; checkList starts after it.
+	if err := m.checkList(hVia, checkVia, 1); err != nil {
 		return err
 	}
 	// From and To are parsed, not cached: most messages are handled
@@ -239,16 +240,20 @@ func (m *Message) Validate() error {
 	if _, err := m.MaxForwards(); err != nil && err != ErrMissingHeader {
 		return err
 	}
-	return m.checkList(hContact, checkAddress)
+	return m.checkList(hContact, checkAddress, 0)
 }
 
-// checkList applies check to every value of every field with id, without
-// allocating.
-func (m *Message) checkList(id hdrID, check func(string) error) error {
+// checkList applies check to every value of every field with id but the
+// first skip list items, without allocating.
+func (m *Message) checkList(id hdrID, check func(string) error, skip int) error {
 	for i := m.indexID(id, 0); i >= 0; i = m.indexID(id, i+1) {
 		for rest := m.value(i); rest != ""; {
 			var item string
 			item, rest = nextListItem(rest)
+			if skip > 0 {
+				skip--
+				continue
+			}
 			if item == "" {
 				continue
 			}

@@ -117,6 +117,20 @@ func (m *Message) From() (Address, error) { return m.addr(hFrom, cFrom) }
 // To returns the To header, parsed and cached.
 func (m *Message) To() (Address, error) { return m.addr(hTo, cTo) }
 
+// ToTag returns the tag parameter of the To header, "" when there is none.
+// Unlike To, it neither parses the URI nor fills the cache: it is for a
+// message about to be sent, such as a response a transaction records.
+func (m *Message) ToTag() string {
+	if m.cached&cTo != 0 {
+		return m.views.to.Tag()
+	}
+	i := m.indexID(hTo, 0)
+	if i < 0 {
+		return ""
+	}
+	return addressParams(m.value(i)).Value("tag")
+}
+
 // Contact returns the first Contact value, parsed and cached. A Contact of
 // "*" has Wildcard set.
 func (m *Message) Contact() (Address, error) { return m.addr(hContact, cContact) }

@@ -146,11 +146,7 @@ func (tx *ServerTx) Respond(resp *sipmsg.Message) error {
 	}
 	var tag string
 	if code > 100 {
-		// Parsed without filling resp's cache, which a kept response
-		// would carry for Timer J.
-		if to, err := sipmsg.ParseAddress(resp.Get("To")); err == nil {
-			tag = to.Tag()
-		}
+		tag = resp.ToTag() // fills no cache, which a kept response would carry for Timer J
 	}
 	s := tx.s
 	s.mu.Lock()
