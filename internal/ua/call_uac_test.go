@@ -318,15 +318,30 @@ func TestForkedBounded(t *testing.T) {
 	defer cancel()
 	r := p.dialAnswered(ctx, u)
 	inv := r.inv
-	for i := range maxForks + 4 {
-		p.respond(inv, 200, fmt.Sprintf("fork%d", i), peerSDP(40000, "PCMU"))
-	}
+	// Each fork retransmits its 2xx until a BYE shows the UA took it
+	// (RFC 3261 §13.3.1.4, shortened): the transaction hands the UA only
+	// as many 2xx as its Responses channel holds before the UA detaches,
+	// and a UA under load may detach after the first burst.
 	byes := map[string]bool{}
+	deadline := time.Now().Add(10 * time.Second)
 	for len(byes) < maxForks {
-		bye := p.next("BYE to a fork", isReq("BYE"))
-		to, _ := bye.m.To()
-		byes[to.Tag()] = true
-		p.respond(bye, 200, "", "")
+		for i := range maxForks + 4 {
+			if tag := fmt.Sprintf("fork%d", i); !byes[tag] {
+				p.respond(inv, 200, tag, peerSDP(40000, "PCMU"))
+			}
+		}
+		for len(byes) < maxForks {
+			bye, ok := p.within(500*time.Millisecond, isReq("BYE"))
+			if !ok {
+				break // send the 2xx again
+			}
+			to, _ := bye.m.To()
+			byes[to.Tag()] = true
+			p.respond(bye, 200, "", "")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("BYEs to %d forks in 10 s, want %d", len(byes), maxForks)
+		}
 	}
 	if m := p.none(300*time.Millisecond, isReq("BYE")); m != nil {
 		to, _ := m.To()

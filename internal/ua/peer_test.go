@@ -91,6 +91,22 @@ func (p *peer) next(what string, match func(*sipmsg.Message) bool) peerMsg {
 	}
 }
 
+// within returns the next message match accepts if one arrives within d.
+func (p *peer) within(d time.Duration, match func(*sipmsg.Message) bool) (peerMsg, bool) {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	for {
+		select {
+		case pm := <-p.in:
+			if match(pm.m) {
+				return pm, true
+			}
+		case <-tm.C:
+			return peerMsg{}, false
+		}
+	}
+}
+
 // none reports a message match accepts that arrives within d.
 func (p *peer) none(d time.Duration, match func(*sipmsg.Message) bool) *sipmsg.Message {
 	tm := time.NewTimer(d)
