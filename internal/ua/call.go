@@ -73,13 +73,16 @@ type Call struct {
 	remoteURI string
 	dlg       *dialog.Dialog
 	dst       transport.Addr // next hop of in-dialog requests
-	neg       sdp.Negotiated
-	hasNeg    bool
-	headers   *sipmsg.Message
-	onState   func(State)
-	onEnded   func(EndReason)
-	onDTMF    func(rune)
-	app       any
+	// hopPending is closed when the lookup of an inbound call's next hop
+	// (resolveDst) ends; nil when none runs.
+	hopPending chan struct{}
+	neg        sdp.Negotiated
+	hasNeg     bool
+	headers    *sipmsg.Message
+	onState    func(State)
+	onEnded    func(EndReason)
+	onDTMF     func(rune)
+	app        any
 
 	// inbound
 	uas      *uasState
@@ -383,6 +386,7 @@ func (c *Call) inDialog(ctx context.Context, method string, body []byte) (*sipms
 	req := d.NewRequest(method, 0)
 	dst := c.dst
 	c.mu.Unlock()
+	dst = c.settledDst(ctx, dst)
 	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
 	req.Add("User-Agent", c.u.cfg.UserAgent)
 	if body != nil {
@@ -402,6 +406,71 @@ func (c *Call) nextHop(ctx context.Context, fallback transport.Addr) transport.A
 	uri := c.dlg.NextHop()
 	c.mu.Unlock()
 	return c.resolveHop(ctx, uri, fallback)
+}
+
+// resolveDst works out where an inbound call's in-dialog requests go:
+// hop, the dialog's first route or remote target, or src, where the
+// INVITE came from, for a peer on a stream without a route set whose
+// Contact is not where it connected from (behind NAT, RFC 3581 symmetric
+// response routing). A host name is looked up on a goroutine of its own,
+// never on the transport's reader that handles the INVITE: a slow DNS
+// server must not hold up every other message. Until the lookup ends
+// c.dst is src, and in-dialog requests wait for it (settledDst).
+func (c *Call) resolveDst(hop sipmsg.URI, src transport.Addr, routed bool) {
+	pick := func(dst transport.Addr) transport.Addr {
+		if !routed && dst.AddrPort != src.AddrPort && dst.Protocol.Reliable() {
+			return src
+		}
+		return dst
+	}
+	if _, err := netip.ParseAddr(hop.Host); err == nil {
+		dst := pick(c.resolveHop(context.Background(), hop, src)) // no lookup
+		c.mu.Lock()
+		c.dst = dst
+		c.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.hopPending = done
+	c.mu.Unlock()
+	// Not c.ctx: the BYE of a call hung up meanwhile waits for the
+	// lookup. Disconnect ends it.
+	c.u.mu.Lock()
+	life := c.u.life
+	c.u.mu.Unlock()
+	if life == nil {
+		life = context.Background()
+	}
+	c.u.tasks.goFunc(func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(life, 64*c.u.t1())
+		defer cancel()
+		dst := pick(c.resolveHop(ctx, hop, src))
+		c.mu.Lock()
+		c.dst, c.hopPending = dst, nil
+		c.mu.Unlock()
+	})
+}
+
+// settledDst returns dst, the next hop read with the request it is for,
+// unless the lookup of resolveDst still runs: then it waits for it within
+// ctx and returns its result.
+func (c *Call) settledDst(ctx context.Context, dst transport.Addr) transport.Addr {
+	c.mu.Lock()
+	pending := c.hopPending
+	c.mu.Unlock()
+	if pending == nil {
+		return dst
+	}
+	select {
+	case <-pending:
+	case <-ctx.Done():
+		return dst
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dst
 }
 
 // resolveHop resolves uri (a route or remote target) to a transport
@@ -641,6 +710,7 @@ func (c *Call) sendReinvite(ctx context.Context, apply func(sdp.Negotiated) erro
 		req := d.NewRequest("INVITE", 0)
 		dst := c.dst
 		c.mu.Unlock()
+		dst = c.settledDst(ctx, dst)
 		req.PrependVia(c.u.via(tm, tl, dst.Protocol))
 		c.addRefreshHeaders(req)
 		if interval > 0 {

@@ -116,19 +116,13 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	}
 	c.dlg, c.stx, c.headers, c.uas = d, tx, req, st
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), d.RemoteTarget.String()
-	c.dst = c.nextHop(context.Background(), src)
-	if len(d.RouteSet) == 0 && c.dst.AddrPort != src.AddrPort {
-		// Peers behind NAT: their Contact may be unreachable, while the
-		// INVITE's source is (RFC 3581 symmetric response routing).
-		if c.dst.Protocol.Reliable() {
-			c.dst = src
-		}
-	}
+	c.dst = src // until resolveDst below has the dialog's next hop
 	if !u.addCall(c) {
 		c.media.Close()
 		u.respond(tx, 482, "")
 		return
 	}
+	c.resolveDst(d.NextHop(), src, len(d.RouteSet) > 0)
 	if u.cfg.NewCall != nil {
 		u.cfg.NewCall(c)
 	}

@@ -330,6 +330,7 @@ func (c *Call) request(ctx context.Context, method, ctype string, body []byte, h
 	req := d.NewRequest(method, 0)
 	dst := c.dst
 	c.mu.Unlock()
+	dst = c.settledDst(ctx, dst)
 	req.PrependVia(c.u.via(tm, tl, dst.Protocol))
 	for _, h := range hdrs {
 		req.Add(h[0], h[1])

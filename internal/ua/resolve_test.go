@@ -3,6 +3,7 @@ package ua
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -286,4 +287,63 @@ func TestDialSRVFailover(t *testing.T) {
 	}
 	p2.next("ACK of the 200", isReq("ACK"))
 	p2.hangupFrom(r.c)
+}
+
+// TestInboundLookupOffReader: the next hop of an inbound call named by a
+// host (here its Record-Route) is looked up on a goroutine of its own,
+// not on the transport's reader that handles the INVITE: while the DNS
+// server does not answer, the call rings and is answered, and an OPTIONS
+// is answered too. A BYE of ours waits for the lookup; when it fails the
+// BYE goes where the INVITE came from, with the route.
+func TestInboundLookupOffReader(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	asked := make(chan struct{}, 64)
+	hung := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+			return nil, errors.New("no DNS server here")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}}
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.Resolver, c.OnIncoming = hung, acceptAll(t, calls) })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	inv.Add("Record-Route", "<sip:proxy.voip.test;lr>")
+	p.send(inv, netipAddr(u))
+	select {
+	case <-asked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lookup of proxy.voip.test did not start")
+	}
+	ok := p.next("200 to the INVITE while the lookup hangs", isResp(200, "INVITE"))
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	c := recvCall(t, calls)
+
+	opt := p.invite(uaURI(u), "")
+	opt.Method, opt.RequestURI = "OPTIONS", inv.RequestURI
+	opt.Set("CSeq", "1 OPTIONS")
+	p.send(opt, netipAddr(u))
+	p.next("200 to OPTIONS while the lookup hangs", isResp(200, "OPTIONS"))
+
+	ended := make(chan error, 1)
+	go func() { ended <- c.End(context.Background()) }()
+	if m := p.none(300*time.Millisecond, isReq("BYE")); m != nil {
+		t.Error("a BYE before the lookup ended")
+	}
+	close(release)
+	bye := p.next("BYE once the lookup failed", isReq("BYE"))
+	if got := bye.m.Get("Route"); !strings.Contains(got, "proxy.voip.test") {
+		t.Errorf("BYE Route: got %q, want the Record-Route", got)
+	}
+	p.respond(bye, 200, "", "")
+	if err := <-ended; err != nil {
+		t.Errorf("End: %v", err)
+	}
 }

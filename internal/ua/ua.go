@@ -204,6 +204,7 @@ type UA struct {
 	nextID     uint64
 	reg        *registration
 	stop       context.CancelFunc
+	life       context.Context // canceled by stop: work that must end with Disconnect
 	loopDone   chan struct{}
 	mediaAddr  netip.Addr // address in SDP
 	natHost    string     // public Contact host and port over UDP, learned
@@ -291,7 +292,7 @@ func (u *UA) Connect(ctx context.Context) error {
 	}
 	loopCtx, stop := context.WithCancel(context.Background())
 	u.mu.Lock()
-	u.stop = stop
+	u.stop, u.life = stop, loopCtx
 	u.mu.Unlock()
 	if u.Registering() {
 		u.reg = newRegistration(u)

@@ -359,6 +359,7 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 		}
 		req := d.NewRequest("UPDATE", 0)
 		c.mu.Unlock()
+		dst = c.settledDst(ctx, dst)
 		req.PrependVia(c.u.via(tm, tl, dst.Protocol))
 		req.Add("User-Agent", c.u.cfg.UserAgent)
 		if confirmed {
