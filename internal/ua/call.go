@@ -436,12 +436,7 @@ func (c *Call) resolveDst(hop sipmsg.URI, src transport.Addr, routed bool) {
 	c.mu.Unlock()
 	// Not c.ctx: the BYE of a call hung up meanwhile waits for the
 	// lookup. Disconnect ends it.
-	c.u.mu.Lock()
-	life := c.u.life
-	c.u.mu.Unlock()
-	if life == nil {
-		life = context.Background()
-	}
+	life := c.u.lifeContext()
 	c.u.tasks.goFunc(func() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(life, 64*c.u.t1())

@@ -52,7 +52,10 @@ type forkAck struct {
 }
 
 // endFork ACKs the 2xx of another fork and sends that dialog a BYE; a
-// retransmission of it is only ACKed again.
+// retransmission of it is only ACKed again. The fork's place is taken at
+// once; the rest runs on a goroutine, as the next hop may need a DNS
+// lookup that must not hold up the transport's reader that hands us the
+// 2xx (a retransmission meanwhile finds no ACK to repeat yet).
 func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
 	tl, tm := c.u.layer()
 	if tl == nil {
@@ -61,15 +64,22 @@ func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
 	c.mu.Lock()
 	if f, ok := c.forks[tag]; ok {
 		c.mu.Unlock()
-		tl.Send(context.Background(), f.ack.Clone(), f.dst) //nolint:errcheck // the fork retransmits again
+		if f.ack != nil {
+			tl.Send(context.Background(), f.ack.Clone(), f.dst) //nolint:errcheck // the fork retransmits again
+		}
 		return
 	}
-	full := len(c.forks) >= maxForks
-	c.mu.Unlock()
-	if full {
+	if len(c.forks) >= maxForks {
+		c.mu.Unlock()
 		c.u.log.Debug("ua: 2xx of one fork too many dropped", "call", c.id, "tag", tag)
 		return
 	}
+	if c.forks == nil {
+		c.forks = forkAcks{}
+	}
+	c.forks[tag] = forkAck{} // taken; its ACK follows
+	fallback := c.dst
+	c.mu.Unlock()
 	contact, err := inv.Contact()
 	if err != nil {
 		return
@@ -79,33 +89,23 @@ func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
 		c.u.log.Debug("ua: 2xx of another fork without a usable dialog", "err", err)
 		return
 	}
-	c.mu.Lock()
-	fallback := c.dst
-	c.mu.Unlock()
-	dst := c.resolveHop(context.Background(), d.NextHop(), fallback)
-	ics, _ := inv.CSeq()
-	ack := d.NewRequest("ACK", ics.Seq)
-	ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
-	ack.SetContentLength()
-	c.mu.Lock()
-	if _, ok := c.forks[tag]; ok || len(c.forks) >= maxForks { // another 2xx overtook us
-		c.mu.Unlock()
-		return
-	}
-	if c.forks == nil {
-		c.forks = forkAcks{}
-	}
-	c.forks[tag] = forkAck{ack.Clone(), dst}
-	c.mu.Unlock()
-	c.u.log.Info("ua: 2xx from another fork: ACK and BYE", "call", c.id, "tag", tag)
-	tl.Send(context.Background(), ack, dst) //nolint:errcheck // the fork retransmits again
-	bye := d.NewRequest("BYE", 0)
-	bye.PrependVia(c.u.via(tm, tl, dst.Protocol))
-	bye.Add("User-Agent", c.u.cfg.UserAgent)
-	bye.SetContentLength()
 	c.u.tasks.goFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
+		ctx, cancel := context.WithTimeout(c.u.lifeContext(), 64*c.u.t1())
 		defer cancel()
+		dst := c.resolveHop(ctx, d.NextHop(), fallback)
+		ics, _ := inv.CSeq()
+		ack := d.NewRequest("ACK", ics.Seq)
+		ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
+		ack.SetContentLength()
+		c.mu.Lock()
+		c.forks[tag] = forkAck{ack.Clone(), dst}
+		c.mu.Unlock()
+		c.u.log.Info("ua: 2xx from another fork: ACK and BYE", "call", c.id, "tag", tag)
+		tl.Send(ctx, ack, dst) //nolint:errcheck // the fork retransmits again
+		bye := d.NewRequest("BYE", 0)
+		bye.PrependVia(c.u.via(tm, tl, dst.Protocol))
+		bye.Add("User-Agent", c.u.cfg.UserAgent)
+		bye.SetContentLength()
 		if _, _, err := c.dialogFinal(ctx, tl, tm, d, bye, dst); err != nil {
 			c.u.log.Debug("ua: BYE to another fork", "err", err)
 		}

@@ -82,19 +82,23 @@ func (u *UA) lateAnswer(lc lateCall, resp *sipmsg.Message) {
 	}
 	c.dlg = d
 	c.mu.Unlock()
-	hop := c.nextHop(context.Background(), transport.Addr{})
-	if len(d.RouteSet) == 0 && u.cfg.OutboundProxy != "" {
-		u.mu.Lock()
-		hop = u.server
-		u.mu.Unlock()
-	}
-	c.mu.Lock()
-	c.dst = hop
-	c.mu.Unlock()
-	c.sendAck(resp, inv)
+	// The rest on a goroutine: the next hop may need a DNS lookup, which
+	// must not hold up the transport's reader that hands us the 2xx. Its
+	// retransmissions meanwhile find no ACK to repeat (reAck) and are
+	// answered once the ACK went out.
 	u.tasks.goFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 64*u.t1())
+		ctx, cancel := context.WithTimeout(u.lifeContext(), 64*u.t1())
 		defer cancel()
+		hop := c.nextHop(ctx, transport.Addr{})
+		if len(d.RouteSet) == 0 && u.cfg.OutboundProxy != "" {
+			u.mu.Lock()
+			hop = u.server
+			u.mu.Unlock()
+		}
+		c.mu.Lock()
+		c.dst = hop
+		c.mu.Unlock()
+		c.sendAck(resp, inv)
 		if _, err := c.inDialog(ctx, "BYE", nil); err != nil {
 			u.log.Debug("ua: BYE after a late 2xx", "err", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
 )
 
 // srvRecord is an SRV record of fakeDNS.
@@ -297,40 +299,18 @@ func TestDialSRVFailover(t *testing.T) {
 // BYE goes where the INVITE came from, with the route.
 func TestInboundLookupOffReader(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	asked := make(chan struct{}, 64)
-	hung := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		select {
-		case asked <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-			return nil, errors.New("no DNS server here")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}}
+	release, asked, hung := hungResolver()
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.Resolver, c.OnIncoming = hung, acceptAll(t, calls) })
 	p := newPeer(t)
 	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
 	inv.Add("Record-Route", "<sip:proxy.voip.test;lr>")
 	p.send(inv, netipAddr(u))
-	select {
-	case <-asked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the lookup of proxy.voip.test did not start")
-	}
+	waitAsked(t, asked)
 	ok := p.next("200 to the INVITE while the lookup hangs", isResp(200, "INVITE"))
 	p.send(p.ack(inv, ok.m, ""), ok.from)
 	c := recvCall(t, calls)
-
-	opt := p.invite(uaURI(u), "")
-	opt.Method, opt.RequestURI = "OPTIONS", inv.RequestURI
-	opt.Set("CSeq", "1 OPTIONS")
-	p.send(opt, netipAddr(u))
-	p.next("200 to OPTIONS while the lookup hangs", isResp(200, "OPTIONS"))
+	p.options(u)
 
 	ended := make(chan error, 1)
 	go func() { ended <- c.End(context.Background()) }()
@@ -346,4 +326,117 @@ func TestInboundLookupOffReader(t *testing.T) {
 	if err := <-ended; err != nil {
 		t.Errorf("End: %v", err)
 	}
+}
+
+// TestForkLookupOffReader: the next hop of another fork's dialog, named
+// by a host (its Record-Route), is looked up off the transport's reader:
+// an OPTIONS is answered while the lookup hangs; when it fails, the
+// fork's ACK and BYE go where the call's requests go.
+func TestForkLookupOffReader(t *testing.T) {
+	t.Parallel()
+	release, asked, hung := hungResolver()
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.Resolver = hung })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := p.dialAnswered(ctx, u)
+	fork := token()
+	p.respond(a.inv, 200, fork, peerSDP(a.sink.port, "PCMU"), "Record-Route", "<sip:fork-proxy.voip.test;lr>")
+	waitAsked(t, asked)
+	p.options(u)
+	close(release)
+	toFork := func(method string) func(*sipmsg.Message) bool {
+		return func(m *sipmsg.Message) bool {
+			to, err := m.To()
+			return m.IsRequest() && m.Method == method && err == nil && to.Tag() == fork
+		}
+	}
+	p.next("ACK of the fork's 200", toFork("ACK"))
+	p.respond(p.next("BYE to the fork", toFork("BYE")), 200, "", "")
+	p.hangupFrom(a.c)
+}
+
+// hungResolver returns a resolver whose DNS server answers nothing until
+// release is closed (then every query fails), and a channel that hears of
+// each query.
+func hungResolver() (release chan struct{}, asked chan struct{}, r *net.Resolver) {
+	release, asked = make(chan struct{}), make(chan struct{}, 64)
+	r = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+			return nil, errors.New("no DNS server here")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}}
+	return release, asked, r
+}
+
+func waitAsked(t *testing.T, asked chan struct{}) {
+	t.Helper()
+	select {
+	case <-asked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no DNS query")
+	}
+}
+
+// options sends u an OPTIONS and waits for its 200: the transport's
+// reader is free.
+func (p *peer) options(u *UA) {
+	p.t.Helper()
+	opt := p.invite(uaURI(u), "")
+	opt.Method = "OPTIONS"
+	opt.Set("CSeq", "1 OPTIONS")
+	p.send(opt, netipAddr(u))
+	p.next("200 to OPTIONS", isResp(200, "OPTIONS"))
+}
+
+// TestLateLookupOffReader: a 2xx that crossed our CANCEL, with a route
+// named by a host, is ACKed and ended with BYE without holding up the
+// transport's reader: an OPTIONS is answered while the DNS server waits;
+// then ACK and BYE go to the address the name resolves to.
+func TestLateLookupOffReader(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	dns := newFakeDNS(t, nil, map[string][]netip.Addr{"late-proxy.voip.test.": {netip.MustParseAddr("127.0.0.1")}})
+	release, asked := make(chan struct{}), make(chan struct{}, 64)
+	gated := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		var dl net.Dialer
+		return dl.DialContext(ctx, "udp", dns.pc.LocalAddr().String())
+	}}
+	u := newUA(t, func(c *Config) { c.Resolver = gated })
+	ctx, cancel := context.WithCancel(context.Background())
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	p.respond(inv, 180, tag, "")
+	cancel()
+	p.respond(p.next("CANCEL", isReq("CANCEL")), 200, tag, "")
+	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"), "Record-Route", fmt.Sprintf("<sip:late-proxy.voip.test:%d;lr>", p.port))
+	if d := recvDial(t, res); !errors.Is(d.err, ErrCancelled) {
+		t.Errorf("Dial: got %v, want ErrCancelled", d.err)
+	}
+	waitAsked(t, asked)
+	p.options(u)
+	close(release)
+	p.next("ACK of the late 200", isReq("ACK"))
+	bye := p.next("BYE after the late 200", isReq("BYE"))
+	if got := bye.m.Get("Route"); !strings.Contains(got, "late-proxy.voip.test") {
+		t.Errorf("BYE Route: got %q, want the Record-Route", got)
+	}
+	p.respond(bye, 200, "", "")
 }

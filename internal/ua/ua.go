@@ -321,6 +321,17 @@ func (u *UA) Connect(ctx context.Context) error {
 	return nil
 }
 
+// lifeContext returns a context that Disconnect cancels, for work on the
+// UA's own goroutines (lookups, ACKs and BYEs that no caller waits for).
+func (u *UA) lifeContext() context.Context {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.life == nil {
+		return context.Background()
+	}
+	return u.life
+}
+
 // Disconnect ends every call, unregisters, closes the transport and waits
 // for every goroutine the UA started.
 func (u *UA) Disconnect(ctx context.Context) error {
