@@ -73,6 +73,10 @@ type Call struct {
 	remoteURI string
 	dlg       *dialog.Dialog
 	dst       transport.Addr // next hop of in-dialog requests
+	// mediaMu orders the session's Start and Updates (startMedia) with a
+	// late media host lookup (lookupMedia); mediaGen counts them.
+	mediaMu  sync.Mutex
+	mediaGen uint64
 	// hopPending is closed when the lookup of an inbound call's next hop
 	// (resolveDst) ends; nil when none runs.
 	hopPending chan struct{}
@@ -349,12 +353,17 @@ func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
 	if n.DTMF {
 		cfg.DTMFPayloadType = n.DTMFPT
 	}
-	if !cfg.RemoteRTP.Addr().IsValid() && n.RemoteHost != "" {
-		if ap, err := c.u.resolve(c.ctx, n.RemoteHost, int(n.RemoteRTP.Port())); err == nil {
-			cfg.RemoteRTP = ap
-			cfg.RemoteRTCP = netip.AddrPortFrom(ap.Addr(), n.RemoteRTCP.Port())
-		}
+	lookup := !cfg.RemoteRTP.Addr().IsValid() && n.RemoteHost != ""
+	if lookup {
+		// A host name in c= (RFC 4566 §5.7). startMedia may run on the
+		// transport's reader (an offer in a re-INVITE, UPDATE or ACK),
+		// which must not wait on DNS: the media starts without a remote
+		// address, so sends nothing, until lookupMedia gives it one.
+		cfg.RemoteRTP, cfg.RemoteRTCP = netip.AddrPort{}, netip.AddrPort{}
 	}
+	c.mediaMu.Lock()
+	defer c.mediaMu.Unlock()
+	c.mediaGen++
 	c.mu.Lock()
 	c.neg, c.hasNeg = n, true
 	warn := n.LocalCrypto != nil && c.proto != transport.TLS && !c.sdesWarned
@@ -365,10 +374,41 @@ func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
 	if warn {
 		c.u.log.Warn("ua: SRTP keys (SDES) were exchanged over unencrypted signaling; use TLS", "call", c.callID, "transport", lowerProto(c.proto))
 	}
+	var err error
 	if update {
-		return c.media.Update(cfg)
+		err = c.media.Update(cfg)
+	} else {
+		err = c.media.Start(cfg)
 	}
-	return c.media.Start(cfg)
+	if err == nil && lookup {
+		c.lookupMedia(n, cfg, c.mediaGen)
+	}
+	return err
+}
+
+// lookupMedia resolves the media host of n on a goroutine and gives the
+// session started with cfg its address, unless a later negotiation
+// (generation gen on) replaced cfg meanwhile. c.mediaMu is held.
+func (c *Call) lookupMedia(n sdp.Negotiated, cfg media.Config, gen uint64) {
+	c.u.tasks.goFunc(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 64*c.u.t1())
+		defer cancel()
+		ap, err := c.u.resolve(ctx, n.RemoteHost, int(n.RemoteRTP.Port()))
+		if err != nil {
+			c.u.log.Warn("ua: the media host does not resolve; no media is sent", "call", c.callID, "host", n.RemoteHost, "err", err)
+			return
+		}
+		cfg.RemoteRTP = ap
+		cfg.RemoteRTCP = netip.AddrPortFrom(ap.Addr(), n.RemoteRTCP.Port())
+		c.mediaMu.Lock()
+		defer c.mediaMu.Unlock()
+		if c.mediaGen != gen {
+			return
+		}
+		if err := c.media.Update(cfg); err != nil && !errors.Is(err, media.ErrClosed) {
+			c.u.log.Warn("ua: media update", "call", c.callID, "err", err)
+		}
+	})
 }
 
 // inDialog sends a request inside the dialog and returns its final response.

@@ -404,20 +404,7 @@ func TestLateLookupOffReader(t *testing.T) {
 	t.Parallel()
 	p := newPeer(t)
 	dns := newFakeDNS(t, nil, map[string][]netip.Addr{"late-proxy.voip.test.": {netip.MustParseAddr("127.0.0.1")}})
-	release, asked := make(chan struct{}), make(chan struct{}, 64)
-	gated := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		select {
-		case asked <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		var dl net.Dialer
-		return dl.DialContext(ctx, "udp", dns.pc.LocalAddr().String())
-	}}
+	release, asked, gated := gatedResolver(dns)
 	u := newUA(t, func(c *Config) { c.Resolver = gated })
 	ctx, cancel := context.WithCancel(context.Background())
 	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
@@ -439,4 +426,49 @@ func TestLateLookupOffReader(t *testing.T) {
 		t.Errorf("BYE Route: got %q, want the Record-Route", got)
 	}
 	p.respond(bye, 200, "", "")
+}
+
+// gatedResolver returns a resolver that asks dns once release is closed,
+// and a channel that hears of each query.
+func gatedResolver(dns *fakeDNS) (release chan struct{}, asked chan struct{}, r *net.Resolver) {
+	release, asked = make(chan struct{}), make(chan struct{}, 64)
+	r = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		var dl net.Dialer
+		return dl.DialContext(ctx, "udp", dns.pc.LocalAddr().String())
+	}}
+	return release, asked, r
+}
+
+// TestMediaLookupOffReader: a re-INVITE whose SDP names its media host
+// (c=IN IP4 media.voip.test, RFC 4566 §5.7) is answered while the DNS
+// server holds the lookup, and an OPTIONS too: the transport's reader,
+// which applies the offer, does not wait on DNS. Once the name resolves,
+// the call's audio goes to it.
+func TestMediaLookupOffReader(t *testing.T) {
+	t.Parallel()
+	dns := newFakeDNS(t, nil, map[string][]netip.Addr{"media.voip.test.": {netip.MustParseAddr("127.0.0.1")}})
+	release, asked, gated := gatedResolver(dns)
+	d := peerCalls(t, func(c *Config) { c.Resolver = gated })
+	sink := newRTPSink(t)
+	offer := strings.ReplaceAll(peerSDP(sink.port, "PCMU"), "IN IP4 127.0.0.1", "IN IP4 media.voip.test")
+	ok := d.ask("INVITE", offer)
+	if ok.StatusCode != 200 {
+		t.Fatalf("re-INVITE: got %d, want 200", ok.StatusCode)
+	}
+	d.send(d.inviteAck(ok), d.ua)
+	waitAsked(t, asked)
+	d.options(d.c.u)
+	go sendTone(d.c, 440)
+	close(release)
+	sink.wait(t)
+	d.hangupFrom(d.c)
 }
