@@ -152,19 +152,7 @@ func TestLate2xxAfterCancel(t *testing.T) {
 	t.Parallel()
 	p := newPeer(t)
 	u := newUA(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
-	inv := p.next("INVITE", isReq("INVITE"))
-	tag := token()
-	p.respond(inv, 180, tag, "")
-	cancel()
-	cn := p.next("CANCEL", isReq("CANCEL"))
-	p.respond(cn, 200, tag, "")
-	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"))
-	d := recvDial(t, res)
-	if !errors.Is(d.err, ErrCancelled) {
-		t.Errorf("Dial: got %v, want ErrCancelled", d.err)
-	}
+	inv, tag := p.answerAfterCancel(u)
 	ack := p.next("ACK", isReq("ACK"))
 	if got, want := ack.m.CallID(), inv.m.CallID(); got != want {
 		t.Errorf("ACK Call-ID: got %s, want %s", got, want)
@@ -175,6 +163,26 @@ func TestLate2xxAfterCancel(t *testing.T) {
 		t.Errorf("BYE To tag: got %q, want %q", got, tag)
 	}
 	p.respond(bye, 200, "", "")
+}
+
+// answerAfterCancel has u call the peer, which rings; the call is
+// cancelled, and the peer answers the CANCEL 200 and the INVITE 200 all
+// the same, with the extra headers. It checks that Dial reports
+// ErrCancelled and returns the INVITE and the peer's To tag.
+func (p *peer) answerAfterCancel(u *UA, extra ...string) (peerMsg, string) {
+	p.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	tag := token()
+	p.respond(inv, 180, tag, "")
+	cancel()
+	p.respond(p.next("CANCEL", isReq("CANCEL")), 200, tag, "")
+	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"), extra...)
+	if d := recvDial(p.t, res); !errors.Is(d.err, ErrCancelled) {
+		p.t.Errorf("Dial: got %v, want ErrCancelled", d.err)
+	}
+	return inv, tag
 }
 
 // TestOutboundProxyRoute: every out-of-dialog request goes to the outbound

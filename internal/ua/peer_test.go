@@ -109,18 +109,10 @@ func (p *peer) within(d time.Duration, match func(*sipmsg.Message) bool) (peerMs
 
 // none reports a message match accepts that arrives within d.
 func (p *peer) none(d time.Duration, match func(*sipmsg.Message) bool) *sipmsg.Message {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	for {
-		select {
-		case pm := <-p.in:
-			if match(pm.m) {
-				return pm.m
-			}
-		case <-tm.C:
-			return nil
-		}
+	if pm, ok := p.within(d, match); ok {
+		return pm.m
 	}
+	return nil
 }
 
 func isReq(method string) func(*sipmsg.Message) bool {

@@ -299,7 +299,7 @@ func TestDialSRVFailover(t *testing.T) {
 // BYE goes where the INVITE came from, with the route.
 func TestInboundLookupOffReader(t *testing.T) {
 	t.Parallel()
-	release, asked, hung := hungResolver()
+	release, asked, hung := gatedResolver(nil)
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.Resolver, c.OnIncoming = hung, acceptAll(t, calls) })
 	p := newPeer(t)
@@ -334,7 +334,7 @@ func TestInboundLookupOffReader(t *testing.T) {
 // fork's ACK and BYE go where the call's requests go.
 func TestForkLookupOffReader(t *testing.T) {
 	t.Parallel()
-	release, asked, hung := hungResolver()
+	release, asked, hung := gatedResolver(nil)
 	p := newPeer(t)
 	u := newUA(t, func(c *Config) { c.Resolver = hung })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -354,26 +354,6 @@ func TestForkLookupOffReader(t *testing.T) {
 	p.next("ACK of the fork's 200", toFork("ACK"))
 	p.respond(p.next("BYE to the fork", toFork("BYE")), 200, "", "")
 	p.hangupFrom(a.c)
-}
-
-// hungResolver returns a resolver whose DNS server answers nothing until
-// release is closed (then every query fails), and a channel that hears of
-// each query.
-func hungResolver() (release chan struct{}, asked chan struct{}, r *net.Resolver) {
-	release, asked = make(chan struct{}), make(chan struct{}, 64)
-	r = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		select {
-		case asked <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-			return nil, errors.New("no DNS server here")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}}
-	return release, asked, r
 }
 
 func waitAsked(t *testing.T, asked chan struct{}) {
@@ -406,17 +386,7 @@ func TestLateLookupOffReader(t *testing.T) {
 	dns := newFakeDNS(t, nil, map[string][]netip.Addr{"late-proxy.voip.test.": {netip.MustParseAddr("127.0.0.1")}})
 	release, asked, gated := gatedResolver(dns)
 	u := newUA(t, func(c *Config) { c.Resolver = gated })
-	ctx, cancel := context.WithCancel(context.Background())
-	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
-	inv := p.next("INVITE", isReq("INVITE"))
-	tag := token()
-	p.respond(inv, 180, tag, "")
-	cancel()
-	p.respond(p.next("CANCEL", isReq("CANCEL")), 200, tag, "")
-	p.respond(inv, 200, tag, peerSDP(40000, "PCMU"), "Record-Route", fmt.Sprintf("<sip:late-proxy.voip.test:%d;lr>", p.port))
-	if d := recvDial(t, res); !errors.Is(d.err, ErrCancelled) {
-		t.Errorf("Dial: got %v, want ErrCancelled", d.err)
-	}
+	p.answerAfterCancel(u, "Record-Route", fmt.Sprintf("<sip:late-proxy.voip.test:%d;lr>", p.port))
 	waitAsked(t, asked)
 	p.options(u)
 	close(release)
@@ -428,8 +398,9 @@ func TestLateLookupOffReader(t *testing.T) {
 	p.respond(bye, 200, "", "")
 }
 
-// gatedResolver returns a resolver that asks dns once release is closed,
-// and a channel that hears of each query.
+// gatedResolver returns a resolver whose queries wait until release is
+// closed and then go to dns (fail, when dns is nil), and a channel that
+// hears of each query.
 func gatedResolver(dns *fakeDNS) (release chan struct{}, asked chan struct{}, r *net.Resolver) {
 	release, asked = make(chan struct{}), make(chan struct{}, 64)
 	r = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -441,6 +412,9 @@ func gatedResolver(dns *fakeDNS) (release chan struct{}, asked chan struct{}, r 
 		case <-release:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		}
+		if dns == nil {
+			return nil, errors.New("no DNS server here")
 		}
 		var dl net.Dialer
 		return dl.DialContext(ctx, "udp", dns.pc.LocalAddr().String())
