@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xphone-go/xphone/internal/dialog"
@@ -102,9 +103,10 @@ type Call struct {
 	// DTMF (info.go) and transfer (refer.go)
 	dtmfMode    DTMFMode
 	dtmfSeen    dtmfFilter
-	refer       *referState // our BlindTransfer waiting for NOTIFYs
-	transferred bool        // a transfer succeeded: a BYE now ends the call as EndTransferred
-	byeReason   EndReason   // set when the peer's BYE is being answered: we must not send one
+	dtmfDropped atomic.Uint64 // digits OnDTMF was too slow for (receiveDTMF)
+	refer       *referState   // our BlindTransfer waiting for NOTIFYs
+	transferred bool          // a transfer succeeded: a BYE now ends the call as EndTransferred
+	byeReason   EndReason     // set when the peer's BYE is being answered: we must not send one
 	onTransfer  func(TransferEvent)
 	timer       sessionTimer
 	sdesWarned  bool // the SDES-over-plain-signaling warning was logged

@@ -58,17 +58,34 @@ type serial struct {
 	running bool
 }
 
-func (s *serial) do(f func()) {
+func (s *serial) do(f func()) { s.push(f, false) }
+
+// maxQueued is how many functions a serial may hold before tryDo refuses
+// more: events a peer can send at any rate (DTMF, transfer progress) must
+// not grow the queue without bound behind an application callback that
+// stalls.
+const maxQueued = 1024
+
+// tryDo queues f unless maxQueued functions wait already; it reports
+// whether f was queued.
+func (s *serial) tryDo(f func()) bool { return s.push(f, true) }
+
+func (s *serial) push(f func(), bounded bool) bool {
 	s.mu.Lock()
+	if bounded && len(s.q) >= maxQueued {
+		s.mu.Unlock()
+		return false
+	}
 	s.q = append(s.q, f)
 	if s.running {
 		s.mu.Unlock()
-		return
+		return true
 	}
 	s.running = true
 	s.t.add()
 	s.mu.Unlock()
 	go s.drain()
+	return true
 }
 
 func (s *serial) drain() {

@@ -280,7 +280,7 @@ func (c *Call) receiveDTMF(d rune, src dtmfSource) {
 	if w > 0 && !c.dtmfSeen.admit(d, src, time.Now(), w) {
 		return
 	}
-	c.events.do(func() {
+	queued := c.events.tryDo(func() {
 		c.mu.Lock()
 		f := c.onDTMF
 		c.mu.Unlock()
@@ -288,4 +288,7 @@ func (c *Call) receiveDTMF(d rune, src dtmfSource) {
 			f(d)
 		}
 	})
+	if !queued && c.dtmfDropped.Add(1) == 1 {
+		c.u.log.Warn("ua: OnDTMF is not keeping up; digits dropped", "call", c.callID, "queued", maxQueued)
+	}
 }

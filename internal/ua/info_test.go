@@ -3,6 +3,7 @@ package ua
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,4 +263,55 @@ func FuzzParseDTMFRelay(f *testing.F) {
 			t.Fatalf("round trip of %q: got %q %d %v, want %q %d", b, d2, dur2, err, d, dur)
 		}
 	})
+}
+
+// TestDTMFQueueBounded: a peer sending digits faster than OnDTMF returns
+// cannot grow the call's event queue without bound: past maxQueued
+// waiting events digits are dropped and counted, every INFO is still
+// answered, and the call's end is still reported.
+func TestDTMFQueueBounded(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 1)
+	release := make(chan struct{})
+	var delivered atomic.Int64
+	ended := make(chan EndReason, 1)
+	u := newUA(t, func(c *Config) {
+		c.OnIncoming = acceptAll(t, calls)
+		c.NewCall = func(c *Call) {
+			c.OnDTMF(func(rune) { <-release; delivered.Add(1) })
+			c.OnEnded(func(r EndReason) { ended <- r })
+		}
+	})
+	p := newPeer(t)
+	c, inv, ok := p.callIn(u, calls)
+	const n = maxQueued + 50
+	for i := range n {
+		req := p.ack(inv, ok.m, "")
+		req.Method = "INFO"
+		req.Set("CSeq", strconv.Itoa(2+i)+" INFO")
+		req.Add("Content-Type", "application/dtmf-relay")
+		req.Body = []byte("Signal=5\r\nDuration=100\r\n")
+		p.send(req, ok.from)
+		if r := p.next("INFO answer", func(m *sipmsg.Message) bool { return !m.IsRequest() }).m; r.StatusCode != 200 {
+			t.Fatalf("INFO %d: got %d, want 200", i, r.StatusCode)
+		}
+	}
+	// An INFO is answered before its digit is queued; the OPTIONS, read
+	// after the last INFO by the same reader, is answered after it was.
+	p.options(u)
+	// One digit may be in OnDTMF already, the rest wait in the queue.
+	dropped := int(c.dtmfDropped.Load())
+	if dropped < n-maxQueued-1 || dropped > n-maxQueued {
+		t.Errorf("dropped %d digits, want %d or %d", dropped, n-maxQueued-1, n-maxQueued)
+	}
+	close(release)
+	p.hangupFrom(c)
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnEnded not called")
+	}
+	if got := int(delivered.Load()); got != n-dropped {
+		t.Errorf("OnDTMF calls: got %d, want %d (%d sent, %d dropped)", got, n-dropped, n, dropped)
+	}
 }

@@ -163,7 +163,11 @@ func (c *Call) handleNotify(tx *transaction.ServerTx) {
 	c.u.respond(tx, 200, "")
 	if f.code != 0 && cb != nil {
 		ev := TransferEvent{Target: rs.target, Code: f.code, Reason: f.reason}
-		c.events.do(func() { cb(ev) })
+		if f.code >= 200 {
+			c.events.do(func() { cb(ev) })
+		} else {
+			c.events.tryDo(func() { cb(ev) }) // the peer's NOTIFYs: bounded
+		}
 	}
 	if f.code >= 200 || f.terminated {
 		rs.ch <- f // at most one final per REFER: the buffer has room
