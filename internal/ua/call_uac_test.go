@@ -496,3 +496,32 @@ func TestPreemptiveCredentials(t *testing.T) {
 		t.Errorf("answer to the new challenge: nonce %q nc %d, want n2 1", cr.Nonce, cr.NC)
 	}
 }
+
+// TestEarlyDialogsBounded: a callee that rings with ever new To tags
+// leaves the call at most maxForks early dialogs; the call is still
+// answered by one of them.
+func TestEarlyDialogsBounded(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	for i := range 10 * maxForks {
+		p.respond(inv, 180, fmt.Sprintf("early%d", i), "")
+	}
+	p.respond(inv, 200, "early0", peerSDP(40000, "PCMU"))
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	p.next("ACK of the 200", isReq("ACK"))
+	r.c.mu.Lock()
+	n := len(r.c.early.m)
+	r.c.mu.Unlock()
+	if n > maxForks {
+		t.Errorf("early dialogs: got %d, want at most %d", n, maxForks)
+	}
+	p.hangupFrom(r.c)
+}

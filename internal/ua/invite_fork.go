@@ -42,8 +42,9 @@ func (c *Call) on2xx(resp *sipmsg.Message) {
 // their retransmissions get the same ACK and no second BYE.
 type forkAcks map[string]forkAck
 
-// maxForks bounds the other forks a call answers: a peer that sends 2xx
-// with ever new To tags gets no more ACKs, BYEs or memory past it.
+// maxForks bounds the other forks a call answers, and the early dialogs
+// of an INVITE (prack.go): a peer that sends 2xx or 18x with ever new To
+// tags gets no more ACKs, BYEs, PRACKs or memory past it.
 const maxForks = 16
 
 type forkAck struct {

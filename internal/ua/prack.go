@@ -410,7 +410,14 @@ func (c *Call) acknowledge(ctx context.Context, req, resp *sipmsg.Message, conta
 	reliable = c.u.cfg.Rel100 != Rel100Disabled && resp.HasToken("Require", tag100rel) && err == nil
 	c.mu.Lock()
 	ed := c.early.m[to.Tag()]
+	full := len(c.early.m) >= maxForks
 	c.mu.Unlock()
+	if ed == nil && full {
+		// A peer answering with ever new To tags gets no more early
+		// dialogs (nor PRACKs) past the bound: the response still counts
+		// as ringing.
+		return true, false
+	}
 	if ed == nil {
 		// Only this goroutine adds early dialogs: no other can race it.
 		d, err := dialog.NewUAC(req, resp, contact)
