@@ -200,6 +200,7 @@ func (c *call) Stats() CallStats {
 		RemotePacketsLost: s.RemoteLost,
 		InboundDropped:    s.DroppedInbound,
 		OutboundDropped:   s.DroppedOutbound,
+		DTMFDropped:       c.c.DTMFDropped(),
 		SRTP:              c.c.Media().Config().SRTPSend != nil,
 	}
 }

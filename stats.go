@@ -45,4 +45,8 @@ type CallStats struct {
 	// PCMWriter or RTPWriter faster than real time: the newest is dropped
 	// when the send queue is full.
 	OutboundDropped uint64
+	// DTMFDropped counts digits received but not passed to the OnDTMF
+	// callback because 1,024 of the call's events already waited behind
+	// a callback that did not return.
+	DTMFDropped uint64
 }

@@ -173,7 +173,9 @@ type Call interface {
 	// OnEnded sets the function called once when the call ends, after
 	// OnState(StateEnded).
 	OnEnded(func(EndReason))
-	// OnDTMF sets the function called with each digit received.
+	// OnDTMF sets the function called with each digit received. Digits
+	// that come while 1,024 of the call's events wait behind a callback
+	// that has not returned are dropped (CallStats.DTMFDropped).
 	OnDTMF(func(rune))
 	// OnTransfer sets the function called with each step of a blind
 	// transfer on this call (see TransferEvent): the statuses the peer

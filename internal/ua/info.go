@@ -270,6 +270,10 @@ func (f *dtmfFilter) admit(d rune, src dtmfSource, now time.Time, window time.Du
 	return true
 }
 
+// DTMFDropped returns the number of digits OnDTMF was too slow for: they
+// came while the call's event queue was full (dispatch.go, maxQueued).
+func (c *Call) DTMFDropped() uint64 { return c.dtmfDropped.Load() }
+
 // receiveDTMF queues OnDTMF for a digit unless it duplicates one that came
 // the other way.
 func (c *Call) receiveDTMF(d rune, src dtmfSource) {

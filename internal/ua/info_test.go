@@ -300,7 +300,7 @@ func TestDTMFQueueBounded(t *testing.T) {
 	// after the last INFO by the same reader, is answered after it was.
 	p.options(u)
 	// One digit may be in OnDTMF already, the rest wait in the queue.
-	dropped := int(c.dtmfDropped.Load())
+	dropped := int(c.DTMFDropped())
 	if dropped < n-maxQueued-1 || dropped > n-maxQueued {
 		t.Errorf("dropped %d digits, want %d or %d", dropped, n-maxQueued-1, n-maxQueued)
 	}
