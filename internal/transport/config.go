@@ -23,6 +23,8 @@ const (
 	// that a burst or a GC pause does not overflow the kernel's default
 	// (about 208 KB on Linux) and turn into retransmissions.
 	DefaultUDPReadBuffer = 2 << 20
+	// DefaultMaxConns bounds the stream connections open at once.
+	DefaultMaxConns = 1024
 )
 
 // Errors a caller or an [Config.OnConnClosed] hook branches on.
@@ -97,6 +99,13 @@ type Config struct {
 	// (RFC 5626 §4.4.1: 10 s). 0 means DefaultKeepaliveTimeout.
 	KeepaliveTimeout time.Duration
 
+	// MaxConns bounds the stream connections open at once, accepted and
+	// dialed: a connection accepted past it is closed at once (counted
+	// in Stats.ConnsRefused), so that peers opening connections cannot
+	// grow the Manager's goroutines and buffers without limit. Dialed
+	// ones are never refused. 0 means DefaultMaxConns; negative, none.
+	MaxConns int
+
 	// UDPReaders is the number of goroutines reading each UDP socket.
 	// 0 means 1. More than one lets parsing and handling of one datagram
 	// overlap the read of the next; the Handler then sees datagrams from
@@ -143,6 +152,13 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+func (c *Config) maxConns() int {
+	if c.MaxConns == 0 {
+		return DefaultMaxConns
+	}
+	return c.MaxConns
+}
+
 func (c *Config) maxMessageSize() int {
 	if c.Parser.MaxMessageSize > 0 {
 		return c.Parser.MaxMessageSize
@@ -170,10 +186,12 @@ type Stats struct {
 	// ConnsOpened and ConnsClosed count stream connections, accepted and
 	// dialed.
 	ConnsOpened, ConnsClosed uint64
+	// ConnsRefused counts connections accepted past MaxConns and closed.
+	ConnsRefused uint64
 }
 
 type counters struct {
-	received, dropped, oversize, parseErrors, badRequests, pings, opened, closed atomic.Uint64
+	received, dropped, oversize, parseErrors, badRequests, pings, opened, closed, refused atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -186,6 +204,7 @@ func (c *counters) snapshot() Stats {
 		PingsAnswered: c.pings.Load(),
 		ConnsOpened:   c.opened.Load(),
 		ConnsClosed:   c.closed.Load(),
+		ConnsRefused:  c.refused.Load(),
 	}
 }
 

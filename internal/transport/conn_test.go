@@ -278,3 +278,32 @@ func TestUDPKeepalive(t *testing.T) {
 		t.Errorf("stats: got %+v, want nothing dropped", got)
 	}
 }
+
+// TestMaxConns: a connection accepted while MaxConns are open is closed at
+// once and counted; those open go on carrying messages, and once one of
+// them closes a new connection is taken again.
+func TestMaxConns(t *testing.T) {
+	b := newEndpoint(t, TCP, "127.0.0.1", Config{MaxConns: 2})
+	a := New(Config{Logger: quietLog})
+	defer a.Close()
+	send := func(c net.Conn) {
+		t.Helper()
+		if _, err := c.Write([]byte(newRequest(a, TCP).String())); err != nil {
+			t.Fatal(err)
+		}
+		if in := b.recv(t); in.Source.AddrPort != localPort(c) {
+			t.Errorf("source: got %v, want %v", in.Source.AddrPort, localPort(c))
+		}
+	}
+	first, second := dialRaw(t, b.addr(TCP)), dialRaw(t, b.addr(TCP))
+	send(first) // both are registered once a message of each came through
+	send(second)
+	readUntilEOF(t, dialRaw(t, b.addr(TCP)))
+	if got := b.Stats().ConnsRefused; got != 1 {
+		t.Errorf("ConnsRefused: got %d, want 1", got)
+	}
+	send(first)
+	first.Close()
+	b.connClosed(t)
+	send(dialRaw(t, b.addr(TCP)))
+}

@@ -85,6 +85,14 @@ func (m *Manager) accept(l *listener) {
 			}
 			continue
 		}
+		if m.atConnLimit() {
+			m.stats.refused.Add(1)
+			nc.Close()
+			if m.log.Enabled(m.ctx, slog.LevelDebug) {
+				m.log.Debug("transport: connection refused: MaxConns open", "proto", l.proto, "remote", nc.RemoteAddr())
+			}
+			continue
+		}
 		var tc *tls.Conn
 		if serverTLS != nil {
 			tc = tls.Server(nc, serverTLS)
@@ -92,6 +100,17 @@ func (m *Manager) accept(l *listener) {
 		}
 		m.addConn(nc, l.proto, tc)
 	}
+}
+
+// atConnLimit reports whether MaxConns stream connections are open.
+func (m *Manager) atConnLimit() bool {
+	limit := m.cfg.maxConns()
+	if limit < 0 {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.conns) >= limit
 }
 
 // addConn registers a connection and starts its reader.
