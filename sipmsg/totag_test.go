@@ -55,3 +55,31 @@ func FuzzAddressParams(f *testing.F) {
 		}
 	})
 }
+
+// TestCacheThenShare: after Cache, goroutines may read the typed headers
+// of one message at once (go test -race tells).
+func TestCacheThenShare(t *testing.T) {
+	m, err := Parse([]byte("INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h:5060;branch=z9hG4bK1\r\n" +
+		"From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n" +
+		"Contact: <sip:a@192.0.2.1>\r\nContent-Length: 0\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Cache()
+	done := make(chan string, 4)
+	for range 4 {
+		go func() {
+			c, _ := m.Contact()
+			cs, _ := m.CSeq()
+			f, _ := m.From()
+			to, _ := m.To()
+			v, _ := m.Via()
+			done <- c.URI.Host + f.Tag() + to.Tag() + cs.Method + v.Branch()
+		}()
+	}
+	for range 4 {
+		if got := <-done; got != "192.0.2.1"+"1"+""+"INVITE"+"z9hG4bK1" {
+			t.Errorf("read %q", got)
+		}
+	}
+}

@@ -44,6 +44,18 @@ func (m *Message) first(id hdrID) (string, bool) {
 	return item, true
 }
 
+// Cache parses the typed headers the accessors below cache (Via, From,
+// To, CSeq, Contact) now. The accessors fill their cache on first use,
+// which writes to the message; after Cache they only read it, so several
+// goroutines may call them at once on a message none of them modifies.
+func (m *Message) Cache() {
+	m.Via()     //nolint:errcheck // a header that does not parse stays uncached: reading it writes nothing
+	m.From()    //nolint:errcheck
+	m.To()      //nolint:errcheck
+	m.CSeq()    //nolint:errcheck
+	m.Contact() //nolint:errcheck
+}
+
 // Via returns the topmost Via value, parsed and cached.
 func (m *Message) Via() (Via, error) {
 	if m.cached&cVia != 0 {

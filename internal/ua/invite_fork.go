@@ -38,6 +38,16 @@ func (c *Call) on2xx(resp *sipmsg.Message) {
 	c.endFork(inv, resp, to.Tag())
 }
 
+// sharedInvite returns the copy of our INVITE a call keeps (Call.invite):
+// the UAC's goroutine, the transport's reader (HandleOutside) and the
+// goroutines of endFork and lateAnswer read it at once, so its typed
+// headers are parsed before it is shared and reading them writes nothing.
+func sharedInvite(req *sipmsg.Message) *sipmsg.Message {
+	inv := req.Clone()
+	inv.Cache()
+	return inv
+}
+
 // forkAcks holds the ACKs sent to other forks' 2xx, by To tag, so that
 // their retransmissions get the same ACK and no second BYE.
 type forkAcks map[string]forkAck

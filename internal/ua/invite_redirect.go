@@ -57,7 +57,7 @@ func (c *Call) redirect(ctx context.Context, resp, prev *sipmsg.Message, visited
 	next.Del("Via")
 	next.PrependVia(u.via(tm, tl, dst.Protocol))
 	c.mu.Lock()
-	c.invite = next.Clone()
+	c.invite = sharedInvite(next)
 	c.remoteURI = target.String()
 	c.proto = dst.Protocol
 	c.mu.Unlock()

@@ -173,7 +173,7 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	req.SetContentLength()
 
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), uri.String()
-	c.invite = req.Clone()
+	c.invite = sharedInvite(req)
 	if !u.addCall(c) {
 		c.media.Close()
 		return nil, errors.New("ua: duplicate Call-ID")
@@ -390,7 +390,7 @@ func (c *Call) reissue(req *sipmsg.Message, tl *transaction.Layer, tm *transport
 	req.Del("Via")
 	req.PrependVia(c.u.via(tm, tl, p))
 	c.mu.Lock()
-	c.invite = req.Clone()
+	c.invite = sharedInvite(req)
 	c.mu.Unlock()
 	return req
 }
