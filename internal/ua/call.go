@@ -517,6 +517,7 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		c.u.respond(tx, 500, "")
 		return
 	}
+	c.retarget() // a re-INVITE is a target refresh
 	resp := sipmsg.NewResponse(req, 200, "")
 	timer, reject := c.u.answerTimer(req, resp)
 	if reject != nil {
@@ -672,6 +673,10 @@ func (c *Call) sendReinvite(ctx context.Context, apply func(sdp.Negotiated) erro
 		if err == nil {
 			err = apply(n)
 		}
+		c.mu.Lock()
+		d.RefreshTarget(final) // a re-INVITE is a target refresh (§12.2.1.2)
+		c.mu.Unlock()
+		c.retarget()
 		c.sendAck(final, req)
 		c.armTimer(timerFromAnswer(req, final))
 		return err
@@ -694,6 +699,9 @@ func (c *Call) sendAck(resp, inv *sipmsg.Message) {
 	ack := c.dlg.NewRequest("ACK", cs.Seq)
 	dst := c.dst
 	c.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
+	defer cancel()
+	dst = c.settledDst(sctx, dst)
 	ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
 	ack.SetContentLength()
 	c.mu.Lock()
@@ -704,8 +712,6 @@ func (c *Call) sendAck(resp, inv *sipmsg.Message) {
 	}
 	// Not c.ctx: a 2xx that crossed our CANCEL is ACKed after the call
 	// ended.
-	sctx, cancel := context.WithTimeout(context.Background(), 64*c.u.t1())
-	defer cancel()
 	if err := tl.Send(sctx, ack, dst); err != nil {
 		c.u.log.Debug("ua: ACK not sent", "err", err)
 	}

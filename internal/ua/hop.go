@@ -69,7 +69,7 @@ func (c *Call) resolveDst(hop sipmsg.URI, src transport.Addr, routed bool) {
 	if _, err := netip.ParseAddr(hop.Host); err == nil {
 		dst := pick(c.resolveHop(context.Background(), hop, src)) // no lookup
 		c.mu.Lock()
-		c.dst = dst
+		c.dst, c.hopPending = dst, nil
 		c.mu.Unlock()
 		return
 	}
@@ -86,9 +86,25 @@ func (c *Call) resolveDst(hop sipmsg.URI, src transport.Addr, routed bool) {
 		defer cancel()
 		dst := pick(c.resolveHop(ctx, hop, src))
 		c.mu.Lock()
-		c.dst, c.hopPending = dst, nil
+		if c.hopPending == done { // else a newer target took over
+			c.dst, c.hopPending = dst, nil
+		}
 		c.mu.Unlock()
 	})
+}
+
+// retarget follows a target refresh (RFC 3261 §12.2.1.2): with no route
+// set, the dialog's requests go to its new remote target, looked up as
+// resolveDst does. A peer on a stream keeps the connection it uses.
+func (c *Call) retarget() {
+	c.mu.Lock()
+	if c.dlg == nil || len(c.dlg.RouteSet) > 0 || c.dst.Protocol.Reliable() {
+		c.mu.Unlock()
+		return
+	}
+	hop, cur := c.dlg.NextHop(), c.dst
+	c.mu.Unlock()
+	c.resolveDst(hop, cur, false)
 }
 
 // settledDst returns dst, the next hop read with the request it is for,

@@ -240,6 +240,9 @@ func (c *Call) handleUpdateOnce(tx *transaction.ServerTx, mayWait bool) {
 		c.u.respond(tx, 500, "")
 		return
 	}
+	if confirmed {
+		c.retarget() // UPDATE is a target refresh (RFC 3311 §5.2)
+	}
 	resp := sipmsg.NewResponse(req, 200, "")
 	var timer dialog.SessionTimer
 	if confirmed {
@@ -398,6 +401,7 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 			d.RefreshTarget(final) // §5.1: UPDATE is a target refresh
 			c.mu.Unlock()
 			if confirmed {
+				c.retarget()
 				c.armTimer(timerFromAnswer(req, final))
 			}
 			return nil

@@ -739,3 +739,41 @@ func TestUpdateRightAfterAck(t *testing.T) {
 	d.c = c
 	d.hangupFrom(c)
 }
+
+// TestTargetRefresh: a re-INVITE from the peer with a new Contact moves
+// the dialog's requests there (RFC 3261 §12.2.1.2, no route set): our BYE
+// goes to the new target, not to where the call began.
+func TestTargetRefresh(t *testing.T) {
+	t.Parallel()
+	d := peerCalls(t, nil)
+	moved := newPeer(t)
+	req := d.request("INVITE", peerSDP(40000, "PCMU"))
+	req.Set("Contact", "<"+moved.uri("peer")+">")
+	d.send(req, d.ua)
+	ok := d.next("200 to the re-INVITE", isResp(200, "INVITE")).m
+	d.send(d.inviteAck(ok), d.ua)
+	moved.hangupFrom(d.c)
+}
+
+// TestTargetRefreshOfOurs: the 2xx to our re-INVITE names a new Contact:
+// its ACK and the dialog's later requests go there (RFC 3261 §12.2.1.2).
+func TestTargetRefreshOfOurs(t *testing.T) {
+	t.Parallel()
+	d := callsPeer(t, nil)
+	moved := newPeer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	held := make(chan error, 1)
+	go func() { held <- d.c.Hold(ctx) }()
+	reinv := d.next("re-INVITE", isReq("INVITE"))
+	ok := sipmsg.NewResponse(reinv.m, 200, "")
+	ok.Add("Contact", "<"+moved.uri("peer")+">")
+	ok.Add("Content-Type", "application/sdp")
+	ok.Body = []byte(strings.Replace(peerSDP(40000, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	d.send(ok, reinv.from)
+	moved.next("ACK at the new target", isReq("ACK"))
+	if err := <-held; err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	moved.hangupFrom(d.c)
+}
