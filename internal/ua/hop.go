@@ -95,10 +95,12 @@ func (c *Call) resolveDst(hop sipmsg.URI, src transport.Addr, routed bool) {
 
 // retarget follows a target refresh (RFC 3261 §12.2.1.2): with no route
 // set, the dialog's requests go to its new remote target, looked up as
-// resolveDst does. A peer on a stream keeps the connection it uses.
+// resolveDst does. A peer on a stream keeps the connection it uses, and
+// with an outbound proxy they keep going through it (as the INVITE's
+// dialog began, invite_uac.go).
 func (c *Call) retarget() {
 	c.mu.Lock()
-	if c.dlg == nil || len(c.dlg.RouteSet) > 0 || c.dst.Protocol.Reliable() {
+	if c.dlg == nil || len(c.dlg.RouteSet) > 0 || c.dst.Protocol.Reliable() || c.u.cfg.OutboundProxy != "" {
 		c.mu.Unlock()
 		return
 	}

@@ -3,6 +3,7 @@ package ua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -776,4 +777,33 @@ func TestTargetRefreshOfOurs(t *testing.T) {
 		t.Fatalf("Hold: %v", err)
 	}
 	moved.hangupFrom(d.c)
+}
+
+// TestTargetRefreshBehindProxy: with an outbound proxy and no route set,
+// a target refresh changes the Request-URI of the dialog's requests but
+// they keep going through the proxy.
+func TestTargetRefreshBehindProxy(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t) // the proxy, which answers as the callee too
+	moved := newPeer(t)
+	u := newUA(t, func(c *Config) { c.OutboundProxy = fmt.Sprintf("127.0.0.1:%d", p.port) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := p.dialAnswered(ctx, u)
+	held := make(chan error, 1)
+	go func() { held <- a.c.Hold(ctx) }()
+	reinv := p.next("re-INVITE", isReq("INVITE"))
+	ok := sipmsg.NewResponse(reinv.m, 200, "")
+	ok.Add("Contact", "<"+moved.uri("peer")+">")
+	ok.Add("Content-Type", "application/sdp")
+	ok.Body = []byte(strings.Replace(peerSDP(a.sink.port, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	p.send(ok, reinv.from)
+	ack := p.next("ACK through the proxy", isReq("ACK"))
+	if got, want := ack.m.RequestURI.String(), moved.uri("peer"); got != want {
+		t.Errorf("ACK Request-URI: got %s, want the new target %s", got, want)
+	}
+	if err := <-held; err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	p.hangupFrom(a.c)
 }
