@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 
+	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
@@ -93,6 +94,13 @@ func (c *Call) resolveDst(hop sipmsg.URI, src transport.Addr, routed bool) {
 	})
 }
 
+// throughProxy reports whether the requests of dialog d go to the outbound
+// proxy rather than to d's remote target: d has no route set and the UA's
+// INVITE went through its outbound proxy.
+func (u *UA) throughProxy(d *dialog.Dialog) bool {
+	return len(d.RouteSet) == 0 && u.cfg.OutboundProxy != ""
+}
+
 // retarget follows a target refresh (RFC 3261 §12.2.1.2): with no route
 // set, the dialog's requests go to its new remote target, looked up as
 // resolveDst does. A peer on a stream keeps the connection it uses, and
@@ -100,7 +108,7 @@ func (c *Call) resolveDst(hop sipmsg.URI, src transport.Addr, routed bool) {
 // dialog began, invite_uac.go).
 func (c *Call) retarget() {
 	c.mu.Lock()
-	if c.dlg == nil || len(c.dlg.RouteSet) > 0 || c.dst.Protocol.Reliable() || c.u.cfg.OutboundProxy != "" {
+	if c.dlg == nil || len(c.dlg.RouteSet) > 0 || c.u.throughProxy(c.dlg) || c.dst.Protocol.Reliable() {
 		c.mu.Unlock()
 		return
 	}

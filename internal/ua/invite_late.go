@@ -90,7 +90,7 @@ func (u *UA) lateAnswer(lc lateCall, resp *sipmsg.Message) {
 		ctx, cancel := context.WithTimeout(u.lifeContext(), 64*u.t1())
 		defer cancel()
 		hop := c.nextHop(ctx, transport.Addr{})
-		if len(d.RouteSet) == 0 && u.cfg.OutboundProxy != "" {
+		if u.throughProxy(d) {
 			u.mu.Lock()
 			hop = u.server
 			u.mu.Unlock()

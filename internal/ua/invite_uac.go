@@ -435,7 +435,7 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 	c.remoteURI = d.RemoteTarget.String()
 	c.mu.Unlock()
 	hop := c.nextHop(ictx, dst)
-	if len(d.RouteSet) == 0 && c.u.cfg.OutboundProxy != "" {
+	if c.u.throughProxy(d) {
 		hop = dst
 	}
 	c.mu.Lock()

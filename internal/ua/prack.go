@@ -485,7 +485,7 @@ func (c *Call) earlyAnswered(resp *sipmsg.Message) {
 // when it has no route set and an outbound proxy is configured, or when the
 // target cannot be resolved.
 func (c *Call) earlyHop(ctx context.Context, d *dialog.Dialog, dst transport.Addr) transport.Addr {
-	if len(d.RouteSet) == 0 && c.u.cfg.OutboundProxy != "" {
+	if c.u.throughProxy(d) {
 		return dst
 	}
 	return c.resolveHop(ctx, d.NextHop(), dst)
