@@ -764,14 +764,7 @@ func TestTargetRefreshOfOurs(t *testing.T) {
 	moved := newPeer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	held := make(chan error, 1)
-	go func() { held <- d.c.Hold(ctx) }()
-	reinv := d.next("re-INVITE", isReq("INVITE"))
-	ok := sipmsg.NewResponse(reinv.m, 200, "")
-	ok.Add("Contact", "<"+moved.uri("peer")+">")
-	ok.Add("Content-Type", "application/sdp")
-	ok.Body = []byte(strings.Replace(peerSDP(40000, "PCMU"), "a=sendrecv", "a=recvonly", 1))
-	d.send(ok, reinv.from)
+	held := d.holdMovedTo(ctx, d.c, moved, 40000)
 	moved.next("ACK at the new target", isReq("ACK"))
 	if err := <-held; err != nil {
 		t.Fatalf("Hold: %v", err)
@@ -790,14 +783,7 @@ func TestTargetRefreshBehindProxy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a := p.dialAnswered(ctx, u)
-	held := make(chan error, 1)
-	go func() { held <- a.c.Hold(ctx) }()
-	reinv := p.next("re-INVITE", isReq("INVITE"))
-	ok := sipmsg.NewResponse(reinv.m, 200, "")
-	ok.Add("Contact", "<"+moved.uri("peer")+">")
-	ok.Add("Content-Type", "application/sdp")
-	ok.Body = []byte(strings.Replace(peerSDP(a.sink.port, "PCMU"), "a=sendrecv", "a=recvonly", 1))
-	p.send(ok, reinv.from)
+	held := p.holdMovedTo(ctx, a.c, moved, a.sink.port)
 	ack := p.next("ACK through the proxy", isReq("ACK"))
 	if got, want := ack.m.RequestURI.String(), moved.uri("peer"); got != want {
 		t.Errorf("ACK Request-URI: got %s, want the new target %s", got, want)
@@ -806,4 +792,20 @@ func TestTargetRefreshBehindProxy(t *testing.T) {
 		t.Fatalf("Hold: %v", err)
 	}
 	p.hangupFrom(a.c)
+}
+
+// holdMovedTo has c hold and answers its re-INVITE 200 (recvonly, RTP to
+// rtpPort) with moved's URI as Contact: a target refresh. It returns the
+// channel Hold's result comes on.
+func (p *peer) holdMovedTo(ctx context.Context, c *Call, moved *peer, rtpPort int) chan error {
+	p.t.Helper()
+	held := make(chan error, 1)
+	go func() { held <- c.Hold(ctx) }()
+	reinv := p.next("re-INVITE", isReq("INVITE"))
+	ok := sipmsg.NewResponse(reinv.m, 200, "")
+	ok.Add("Contact", "<"+moved.uri("peer")+">")
+	ok.Add("Content-Type", "application/sdp")
+	ok.Body = []byte(strings.Replace(peerSDP(rtpPort, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	p.send(ok, reinv.from)
+	return held
 }
