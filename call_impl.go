@@ -129,15 +129,43 @@ func (c *call) BlindTransfer(ctx context.Context, target string) error {
 	if err := c.check(OpBlindTransfer); err != nil {
 		return err
 	}
-	err := c.c.BlindTransfer(ctx, target)
+	return c.transferErr(OpBlindTransfer, c.c.BlindTransfer(ctx, target))
+}
+
+// transferErr converts the error of a transfer.
+func (c *call) transferErr(op Op, err error) error {
 	if err == nil || !errors.Is(err, ua.ErrTransferFailed) {
-		return c.opErr(OpBlindTransfer, err)
+		return c.opErr(op, err)
 	}
 	var se *ua.StatusError
 	if errors.As(err, &se) {
 		return fmt.Errorf("%w: %w", ErrTransferFailed, &StatusError{Code: se.Code, Reason: se.Reason})
 	}
 	return fmt.Errorf("%w: %s", ErrTransferFailed, strings.TrimPrefix(err.Error(), ua.ErrTransferFailed.Error()+": "))
+}
+
+// AttendedTransfer sends REFER with Replaces naming consult's dialog (see
+// ua.Call.AttendedTransfer); failures are reported as BlindTransfer's.
+func (c *call) AttendedTransfer(ctx context.Context, consult Call) error {
+	if err := c.check(OpAttendedTransfer); err != nil {
+		return err
+	}
+	other, ok := consult.(*call)
+	if !ok || other.p != c.p || other == c {
+		return fmt.Errorf("%w: consult must be another call of this phone", ErrInvalidState)
+	}
+	if err := other.check(OpAttendedTransfer); err != nil {
+		return err
+	}
+	return c.transferErr(OpAttendedTransfer, c.c.AttendedTransfer(ctx, other.c))
+}
+
+func (c *call) OnReplaced(f func(Call)) {
+	if f == nil {
+		c.c.OnReplaced(nil)
+		return
+	}
+	c.c.OnReplaced(func(n *ua.Call) { f(wrap(n)) })
 }
 
 func (c *call) OnState(f func(CallState)) {
@@ -264,6 +292,8 @@ func endReason(r ua.EndReason) EndReason {
 		return EndMediaTimeout
 	case ua.EndTransferred:
 		return EndTransferred
+	case ua.EndReplaced:
+		return EndReplaced
 	}
 	return EndError
 }

@@ -107,9 +107,10 @@ const (
 	OpBlindTransfer
 	OpMute
 	OpUnmute
+	OpAttendedTransfer
 )
 
-var opNames = [...]string{"", "Accept", "Reject", "Progress", "End", "Hold", "Resume", "SendDTMF", "BlindTransfer", "Mute", "Unmute"}
+var opNames = [...]string{"", "Accept", "Reject", "Progress", "End", "Hold", "Resume", "SendDTMF", "BlindTransfer", "Mute", "Unmute", "AttendedTransfer"}
 
 // String returns the name of the Call method, e.g. "Hold".
 func (o Op) String() string {
@@ -127,7 +128,8 @@ func (o Op) String() string {
 //	Hold             Active
 //	Resume           OnHold
 //	SendDTMF         Active or EarlyMedia
-//	BlindTransfer    Active or OnHold
+//	BlindTransfer,   Active or OnHold (AttendedTransfer: both calls)
+//	AttendedTransfer
 //	End, Mute,       any state but Ended
 //	Unmute
 //
@@ -146,7 +148,7 @@ func CheckOp(op Op, d Direction, s CallState) error {
 		ok = s == StateOnHold
 	case OpSendDTMF:
 		ok = s == StateActive || s == StateEarlyMedia
-	case OpBlindTransfer:
+	case OpBlindTransfer, OpAttendedTransfer:
 		ok = s == StateActive || s == StateOnHold
 	case OpEnd, OpMute, OpUnmute:
 		ok = s != StateEnded
@@ -185,16 +187,21 @@ const (
 	EndTimeout
 	// EndMediaTimeout: no RTP arrived for Config.MediaTimeout.
 	EndMediaTimeout
-	// EndTransferred: a blind transfer completed and the call was
-	// released (RFC 5589 §6).
+	// EndTransferred: a transfer completed and the call was released
+	// (RFC 5589 §6, §7): as transferor, both calls of an attended
+	// transfer end so.
 	EndTransferred
 	// EndError: a signaling or transport failure ended the call (no ACK,
 	// session timer expiry, connection lost). The context cause wraps
 	// the underlying error beside the reason.
 	EndError
+	// EndReplaced: an INVITE with Replaces (RFC 3891) took the call over,
+	// as at the end of an attended transfer to us; Call.OnReplaced got
+	// the new call.
+	EndReplaced
 )
 
-var endReasonNames = [...]string{"", "local hangup", "remote hangup", "rejected", "busy", "cancelled", "timeout", "media timeout", "transferred", "error"}
+var endReasonNames = [...]string{"", "local hangup", "remote hangup", "rejected", "busy", "cancelled", "timeout", "media timeout", "transferred", "error", "replaced"}
 
 // String returns the reason in words, e.g. "remote hangup".
 func (r EndReason) String() string {

@@ -166,6 +166,14 @@ type Call interface {
 	// ErrTransferFailed (or a *StatusError if REFER itself was refused)
 	// and the call stays up.
 	BlindTransfer(ctx context.Context, target string) error
+	// AttendedTransfer connects the peer of this call (the transferee)
+	// with the peer of consult (the target), another answered call of
+	// this phone, typically one placed to consult the target first: a
+	// REFER whose Refer-To carries Replaces naming consult's dialog (RFC
+	// 5589 §7, RFC 3891). On success both calls end with EndTransferred;
+	// on failure it returns an error wrapping ErrTransferFailed and both
+	// calls stay up.
+	AttendedTransfer(ctx context.Context, consult Call) error
 
 	// OnState sets the function called with each new state, including
 	// StateEnded.
@@ -184,6 +192,12 @@ type Call interface {
 	// its target. A successful transfer's last event comes before the
 	// call ends with EndTransferred.
 	OnTransfer(func(TransferEvent))
+	// OnReplaced sets the function called when someone took this call
+	// over with an INVITE carrying Replaces (RFC 3891), as at the end of
+	// an attended transfer to us: it gets the new call, already answered
+	// (it also appears in Phone.Calls), and this call then ends with
+	// EndReplaced.
+	OnReplaced(func(Call))
 
 	// Context returns a context that is done when the call ends; its
 	// context.Cause is, or wraps, the EndReason.

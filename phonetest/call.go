@@ -65,6 +65,8 @@ type MockCall struct {
 	onEnded     func(xphone.EndReason)
 	onDTMF      func(rune)
 	onTransfer  func(xphone.TransferEvent)
+	onReplaced  func(xphone.Call)
+	consult     *MockCall
 	dtmfMode    xphone.DTMFMode
 	sentDTMF    []string
 	transfer    string
@@ -429,6 +431,76 @@ func (c *MockCall) BlindTransfer(ctx context.Context, target string) error {
 	return nil
 }
 
+// AttendedTransfer records consult, which must be another answered
+// MockCall; TransferConsult returns it and TransferTarget its RemoteURI.
+// It then behaves as BlindTransfer to that target, and on success consult
+// ends with EndTransferred too.
+func (c *MockCall) AttendedTransfer(ctx context.Context, consult xphone.Call) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	other, ok := consult.(*MockCall)
+	if !ok || other == c {
+		return fmt.Errorf("%w: consult must be another call of this phone", xphone.ErrInvalidState)
+	}
+	other.mu.Lock()
+	err := xphone.CheckOp(xphone.OpAttendedTransfer, other.dir, other.state)
+	target := other.remoteURI
+	other.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if err := xphone.CheckOp(xphone.OpAttendedTransfer, c.dir, c.state); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.transfer, c.consult = target, other
+	c.pushTransfer(xphone.TransferEvent{Target: target, Code: 100, Reason: "Trying"})
+	if err := c.transferErr; err != nil {
+		var se *xphone.StatusError
+		if errors.As(err, &se) {
+			c.pushTransfer(xphone.TransferEvent{Target: target, Code: se.Code, Reason: se.Reason})
+		}
+		c.mu.Unlock()
+		c.events.run()
+		return err
+	}
+	c.pushTransfer(xphone.TransferEvent{Target: target, Code: 200, Reason: "OK"})
+	c.transition(xphone.StateEnded, xphone.EndTransferred)
+	c.mu.Unlock()
+	c.events.run()
+	other.mu.Lock()
+	other.transition(xphone.StateEnded, xphone.EndTransferred)
+	other.mu.Unlock()
+	other.events.run()
+	return nil
+}
+
+// OnReplaced sets the callback SimulateReplaced feeds.
+func (c *MockCall) OnReplaced(f func(xphone.Call)) { c.mu.Lock(); c.onReplaced = f; c.mu.Unlock() }
+
+// SimulateReplaced plays an INVITE with Replaces taking the call over, as
+// at the end of an attended transfer to us: OnReplaced gets n (the new
+// call, which the test scripts, typically answered already), then the
+// call ends with EndReplaced. The call must be in StateActive or
+// StateOnHold.
+func (c *MockCall) SimulateReplaced(n *MockCall) error {
+	c.mu.Lock()
+	if c.state != xphone.StateActive && c.state != xphone.StateOnHold {
+		st := c.state
+		c.mu.Unlock()
+		return fmt.Errorf("phonetest: cannot simulate Replaces on a call in state %s", st)
+	}
+	if f := c.onReplaced; f != nil && n != nil {
+		c.events.push(func() { f(n) })
+	}
+	c.transition(xphone.StateEnded, xphone.EndReplaced)
+	c.mu.Unlock()
+	c.events.run()
+	return nil
+}
+
 // pushTransfer queues e for OnTransfer; c.mu is held.
 func (c *MockCall) pushTransfer(e xphone.TransferEvent) {
 	if f := c.onTransfer; f != nil {
@@ -647,6 +719,10 @@ func (c *MockCall) SentDTMF() []string {
 
 // TransferTarget returns the target of the last BlindTransfer, or "".
 func (c *MockCall) TransferTarget() string { c.mu.Lock(); defer c.mu.Unlock(); return c.transfer }
+
+// TransferConsult returns the consult call of the last AttendedTransfer,
+// nil if none.
+func (c *MockCall) TransferConsult() *MockCall { c.mu.Lock(); defer c.mu.Unlock(); return c.consult }
 
 // RejectedWith returns the status code and reason the call was refused
 // with by Reject or End (0 and "" if it was not).

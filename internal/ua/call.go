@@ -48,6 +48,7 @@ const (
 	EndMediaTimeout
 	EndTransferred
 	EndError
+	EndReplaced
 )
 
 func (r EndReason) Error() string { return "ua: call ended" }
@@ -108,6 +109,7 @@ type Call struct {
 	transferred bool          // a transfer succeeded: a BYE now ends the call as EndTransferred
 	byeReason   EndReason     // set when the peer's BYE is being answered: we must not send one
 	onTransfer  func(TransferEvent)
+	onReplaced  func(*Call) // replaces.go
 	timer       sessionTimer
 	sdesWarned  bool // the SDES-over-plain-signaling warning was logged
 

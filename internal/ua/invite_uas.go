@@ -35,10 +35,21 @@ type uasState struct {
 // Call.mu.
 
 // handleInvite takes a new INVITE (RFC 3261 §13.3): media and SDP answer
-// prepared, early dialog, 180 Ringing, OnIncoming.
+// prepared, early dialog, 180 Ringing, OnIncoming. An INVITE with
+// Replaces that names one of our calls is answered at once instead and
+// takes that call over (replaces.go).
 func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	req := tx.Request()
-	if u.cfg.OnIncoming == nil {
+	var replaced *Call
+	if len(req.Values("Replaces")) > 0 {
+		old, code := u.matchReplaces(req)
+		if old == nil {
+			u.refuseReplaces(tx, code)
+			return
+		}
+		replaced = old
+	}
+	if u.cfg.OnIncoming == nil && replaced == nil {
 		u.respond(tx, 480, "")
 		return
 	}
@@ -95,6 +106,9 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	}
 	from, _ := req.From()
 	to, _ := req.To()
+	if replaced != nil {
+		reliable = false // answered without a provisional response
+	}
 	if reliable && st.lateOffer && !req.HasToken("Require", tag100rel) {
 		// Without an offer in the INVITE ours must go in the first
 		// reliable response (RFC 3262 §5); unless the caller requires
@@ -127,6 +141,10 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 		u.cfg.NewCall(c)
 	}
 	c.setState(StateRinging)
+	if replaced != nil {
+		u.tasks.goFunc(func() { c.replace(replaced) })
+		return
+	}
 	ring := sipmsg.NewResponse(req, 180, "")
 	ring.SetToTag(st.localTag) //nolint:errcheck // To was validated
 	ring.Add("Contact", contact.String())

@@ -73,7 +73,14 @@ func (c *Call) BlindTransfer(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	rs := &referState{ch: make(chan sipfrag, 16), target: uri.String()}
+	return c.sendRefer(ctx, uri, uri.String(), nil)
+}
+
+// sendRefer sends REFER with Refer-To uri and waits for the outcome (see
+// BlindTransfer); shown is the target reported in TransferEvents. On a 2xx
+// outcome done, if set, runs before the call is hung up.
+func (c *Call) sendRefer(ctx context.Context, uri sipmsg.URI, shown string, done func()) error {
+	rs := &referState{ch: make(chan sipfrag, 16), target: shown}
 	c.mu.Lock()
 	if c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) || c.refer != nil {
 		c.mu.Unlock()
@@ -113,6 +120,9 @@ func (c *Call) BlindTransfer(ctx context.Context, target string) error {
 			case f.code >= 300:
 				return fmt.Errorf("%w: %w", ErrTransferFailed, &StatusError{Code: f.code, Reason: f.reason})
 			case f.code >= 200:
+				if done != nil {
+					done()
+				}
 				c.hangup(EndTransferred, nil)
 				return nil
 			case f.terminated:
@@ -120,6 +130,9 @@ func (c *Call) BlindTransfer(ctx context.Context, target string) error {
 			}
 		case <-c.done:
 			if c.Reason() == EndTransferred {
+				if done != nil {
+					done()
+				}
 				return nil
 			}
 			return fmt.Errorf("%w: the call ended", ErrTransferFailed)
@@ -206,10 +219,12 @@ func appendSipfrag(dst []byte, code int, reason string) []byte {
 }
 
 // handleRefer takes a REFER from the peer (RFC 3515 §2.4.2): 603 when
-// Config.RefuseTransfer is set, 400 without exactly one usable Refer-To,
-// 501 for an attended transfer (Replaces), else 202 and, on a goroutine
-// the UA tracks, a new call to the target whose progress goes back by
-// NOTIFY; when it is answered the old call ends with EndTransferred.
+// Config.RefuseTransfer is set, 400 without exactly one usable Refer-To
+// (or with a malformed Replaces in it), else 202 and, on a goroutine the
+// UA tracks, a new call to the target whose progress goes back by NOTIFY;
+// when it is answered the old call ends with EndTransferred. An attended
+// transfer's Refer-To carries Replaces (and Require): they go into the
+// new INVITE (RFC 3891 §4, RFC 5589 §7); its other headers are dropped.
 func (c *Call) handleRefer(tx *transaction.ServerTx) {
 	req := tx.Request()
 	if !c.receiveInDialog(tx) {
@@ -236,28 +251,28 @@ func (c *Call) handleRefer(tx *transaction.ServerTx) {
 		c.u.respond(tx, 416, "")
 		return
 	}
-	if rt.URI.Headers != "" {
-		if strings.Contains(strings.ToLower(rt.URI.Headers), "replaces") {
-			c.u.respond(tx, 501, "Attended Transfer Not Supported")
-			return
-		}
-		rt.URI.Headers = ""
+	extra, ok := referHeaders(rt.URI.Headers)
+	if !ok {
+		c.u.respond(tx, 400, "Bad Replaces in Refer-To")
+		return
 	}
+	rt.URI.Headers = ""
 	cs, _ := req.CSeq()
 	c.u.respond(tx, 202, "")
 	target, by := rt.URI.String(), req.Get("Referred-By")
-	c.u.tasks.goFunc(func() { c.transfer(target, by, cs.Seq) })
+	c.u.tasks.goFunc(func() { c.transfer(target, by, extra, cs.Seq) })
 }
 
 // transfer places the call a REFER asked for and reports it by NOTIFY:
 // 100 Trying, then the new call's final status (RFC 3515 §2.4.4-§2.4.5).
-func (c *Call) transfer(target, referredBy string, referSeq uint32) {
+func (c *Call) transfer(target, referredBy string, extra [][2]string, referSeq uint32) {
 	c.transferEvent(target, 100, "Trying")
 	c.notifyRefer(referSeq, 100, "Trying", false)
 	var o DialOptions
 	o.Timeout = DefaultTransferTimeout
+	o.Headers = extra
 	if referredBy != "" {
-		o.Headers = [][2]string{{"Referred-By", referredBy}}
+		o.Headers = append(o.Headers, [2]string{"Referred-By", referredBy})
 	}
 	nc, err := c.u.Dial(context.Background(), target, o)
 	if err != nil {

@@ -236,8 +236,9 @@ func TestBlindTransferFails(t *testing.T) {
 }
 
 // TestReferRequests: REFERs from a scripted peer: no Refer-To is 400, two
-// are 400, Replaces is 501, a REFER outside a dialog is 481, and a NOTIFY
-// with no transfer waiting is 481.
+// are 400, a REFER outside a dialog is 481, and a NOTIFY
+// with no transfer waiting is 481; a Refer-To with a malformed or a
+// second Replaces is 400.
 func TestReferRequests(t *testing.T) {
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
@@ -252,7 +253,8 @@ func TestReferRequests(t *testing.T) {
 	}{
 		{"no-refer-to", "REFER", nil, false, 400},
 		{"two-refer-to", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1>", "Refer-To", "<sip:b@127.0.0.1>"}, false, 400},
-		{"replaces", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1?Replaces=x%40y%3Bto-tag%3D1%3Bfrom-tag%3D2>"}, false, 501},
+		{"bad-replaces", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1?Replaces=x%40y%3Bto-tag%3D1>"}, false, 400},
+		{"two-replaces", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1?Replaces=x%3Bto-tag%3D1%3Bfrom-tag%3D2&Replaces=y%3Bto-tag%3D1%3Bfrom-tag%3D2>"}, false, 400},
 		{"outside-dialog", "REFER", []string{"Refer-To", "<sip:a@127.0.0.1>"}, true, 481},
 		{"notify-unexpected", "NOTIFY", []string{"Event", "refer", "Subscription-State", "active"}, false, 481},
 		{"notify-other-event", "NOTIFY", []string{"Event", "dialog", "Subscription-State", "active"}, false, 489},

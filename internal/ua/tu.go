@@ -84,6 +84,7 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		if u.cfg.Rel100 != Rel100Disabled {
 			resp.Add("Supported", tag100rel) // RFC 3262 §4
 		}
+		resp.Add("Supported", tagReplaces) // RFC 3891 §6.2
 		resp.Add("User-Agent", u.cfg.UserAgent)
 		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
 	default:

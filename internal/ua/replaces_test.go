@@ -1,0 +1,229 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// TestAttendedTransfer: A talks with B and consults C, then transfers B
+// to C (RFC 5589 §7). B's INVITE to C carries Replaces naming the A-C
+// dialog as C sees it, and Require: replaces; C answers it without
+// OnIncoming, hands it to the consultation's OnReplaced and ends the
+// consultation (EndReplaced at C). A's AttendedTransfer returns nil and
+// both of A's calls end as transferred; B and C are in a call.
+func TestAttendedTransfer(t *testing.T) {
+	s := newTransferSetup(t, nil, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	consult, err := s.a.Dial(ctx, uaURI(s.c), DialOptions{})
+	if err != nil {
+		t.Fatalf("consultation Dial: %v", err)
+	}
+	cc := recvCall(t, s.calls)
+	waitState(t, cc, StateActive)
+	replaced := make(chan *Call, 1)
+	cc.OnReplaced(func(n *Call) { replaced <- n })
+	cLocal, cRemote := cc.Tags()
+
+	if err := s.ca.AttendedTransfer(ctx, consult); err != nil {
+		t.Fatalf("AttendedTransfer: %v", err)
+	}
+	var pair [2]*Call
+	select {
+	case pair = <-s.transferred:
+	case <-time.After(10 * time.Second):
+		t.Fatal("B's OnTransfer was not called")
+	}
+	bc := pair[1]
+	var nc *Call
+	select {
+	case nc = <-replaced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("C's OnReplaced was not called")
+	}
+	for name, c := range map[string]*Call{"A-B": s.ca, "A-C": consult, "B-A": s.cb} {
+		waitDone(t, c)
+		if got, want := c.Reason(), EndTransferred; got != want {
+			t.Errorf("%s reason: got %v, want %v", name, got, want)
+		}
+	}
+	waitDone(t, cc)
+	if got, want := cc.Reason(), EndReplaced; got != want {
+		t.Errorf("C's consultation reason: got %v, want %v", got, want)
+	}
+	waitState(t, bc, StateActive)
+	waitState(t, nc, StateActive)
+	if bc.CallID() != nc.CallID() {
+		t.Errorf("B's new call %q and C's replacing call %q differ", bc.CallID(), nc.CallID())
+	}
+	want := consult.CallID() + ";to-tag=" + cLocal + ";from-tag=" + cRemote
+	if got := nc.Header("Replaces"); len(got) != 1 || got[0] != want {
+		t.Errorf("Replaces at C: got %q, want %q", got, want)
+	}
+	if got := strings.Join(nc.Header("Require"), ","); !strings.Contains(got, "replaces") {
+		t.Errorf("Require at C: got %q, want replaces", got)
+	}
+	if rb := nc.Header("Referred-By"); len(rb) != 1 || !strings.Contains(rb[0], "sip:alice@") {
+		t.Errorf("Referred-By at C: got %q, want A's URI", rb)
+	}
+	select {
+	case c := <-s.calls:
+		t.Errorf("C's OnIncoming got the replacing call %s", c.CallID())
+	default:
+	}
+	if calls := s.c.Calls(); len(calls) != 1 || calls[0] != nc {
+		t.Errorf("C's calls: got %d, want only the new one", len(calls))
+	}
+	flushEvents(s.ca)
+	if evs := s.progress.all(); len(evs) == 0 || evs[len(evs)-1].Code != 200 || evs[0].Target != uaURI(s.c) {
+		t.Errorf("A's transfer events: got %+v, want the target's URI and a final 200", evs)
+	}
+	if err := bc.End(ctx); err != nil {
+		t.Errorf("End: %v", err)
+	}
+	waitDone(t, nc)
+}
+
+// TestAttendedTransferRefused: the calls must be two answered calls of
+// the UA; a transferee that refuses the REFER fails the transfer and both
+// calls stay up.
+func TestAttendedTransferRefused(t *testing.T) {
+	s := newTransferSetup(t, func(c *Config) { c.RefuseTransfer = true }, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.ca.AttendedTransfer(ctx, s.ca); !errors.Is(err, ErrInvalidState) {
+		t.Errorf("AttendedTransfer to itself: got %v, want ErrInvalidState", err)
+	}
+	if err := s.ca.AttendedTransfer(ctx, s.cb); !errors.Is(err, ErrInvalidState) {
+		t.Errorf("AttendedTransfer with another UA's call: got %v, want ErrInvalidState", err)
+	}
+	consult, err := s.a.Dial(ctx, uaURI(s.c), DialOptions{})
+	if err != nil {
+		t.Fatalf("consultation Dial: %v", err)
+	}
+	cc := recvCall(t, s.calls)
+	err = s.ca.AttendedTransfer(ctx, consult)
+	var se *StatusError
+	if !errors.Is(err, ErrTransferFailed) || !errors.As(err, &se) || se.Code != 603 {
+		t.Fatalf("AttendedTransfer refused: got %v, want ErrTransferFailed with 603", err)
+	}
+	for name, c := range map[string]*Call{"A-B": s.ca, "A-C": consult, "C-A": cc} {
+		if got := c.State(); got != StateActive {
+			t.Errorf("%s state: got %v, want %v", name, got, StateActive)
+		}
+	}
+	if err := consult.End(ctx); err != nil {
+		t.Errorf("End: %v", err)
+	}
+	waitDone(t, cc)
+	if got, want := cc.Reason(), EndRemoteHangup; got != want {
+		t.Errorf("C's consultation after a failed transfer: got %v, want %v", got, want)
+	}
+	if err := s.ca.End(ctx); err != nil {
+		t.Errorf("End: %v", err)
+	}
+	waitDone(t, s.cb)
+}
+
+// TestReplacesRefused: INVITEs with Replaces from a scripted peer that
+// name no usable call (RFC 3891 §3): unknown Call-ID or tags the wrong way
+// round 481, early-only for a confirmed call 486, a malformed or a second
+// header 400. The call named stays up and OnIncoming sees none of them.
+func TestReplacesRefused(t *testing.T) {
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	c, inv, ok := p.callIn(u, calls)
+	local, remote := c.Tags()
+	id := inv.CallID()
+	for _, tc := range []struct {
+		name     string
+		replaces []string
+		code     int
+	}{
+		{"unknown-call", []string{replacesValue("nobody@peer", local, remote)}, 481},
+		{"tags-reversed", []string{replacesValue(id, remote, local)}, 481},
+		{"early-only", []string{replacesValue(id, local, remote) + ";early-only"}, 486},
+		{"malformed", []string{id + ";to-tag=" + local}, 400},
+		{"two", []string{replacesValue(id, local, remote), replacesValue(id, local, remote)}, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := p.invite(uaURI(u), peerSDP(40002, "PCMU"))
+			for _, r := range tc.replaces {
+				req.Add("Replaces", r)
+			}
+			p.send(req, ok.from)
+			resp := p.next("INVITE answer", func(m *sipmsg.Message) bool {
+				return !m.IsRequest() && m.StatusCode >= 200 && m.CallID() == req.CallID()
+			}).m
+			if resp.StatusCode != tc.code {
+				t.Errorf("answer: got %d, want %d", resp.StatusCode, tc.code)
+			}
+			p.send(p.ack(req, withContact(resp, p), ""), ok.from)
+		})
+	}
+	select {
+	case n := <-calls:
+		t.Errorf("OnIncoming got %s", n.CallID())
+	default:
+	}
+	if got := c.State(); got != StateActive {
+		t.Errorf("call state: got %v, want %v", got, StateActive)
+	}
+	p.hangupFrom(c)
+}
+
+// withContact returns resp with a Contact for building its ACK (error
+// responses have none; the ACK of a non-2xx goes hop by hop anyway).
+func withContact(resp *sipmsg.Message, p *peer) *sipmsg.Message {
+	if _, err := resp.Contact(); err == nil {
+		return resp
+	}
+	r := resp.Clone()
+	r.Add("Contact", fmt.Sprintf("<sip:xphone@127.0.0.1:%d>", p.port))
+	return r
+}
+
+// TestReferHeaders: what a Refer-To URI's headers put in the INVITE.
+func TestReferHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // name=value pairs; "bad" for refused
+	}{
+		{"", ""},
+		{"Replaces=a%40b%3Bto-tag%3D1%3Bfrom-tag%3D2", "Replaces=a@b;to-tag=1;from-tag=2"},
+		{"Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2&Require=replaces", "Replaces=a;to-tag=1;from-tag=2 Require=replaces"},
+		{"replaces=a%3Bfrom-tag%3D2%3Bto-tag%3D1%3Bearly-only", "Replaces=a;from-tag=2;to-tag=1;early-only"},
+		{"Route=%3Csip%3Aevil%3E&Subject=hi", ""},
+		{"Replaces=a%3Bto-tag%3D1", "bad"},
+		{"Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2&Replaces=b%3Bto-tag%3D1%3Bfrom-tag%3D2", "bad"},
+		{"Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2%ZZ", "bad"},
+		{"Require=a%0D%0AVia%3A%20x", ""},
+	} {
+		hs, ok := referHeaders(tc.in)
+		var got []string
+		for _, h := range hs {
+			got = append(got, h[0]+"="+h[1])
+		}
+		g := strings.Join(got, " ")
+		if !ok {
+			g = "bad"
+		}
+		if g != tc.want {
+			t.Errorf("referHeaders(%q): got %q, want %q", tc.in, g, tc.want)
+		}
+	}
+	v := replacesValue("x@y.z", "t 1", "f;2")
+	if got, want := escapeHeader(v), "x%40y.z%3Bto-tag%3Dt%201%3Bfrom-tag%3Df%3B2"; got != want {
+		t.Errorf("escapeHeader: got %q, want %q", got, want)
+	}
+	if back, ok := unescapeHeader(escapeHeader(v)); !ok || back != v {
+		t.Errorf("round trip: got %q %v, want %q", back, ok, v)
+	}
+}
