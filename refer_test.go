@@ -254,3 +254,22 @@ func TestSetDTMFModeErrors(t *testing.T) {
 		t.Errorf("WithDTMFMode(unknown): got %v, want %v", err, ErrInvalidConfig)
 	}
 }
+
+// TestPhoneAttendedTransferChecks: the consult call must be another
+// answered call of the same phone; anything else is ErrInvalidState and
+// leaves the call up.
+func TestPhoneAttendedTransferChecks(t *testing.T) {
+	a, b, c := listeningPhone(t), listeningPhone(t), listeningPhone(t)
+	ca, cb := callPair(t, a, b)
+	_, cc := callPair(t, c, b) // a call of another phone (b's side of c's call)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for name, consult := range map[string]Call{"itself": ca, "other phone": cb, "other phone's call": cc, "nil": nil} {
+		if err := ca.AttendedTransfer(ctx, consult); !errors.Is(err, ErrInvalidState) {
+			t.Errorf("AttendedTransfer with %s: got %v, want ErrInvalidState", name, err)
+		}
+	}
+	if got := ca.State(); got != StateActive {
+		t.Errorf("state: got %v, want %v", got, StateActive)
+	}
+}

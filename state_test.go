@@ -55,8 +55,10 @@ func TestCheckOp(t *testing.T) {
 		OpBlindTransfer: both(StateActive, StateOnHold),
 		OpMute:          notEnded,
 		OpUnmute:        notEnded,
+
+		OpAttendedTransfer: both(StateActive, StateOnHold),
 	}
-	for op := OpAccept; op <= OpUnmute; op++ {
+	for op := OpAccept; op <= OpAttendedTransfer; op++ {
 		for _, d := range []Direction{Inbound, Outbound} {
 			for s := StateIdle; s <= StateEnded; s++ {
 				t.Run(fmt.Sprintf("%v/%v/%v", op, d, s), func(t *testing.T) {
@@ -90,6 +92,8 @@ func TestStrings(t *testing.T) {
 		{Inbound.String(), "inbound"},
 		{Direction(0).String(), "Direction(0)"},
 		{OpBlindTransfer.String(), "BlindTransfer"},
+		{OpAttendedTransfer.String(), "AttendedTransfer"},
+		{EndReplaced.String(), "replaced"},
 		{Op(0).String(), "Op(0)"},
 		{EndMediaTimeout.String(), "media timeout"},
 		{PhoneRegistered.String(), "Registered"},

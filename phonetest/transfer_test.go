@@ -108,3 +108,58 @@ func TestMockDTMFMode(t *testing.T) {
 		t.Errorf("after End: got %v, want %v", err, xphone.ErrInvalidState)
 	}
 }
+
+// TestMockAttendedTransfer: AttendedTransfer records the consult call and
+// its remote URI as the target, reports 100 and 200, and ends both calls
+// as transferred; with a scripted error both stay up; a consult call that
+// is not answered, or the call itself, is refused. SimulateReplaced hands
+// the new call to OnReplaced and ends the call as replaced.
+func TestMockAttendedTransfer(t *testing.T) {
+	c := callIn(t, xphone.Inbound, xphone.StateActive)
+	consult := callIn(t, xphone.Outbound, xphone.StateActive)
+	log := transferLog(c)
+	if err := c.AttendedTransfer(bg, c); !errors.Is(err, xphone.ErrInvalidState) {
+		t.Errorf("AttendedTransfer to itself: got %v, want ErrInvalidState", err)
+	}
+	if err := c.AttendedTransfer(bg, NewMockCall()); !errors.Is(err, xphone.ErrInvalidState) {
+		t.Errorf("AttendedTransfer to a ringing call: got %v, want ErrInvalidState", err)
+	}
+	c.SetTransferError(fmt.Errorf("%w: %w", xphone.ErrTransferFailed, &xphone.StatusError{Code: 603}))
+	if err := c.AttendedTransfer(bg, consult); !errors.Is(err, xphone.ErrTransferFailed) {
+		t.Errorf("AttendedTransfer scripted to fail: got %v, want ErrTransferFailed", err)
+	}
+	if c.State() != xphone.StateActive || consult.State() != xphone.StateActive {
+		t.Errorf("after a failed transfer: got %v and %v, want both active", c.State(), consult.State())
+	}
+	c.SetTransferError(nil)
+	if err := c.AttendedTransfer(bg, consult); err != nil {
+		t.Fatalf("AttendedTransfer: %v", err)
+	}
+	target := consult.RemoteURI()
+	want := fmt.Sprint([]string{target + " false 100", target + " false 603", target + " false 100", target + " false 200"})
+	if got := fmt.Sprint(*log); got != want {
+		t.Errorf("events: got %s, want %s", got, want)
+	}
+	if c.TransferConsult() != consult || c.TransferTarget() != target {
+		t.Errorf("recorded: got %v %q, want the consult call and %q", c.TransferConsult(), c.TransferTarget(), target)
+	}
+	for name, m := range map[string]*MockCall{"call": c, "consult": consult} {
+		if m.EndReason() != xphone.EndTransferred {
+			t.Errorf("%s end reason: got %v, want %v", name, m.EndReason(), xphone.EndTransferred)
+		}
+	}
+
+	old := callIn(t, xphone.Inbound, xphone.StateActive)
+	var got xphone.Call
+	old.OnReplaced(func(n xphone.Call) { got = n })
+	n := callIn(t, xphone.Inbound, xphone.StateActive)
+	if err := old.SimulateReplaced(n); err != nil {
+		t.Fatalf("SimulateReplaced: %v", err)
+	}
+	if got != n || old.EndReason() != xphone.EndReplaced {
+		t.Errorf("SimulateReplaced: OnReplaced got %v, reason %v; want the new call and %v", got, old.EndReason(), xphone.EndReplaced)
+	}
+	if err := old.SimulateReplaced(n); err == nil {
+		t.Error("SimulateReplaced on an ended call: got nil, want an error")
+	}
+}
