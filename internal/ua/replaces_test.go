@@ -227,3 +227,51 @@ func TestReferHeaders(t *testing.T) {
 		t.Errorf("round trip: got %q %v, want %q", back, ok, v)
 	}
 }
+
+// TestRequireUnsupported: a request requiring an extension we do not have
+// is refused with 420 naming it in Unsupported (RFC 3261 §8.2.2.3); the
+// ones we have (replaces, timer, 100rel) pass.
+func TestRequireUnsupported(t *testing.T) {
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	for _, tc := range []struct {
+		require     []string
+		code        int
+		unsupported string
+	}{
+		{[]string{"foo"}, 420, "foo"},
+		{[]string{"replaces, foo", "Bar"}, 420, "foo, Bar"},
+		{[]string{"replaces", "timer, 100rel"}, 200, ""},
+	} {
+		req := p.invite(uaURI(u), "")
+		req.Method = "OPTIONS"
+		req.Set("CSeq", "1 OPTIONS")
+		for _, r := range tc.require {
+			req.Add("Require", r)
+		}
+		p.send(req, netipAddr(u))
+		resp := p.next("OPTIONS answer", isRespTo(req)).m
+		if resp.StatusCode != tc.code || resp.Get("Unsupported") != tc.unsupported {
+			t.Errorf("Require %q: got %d Unsupported %q, want %d %q", tc.require, resp.StatusCode, resp.Get("Unsupported"), tc.code, tc.unsupported)
+		}
+	}
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	inv.Add("Require", "foo")
+	p.send(inv, netipAddr(u))
+	if resp := p.next("INVITE answer", isRespTo(inv)).m; resp.StatusCode != 420 {
+		t.Errorf("INVITE with Require: foo: got %d, want 420", resp.StatusCode)
+	}
+	select {
+	case c := <-calls:
+		t.Errorf("OnIncoming got %s", c.CallID())
+	default:
+	}
+}
+
+// isRespTo matches a final response to req.
+func isRespTo(req *sipmsg.Message) func(*sipmsg.Message) bool {
+	return func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode >= 200 && m.CallID() == req.CallID()
+	}
+}

@@ -3,6 +3,7 @@ package ua
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
@@ -35,6 +36,15 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 	req := tx.Request()
 	to, _ := req.To()
 	inDialog := to.Tag() != ""
+	if bad := u.unsupported(req); bad != "" {
+		resp := sipmsg.NewResponse(req, 420, "")
+		if !inDialog {
+			resp.SetToTag(u.tlNewTag()) //nolint:errcheck // To was validated by the transport
+		}
+		resp.Add("Unsupported", bad)
+		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
+		return
+	}
 	switch req.Method {
 	case "INVITE":
 		if inDialog {
@@ -101,6 +111,24 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		resp.Add("Allow", allowMethods)
 		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
 	}
+}
+
+// unsupported returns, comma-separated, the option tags of req's Require
+// that we do not know, "" if none (RFC 3261 §8.2.2.3). 100rel is left to
+// check100rel, which also knows when it is turned off.
+func (u *UA) unsupported(req *sipmsg.Message) string {
+	var bad []string
+	for _, v := range req.Values("Require") {
+		for tag := range strings.SplitSeq(v, ",") {
+			tag = strings.TrimSpace(tag)
+			switch strings.ToLower(tag) {
+			case "", tag100rel, "timer", tagReplaces:
+			default:
+				bad = append(bad, tag)
+			}
+		}
+	}
+	return strings.Join(bad, ", ")
 }
 
 // respond answers tx with code and a To tag when it needs one.
