@@ -63,7 +63,18 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 			return
 		}
 		c.handleBye(tx)
-	case "INFO", "REFER", "NOTIFY", "UPDATE", "PRACK":
+	case "NOTIFY":
+		if ev, err := req.Event(); err == nil && strings.EqualFold(ev.Type, eventMWI) {
+			u.handleMWINotify(tx)
+			return
+		}
+		c := u.findCall(req.CallID())
+		if !inDialog || c == nil {
+			u.respond(tx, 481, "")
+			return
+		}
+		c.handleNotify(tx)
+	case "INFO", "REFER", "UPDATE", "PRACK":
 		c := u.findCall(req.CallID())
 		if !inDialog || c == nil {
 			u.respond(tx, 481, "")
@@ -76,10 +87,8 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 			c.handleRefer(tx)
 		case "UPDATE":
 			c.handleUpdate(tx)
-		case "PRACK":
-			c.handlePrack(tx)
 		default:
-			c.handleNotify(tx)
+			c.handlePrack(tx)
 		}
 	case "OPTIONS":
 		resp := sipmsg.NewResponse(req, 200, "")

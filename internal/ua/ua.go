@@ -14,6 +14,7 @@ import (
 	"github.com/xphone-go/xphone/digest"
 	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/mwi"
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
@@ -164,6 +165,14 @@ type Config struct {
 	// EndTransferred), new the call to the Refer-To target, which Calls
 	// also lists. It runs on the UA's callback goroutine.
 	OnTransfer func(old, new *Call)
+	// MWI subscribes to the message-summary event package (RFC 3842) of
+	// MWIURI, or of our address of record when it is "", from Connect to
+	// Disconnect (mwi.go). OnVoicemail gets every summary NOTIFYed, in
+	// the subscription or unsolicited; it runs on the UA's callback
+	// goroutine.
+	MWI         bool
+	MWIURI      string
+	OnVoicemail func(mwi.Summary)
 
 	// schedule, set by tests only, sees each delay the registration loop
 	// computed and returns the one to wait instead.
@@ -203,6 +212,7 @@ type UA struct {
 	order      []*Call
 	nextID     uint64
 	reg        *registration
+	mwi        *mwiSub // nil without Config.MWI
 	stop       context.CancelFunc
 	life       context.Context // canceled by stop: work that must end with Disconnect
 	loopDone   chan struct{}
@@ -318,6 +328,13 @@ func (u *UA) Connect(ctx context.Context) error {
 		defer close(done)
 		u.background(loopCtx)
 	}()
+	if u.cfg.MWI && u.cfg.Host != "" {
+		sub := newMWISub(u)
+		u.mu.Lock()
+		u.mwi = sub
+		u.mu.Unlock()
+		u.tasks.goFunc(func() { sub.run(loopCtx) })
+	}
 	return nil
 }
 
@@ -355,6 +372,13 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	wg.Wait()
 	stop()
 	<-done
+	u.mu.Lock()
+	sub := u.mwi
+	u.mwi = nil
+	u.mu.Unlock()
+	if sub != nil {
+		sub.unsubscribe(ctx)
+	}
 	if u.reg != nil {
 		u.reg.unregister(ctx)
 		u.reg = nil
