@@ -149,6 +149,15 @@ type Config struct {
 	// Rel100 selects reliable provisional responses (100rel and PRACK,
 	// RFC 3262), which some carriers require. Default Rel100Supported.
 	Rel100 Rel100Mode
+	// MWI subscribes, from Connect to Disconnect, to the voicemail
+	// status (message-summary, RFC 3842) of the account, or of MWIURI
+	// when set (a SIP URI or an extension at Host, e.g. "*97"); the
+	// subscription is refreshed, made again when the server ends it, and
+	// failures go to OnError wrapping ErrMWIFailed. Phone.OnVoicemail
+	// gets the status; it also gets unsolicited message-summary NOTIFYs,
+	// which some PBXes send to registered phones without MWI set.
+	MWI    bool
+	MWIURI string
 
 	// Logger receives the Phone's logs: Debug for the happy path, Warn
 	// for trouble recovered from. Default slog.Default().

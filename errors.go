@@ -57,6 +57,11 @@ var (
 	// (RFC 3515 NOTIFY with a non-2xx status, or REFER refused). The call
 	// stays up.
 	ErrTransferFailed = errors.New("xphone: transfer failed")
+	// ErrMWIFailed means the voicemail subscription of Config.MWI was
+	// refused or ended by the server (reported through OnError, with a
+	// *StatusError when a response said why); it is tried again with
+	// backoff unless the server ended it for good.
+	ErrMWIFailed = errors.New("xphone: voicemail subscription failed")
 )
 
 // StatusError is a final SIP response of class 3xx–6xx that ended an

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/mwi"
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/internal/ua"
@@ -81,6 +82,13 @@ func New(cfg Config) (Phone, error) {
 				f(convertErr(err))
 			}
 		},
+		MWI:    d.MWI,
+		MWIURI: d.MWIURI,
+		OnVoicemail: func(s mwi.Summary) {
+			if f := p.handlers().voicemail; f != nil {
+				f(voicemailStatus(s))
+			}
+		},
 	}
 	if d.RegisterExpiry < 0 || d.Host == "" {
 		uc.RegisterExpiry = -1
@@ -127,6 +135,7 @@ type phone struct {
 	registered func()
 	unreg      func()
 	errf       func(error)
+	voicemail  func(VoicemailStatus)
 }
 
 type phoneHandlers struct {
@@ -134,12 +143,13 @@ type phoneHandlers struct {
 	registered   func()
 	unregistered func()
 	err          func(error)
+	voicemail    func(VoicemailStatus)
 }
 
 func (p *phone) handlers() phoneHandlers {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return phoneHandlers{p.incoming, p.registered, p.unreg, p.errf}
+	return phoneHandlers{p.incoming, p.registered, p.unreg, p.errf, p.voicemail}
 }
 
 func (p *phone) Connect(ctx context.Context) error {
@@ -209,6 +219,11 @@ func (p *phone) OnIncoming(f func(Call)) { p.mu.Lock(); p.incoming = f; p.mu.Unl
 func (p *phone) OnRegistered(f func())   { p.mu.Lock(); p.registered = f; p.mu.Unlock() }
 func (p *phone) OnUnregistered(f func()) { p.mu.Lock(); p.unreg = f; p.mu.Unlock() }
 func (p *phone) OnError(f func(error))   { p.mu.Lock(); p.errf = f; p.mu.Unlock() }
+func (p *phone) OnVoicemail(f func(VoicemailStatus)) {
+	p.mu.Lock()
+	p.voicemail = f
+	p.mu.Unlock()
+}
 
 func (p *phone) Calls() []Call {
 	cs := p.ua.Calls()
@@ -247,6 +262,12 @@ func convertErr(err error) error {
 		return nil
 	}
 	var se *ua.StatusError
+	if errors.Is(err, ua.ErrMWIRefused) {
+		if errors.As(err, &se) {
+			return fmt.Errorf("%w: %w", ErrMWIFailed, &StatusError{Code: se.Code, Reason: se.Reason})
+		}
+		return fmt.Errorf("%w: %s", ErrMWIFailed, strings.TrimPrefix(err.Error(), ua.ErrMWIRefused.Error()+"\n"))
+	}
 	if errors.As(err, &se) {
 		return &StatusError{Code: se.Code, Reason: se.Reason}
 	}

@@ -59,6 +59,9 @@ type Phone interface {
 	// returns: failed registration refreshes (*RegistrationError),
 	// transport failures, malformed messages dropped.
 	OnError(func(error))
+	// OnVoicemail sets the function called with each voicemail status the
+	// server sends: for the subscription Config.MWI makes, or unsolicited.
+	OnVoicemail(func(VoicemailStatus))
 	// Calls returns the calls that have not ended, oldest first. The
 	// slice is the caller's.
 	Calls() []Call

@@ -47,6 +47,10 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 		p.respond(tx, 483, "", nil)
 		return
 	}
+	if toUs && isMWISubscribe(req) {
+		p.subscribeMWI(tx) // the PBX is its users' voicemail server
+		return
+	}
 	if toUs && req.RequestURI.User == "" {
 		p.respond(tx, 404, "", nil)
 		return

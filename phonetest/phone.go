@@ -38,6 +38,7 @@ type MockPhone struct {
 	onRegistered   func()
 	onUnregistered func()
 	onError        func(error)
+	onVoicemail    func(xphone.VoicemailStatus)
 }
 
 // NewMockPhone returns a disconnected MockPhone.
@@ -240,6 +241,24 @@ func (p *MockPhone) SimulateError(err error) {
 	}
 	p.mu.Unlock()
 	p.events.run()
+}
+
+// SimulateVoicemail delivers st to the OnVoicemail callback, as a
+// message-summary NOTIFY from the server would.
+func (p *MockPhone) SimulateVoicemail(st xphone.VoicemailStatus) {
+	p.mu.Lock()
+	if f := p.onVoicemail; f != nil {
+		p.events.push(func() { f(st) })
+	}
+	p.mu.Unlock()
+	p.events.run()
+}
+
+// OnVoicemail sets the voicemail callback.
+func (p *MockPhone) OnVoicemail(f func(xphone.VoicemailStatus)) {
+	p.mu.Lock()
+	p.onVoicemail = f
+	p.mu.Unlock()
 }
 
 // OnIncoming sets the incoming call handler.

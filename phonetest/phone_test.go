@@ -131,3 +131,16 @@ func TestDialRecordsOptions(t *testing.T) {
 		t.Errorf("got codec %v options %+v", c.Codec(), o)
 	}
 }
+
+// TestMockVoicemail: SimulateVoicemail reaches OnVoicemail as given.
+func TestMockVoicemail(t *testing.T) {
+	p := NewMockPhone()
+	p.SimulateVoicemail(xphone.VoicemailStatus{Waiting: true}) // no callback yet: nothing happens
+	var got []xphone.VoicemailStatus
+	p.OnVoicemail(func(s xphone.VoicemailStatus) { got = append(got, s) })
+	want := xphone.VoicemailStatus{Waiting: true, Account: "sip:vm@x", New: 3, Old: 1, NewUrgent: 1}
+	p.SimulateVoicemail(want)
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("OnVoicemail: got %+v, want [%+v]", got, want)
+	}
+}
