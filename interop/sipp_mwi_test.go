@@ -1,0 +1,60 @@
+//go:build interop
+
+package interop
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone"
+)
+
+// TestSIPpMWI: SIPp is the voicemail server (mwi-server.xml). The phone,
+// with Config.MWI, subscribes to its message-summary, answers SIPp's
+// digest challenge (SIPp verifies the credentials), reports both NOTIFYs
+// through OnVoicemail, refreshes inside the dialog in time, and removes
+// the subscription on Disconnect; SIPp checks each step and exits 0.
+func TestSIPpMWI(t *testing.T) {
+	stf := filepath.Join(t.TempDir(), "stat.csv")
+	p, sport := startSIPp(t, "mwi-server", "-trace_stat", "-stf", stf, "-fd", "1")
+	p.waitUntil(t, 10*time.Second, "bound to its UDP port", func() error { return udpBound(sport) })
+	ph, err := xphone.New(xphone.Config{
+		Username: "xphone", Password: "secret", Host: "127.0.0.1", Port: sport,
+		RegisterExpiry: -1, MWI: true, ListenAddr: "127.0.0.1:0",
+		RTPAddress: netip.MustParseAddr("127.0.0.1"), NATKeepaliveInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan xphone.VoicemailStatus, 4)
+	ph.OnVoicemail(func(s xphone.VoicemailStatus) { got <- s })
+	ph.OnError(func(err error) { t.Errorf("OnError: %v", err) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ph.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	next := func(what string) xphone.VoicemailStatus {
+		t.Helper()
+		select {
+		case s := <-got:
+			return s
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: no voicemail status", what)
+			return xphone.VoicemailStatus{}
+		}
+	}
+	if s := next("first NOTIFY"); s != (xphone.VoicemailStatus{Waiting: true, Account: "sip:xphone@127.0.0.1", New: 2, Old: 8, OldUrgent: 2}) {
+		t.Errorf("first status: got %+v", s)
+	}
+	if s := next("NOTIFY after the refresh"); s != (xphone.VoicemailStatus{Waiting: true, New: 3, Old: 8}) {
+		t.Errorf("second status: got %+v", s)
+	}
+	if err := ph.Disconnect(ctx); err != nil {
+		t.Errorf("Disconnect: %v", err)
+	}
+	checkSIPp(t, p, stf, 1, -1)
+}
