@@ -293,10 +293,12 @@ func (c *Call) transfer(target, referredBy string, extra [][2]string, referSeq u
 	c.transferred = true // the transferor's BYE may cross ours
 	c.mu.Unlock()
 	c.transferEvent(target, 200, "OK")
-	c.notifyRefer(referSeq, 200, "OK", true)
 	if f := c.u.cfg.OnTransfer; f != nil {
+		// The new call is the application's now, not once the
+		// transferor has answered the NOTIFY (up to 64*T1).
 		c.u.events.do(func() { f(c, nc) })
 	}
+	c.notifyRefer(referSeq, 200, "OK", true)
 	c.hangup(EndTransferred, nil)
 }
 
