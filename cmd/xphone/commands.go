@@ -157,6 +157,9 @@ func (c *cli) connect(ctx context.Context, setup func(xphone.Phone)) (xphone.Pho
 	if setup != nil {
 		setup(p)
 	}
+	p.OnVoicemail(func(s xphone.VoicemailStatus) {
+		c.status("voicemail: %d new, %d old (%d and %d urgent), waiting: %v", s.New, s.Old, s.NewUrgent, s.OldUrgent, s.Waiting)
+	})
 	cctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	if o.server != "" {

@@ -33,6 +33,7 @@
 //	--codecs pcmu,pcma,g722,opus   offered, most preferred first (opus needs the opus build tag)
 //	--srtp                 require SRTP (SDES keys travel in SDP: use --transport tls)
 //	--stun host:port       learn the public address at start
+//	--mwi                  subscribe to the account's voicemail status (RFC 3842) and print it
 //	--rtp-ports 10000-20000
 //	--play file.wav        play a 16-bit PCM WAV file (any rate, resampled); the call ends after it unless --duration
 //	--record file.wav      record what the peer sends, at the codec's rate

@@ -428,3 +428,33 @@ func TestInteractiveCall(t *testing.T) {
 		t.Errorf("answer result: got DTMF %q, call %+v, want \"5\" and a remote hangup", res.DTMFReceived, res.Call)
 	}
 }
+
+// TestRegisterMWI: `xphone register --mwi` prints the voicemail status the
+// PBX NOTIFYs, and exits 0 when interrupted.
+func TestRegisterMWI(t *testing.T) {
+	pbx := phonetest.StartPBX(t, phonetest.PBXConfig{Users: map[string]string{"alice": "right"}})
+	pbx.SetVoicemail("alice", 3, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	stderr := &lineWriter{re: regexp.MustCompile(`voicemail: (\d+) new, (\d+) old`), match: make(chan []string, 1)}
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"register", "--server", pbx.Addr().String(), "--user", "alice", "--pass", "right",
+			"--listen", "127.0.0.1:0", "--mwi", "--duration", "1h"}, strings.NewReader(""), &out, stderr)
+	}()
+	select {
+	case m := <-stderr.match:
+		if m[1] != "3" || m[2] != "1" {
+			t.Errorf("voicemail line: got %q, want 3 new, 1 old", m[0])
+		}
+	case code := <-done:
+		t.Fatalf("register exited with %d before printing the voicemail status\n%s", code, stderr.String())
+	case <-ctx.Done():
+		t.Fatalf("no voicemail line\n%s", stderr.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit status: got %d, want %d\n%s", code, exitOK, stderr.String())
+	}
+}

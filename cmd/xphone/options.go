@@ -28,6 +28,7 @@ type options struct {
 	codecs     string
 	srtp       bool
 	stun       string
+	mwi        bool
 	rtpPorts   string
 	play       string
 	record     string
@@ -59,6 +60,7 @@ func (o *options) flagSet(cmd string, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.codecs, "codecs", "pcmu,pcma,g722", "codecs, most preferred first: pcmu,pcma,g722,opus")
 	fs.BoolVar(&o.srtp, "srtp", false, "require SRTP media encryption (SDES; use with --transport tls)")
 	fs.StringVar(&o.stun, "stun", "", "STUN server host:port to learn the public address")
+	fs.BoolVar(&o.mwi, "mwi", false, "subscribe to the account's voicemail status (RFC 3842) and print it")
 	fs.StringVar(&o.rtpPorts, "rtp-ports", "", "local RTP port range, e.g. 10000-20000")
 	fs.StringVar(&o.play, "play", "", "WAV file to play into the call (16-bit PCM)")
 	fs.StringVar(&o.record, "record", "", "WAV file to record what the peer sends")
@@ -210,6 +212,7 @@ func (o *options) config(stderr io.Writer) xphone.Config {
 		Transport: strings.ToLower(o.transport), ListenAddr: o.listen,
 		STUNServer: o.stun, RTPPortMin: o.portMin, RTPPortMax: o.portMax,
 		Codecs: o.codecSet, Logger: logger, UserAgent: "xphone-cli",
+		MWI: o.mwi,
 	}
 	if cfg.Username == "" {
 		cfg.Username = "xphone"
