@@ -105,9 +105,7 @@ func (p *PBX) subscribeMWI(tx *transaction.ServerTx) {
 		p.respond(tx, 481, "", nil)
 		return
 	}
-	if w != nil {
-		user = w.user
-	} else {
+	if w == nil {
 		tagged := to
 		tag := p.layer.NewTag()
 		tagged.Params = tagged.Params.Set("tag", tag)
