@@ -62,6 +62,9 @@ var (
 	// *StatusError when a response said why); it is tried again with
 	// backoff unless the server ended it for good.
 	ErrMWIFailed = errors.New("xphone: voicemail subscription failed")
+	// ErrMessageTooLarge means a SendMessage request would exceed the
+	// 1300 bytes RFC 3428 §4 allows on UDP; use TCP or TLS for more.
+	ErrMessageTooLarge = errors.New("xphone: message too large for UDP")
 )
 
 // StatusError is a final SIP response of class 3xx–6xx that ended an

@@ -89,6 +89,12 @@ func New(cfg Config) (Phone, error) {
 				f(voicemailStatus(s))
 			}
 		},
+		TakesMessages: func() bool { return p.handlers().message != nil },
+		OnMessage: func(m ua.Message) {
+			if f := p.handlers().message; f != nil {
+				f(Message{From: m.From, To: m.To, ContentType: m.ContentType, Body: m.Body})
+			}
+		},
 	}
 	if d.RegisterExpiry < 0 || d.Host == "" {
 		uc.RegisterExpiry = -1
@@ -136,6 +142,7 @@ type phone struct {
 	unreg      func()
 	errf       func(error)
 	voicemail  func(VoicemailStatus)
+	message    func(Message)
 }
 
 type phoneHandlers struct {
@@ -144,12 +151,13 @@ type phoneHandlers struct {
 	unregistered func()
 	err          func(error)
 	voicemail    func(VoicemailStatus)
+	message      func(Message)
 }
 
 func (p *phone) handlers() phoneHandlers {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return phoneHandlers{p.incoming, p.registered, p.unreg, p.errf, p.voicemail}
+	return phoneHandlers{p.incoming, p.registered, p.unreg, p.errf, p.voicemail, p.message}
 }
 
 func (p *phone) Connect(ctx context.Context) error {
@@ -215,10 +223,16 @@ func (p *phone) Dial(ctx context.Context, target string, opts ...DialOption) (Ca
 	return wrap(c), nil
 }
 
-func (p *phone) OnIncoming(f func(Call)) { p.mu.Lock(); p.incoming = f; p.mu.Unlock() }
-func (p *phone) OnRegistered(f func())   { p.mu.Lock(); p.registered = f; p.mu.Unlock() }
-func (p *phone) OnUnregistered(f func()) { p.mu.Lock(); p.unreg = f; p.mu.Unlock() }
-func (p *phone) OnError(f func(error))   { p.mu.Lock(); p.errf = f; p.mu.Unlock() }
+func (p *phone) OnIncoming(f func(Call))   { p.mu.Lock(); p.incoming = f; p.mu.Unlock() }
+func (p *phone) OnRegistered(f func())     { p.mu.Lock(); p.registered = f; p.mu.Unlock() }
+func (p *phone) OnUnregistered(f func())   { p.mu.Lock(); p.unreg = f; p.mu.Unlock() }
+func (p *phone) OnError(f func(error))     { p.mu.Lock(); p.errf = f; p.mu.Unlock() }
+func (p *phone) OnMessage(f func(Message)) { p.mu.Lock(); p.message = f; p.mu.Unlock() }
+
+func (p *phone) SendMessage(ctx context.Context, target, contentType string, body []byte) error {
+	return convertErr(p.ua.SendMessage(ctx, target, contentType, body))
+}
+
 func (p *phone) OnVoicemail(f func(VoicemailStatus)) {
 	p.mu.Lock()
 	p.voicemail = f
@@ -287,6 +301,7 @@ func convertErr(err error) error {
 		{media.ErrNoRTPPort, ErrNoRTPPort},
 		{sdp.ErrNotAcceptable, ErrNotAcceptable},
 		{ua.ErrAuthFailed, ErrAuthFailed},
+		{ua.ErrMessageTooLarge, ErrMessageTooLarge},
 	} {
 		if errors.Is(err, m.from) {
 			msg := strings.TrimPrefix(err.Error(), "ua: ")

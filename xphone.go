@@ -62,6 +62,15 @@ type Phone interface {
 	// OnVoicemail sets the function called with each voicemail status the
 	// server sends: for the subscription Config.MWI makes, or unsolicited.
 	OnVoicemail(func(VoicemailStatus))
+	// SendMessage sends an instant message (SIP MESSAGE, RFC 3428) to
+	// target, which Dial would take, with body of contentType ("" means
+	// "text/plain;charset=UTF-8"). It returns nil once the recipient (or
+	// a server storing it) accepted it, a *StatusError if refused, and
+	// ErrMessageTooLarge for a request over 1300 bytes on UDP.
+	SendMessage(ctx context.Context, target, contentType string, body []byte) error
+	// OnMessage sets the function called with each instant message
+	// received; without one they are refused (405).
+	OnMessage(func(Message))
 	// Calls returns the calls that have not ended, oldest first. The
 	// slice is the caller's.
 	Calls() []Call

@@ -39,6 +39,16 @@ type MockPhone struct {
 	onUnregistered func()
 	onError        func(error)
 	onVoicemail    func(xphone.VoicemailStatus)
+	onMessage      func(xphone.Message)
+	sentMessages   []SentMessage
+	messageErr     error
+}
+
+// SentMessage is a message given to MockPhone.SendMessage.
+type SentMessage struct {
+	Target      string
+	ContentType string
+	Body        []byte
 }
 
 // NewMockPhone returns a disconnected MockPhone.
@@ -253,6 +263,53 @@ func (p *MockPhone) SimulateVoicemail(st xphone.VoicemailStatus) {
 	p.mu.Unlock()
 	p.events.run()
 }
+
+// SendMessage records the message (SentMessages returns them) and returns
+// the error SetMessageError set, nil by default. Like the real phone it
+// needs a connected phone and a target that can be dialed.
+func (p *MockPhone) SendMessage(ctx context.Context, target, contentType string, body []byte) error {
+	if err := checkTarget(target); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
+		return xphone.ErrNotConnected
+	}
+	if contentType == "" {
+		contentType = "text/plain;charset=UTF-8"
+	}
+	p.sentMessages = append(p.sentMessages, SentMessage{Target: target, ContentType: contentType, Body: slices.Clone(body)})
+	return p.messageErr
+}
+
+// SetMessageError makes the next SendMessage calls return err (nil
+// restores success); the messages are still recorded.
+func (p *MockPhone) SetMessageError(err error) { p.mu.Lock(); p.messageErr = err; p.mu.Unlock() }
+
+// SentMessages returns the messages given to SendMessage, oldest first.
+func (p *MockPhone) SentMessages() []SentMessage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.sentMessages)
+}
+
+// SimulateMessage delivers m to the OnMessage callback, as a MESSAGE
+// received would.
+func (p *MockPhone) SimulateMessage(m xphone.Message) {
+	p.mu.Lock()
+	if f := p.onMessage; f != nil {
+		p.events.push(func() { f(m) })
+	}
+	p.mu.Unlock()
+	p.events.run()
+}
+
+// OnMessage sets the instant message callback.
+func (p *MockPhone) OnMessage(f func(xphone.Message)) { p.mu.Lock(); p.onMessage = f; p.mu.Unlock() }
 
 // OnVoicemail sets the voicemail callback.
 func (p *MockPhone) OnVoicemail(f func(xphone.VoicemailStatus)) {

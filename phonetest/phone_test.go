@@ -3,6 +3,7 @@ package phonetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -142,5 +143,36 @@ func TestMockVoicemail(t *testing.T) {
 	p.SimulateVoicemail(want)
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("OnVoicemail: got %+v, want [%+v]", got, want)
+	}
+}
+
+// TestMockMessages: SendMessage records what was sent (with the default
+// type), fails like the real phone when disconnected, returns the
+// scripted error; SimulateMessage reaches OnMessage.
+func TestMockMessages(t *testing.T) {
+	p := NewMockPhone()
+	if err := p.SendMessage(context.Background(), "1002", "", []byte("hi")); !errors.Is(err, xphone.ErrNotConnected) {
+		t.Errorf("SendMessage disconnected: got %v, want ErrNotConnected", err)
+	}
+	if err := p.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SendMessage(context.Background(), "1002", "", []byte("hi")); err != nil {
+		t.Errorf("SendMessage: %v", err)
+	}
+	p.SetMessageError(&xphone.StatusError{Code: 404})
+	if err := p.SendMessage(context.Background(), "sip:x@y", "application/json", []byte("{}")); !errors.Is(err, xphone.ErrNotFound) {
+		t.Errorf("SendMessage scripted to fail: got %v, want ErrNotFound", err)
+	}
+	want := []SentMessage{{"1002", "text/plain;charset=UTF-8", []byte("hi")}, {"sip:x@y", "application/json", []byte("{}")}}
+	if got := p.SentMessages(); !reflect.DeepEqual(got, want) {
+		t.Errorf("SentMessages: got %+v, want %+v", got, want)
+	}
+	var got []xphone.Message
+	p.OnMessage(func(m xphone.Message) { got = append(got, m) })
+	in := xphone.Message{From: "sip:a@x", To: "sip:b@x", ContentType: "text/plain", Body: []byte("yo")}
+	p.SimulateMessage(in)
+	if len(got) != 1 || !reflect.DeepEqual(got[0], in) {
+		t.Errorf("OnMessage: got %+v, want %+v", got, in)
 	}
 }

@@ -161,7 +161,7 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	u.addRoute(req, true)
 	contact := u.contact(user, dst.Protocol)
 	req.Add("Contact", contact.String())
-	req.Add("Allow", allowMethods)
+	req.Add("Allow", u.allow())
 	req.Add("User-Agent", u.cfg.UserAgent)
 	u.offer100rel(req)
 	u.offerTimer(req)

@@ -148,7 +148,7 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	ring := sipmsg.NewResponse(req, 180, "")
 	ring.SetToTag(st.localTag) //nolint:errcheck // To was validated
 	ring.Add("Contact", contact.String())
-	ring.Add("Allow", allowMethods) // RFC 3311 §4: UPDATE in the early dialog
+	ring.Add("Allow", u.allow()) // RFC 3311 §4: UPDATE in the early dialog
 	if ringOffer != nil {
 		ring.Add("Content-Type", "application/sdp")
 		ring.Body = ringOffer
@@ -251,7 +251,7 @@ func (c *Call) finalWithSDP(code int, body []byte) *sipmsg.Message {
 	resp := sipmsg.NewResponse(c.stx.Request(), code, "")
 	resp.SetToTag(c.uas.localTag) //nolint:errcheck // To was validated
 	resp.Add("Contact", contact.String())
-	resp.Add("Allow", allowMethods)
+	resp.Add("Allow", c.u.allow())
 	if code/100 == 2 {
 		// The extensions we support (RFC 3261 §20.37): session timers
 		// (RFC 4028 §9; Require: timer comes from answerTimer when the

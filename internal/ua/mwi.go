@@ -135,7 +135,7 @@ func (s *mwiSub) subscribe(ctx context.Context, expires time.Duration) (time.Dur
 		req.Add("Event", eventMWI)
 		req.Add("Accept", mwi.ContentType)
 		req.Add("Expires", strconv.FormatUint(uint64(secs), 10))
-		req.Add("Allow", allowMethods)
+		req.Add("Allow", s.u.allow())
 		req.Add("User-Agent", s.u.cfg.UserAgent)
 		if authName != "" {
 			req.Add(authName, authValue)

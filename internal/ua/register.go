@@ -299,7 +299,7 @@ func (r *registration) send(ctx context.Context, expires time.Duration, contact 
 		r.u.addRoute(req, false)
 		req.Add("Contact", contact.String())
 		req.Add("Expires", strconv.FormatUint(uint64(secs), 10))
-		req.Add("Allow", allowMethods)
+		req.Add("Allow", r.u.allow())
 		req.Add("User-Agent", r.u.cfg.UserAgent)
 		for k, chal := range toAnswer {
 			// Each request answers the challenge anew, so the nonce count

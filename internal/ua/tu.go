@@ -90,12 +90,18 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		default:
 			c.handlePrack(tx)
 		}
+	case "MESSAGE":
+		if inDialog && u.findCall(req.CallID()) == nil {
+			u.respond(tx, 481, "")
+			return
+		}
+		u.handleMessage(tx)
 	case "OPTIONS":
 		resp := sipmsg.NewResponse(req, 200, "")
 		if !inDialog {
 			resp.SetToTag(u.tlNewTag()) //nolint:errcheck // To was validated by the transport
 		}
-		resp.Add("Allow", allowMethods)
+		resp.Add("Allow", u.allow())
 		resp.Add("Accept", "application/sdp")
 		if u.cfg.SessionTimer > 0 {
 			resp.Add("Supported", "timer") // RFC 4028 §3
@@ -117,7 +123,7 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		}
 		resp := sipmsg.NewResponse(req, code, "")
 		resp.SetToTag(u.tlNewTag()) //nolint:errcheck // To was validated by the transport
-		resp.Add("Allow", allowMethods)
+		resp.Add("Allow", u.allow())
 		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
 	}
 }

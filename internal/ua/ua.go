@@ -173,6 +173,13 @@ type Config struct {
 	MWI         bool
 	MWIURI      string
 	OnVoicemail func(mwi.Summary)
+	// OnMessage takes instant messages (RFC 3428 MESSAGE, in or out of a
+	// call's dialog), answered 200; nil refuses them with 405. It runs on
+	// the UA's callback goroutine.
+	OnMessage func(Message)
+	// TakesMessages, when set, says whether messages are taken now (a
+	// handler may come and go after New); nil means OnMessage != nil.
+	TakesMessages func() bool
 
 	// schedule, set by tests only, sees each delay the registration loop
 	// computed and returns the one to wait instead.
