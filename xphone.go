@@ -69,7 +69,10 @@ type Phone interface {
 	// ErrMessageTooLarge for a request over 1300 bytes on UDP.
 	SendMessage(ctx context.Context, target, contentType string, body []byte) error
 	// OnMessage sets the function called with each instant message
-	// received; without one they are refused (405).
+	// received; without one they are refused (405). Set it before
+	// Connect: Allow (in REGISTER too) lists MESSAGE only while a handler
+	// is set, and registrars such as Kamailio relay to a binding only the
+	// methods it allows.
 	OnMessage(func(Message))
 	// Calls returns the calls that have not ended, oldest first. The
 	// slice is the caller's.
