@@ -4,13 +4,11 @@ package interop
 
 import (
 	"context"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/ua"
 )
 
@@ -30,28 +28,7 @@ import (
 // Config.OnTransfer set to onTransfer (nil: none).
 func attendedPhone(t *testing.T, onTransfer func(old, nw *ua.Call)) (*ua.UA, chan *ua.Call) {
 	t.Helper()
-	calls := make(chan *ua.Call, 4)
-	u := ua.New(ua.Config{
-		Username:   "xphone",
-		ListenAddr: "127.0.0.1:0",
-		UserAgent:  "xphone-interop",
-		Media:      media.Options{Address: netip.MustParseAddr("127.0.0.1"), MediaTimeout: -1},
-		Codecs:     []string{"PCMU"},
-		OnIncoming: func(c *ua.Call) {
-			if err := c.Accept(context.Background()); err != nil {
-				t.Errorf("Accept: %v", err)
-			}
-			calls <- c
-		},
-		OnTransfer: onTransfer,
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := u.Connect(ctx); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { u.Disconnect(context.Background()) })
-	return u, calls
+	return answeringUA(t, func(c *ua.Config) { c.OnTransfer = onTransfer })
 }
 
 // escapeHValue %-escapes s as a header value in a SIP URI must be (RFC

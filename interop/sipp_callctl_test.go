@@ -24,21 +24,30 @@ import (
 // and handed to the returned channel.
 func callctlPhone(t *testing.T, timer time.Duration) (*ua.UA, chan *ua.Call) {
 	t.Helper()
+	return answeringUA(t, func(c *ua.Config) { c.SessionTimer = timer })
+}
+
+// answeringUA is a connected internal/ua phone on loopback UDP (PCMU, no
+// media timeout) that answers incoming calls and hands them to the
+// returned channel; edit adjusts its Config.
+func answeringUA(t *testing.T, edit func(*ua.Config)) (*ua.UA, chan *ua.Call) {
+	t.Helper()
 	calls := make(chan *ua.Call, 4)
-	u := ua.New(ua.Config{
-		Username:     "xphone",
-		ListenAddr:   "127.0.0.1:0",
-		UserAgent:    "xphone-interop",
-		Media:        media.Options{Address: netip.MustParseAddr("127.0.0.1"), MediaTimeout: -1},
-		Codecs:       []string{"PCMU"},
-		SessionTimer: timer,
+	cfg := ua.Config{
+		Username:   "xphone",
+		ListenAddr: "127.0.0.1:0",
+		UserAgent:  "xphone-interop",
+		Media:      media.Options{Address: netip.MustParseAddr("127.0.0.1"), MediaTimeout: -1},
+		Codecs:     []string{"PCMU"},
 		OnIncoming: func(c *ua.Call) {
 			if err := c.Accept(context.Background()); err != nil {
 				t.Errorf("Accept: %v", err)
 			}
 			calls <- c
 		},
-	})
+	}
+	edit(&cfg)
+	u := ua.New(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := u.Connect(ctx); err != nil {

@@ -414,6 +414,13 @@ func (c *MockCall) BlindTransfer(ctx context.Context, target string) error {
 		return err
 	}
 	c.transfer = target
+	return c.transferLocked(target)
+}
+
+// transferLocked plays a transfer to target as the real call reports it:
+// 100 Trying, then the scripted error's status (the call stays up) or 200
+// OK and EndTransferred. c.mu is held; it is released.
+func (c *MockCall) transferLocked(target string) error {
 	c.pushTransfer(xphone.TransferEvent{Target: target, Code: 100, Reason: "Trying"})
 	if err := c.transferErr; err != nil {
 		var se *xphone.StatusError
@@ -456,20 +463,9 @@ func (c *MockCall) AttendedTransfer(ctx context.Context, consult xphone.Call) er
 		return err
 	}
 	c.transfer, c.consult = target, other
-	c.pushTransfer(xphone.TransferEvent{Target: target, Code: 100, Reason: "Trying"})
-	if err := c.transferErr; err != nil {
-		var se *xphone.StatusError
-		if errors.As(err, &se) {
-			c.pushTransfer(xphone.TransferEvent{Target: target, Code: se.Code, Reason: se.Reason})
-		}
-		c.mu.Unlock()
-		c.events.run()
+	if err := c.transferLocked(target); err != nil {
 		return err
 	}
-	c.pushTransfer(xphone.TransferEvent{Target: target, Code: 200, Reason: "OK"})
-	c.transition(xphone.StateEnded, xphone.EndTransferred)
-	c.mu.Unlock()
-	c.events.run()
 	other.mu.Lock()
 	other.transition(xphone.StateEnded, xphone.EndTransferred)
 	other.mu.Unlock()
