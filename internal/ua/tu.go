@@ -64,8 +64,8 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		}
 		c.handleBye(tx)
 	case "NOTIFY":
-		if ev, err := req.Event(); err == nil && strings.EqualFold(ev.Type, eventMWI) {
-			u.handleMWINotify(tx)
+		if ev, err := req.Event(); err == nil && !strings.EqualFold(ev.Type, "refer") {
+			u.handleEventNotify(tx, ev.Type)
 			return
 		}
 		c := u.findCall(req.CallID())

@@ -219,7 +219,7 @@ type UA struct {
 	order      []*Call
 	nextID     uint64
 	reg        *registration
-	mwi        *mwiSub // nil without Config.MWI
+	subs       []*subscription // subscribe.go
 	stop       context.CancelFunc
 	life       context.Context // canceled by stop: work that must end with Disconnect
 	loopDone   chan struct{}
@@ -336,11 +336,7 @@ func (u *UA) Connect(ctx context.Context) error {
 		u.background(loopCtx)
 	}()
 	if u.cfg.MWI && u.cfg.Host != "" {
-		sub := newMWISub(u)
-		u.mu.Lock()
-		u.mwi = sub
-		u.mu.Unlock()
-		u.tasks.goFunc(func() { sub.run(loopCtx) })
+		u.subscribeMWI()
 	}
 	return nil
 }
@@ -379,13 +375,7 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	wg.Wait()
 	stop()
 	<-done
-	u.mu.Lock()
-	sub := u.mwi
-	u.mwi = nil
-	u.mu.Unlock()
-	if sub != nil {
-		sub.unsubscribe(ctx)
-	}
+	u.unsubscribeAll(ctx)
 	if u.reg != nil {
 		u.reg.unregister(ctx)
 		u.reg = nil
