@@ -348,22 +348,23 @@ func (u *UA) findSubscription(req *sipmsg.Message, event string) *subscription {
 
 // handleEventNotify answers a NOTIFY of an event package other than refer:
 // in one of our subscriptions, its package's answer; an unsolicited
-// message-summary (outside any dialog) goes to OnVoicemail; anything else
-// is 481.
+// message-summary (outside any dialog) goes to OnVoicemail; one in a
+// call's dialog is the call's (489 there); anything else is 481.
 func (u *UA) handleEventNotify(tx *transaction.ServerTx, event string) {
 	req := tx.Request()
 	to, _ := req.To()
-	if to.Tag() == "" {
-		if strings.EqualFold(event, eventMWI) {
-			u.respond(tx, u.voicemailNotify(req), "")
-			return
-		}
+	switch {
+	case to.Tag() == "" && strings.EqualFold(event, eventMWI):
+		u.respond(tx, u.voicemailNotify(req), "")
+	case to.Tag() == "":
 		u.respond(tx, 481, "")
-		return
+	default:
+		if s := u.findSubscription(req, event); s != nil {
+			s.handleNotify(tx)
+		} else if c := u.findCall(req.CallID()); c != nil {
+			c.handleNotify(tx)
+		} else {
+			u.respond(tx, 481, "")
+		}
 	}
-	if s := u.findSubscription(req, event); s != nil {
-		s.handleNotify(tx)
-		return
-	}
-	u.respond(tx, 481, "")
 }
