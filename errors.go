@@ -62,6 +62,10 @@ var (
 	// *StatusError when a response said why); it is tried again with
 	// backoff unless the server ended it for good.
 	ErrMWIFailed = errors.New("xphone: voicemail subscription failed")
+	// ErrWatchFailed means the subscription of a Phone.Watch was refused
+	// or ended by the server (reported through OnError, with a
+	// *StatusError when a response said why).
+	ErrWatchFailed = errors.New("xphone: line watch failed")
 	// ErrMessageTooLarge means a SendMessage request would exceed the
 	// 1300 bytes RFC 3428 §4 allows on UDP; use TCP or TLS for more.
 	ErrMessageTooLarge = errors.New("xphone: message too large for UDP")

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xphone-go/xphone/internal/dialoginfo"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/mwi"
 	"github.com/xphone-go/xphone/internal/sdp"
@@ -223,10 +224,18 @@ func (p *phone) Dial(ctx context.Context, target string, opts ...DialOption) (Ca
 	return wrap(c), nil
 }
 
-func (p *phone) OnIncoming(f func(Call))   { p.mu.Lock(); p.incoming = f; p.mu.Unlock() }
-func (p *phone) OnRegistered(f func())     { p.mu.Lock(); p.registered = f; p.mu.Unlock() }
-func (p *phone) OnUnregistered(f func())   { p.mu.Lock(); p.unreg = f; p.mu.Unlock() }
-func (p *phone) OnError(f func(error))     { p.mu.Lock(); p.errf = f; p.mu.Unlock() }
+func (p *phone) OnIncoming(f func(Call)) { p.mu.Lock(); p.incoming = f; p.mu.Unlock() }
+func (p *phone) OnRegistered(f func())   { p.mu.Lock(); p.registered = f; p.mu.Unlock() }
+func (p *phone) OnUnregistered(f func()) { p.mu.Lock(); p.unreg = f; p.mu.Unlock() }
+func (p *phone) OnError(f func(error))   { p.mu.Lock(); p.errf = f; p.mu.Unlock() }
+func (p *phone) Watch(target string, f func(LineStatus)) (func(context.Context), error) {
+	w, err := p.ua.Watch(target, func(info dialoginfo.Info) { f(lineStatus(target, info)) })
+	if err != nil {
+		return nil, convertErr(err)
+	}
+	return w.Stop, nil
+}
+
 func (p *phone) OnMessage(f func(Message)) { p.mu.Lock(); p.message = f; p.mu.Unlock() }
 
 func (p *phone) SendMessage(ctx context.Context, target, contentType string, body []byte) error {
@@ -276,11 +285,14 @@ func convertErr(err error) error {
 		return nil
 	}
 	var se *ua.StatusError
-	if errors.Is(err, ua.ErrMWIRefused) {
-		if errors.As(err, &se) {
-			return fmt.Errorf("%w: %w", ErrMWIFailed, &StatusError{Code: se.Code, Reason: se.Reason})
+	for _, m := range []struct{ from, to error }{{ua.ErrMWIRefused, ErrMWIFailed}, {ua.ErrWatchRefused, ErrWatchFailed}} {
+		if !errors.Is(err, m.from) {
+			continue
 		}
-		return fmt.Errorf("%w: %s", ErrMWIFailed, strings.TrimPrefix(err.Error(), ua.ErrMWIRefused.Error()+"\n"))
+		if errors.As(err, &se) {
+			return fmt.Errorf("%w: %w", m.to, &StatusError{Code: se.Code, Reason: se.Reason})
+		}
+		return fmt.Errorf("%w: %s", m.to, strings.TrimPrefix(err.Error(), m.from.Error()+"\n"))
 	}
 	if errors.As(err, &se) {
 		return &StatusError{Code: se.Code, Reason: se.Reason}

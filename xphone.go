@@ -68,6 +68,14 @@ type Phone interface {
 	// a server storing it) accepted it, a *StatusError if refused, and
 	// ErrMessageTooLarge for a request over 1300 bytes on UDP.
 	SendMessage(ctx context.Context, target, contentType string, body []byte) error
+	// Watch follows the state of another line (a busy lamp field): it
+	// subscribes to target's dialog event package (RFC 4235; target as
+	// Dial takes it) and calls f with the line's status after every change
+	// the server reports, on the phone's callback goroutine, until stop
+	// (which removes the subscription within its context) or Disconnect.
+	// A refused subscription is reported through OnError wrapping
+	// ErrWatchFailed and tried again with backoff.
+	Watch(target string, f func(LineStatus)) (stop func(context.Context), err error)
 	// OnMessage sets the function called with each instant message
 	// received; without one they are refused (405). Set it before
 	// Connect: Allow (in REGISTER too) lists MESSAGE only while a handler

@@ -42,6 +42,13 @@ type MockPhone struct {
 	onMessage      func(xphone.Message)
 	sentMessages   []SentMessage
 	messageErr     error
+	watches        []*mockWatch
+}
+
+// mockWatch is one Watch of a MockPhone.
+type mockWatch struct {
+	target string
+	f      func(xphone.LineStatus)
 }
 
 // SentMessage is a message given to MockPhone.SendMessage.
@@ -303,6 +310,51 @@ func (p *MockPhone) SimulateMessage(m xphone.Message) {
 	p.mu.Lock()
 	if f := p.onMessage; f != nil {
 		p.events.push(func() { f(m) })
+	}
+	p.mu.Unlock()
+	p.events.run()
+}
+
+// Watch records the watch of target (Watched lists them) until stop;
+// SimulateLine feeds f. Like the real phone it needs a connected phone.
+func (p *MockPhone) Watch(target string, f func(xphone.LineStatus)) (func(context.Context), error) {
+	if err := checkTarget(target); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
+		return nil, xphone.ErrNotConnected
+	}
+	w := &mockWatch{target: target, f: f}
+	p.watches = append(p.watches, w)
+	return func(context.Context) {
+		p.mu.Lock()
+		p.watches = slices.DeleteFunc(p.watches, func(x *mockWatch) bool { return x == w })
+		p.mu.Unlock()
+	}, nil
+}
+
+// Watched returns the targets of the watches not stopped, oldest first.
+func (p *MockPhone) Watched() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.watches))
+	for _, w := range p.watches {
+		out = append(out, w.target)
+	}
+	return out
+}
+
+// SimulateLine reports st to every watch of st.Target, as a NOTIFY of
+// the line's dialog state would.
+func (p *MockPhone) SimulateLine(st xphone.LineStatus) {
+	p.mu.Lock()
+	for _, w := range p.watches {
+		if w.target == st.Target {
+			f := w.f
+			p.events.push(func() { f(st) })
+		}
 	}
 	p.mu.Unlock()
 	p.events.run()

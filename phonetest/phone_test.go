@@ -176,3 +176,31 @@ func TestMockMessages(t *testing.T) {
 		t.Errorf("OnMessage: got %+v, want %+v", got, in)
 	}
 }
+
+// TestMockWatch: Watch records the target, SimulateLine reaches its
+// callback (not another line's), stop ends it; Watch needs a connection.
+func TestMockWatch(t *testing.T) {
+	p := NewMockPhone()
+	if _, err := p.Watch("1002", func(xphone.LineStatus) {}); !errors.Is(err, xphone.ErrNotConnected) {
+		t.Errorf("Watch disconnected: got %v, want ErrNotConnected", err)
+	}
+	if err := p.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []xphone.LineStatus
+	stop, err := p.Watch("1002", func(s xphone.LineStatus) { got = append(got, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := p.Watched(); !reflect.DeepEqual(w, []string{"1002"}) {
+		t.Errorf("Watched: got %v", w)
+	}
+	ring := xphone.LineStatus{Target: "1002", State: xphone.LineRinging, Calls: 1, Caller: "sip:1001@x"}
+	p.SimulateLine(ring)
+	p.SimulateLine(xphone.LineStatus{Target: "1003", State: xphone.LineBusy})
+	stop(context.Background())
+	p.SimulateLine(xphone.LineStatus{Target: "1002"})
+	if len(got) != 1 || got[0] != ring || len(p.Watched()) != 0 {
+		t.Errorf("got %+v (watched %v), want only %+v", got, p.Watched(), ring)
+	}
+}

@@ -1,0 +1,108 @@
+package ua
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/dialoginfo"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// dialogDoc is a dialog-info document for entity with the given dialogs
+// as id/direction/state triples.
+func dialogDoc(t *testing.T, version int, full bool, dialogs ...string) string {
+	t.Helper()
+	info := dialoginfo.Info{Entity: "sip:1002@pbx", Version: uint32(version), Full: full}
+	for i := 0; i+2 < len(dialogs); i += 3 {
+		info.Dialogs = append(info.Dialogs, dialoginfo.Dialog{ID: dialogs[i], Direction: dialogs[i+1], State: dialogs[i+2]})
+	}
+	b, err := info.AppendTo(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestWatch: Watch subscribes to the target's dialog package (Event:
+// dialog, Accept: application/dialog-info+xml); each NOTIFY's dialogs,
+// partial documents merged into the full picture and terminated ones
+// dropped, reach the callback; a body that is not dialog-info is 400;
+// Stop removes the subscription (Expires: 0) and nothing is reported
+// after it.
+func TestWatch(t *testing.T) {
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.Host, c.Port, c.RegisterExpiry = "127.0.0.1", p.port, -1 })
+	got := make(chan dialoginfo.Info, 8)
+	w, err := u.Watch("1002", func(i dialoginfo.Info) { got <- i })
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	sub := p.next("SUBSCRIBE", isReq("SUBSCRIBE"))
+	if ev, acc := sub.m.Get("Event"), sub.m.Get("Accept"); ev != "dialog" || acc != dialoginfo.ContentType {
+		t.Errorf("SUBSCRIBE: Event %q Accept %q", ev, acc)
+	}
+	if ru := sub.m.RequestURI.String(); ru != fmt.Sprintf("sip:1002@127.0.0.1:%d", p.port) {
+		t.Errorf("Request-URI: got %s", ru)
+	}
+	tag := token()
+	p.respond(sub, 200, tag, "", "Expires", "3600")
+	seq := 0
+	notify := func(body string) *sipmsg.Message {
+		seq++
+		n := p.mwiNotify(sub.m, tag, seq, "active;expires=3600", "")
+		n.Set("Event", "dialog")
+		n.Add("Content-Type", dialoginfo.ContentType)
+		n.Body = []byte(body)
+		n.SetContentLength()
+		p.send(n, sub.from)
+		return p.next("answer to NOTIFY", isRespTo(n)).m
+	}
+	state := func(what string) string {
+		t.Helper()
+		select {
+		case i := <-got:
+			s := ""
+			for _, d := range i.Dialogs {
+				s += d.ID + ":" + d.State + " "
+			}
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: nothing reported", what)
+			return ""
+		}
+	}
+	for _, step := range []struct {
+		body, want string
+	}{
+		{dialogDoc(t, 0, true, "a", "recipient", "early"), "a:early "},
+		{dialogDoc(t, 1, false, "a", "recipient", "confirmed", "b", "initiator", "trying"), "a:confirmed b:trying "},
+		{dialogDoc(t, 2, false, "a", "recipient", "terminated"), "b:trying "},
+		{dialogDoc(t, 3, true), ""},
+	} {
+		if r := notify(step.body); r.StatusCode != 200 {
+			t.Fatalf("NOTIFY: got %d, want 200", r.StatusCode)
+		}
+		if s := state(step.want); s != step.want {
+			t.Errorf("after %.80q: got %q, want %q", step.body, s, step.want)
+		}
+	}
+	if r := notify("<not-dialog-info/>"); r.StatusCode != 400 {
+		t.Errorf("NOTIFY with a bad body: got %d, want 400", r.StatusCode)
+	}
+
+	stopped := make(chan struct{})
+	go func() { w.Stop(context.Background()); close(stopped) }()
+	un := p.next("unsubscribe", func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" })
+	p.respond(un, 200, tag, "", "Expires", "0")
+	<-stopped
+	if r := notify(dialogDoc(t, 4, true, "c", "recipient", "early")); r.StatusCode != 481 {
+		t.Errorf("NOTIFY after Stop: got %d, want 481", r.StatusCode)
+	}
+	select {
+	case i := <-got:
+		t.Errorf("reported after Stop: %+v", i)
+	default:
+	}
+}
