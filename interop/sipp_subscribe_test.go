@@ -58,3 +58,49 @@ func TestSIPpMWI(t *testing.T) {
 	}
 	checkSIPp(t, p, stf, 1, -1)
 }
+
+// TestSIPpWatch: SIPp is the dialog event notifier (blf-notifier.xml) of
+// line 1002. Phone.Watch subscribes (SIPp checks Event and Accept), the
+// line goes ringing (with the caller), busy (a partial document merged)
+// and idle (the dialog terminated); stopping the watch removes the
+// subscription, and SIPp exits 0.
+func TestSIPpWatch(t *testing.T) {
+	stf := filepath.Join(t.TempDir(), "stat.csv")
+	p, sport := startSIPp(t, "blf-notifier", "-trace_stat", "-stf", stf, "-fd", "1")
+	p.waitUntil(t, 10*time.Second, "bound to its UDP port", func() error { return udpBound(sport) })
+	ph, err := xphone.New(xphone.Config{
+		Username: "xphone", Host: "127.0.0.1", Port: sport, RegisterExpiry: -1, ListenAddr: "127.0.0.1:0",
+		RTPAddress: netip.MustParseAddr("127.0.0.1"), NATKeepaliveInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph.OnError(func(err error) { t.Errorf("OnError: %v", err) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ph.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	defer ph.Disconnect(context.Background())
+	got := make(chan xphone.LineStatus, 4)
+	stop, err := ph.Watch("1002", func(s xphone.LineStatus) { got <- s })
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	for _, want := range []xphone.LineStatus{
+		{Target: "1002", State: xphone.LineRinging, Calls: 1, Caller: "sip:1001@127.0.0.1"},
+		{Target: "1002", State: xphone.LineBusy, Calls: 1},
+		{Target: "1002", State: xphone.LineIdle},
+	} {
+		select {
+		case s := <-got:
+			if s != want {
+				t.Errorf("line status: got %+v, want %+v", s, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no line status, want %+v", want)
+		}
+	}
+	stop(ctx)
+	checkSIPp(t, p, stf, 1, -1)
+}
