@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/digest"
+	"github.com/xphone-go/xphone/internal/dialoginfo"
 	"github.com/xphone-go/xphone/internal/mwi"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
@@ -162,8 +163,9 @@ type PBX struct {
 	bindings map[string][]Binding
 	changed  chan struct{} // closed and replaced when any binding changes
 	pending  map[*transaction.ServerTx]context.CancelFunc
-	boxes    map[string]mwi.Counts // voicemail boxes by user (pbx_voicemail.go)
-	watches  map[string]*mwiWatch  // message-summary subscriptions by Call-ID
+	boxes    map[string]mwi.Counts                   // voicemail boxes by user (pbx_events.go)
+	lines    map[string]map[string]dialoginfo.Dialog // the calls of each user by Call-ID
+	watches  map[string]*eventWatch                  // subscriptions served, by Call-ID
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -47,8 +47,8 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 		p.respond(tx, 483, "", nil)
 		return
 	}
-	if toUs && isMWISubscribe(req) {
-		p.subscribeMWI(tx) // the PBX is its users' voicemail server
+	if ev := servedEvent(req); toUs && ev != "" {
+		p.subscribe(tx, ev) // the PBX is its users' notifier (pbx_events.go)
 		return
 	}
 	if toUs && req.RequestURI.User == "" {
@@ -253,10 +253,22 @@ func (p *PBX) relay(ctx context.Context, tx *transaction.ServerTx, fwd *sipmsg.M
 		}
 		return
 	}
+	req := tx.Request()
+	to, _ := req.To()
+	newCall := req.Method == "INVITE" && to.Tag() == ""
+	if newCall {
+		p.trackInvite(req, nil)
+	}
 	final := false
 	for resp := range ct.Responses() {
+		if newCall {
+			p.trackInvite(req, resp)
+		}
 		if resp.StatusCode == 100 {
 			continue
+		}
+		if req.Method == "BYE" && resp.StatusCode >= 200 {
+			p.trackBye(req)
 		}
 		resp.RemoveVia()
 		final = final || resp.StatusCode >= 200

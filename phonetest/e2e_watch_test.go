@@ -1,0 +1,73 @@
+package phonetest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone"
+)
+
+// TestE2EWatch: Carol's phone watches Bob's line through the PBX (a busy
+// lamp field): idle at first, ringing with Alice as caller while Alice's
+// call rings, busy once Bob answers, idle again after the hang-up.
+func TestE2EWatch(t *testing.T) {
+	pbx := startE2E(t, PBXConfig{})
+	alice := e2ePhone(t, e2eConfig(pbx, "alice"))
+	bob := e2ePhone(t, e2eConfig(pbx, "bob"))
+	carol := e2ePhone(t, e2eConfig(pbx, "carol"))
+	carol.OnError(func(err error) { t.Errorf("carol: %v", err) })
+	in := listen(bob, nil)
+	got := make(chan xphone.LineStatus, 8)
+	stop, err := carol.Watch("bob", func(s xphone.LineStatus) { got <- s })
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	defer stop(context.Background())
+	// wait returns the first status in state want, skipping others (a
+	// line passes through trying before it rings).
+	wait := func(want xphone.LineState) xphone.LineStatus {
+		t.Helper()
+		timeout := time.After(e2eWait)
+		for {
+			select {
+			case s := <-got:
+				if s.State == want {
+					return s
+				}
+			case <-timeout:
+				t.Fatalf("Bob's line never went %v", want)
+			}
+		}
+	}
+	if s := wait(xphone.LineIdle); s.Target != "bob" || s.Calls != 0 {
+		t.Errorf("first status: got %+v", s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	dialed := make(chan xphone.Call, 1)
+	go func() {
+		c, err := alice.Dial(ctx, "bob")
+		if err != nil {
+			t.Errorf("Dial: %v", err)
+		}
+		dialed <- c
+	}()
+	callee := in.next(t)
+	if s := wait(xphone.LineRinging); !strings.HasPrefix(s.Caller, "sip:alice@") {
+		t.Errorf("ringing: got caller %q, want Alice", s.Caller)
+	}
+	if err := callee.Accept(ctx); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	wait(xphone.LineBusy)
+	caller := <-dialed
+	if caller == nil {
+		t.FailNow()
+	}
+	if err := caller.End(ctx); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	wait(xphone.LineIdle)
+}
