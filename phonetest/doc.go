@@ -14,10 +14,14 @@
 //
 // Simulate... methods play the other side: an incoming call, the callee
 // answering or ringing, DTMF, hold, a remote hangup, a registration lost,
-// the steps of a transfer (SimulateTransfer, reported to OnTransfer).
+// the steps of a transfer (SimulateTransfer, reported to OnTransfer), an
+// attended transfer to us (SimulateReplaced), voicemail status
+// (SimulateVoicemail), instant messages (SimulateMessage) and the state of
+// a watched line (SimulateLine).
 // Inject... methods deliver audio and RTP on the reader channels.
 // Inspectors report what the code under test did: SentDTMF, SentPCM,
-// SentRTP, TransferTarget, DTMFMode, RejectedWith, Dialed, LastCall.
+// SentRTP, TransferTarget, TransferConsult, DTMFMode, RejectedWith, Dialed,
+// LastCall, SentMessages, Watched.
 //
 // # Synchronous callbacks
 //
@@ -44,7 +48,10 @@
 // REGISTER (401) and requests from its users (407) with digest, keeps
 // bindings with expiry, and routes calls between registered users with
 // Record-Route, so that every request and response of a call passes
-// through it.
+// through it. It is also the notifier of two event packages for its users:
+// their voicemail boxes (message-summary, RFC 3842; SetVoicemail fills
+// them) and the state of their lines (dialog, RFC 4235: the calls it
+// routes), for phones with xphone.Config.MWI or calling Phone.Watch.
 //
 // Behaviours are scripted per request with PBXConfig.Script, which returns
 // an Answer: busy (486), reject (603), redirect (302 with Contact), no answer
