@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/xphone-go/xphone/internal/xmldoc"
 )
 
 // ContentType is the media type of a dialog-info document.
@@ -94,8 +96,7 @@ func Parse(body []byte) (Info, error) {
 		return info, syntaxError("document too long")
 	}
 	var x xmlInfo
-	d := xml.NewDecoder(bytes.NewReader(body))
-	if err := d.Decode(&x); err != nil {
+	if err := xmldoc.Decode(body, &x); err != nil {
 		return info, syntaxError(err.Error())
 	}
 	v, err := strconv.ParseUint(x.Version, 10, 32)

@@ -23,7 +23,7 @@ var rank = map[string]int{
 	"sipmsg": 0, "digest": 0, "rtp": 0, "g711": 0, "g722": 0, "stun": 0,
 	"srtp": 0, "jitter": 0, "audio/wav": 0,
 	"internal/opus": 0, "internal/leakcheck": 0, "internal/audiotest": 0,
-	"internal/layering": 0, "interop/internal/netem": 0, "internal/udpsock": 0, "internal/mwi": 0, "internal/dialoginfo": 0,
+	"internal/layering": 0, "interop/internal/netem": 0, "internal/udpsock": 0, "internal/mwi": 0, "internal/dialoginfo": 1, "internal/pidf": 1, "internal/xmldoc": 0,
 
 	"internal/transport": 1, "internal/dialog": 1, "internal/sdp": 1, "internal/media": 1,
 	"transaction": 2,
