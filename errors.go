@@ -62,7 +62,8 @@ var (
 	// *StatusError when a response said why); it is tried again with
 	// backoff unless the server ended it for good.
 	ErrMWIFailed = errors.New("xphone: voicemail subscription failed")
-	// ErrWatchFailed means the subscription of a Phone.Watch was refused
+	// ErrWatchFailed means the subscription of a Phone.Watch or
+	// WatchPresence was refused
 	// or ended by the server (reported through OnError, with a
 	// *StatusError when a response said why).
 	ErrWatchFailed = errors.New("xphone: line watch failed")

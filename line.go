@@ -60,3 +60,16 @@ func lineStatus(target string, info dialoginfo.Info) LineStatus {
 	}
 	return st
 }
+
+// Presence is the presence of a watched user (RFC 3856, PIDF), after
+// each change the server reports, for Phone.WatchPresence.
+type Presence struct {
+	// Target is the user, as given to WatchPresence.
+	Target string
+	// Online is true when the user can be reached: any of their devices
+	// is open (for a PBX, typically: registered).
+	Online bool
+	// Note is the user's status text ("Away", "In a meeting"), "" when
+	// none is given.
+	Note string
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/xphone-go/xphone/internal/dialoginfo"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/mwi"
+	"github.com/xphone-go/xphone/internal/pidf"
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/internal/ua"
@@ -230,6 +231,16 @@ func (p *phone) OnUnregistered(f func()) { p.mu.Lock(); p.unreg = f; p.mu.Unlock
 func (p *phone) OnError(f func(error))   { p.mu.Lock(); p.errf = f; p.mu.Unlock() }
 func (p *phone) Watch(target string, f func(LineStatus)) (func(context.Context), error) {
 	w, err := p.ua.Watch(target, func(info dialoginfo.Info) { f(lineStatus(target, info)) })
+	if err != nil {
+		return nil, convertErr(err)
+	}
+	return w.Stop, nil
+}
+
+func (p *phone) WatchPresence(target string, f func(Presence)) (func(context.Context), error) {
+	w, err := p.ua.WatchPresence(target, func(pr pidf.Presence) {
+		f(Presence{Target: target, Online: pr.Open(), Note: pr.Note()})
+	})
 	if err != nil {
 		return nil, convertErr(err)
 	}

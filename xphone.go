@@ -76,6 +76,9 @@ type Phone interface {
 	// A refused subscription is reported through OnError wrapping
 	// ErrWatchFailed and tried again with backoff.
 	Watch(target string, f func(LineStatus)) (stop func(context.Context), err error)
+	// WatchPresence follows target's presence (RFC 3856, PIDF) as Watch
+	// follows a line: f gets the status after each change.
+	WatchPresence(target string, f func(Presence)) (stop func(context.Context), err error)
 	// OnMessage sets the function called with each instant message
 	// received; without one they are refused (405). Set it before
 	// Connect: Allow (in REGISTER too) lists MESSAGE only while a handler

@@ -104,3 +104,47 @@ func TestSIPpWatch(t *testing.T) {
 	stop(ctx)
 	checkSIPp(t, p, stf, 1, -1)
 }
+
+// TestSIPpPresence: SIPp is the presence notifier (presence-notifier.xml)
+// of 1002. Phone.WatchPresence subscribes (SIPp checks Event and Accept),
+// reports online with the note of the open tuple (skipping the RPID
+// element), then offline; stopping the watch removes the subscription.
+func TestSIPpPresence(t *testing.T) {
+	stf := filepath.Join(t.TempDir(), "stat.csv")
+	p, sport := startSIPp(t, "presence-notifier", "-trace_stat", "-stf", stf, "-fd", "1")
+	p.waitUntil(t, 10*time.Second, "bound to its UDP port", func() error { return udpBound(sport) })
+	ph, err := xphone.New(xphone.Config{
+		Username: "xphone", Host: "127.0.0.1", Port: sport, RegisterExpiry: -1, ListenAddr: "127.0.0.1:0",
+		RTPAddress: netip.MustParseAddr("127.0.0.1"), NATKeepaliveInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph.OnError(func(err error) { t.Errorf("OnError: %v", err) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ph.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	defer ph.Disconnect(context.Background())
+	got := make(chan xphone.Presence, 4)
+	stop, err := ph.WatchPresence("1002", func(pr xphone.Presence) { got <- pr })
+	if err != nil {
+		t.Fatalf("WatchPresence: %v", err)
+	}
+	for _, want := range []xphone.Presence{
+		{Target: "1002", Online: true, Note: "At lunch"},
+		{Target: "1002"},
+	} {
+		select {
+		case pr := <-got:
+			if pr != want {
+				t.Errorf("presence: got %+v, want %+v", pr, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no presence, want %+v", want)
+		}
+	}
+	stop(ctx)
+	checkSIPp(t, p, stf, 1, -1)
+}

@@ -71,3 +71,44 @@ func TestE2EWatch(t *testing.T) {
 	}
 	wait(xphone.LineIdle)
 }
+
+// TestE2EPresence: Carol watches Bob's presence through the PBX: online
+// while Bob's phone is registered, offline once it disconnects.
+func TestE2EPresence(t *testing.T) {
+	pbx := startE2E(t, PBXConfig{})
+	carol := e2ePhone(t, e2eConfig(pbx, "carol"))
+	bob, err := xphone.New(e2eConfig(pbx, "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	if err := bob.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	got := make(chan xphone.Presence, 4)
+	stop, err := carol.WatchPresence("bob", func(p xphone.Presence) { got <- p })
+	if err != nil {
+		t.Fatalf("WatchPresence: %v", err)
+	}
+	defer stop(context.Background())
+	next := func(what string) xphone.Presence {
+		t.Helper()
+		select {
+		case p := <-got:
+			return p
+		case <-time.After(e2eWait):
+			t.Fatalf("%s: no presence", what)
+			return xphone.Presence{}
+		}
+	}
+	if p := next("registered"); p != (xphone.Presence{Target: "bob", Online: true}) {
+		t.Errorf("while registered: got %+v", p)
+	}
+	if err := bob.Disconnect(ctx); err != nil {
+		t.Fatalf("Disconnect: %v", err)
+	}
+	if p := next("unregistered"); p.Online {
+		t.Errorf("after Disconnect: got %+v, want offline", p)
+	}
+}

@@ -9,22 +9,25 @@ import (
 
 	"github.com/xphone-go/xphone/internal/dialoginfo"
 	"github.com/xphone-go/xphone/internal/mwi"
+	"github.com/xphone-go/xphone/internal/pidf"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
 	"github.com/xphone-go/xphone/transaction"
 )
 
-// The PBX is the notifier of two event packages (RFC 6665) for its users:
-// message-summary (RFC 3842), a voicemail box per user that SetVoicemail
-// fills, to which only its user may subscribe; and dialog (RFC 4235), the
-// calls the PBX routes to or from a user, to which any user may subscribe
-// (a busy lamp field). A SUBSCRIBE is answered 200 and followed by a
+// The PBX is the notifier of three event packages (RFC 6665) for its
+// users: message-summary (RFC 3842), a voicemail box per user that
+// SetVoicemail fills, to which only its user may subscribe; dialog (RFC
+// 4235), the calls the PBX routes to or from a user (a busy lamp field);
+// and presence (RFC 3856), open while the user has a binding. Any user
+// may subscribe to the last two. A SUBSCRIBE is answered 200 and followed by a
 // NOTIFY of the whole state, as is every change while it lasts.
 
 // The packages served.
 const (
-	eventMWI    = "message-summary"
-	eventDialog = "dialog"
+	eventMWI      = "message-summary"
+	eventDialog   = "dialog"
+	eventPresence = "presence"
 )
 
 // eventWatch is one subscription the PBX serves.
@@ -67,7 +70,7 @@ func servedEvent(req *sipmsg.Message) string {
 	if err != nil {
 		return ""
 	}
-	for _, e := range []string{eventMWI, eventDialog} {
+	for _, e := range []string{eventMWI, eventDialog, eventPresence} {
 		if strings.EqualFold(ev.Type, e) {
 			return e
 		}
@@ -177,6 +180,11 @@ func (p *PBX) notifyWatch(w *eventWatch, final bool) {
 		sum := mwi.Summary{Waiting: box.New > 0, Account: p.UserURI(w.user),
 			Classes: []mwi.Class{{Name: "voice-message", Counts: box}}}
 		body, ctype = sum.AppendTo(nil), mwi.ContentType
+	} else if w.event == eventPresence {
+		pr := pidf.Presence{Entity: p.UserURI(w.user),
+			Tuples: []pidf.Tuple{{ID: w.user, Open: len(p.current(w.user, p.cfg.Now())) > 0}}}
+		body, _ = pr.AppendTo(nil)
+		ctype = pidf.ContentType
 	} else {
 		info := dialoginfo.Info{Entity: p.UserURI(w.user), Version: w.version, Full: true}
 		w.version++

@@ -133,6 +133,7 @@ func (p *PBX) register(tx *transaction.ServerTx) {
 
 	p.mu.Lock()
 	now := p.cfg.Now()
+	wasOnline := len(p.current(aor, now)) > 0
 	bs := slices.Clone(p.bindings[aor])
 	code, reason := p.update(&bs, contacts, hdrExpires, callID, cseq.Seq, tx.Source(), now)
 	if code == 200 {
@@ -141,6 +142,9 @@ func (p *PBX) register(tx *transaction.ServerTx) {
 	}
 	current := p.current(aor, now)
 	p.mu.Unlock()
+	if online := len(current) > 0; online != wasOnline {
+		p.notifyAll(eventPresence, aor) // pbx_events.go
+	}
 
 	switch code {
 	case 423:

@@ -45,10 +45,11 @@ type MockPhone struct {
 	watches        []*mockWatch
 }
 
-// mockWatch is one Watch of a MockPhone.
+// mockWatch is one Watch or WatchPresence of a MockPhone.
 type mockWatch struct {
-	target string
-	f      func(xphone.LineStatus)
+	target   string
+	f        func(xphone.LineStatus)
+	presence func(xphone.Presence)
 }
 
 // SentMessage is a message given to MockPhone.SendMessage.
@@ -318,7 +319,17 @@ func (p *MockPhone) SimulateMessage(m xphone.Message) {
 // Watch records the watch of target (Watched lists them) until stop;
 // SimulateLine feeds f. Like the real phone it needs a connected phone.
 func (p *MockPhone) Watch(target string, f func(xphone.LineStatus)) (func(context.Context), error) {
-	if err := checkTarget(target); err != nil {
+	return p.addWatch(&mockWatch{target: target, f: f})
+}
+
+// WatchPresence records the watch of target's presence (Watched lists it)
+// until stop; SimulatePresence feeds f.
+func (p *MockPhone) WatchPresence(target string, f func(xphone.Presence)) (func(context.Context), error) {
+	return p.addWatch(&mockWatch{target: target, presence: f})
+}
+
+func (p *MockPhone) addWatch(w *mockWatch) (func(context.Context), error) {
+	if err := checkTarget(w.target); err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
@@ -326,7 +337,6 @@ func (p *MockPhone) Watch(target string, f func(xphone.LineStatus)) (func(contex
 	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
 		return nil, xphone.ErrNotConnected
 	}
-	w := &mockWatch{target: target, f: f}
 	p.watches = append(p.watches, w)
 	return func(context.Context) {
 		p.mu.Lock()
@@ -351,9 +361,23 @@ func (p *MockPhone) Watched() []string {
 func (p *MockPhone) SimulateLine(st xphone.LineStatus) {
 	p.mu.Lock()
 	for _, w := range p.watches {
-		if w.target == st.Target {
+		if w.target == st.Target && w.f != nil {
 			f := w.f
 			p.events.push(func() { f(st) })
+		}
+	}
+	p.mu.Unlock()
+	p.events.run()
+}
+
+// SimulatePresence reports pr to every WatchPresence of pr.Target, as a
+// presence NOTIFY would.
+func (p *MockPhone) SimulatePresence(pr xphone.Presence) {
+	p.mu.Lock()
+	for _, w := range p.watches {
+		if w.target == pr.Target && w.presence != nil {
+			f := w.presence
+			p.events.push(func() { f(pr) })
 		}
 	}
 	p.mu.Unlock()

@@ -204,3 +204,29 @@ func TestMockWatch(t *testing.T) {
 		t.Errorf("got %+v (watched %v), want only %+v", got, p.Watched(), ring)
 	}
 }
+
+// TestMockPresence: SimulatePresence reaches WatchPresence's callback
+// only, and Watched lists the watch until it stops.
+func TestMockPresence(t *testing.T) {
+	p := NewMockPhone()
+	if err := p.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []xphone.Presence
+	stop, err := p.WatchPresence("1003", func(pr xphone.Presence) { got = append(got, pr) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines int
+	stopLine, _ := p.Watch("1003", func(xphone.LineStatus) { lines++ })
+	want := xphone.Presence{Target: "1003", Online: true, Note: "Away"}
+	p.SimulatePresence(want)
+	if len(got) != 1 || got[0] != want || lines != 0 {
+		t.Errorf("got %+v (line reports %d), want only %+v", got, lines, want)
+	}
+	stop(context.Background())
+	stopLine(context.Background())
+	if w := p.Watched(); len(w) != 0 {
+		t.Errorf("Watched after stop: %v", w)
+	}
+}

@@ -7,37 +7,38 @@ import (
 	"sync"
 
 	"github.com/xphone-go/xphone/internal/dialoginfo"
+	"github.com/xphone-go/xphone/internal/pidf"
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
-// Busy lamp field: Watch keeps a subscription (subscribe.go) to the
-// dialog event package (RFC 4235) of a target and reports its dialogs
-// after every NOTIFY, partial documents merged into the full picture.
+// Watching other users: Watch keeps a subscription (subscribe.go) to the
+// dialog event package (RFC 4235) of a target, a busy lamp field, and
+// reports its dialogs after every NOTIFY, partial documents merged into
+// the full picture; WatchPresence does the same for the presence package
+// (RFC 3856, PIDF documents).
 
-// eventDialog is the event package of RFC 4235.
-const eventDialog = "dialog"
+// The event packages watched.
+const (
+	eventDialog   = "dialog"
+	eventPresence = "presence"
+)
 
 // ErrWatchRefused is wrapped by the errors OnError gets when a notifier
-// refuses or ends a Watch's subscription.
-var ErrWatchRefused = errors.Join(ErrSubscriptionRefused, errors.New("ua: dialog subscription refused"))
+// refuses or ends a Watch's or WatchPresence's subscription.
+var ErrWatchRefused = errors.Join(ErrSubscriptionRefused, errors.New("ua: watch subscription refused"))
 
-// Watcher is a subscription to the dialog state of one target.
+// Watcher is a subscription to the state of one target.
 type Watcher struct {
 	u *UA
 	s *subscription
-	f func(dialoginfo.Info)
 
 	mu      sync.Mutex
-	dialogs []dialoginfo.Dialog // the target's dialogs now, in the order first seen
+	stopped bool
 }
 
-// Watch subscribes to target's dialog event package (RFC 4235), target as
-// Dial takes it, until Stop or Disconnect. After each NOTIFY f gets all of
-// target's dialogs that have not ended, as one full document (partial
-// ones are merged), on the UA's callback goroutine. Refusals go to
-// OnError wrapping ErrWatchRefused; the subscription is tried again with
-// backoff unless the notifier ended it for good.
-func (u *UA) Watch(target string, f func(dialoginfo.Info)) (*Watcher, error) {
+// watch subscribes to event of target; read turns a NOTIFY's body into
+// the report to queue, or fails (the NOTIFY then gets 400).
+func (u *UA) watch(target, event, accept string, read func(body []byte) (func(), error)) (*Watcher, error) {
 	if !u.Connected() {
 		return nil, ErrNotConnected
 	}
@@ -45,16 +46,96 @@ func (u *UA) Watch(target string, f func(dialoginfo.Info)) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Watcher{u: u, f: f}
-	w.s = &subscription{event: eventDialog, accept: dialoginfo.ContentType, target: uri,
-		notify: w.notify, refused: ErrWatchRefused}
+	w := &Watcher{u: u}
+	notify := func(req *sipmsg.Message) int {
+		if len(req.Body) == 0 {
+			return 200
+		}
+		report, err := read(req.Body)
+		if err != nil {
+			return 400
+		}
+		u.emit(func() {
+			w.mu.Lock()
+			stopped := w.stopped
+			w.mu.Unlock()
+			if !stopped {
+				report()
+			}
+		})
+		return 200
+	}
+	w.s = &subscription{event: event, accept: accept, target: uri, notify: notify, refused: ErrWatchRefused}
 	u.subscribe(w.s)
 	return w, nil
 }
 
+// Watch subscribes to target's dialog event package (RFC 4235), target as
+// Dial takes it, until Stop or Disconnect. After each NOTIFY f gets all of
+// target's dialogs that have not ended, as one full document (partial
+// ones are merged; at most dialoginfo.MaxDialogs are kept), on the UA's
+// callback goroutine. Refusals go to OnError wrapping ErrWatchRefused; the
+// subscription is tried again with backoff unless the notifier ended it
+// for good.
+func (u *UA) Watch(target string, f func(dialoginfo.Info)) (*Watcher, error) {
+	var mu sync.Mutex
+	var dialogs []dialoginfo.Dialog // the target's dialogs now, in the order first seen
+	return u.watch(target, eventDialog, dialoginfo.ContentType, func(body []byte) (func(), error) {
+		info, err := dialoginfo.Parse(body)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		dialogs = mergeDialogs(dialogs, info)
+		view := dialoginfo.Info{Entity: info.Entity, Version: info.Version, Full: true, Dialogs: slices.Clone(dialogs)}
+		return func() { f(view) }, nil
+	})
+}
+
+// mergeDialogs applies a dialog-info document to the dialogs known: a
+// full one replaces them, a partial one updates them; terminated dialogs
+// go.
+func mergeDialogs(dialogs []dialoginfo.Dialog, info dialoginfo.Info) []dialoginfo.Dialog {
+	if info.Full {
+		dialogs = dialogs[:0]
+	}
+	for _, d := range info.Dialogs {
+		i := slices.IndexFunc(dialogs, func(x dialoginfo.Dialog) bool { return x.ID == d.ID })
+		switch {
+		case d.State == dialoginfo.Terminated && i >= 0:
+			dialogs = slices.Delete(dialogs, i, i+1)
+		case d.State == dialoginfo.Terminated:
+		case i >= 0:
+			dialogs[i] = d
+		default:
+			if len(dialogs) == dialoginfo.MaxDialogs {
+				dialogs = slices.Delete(dialogs, 0, 1) // partial documents must not grow it without bound
+			}
+			dialogs = append(dialogs, d)
+		}
+	}
+	return dialogs
+}
+
+// WatchPresence subscribes to target's presence event package (RFC
+// 3856), as Watch does for dialogs; f gets each PIDF document NOTIFYed.
+func (u *UA) WatchPresence(target string, f func(pidf.Presence)) (*Watcher, error) {
+	return u.watch(target, eventPresence, pidf.ContentType, func(body []byte) (func(), error) {
+		p, err := pidf.Parse(body)
+		if err != nil {
+			return nil, err
+		}
+		return func() { f(p) }, nil
+	})
+}
+
 // Stop ends the subscription, removing it at the notifier (Expires: 0)
-// within ctx. f gets nothing queued after Stop began.
+// within ctx. A report not yet begun when Stop is called is dropped.
 func (w *Watcher) Stop(ctx context.Context) {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 	u := w.u
 	u.mu.Lock()
 	i := slices.Index(u.subs, w.s)
@@ -62,56 +143,7 @@ func (w *Watcher) Stop(ctx context.Context) {
 		u.subs = slices.Delete(u.subs, i, i+1)
 	}
 	u.mu.Unlock()
-	if i < 0 {
-		return // stopped already, or by Disconnect
+	if i >= 0 {
+		w.s.stop(ctx)
 	}
-	w.s.stop(ctx)
-	w.mu.Lock()
-	w.f = nil
-	w.mu.Unlock()
-}
-
-// notify reads a dialog-info NOTIFY: 400 for a body that is not
-// dialog-info, else 200 and the merged picture to f.
-func (w *Watcher) notify(req *sipmsg.Message) int {
-	if len(req.Body) == 0 {
-		return 200
-	}
-	info, err := dialoginfo.Parse(req.Body)
-	if err != nil {
-		return 400
-	}
-	w.mu.Lock()
-	if info.Full {
-		w.dialogs = w.dialogs[:0]
-	}
-	for _, d := range info.Dialogs {
-		i := slices.IndexFunc(w.dialogs, func(x dialoginfo.Dialog) bool { return x.ID == d.ID })
-		switch {
-		case d.State == dialoginfo.Terminated && i >= 0:
-			w.dialogs = slices.Delete(w.dialogs, i, i+1)
-		case d.State == dialoginfo.Terminated:
-		case i >= 0:
-			w.dialogs[i] = d
-		default:
-			if len(w.dialogs) == dialoginfo.MaxDialogs {
-				w.dialogs = slices.Delete(w.dialogs, 0, 1) // partial documents must not grow it without bound
-			}
-			w.dialogs = append(w.dialogs, d)
-		}
-	}
-	view := dialoginfo.Info{Entity: info.Entity, Version: info.Version, Full: true, Dialogs: slices.Clone(w.dialogs)}
-	f := w.f
-	w.mu.Unlock()
-	if f != nil {
-		w.u.emit(func() {
-			w.mu.Lock()
-			live := w.f != nil
-			w.mu.Unlock()
-			if live {
-				f(view)
-			}
-		})
-	}
-	return 200
 }

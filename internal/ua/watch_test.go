@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/dialoginfo"
+	"github.com/xphone-go/xphone/internal/pidf"
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
@@ -105,4 +106,59 @@ func TestWatch(t *testing.T) {
 		t.Errorf("reported after Stop: %+v", i)
 	default:
 	}
+}
+
+// TestWatchPresence: WatchPresence subscribes with Event: presence and
+// Accept: application/pidf+xml; each PIDF document reaches the callback;
+// a body that is not PIDF is 400.
+func TestWatchPresence(t *testing.T) {
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.Host, c.Port, c.RegisterExpiry = "127.0.0.1", p.port, -1 })
+	got := make(chan pidf.Presence, 4)
+	w, err := u.WatchPresence("1003", func(pr pidf.Presence) { got <- pr })
+	if err != nil {
+		t.Fatalf("WatchPresence: %v", err)
+	}
+	sub := p.next("SUBSCRIBE", isReq("SUBSCRIBE"))
+	if ev, acc := sub.m.Get("Event"), sub.m.Get("Accept"); ev != "presence" || acc != pidf.ContentType {
+		t.Errorf("SUBSCRIBE: Event %q Accept %q", ev, acc)
+	}
+	tag := token()
+	p.respond(sub, 200, tag, "", "Expires", "3600")
+	for i, doc := range []pidf.Presence{
+		{Entity: "sip:1003@pbx", Tuples: []pidf.Tuple{{ID: "a", Open: true, Notes: []string{"At lunch"}}}},
+		{Entity: "sip:1003@pbx", Tuples: []pidf.Tuple{{ID: "a"}}},
+	} {
+		body, err := doc.AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := p.mwiNotify(sub.m, tag, i+1, "active;expires=3600", "")
+		n.Set("Event", "presence")
+		n.Add("Content-Type", pidf.ContentType)
+		n.Body = body
+		n.SetContentLength()
+		p.send(n, sub.from)
+		if r := p.next("answer", isRespTo(n)).m; r.StatusCode != 200 {
+			t.Fatalf("NOTIFY %d: got %d", i+1, r.StatusCode)
+		}
+		select {
+		case pr := <-got:
+			if pr.Open() != doc.Open() || pr.Note() != doc.Note() {
+				t.Errorf("NOTIFY %d: got open %v note %q, want %v %q", i+1, pr.Open(), pr.Note(), doc.Open(), doc.Note())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("NOTIFY %d not reported", i+1)
+		}
+	}
+	bad := p.mwiNotify(sub.m, tag, 3, "active", "")
+	bad.Set("Event", "presence")
+	bad.Body = []byte("<presence/>")
+	bad.SetContentLength()
+	p.send(bad, sub.from)
+	if r := p.next("answer", isRespTo(bad)).m; r.StatusCode != 400 {
+		t.Errorf("NOTIFY with a bad document: got %d, want 400", r.StatusCode)
+	}
+	go w.Stop(context.Background())
+	p.respond(p.next("unsubscribe", func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" }), 200, tag, "")
 }
