@@ -16,6 +16,7 @@ import (
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/internal/ua"
 	"github.com/xphone-go/xphone/jitter"
+	"github.com/xphone-go/xphone/sipmsg"
 )
 
 // New returns a Phone for cfg, after Config.Validate. It does no network
@@ -245,6 +246,22 @@ func (p *phone) WatchPresence(target string, f func(Presence)) (func(context.Con
 		return nil, convertErr(err)
 	}
 	return w.Stop, nil
+}
+
+func (p *phone) SetPresence(ctx context.Context, online bool, note string) error {
+	entity := sipmsg.URI{Scheme: "sip", User: p.cfg.Username, Host: p.cfg.Host}
+	t := pidf.Tuple{ID: "xphone", Open: online}
+	if note != "" {
+		t.Notes = []string{note}
+	}
+	err := p.ua.Publish(ctx, pidf.Presence{Entity: entity.String(), Tuples: []pidf.Tuple{t}})
+	if errors.Is(err, ua.ErrPublishRefused) {
+		var se *ua.StatusError
+		if errors.As(err, &se) {
+			return &StatusError{Code: se.Code, Reason: se.Reason}
+		}
+	}
+	return convertErr(err)
 }
 
 func (p *phone) OnMessage(f func(Message)) { p.mu.Lock(); p.message = f; p.mu.Unlock() }

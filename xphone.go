@@ -79,6 +79,11 @@ type Phone interface {
 	// WatchPresence follows target's presence (RFC 3856, PIDF) as Watch
 	// follows a line: f gets the status after each change.
 	WatchPresence(target string, f func(Presence)) (stop func(context.Context), err error)
+	// SetPresence publishes our own presence to the server (PUBLISH, RFC
+	// 3903): online or not, and a note ("In a meeting"). It returns once
+	// the server took it; the phone then keeps it published until
+	// Disconnect, which removes it. It needs Config.Host.
+	SetPresence(ctx context.Context, online bool, note string) error
 	// OnMessage sets the function called with each instant message
 	// received; without one they are refused (405). Set it before
 	// Connect: Allow (in REGISTER too) lists MESSAGE only while a handler

@@ -148,3 +148,32 @@ func TestSIPpPresence(t *testing.T) {
 	stop(ctx)
 	checkSIPp(t, p, stf, 1, -1)
 }
+
+// TestSIPpPublish: SIPp is the presence server (presence-publish.xml):
+// SetPresence's PUBLISH carries Event: presence and a PIDF document with
+// the closed tuple and its note (SIPp checks them), and Disconnect removes
+// the publication by its entity tag (Expires: 0, SIP-If-Match, no body).
+func TestSIPpPublish(t *testing.T) {
+	stf := filepath.Join(t.TempDir(), "stat.csv")
+	p, sport := startSIPp(t, "presence-publish", "-trace_stat", "-stf", stf, "-fd", "1")
+	p.waitUntil(t, 10*time.Second, "bound to its UDP port", func() error { return udpBound(sport) })
+	ph, err := xphone.New(xphone.Config{
+		Username: "xphone", Host: "127.0.0.1", Port: sport, RegisterExpiry: -1, ListenAddr: "127.0.0.1:0",
+		RTPAddress: netip.MustParseAddr("127.0.0.1"), NATKeepaliveInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ph.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	if err := ph.SetPresence(ctx, false, "In a meeting"); err != nil {
+		t.Errorf("SetPresence: %v", err)
+	}
+	if err := ph.Disconnect(ctx); err != nil {
+		t.Errorf("Disconnect: %v", err)
+	}
+	checkSIPp(t, p, stf, 1, -1)
+}

@@ -73,7 +73,9 @@ func TestE2EWatch(t *testing.T) {
 }
 
 // TestE2EPresence: Carol watches Bob's presence through the PBX: online
-// while Bob's phone is registered, offline once it disconnects.
+// while Bob's phone is registered; then what Bob publishes (SetPresence:
+// away with a note, back); offline once his phone disconnects (which
+// removes the publication and the binding).
 func TestE2EPresence(t *testing.T) {
 	pbx := startE2E(t, PBXConfig{})
 	carol := e2ePhone(t, e2eConfig(pbx, "carol"))
@@ -105,10 +107,26 @@ func TestE2EPresence(t *testing.T) {
 	if p := next("registered"); p != (xphone.Presence{Target: "bob", Online: true}) {
 		t.Errorf("while registered: got %+v", p)
 	}
+	// Bob publishes his own presence; it overrides the registration.
+	for _, want := range []xphone.Presence{{Target: "bob", Note: "In a meeting"}, {Target: "bob", Online: true, Note: "Back"}} {
+		if err := bob.SetPresence(ctx, want.Online, want.Note); err != nil {
+			t.Fatalf("SetPresence: %v", err)
+		}
+		if p := next("published"); p != want {
+			t.Errorf("after SetPresence: got %+v, want %+v", p, want)
+		}
+	}
+	// Disconnect removes the publication, then the binding: offline at last.
 	if err := bob.Disconnect(ctx); err != nil {
 		t.Fatalf("Disconnect: %v", err)
 	}
-	if p := next("unregistered"); p.Online {
-		t.Errorf("after Disconnect: got %+v, want offline", p)
+	for {
+		p := next("after Disconnect")
+		if !p.Online {
+			if p.Note != "" {
+				t.Errorf("after Disconnect: got %+v, want no note", p)
+			}
+			break
+		}
 	}
 }

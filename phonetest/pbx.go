@@ -157,15 +157,16 @@ type PBX struct {
 	msgSeen  chan struct{}  // closed and replaced when a message is recorded; guarded by traceMu
 	dropping atomic.Bool    // len(drops) > 0
 
-	mu       sync.Mutex
-	closed   bool
-	users    map[string]string
-	bindings map[string][]Binding
-	changed  chan struct{} // closed and replaced when any binding changes
-	pending  map[*transaction.ServerTx]context.CancelFunc
-	boxes    map[string]mwi.Counts                   // voicemail boxes by user (pbx_events.go)
-	lines    map[string]map[string]dialoginfo.Dialog // the calls of each user by Call-ID
-	watches  map[string]*eventWatch                  // subscriptions served, by Call-ID
+	mu        sync.Mutex
+	closed    bool
+	users     map[string]string
+	bindings  map[string][]Binding
+	changed   chan struct{} // closed and replaced when any binding changes
+	pending   map[*transaction.ServerTx]context.CancelFunc
+	boxes     map[string]mwi.Counts                   // voicemail boxes by user (pbx_events.go)
+	lines     map[string]map[string]dialoginfo.Dialog // the calls of each user by Call-ID
+	watches   map[string]*eventWatch                  // subscriptions served, by Call-ID
+	published map[string]published                    // presence publications by user (pbx_publish.go)
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))

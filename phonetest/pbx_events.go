@@ -181,9 +181,7 @@ func (p *PBX) notifyWatch(w *eventWatch, final bool) {
 			Classes: []mwi.Class{{Name: "voice-message", Counts: box}}}
 		body, ctype = sum.AppendTo(nil), mwi.ContentType
 	} else if w.event == eventPresence {
-		pr := pidf.Presence{Entity: p.UserURI(w.user),
-			Tuples: []pidf.Tuple{{ID: w.user, Open: len(p.current(w.user, p.cfg.Now())) > 0}}}
-		body, _ = pr.AppendTo(nil)
+		body, _ = p.presenceOf(w.user).AppendTo(nil) // pbx_publish.go
 		ctype = pidf.ContentType
 	} else {
 		info := dialoginfo.Info{Entity: p.UserURI(w.user), Version: w.version, Full: true}

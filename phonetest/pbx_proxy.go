@@ -51,6 +51,10 @@ func (p *PBX) handleRequest(tx *transaction.ServerTx) {
 		p.subscribe(tx, ev) // the PBX is its users' notifier (pbx_events.go)
 		return
 	}
+	if toUs && isPresencePublish(tx) {
+		p.publish(tx) // and their presence compositor (pbx_publish.go)
+		return
+	}
 	if toUs && req.RequestURI.User == "" {
 		p.respond(tx, 404, "", nil)
 		return

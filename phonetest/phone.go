@@ -43,6 +43,7 @@ type MockPhone struct {
 	sentMessages   []SentMessage
 	messageErr     error
 	watches        []*mockWatch
+	presence       *xphone.Presence
 }
 
 // mockWatch is one Watch or WatchPresence of a MockPhone.
@@ -382,6 +383,32 @@ func (p *MockPhone) SimulatePresence(pr xphone.Presence) {
 	}
 	p.mu.Unlock()
 	p.events.run()
+}
+
+// SetPresence records the presence published (Presence returns it); like
+// the real phone it needs a connected phone.
+func (p *MockPhone) SetPresence(ctx context.Context, online bool, note string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
+		return xphone.ErrNotConnected
+	}
+	p.presence = &xphone.Presence{Online: online, Note: note}
+	return nil
+}
+
+// Presence returns what SetPresence published last, nil if nothing.
+func (p *MockPhone) Presence() *xphone.Presence {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.presence == nil {
+		return nil
+	}
+	pr := *p.presence
+	return &pr
 }
 
 // OnMessage sets the instant message callback.

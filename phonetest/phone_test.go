@@ -230,3 +230,24 @@ func TestMockPresence(t *testing.T) {
 		t.Errorf("Watched after stop: %v", w)
 	}
 }
+
+// TestMockSetPresence: SetPresence records what was published, and needs
+// a connection.
+func TestMockSetPresence(t *testing.T) {
+	p := NewMockPhone()
+	if err := p.SetPresence(context.Background(), true, "x"); !errors.Is(err, xphone.ErrNotConnected) {
+		t.Errorf("SetPresence disconnected: got %v", err)
+	}
+	if p.Presence() != nil {
+		t.Error("Presence before any SetPresence: got non-nil")
+	}
+	if err := p.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetPresence(context.Background(), false, "In a meeting"); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Presence(); got == nil || *got != (xphone.Presence{Note: "In a meeting"}) {
+		t.Errorf("Presence: got %+v", got)
+	}
+}

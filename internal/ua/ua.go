@@ -220,6 +220,7 @@ type UA struct {
 	nextID     uint64
 	reg        *registration
 	subs       []*subscription // subscribe.go
+	pub        *publication    // our presence (publish.go); nil until Publish
 	stop       context.CancelFunc
 	life       context.Context // canceled by stop: work that must end with Disconnect
 	loopDone   chan struct{}
@@ -377,6 +378,14 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	stop()
 	<-done
 	u.unsubscribeAll(ctx)
+	u.mu.Lock()
+	pub := u.pub
+	u.pub = nil
+	u.mu.Unlock()
+	if pub != nil {
+		<-pub.done
+		pub.unpublish(ctx)
+	}
 	if u.reg != nil {
 		u.reg.unregister(ctx)
 		u.reg = nil
