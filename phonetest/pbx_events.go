@@ -101,14 +101,9 @@ func (p *PBX) subscribe(tx *transaction.ServerTx, event string) {
 			return
 		}
 	}
-	expires := maxSubscribeExpires
-	if v := req.Get("Expires"); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			p.respond(tx, 400, "Bad Expires", nil)
-			return
-		}
-		expires = min(n, maxSubscribeExpires)
+	expires, ok := p.expiresOf(tx)
+	if !ok {
+		return
 	}
 	contact, err := req.Contact()
 	if err != nil {
@@ -145,6 +140,22 @@ func (p *PBX) subscribe(tx *transaction.ServerTx, event string) {
 	r.Add("Expires", strconv.Itoa(expires))
 	_ = tx.Respond(r)
 	p.spawn(func() { p.notifyWatch(w, ending) })
+}
+
+// expiresOf returns the Expires of a SUBSCRIBE or PUBLISH, at most
+// maxSubscribeExpires (the default when absent), or answers 400 and
+// returns false.
+func (p *PBX) expiresOf(tx *transaction.ServerTx) (int, bool) {
+	v := tx.Request().Get("Expires")
+	if v == "" {
+		return maxSubscribeExpires, true
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		p.respond(tx, 400, "Bad Expires", nil)
+		return 0, false
+	}
+	return min(n, maxSubscribeExpires), true
 }
 
 // notifyAll NOTIFYs every subscription to event for user.

@@ -49,14 +49,9 @@ func (p *PBX) publish(tx *transaction.ServerTx) {
 			return
 		}
 	}
-	expires := maxSubscribeExpires
-	if v := req.Get("Expires"); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			p.respond(tx, 400, "Bad Expires", nil)
-			return
-		}
-		expires = min(n, maxSubscribeExpires)
+	expires, ok := p.expiresOf(tx)
+	if !ok {
+		return
 	}
 	var doc *pidf.Presence
 	if len(req.Body) > 0 {
