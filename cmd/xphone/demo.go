@@ -78,6 +78,10 @@ type demoSide struct {
 	ended chan xphone.EndReason
 	src   *source
 	addrs []string // where its SIP messages come from and go to
+
+	// What arrives outside calls (demo_events.go).
+	voicemail chan xphone.VoicemailStatus
+	messages  chan xphone.Message
 }
 
 // runDemo is `xphone demo`: see the package documentation. It returns the
@@ -213,6 +217,7 @@ func (d *demo) run(ctx context.Context) {
 		d.afterResume(ctx)
 	}
 	d.hangup(ctx)
+	d.beyondCalls(ctx)
 	d.wavs()
 }
 
@@ -244,10 +249,12 @@ func (d *demo) register(ctx context.Context, s *demoSide, pass string) error {
 		Codecs: []xphone.Codec{xphone.CodecG722, xphone.CodecPCMU},
 		SRTP:   xphone.SRTPOptional, MediaTimeout: 10 * time.Second,
 		NATKeepaliveInterval: -1, Logger: d.logger, UserAgent: "xphone-demo",
+		MWI: true,
 	})
 	if err != nil {
 		return err
 	}
+	s.listen(p)
 	cctx, cancel := context.WithTimeout(ctx, demoStepWait)
 	defer cancel()
 	if err := p.Connect(cctx); err != nil {

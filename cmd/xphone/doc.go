@@ -11,7 +11,10 @@
 // alice with G.722 and SRTP offered, plays a tone and speech-like audio both
 // ways and checks what arrived (the tone's frequency by Goertzel, the speech
 // by correlation with what was sent), sends DTMF both ways and checks it,
-// holds and resumes (then checks audio again), hangs up and unregisters. It
+// holds and resumes (then checks audio again), hangs up; then checks alice's
+// voicemail indication (the PBX's box), sends bob an instant message, has
+// alice watch bob's presence while bob publishes his, and watch bob's line
+// (busy lamp) while she calls him again; and unregisters. It
 // prints one line per step, "ok" or "FAILED: why", the SIP ladder the PBX
 // saw and per-call media statistics, writes what each side heard to
 // alice-heard.wav and bob-heard.wav (in --out or a new temporary directory)
