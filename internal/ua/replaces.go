@@ -136,6 +136,7 @@ func referHeaders(hs string) (out [][2]string, ok bool) {
 	for part := range strings.SplitSeq(hs, "&") {
 		name, value, _ := strings.Cut(part, "=")
 		v, good := unescapeHeader(value)
+		good = good && !hasControl(v) // no line breaks into our INVITE
 		n, _ := unescapeHeader(name)
 		switch {
 		case strings.EqualFold(n, "Replaces"):
@@ -146,11 +147,22 @@ func referHeaders(hs string) (out [][2]string, ok bool) {
 				return nil, false
 			}
 			out = append(out, [2]string{"Replaces", v})
-		case strings.EqualFold(n, "Require") && good && v != "" && !strings.ContainsAny(v, "\r\n"):
+		case strings.EqualFold(n, "Require") && good && v != "":
 			out = append(out, [2]string{"Require", v})
 		}
 	}
 	return out, true
+}
+
+// hasControl reports whether s holds a control character, which no header
+// value may (RFC 3261 §25.1: TEXT-UTF8 and LWS).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // OnReplaced sets the function called when an INVITE with Replaces (RFC

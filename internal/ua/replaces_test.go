@@ -205,6 +205,8 @@ func TestReferHeaders(t *testing.T) {
 		{"Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2&Replaces=b%3Bto-tag%3D1%3Bfrom-tag%3D2", "bad"},
 		{"Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2%ZZ", "bad"},
 		{"Require=a%0D%0AVia%3A%20x", ""},
+		{"Replaces=a%3Bto-tag%3D1%0A%3Bfrom-tag%3D2", "bad"}, // found by FuzzReferHeaders
+		{"Replaces=a;to-tag\n;from-tag", "bad"},
 	} {
 		hs, ok := referHeaders(tc.in)
 		var got []string
@@ -274,4 +276,46 @@ func isRespTo(req *sipmsg.Message) func(*sipmsg.Message) bool {
 	return func(m *sipmsg.Message) bool {
 		return !m.IsRequest() && m.StatusCode >= 200 && m.CallID() == req.CallID()
 	}
+}
+
+// FuzzReferHeaders: the headers of a Refer-To URI (network input) never
+// panic, and what is taken is only Replaces (valid, at most one) and
+// Require, without line breaks.
+func FuzzReferHeaders(f *testing.F) {
+	for _, s := range []string{
+		"Replaces=a%40b%3Bto-tag%3D1%3Bfrom-tag%3D2",
+		"Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2&Require=replaces",
+		"Route=%3Csip%3Aevil%3E&Subject=hi",
+		"Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2%ZZ",
+		"Require=a%0D%0AVia%3A%20x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, hs string) {
+		out, ok := referHeaders(hs)
+		if !ok {
+			return
+		}
+		replaces := 0
+		for _, h := range out {
+			switch h[0] {
+			case "Replaces":
+				replaces++
+				m := &sipmsg.Message{}
+				m.Add("Replaces", h[1])
+				if _, err := m.Replaces(); err != nil {
+					t.Fatalf("taken Replaces %q does not parse: %v", h[1], err)
+				}
+			case "Require":
+			default:
+				t.Fatalf("took header %q", h[0])
+			}
+			if strings.ContainsAny(h[1], "\r\n") {
+				t.Fatalf("header %s with a line break: %q", h[0], h[1])
+			}
+		}
+		if replaces > 1 {
+			t.Fatalf("%d Replaces taken", replaces)
+		}
+	})
 }
