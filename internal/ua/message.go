@@ -73,6 +73,9 @@ func (u *UA) SendMessage(ctx context.Context, target, contentType string, body [
 	if contentType == "" {
 		contentType = DefaultMessageType
 	}
+	if hasControl(contentType) {
+		return errors.New("ua: a control character in the message's content type")
+	}
 	callID, tag := tl.NewTag()+"@xphone", tl.NewTag()
 	aor := sipmsg.Address{URI: sipmsg.URI{Scheme: uri.Scheme, User: u.cfg.Username, Host: u.cfg.Host}, Bracketed: true}
 	if u.cfg.Host == "" {

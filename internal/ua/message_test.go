@@ -48,6 +48,9 @@ func TestSendMessage(t *testing.T) {
 	if err := <-done; !errors.As(err, &se) || se.Code != 404 {
 		t.Errorf("SendMessage to nobody: got %v, want a 404 StatusError", err)
 	}
+	if err := u.SendMessage(ctx, p.uri("bob"), "text/plain\r\nX-Evil: 1", []byte("x")); err == nil {
+		t.Error("SendMessage with a line break in the content type: got nil error")
+	}
 	big := []byte(strings.Repeat("x", MaxMessageUDP))
 	if err := u.SendMessage(ctx, p.uri("bob"), "", big); !errors.Is(err, ErrMessageTooLarge) {
 		t.Errorf("SendMessage of %d bytes over UDP: got %v, want ErrMessageTooLarge", len(big), err)
