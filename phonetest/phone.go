@@ -63,6 +63,12 @@ type SentMessage struct {
 // NewMockPhone returns a disconnected MockPhone.
 func NewMockPhone() *MockPhone { return &MockPhone{} }
 
+// connectedLocked reports whether the phone is connected (registering or
+// registered); p.mu is held.
+func (p *MockPhone) connectedLocked() bool {
+	return p.state != xphone.PhoneDisconnected && p.state != xphone.PhoneConnecting
+}
+
 // SetConnectError makes Connect return err (nil restores success).
 func (p *MockPhone) SetConnectError(err error) { p.mu.Lock(); p.connectErr = err; p.mu.Unlock() }
 
@@ -151,7 +157,7 @@ func (p *MockPhone) Dial(ctx context.Context, target string, opts ...xphone.Dial
 		return nil, fmt.Errorf("%w: %w", xphone.ErrCancelled, err)
 	}
 	p.mu.Lock()
-	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
+	if !p.connectedLocked() {
 		p.mu.Unlock()
 		return nil, xphone.ErrNotConnected
 	}
@@ -285,7 +291,7 @@ func (p *MockPhone) SendMessage(ctx context.Context, target, contentType string,
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
+	if !p.connectedLocked() {
 		return xphone.ErrNotConnected
 	}
 	if contentType == "" {
@@ -335,7 +341,7 @@ func (p *MockPhone) addWatch(w *mockWatch) (func(context.Context), error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
+	if !p.connectedLocked() {
 		return nil, xphone.ErrNotConnected
 	}
 	p.watches = append(p.watches, w)
@@ -360,25 +366,35 @@ func (p *MockPhone) Watched() []string {
 // SimulateLine reports st to every watch of st.Target, as a NOTIFY of
 // the line's dialog state would.
 func (p *MockPhone) SimulateLine(st xphone.LineStatus) {
-	p.mu.Lock()
-	for _, w := range p.watches {
-		if w.target == st.Target && w.f != nil {
-			f := w.f
-			p.events.push(func() { f(st) })
+	p.notifyWatches(st.Target, func(w *mockWatch) func() {
+		if f := w.f; f != nil {
+			return func() { f(st) }
 		}
-	}
-	p.mu.Unlock()
-	p.events.run()
+		return nil
+	})
 }
 
 // SimulatePresence reports pr to every WatchPresence of pr.Target, as a
 // presence NOTIFY would.
 func (p *MockPhone) SimulatePresence(pr xphone.Presence) {
+	p.notifyWatches(pr.Target, func(w *mockWatch) func() {
+		if f := w.presence; f != nil {
+			return func() { f(pr) }
+		}
+		return nil
+	})
+}
+
+// notifyWatches delivers to each watch of target the callback call makes
+// for it (nil: none), in order, after p.mu is released.
+func (p *MockPhone) notifyWatches(target string, call func(*mockWatch) func()) {
 	p.mu.Lock()
 	for _, w := range p.watches {
-		if w.target == pr.Target && w.presence != nil {
-			f := w.presence
-			p.events.push(func() { f(pr) })
+		if w.target != target {
+			continue
+		}
+		if f := call(w); f != nil {
+			p.events.push(f)
 		}
 	}
 	p.mu.Unlock()
@@ -393,7 +409,7 @@ func (p *MockPhone) SetPresence(ctx context.Context, online bool, note string) e
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == xphone.PhoneDisconnected || p.state == xphone.PhoneConnecting {
+	if !p.connectedLocked() {
 		return xphone.ErrNotConnected
 	}
 	p.presence = &xphone.Presence{Online: online, Note: note}
