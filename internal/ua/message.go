@@ -37,10 +37,12 @@ var ErrMessageTooLarge = errors.New("ua: message too large for UDP (RFC 3428 §4
 // messages are taken.
 func (u *UA) allow() string {
 	if u.takesMessages() {
-		return allowMethods + ", MESSAGE"
+		return allowWithMessage
 	}
 	return allowMethods
 }
+
+const allowWithMessage = allowMethods + ", MESSAGE"
 
 // takesMessages reports whether a MESSAGE would be taken.
 func (u *UA) takesMessages() bool {
@@ -77,14 +79,7 @@ func (u *UA) SendMessage(ctx context.Context, target, contentType string, body [
 		return errors.New("ua: a control character in the message's content type")
 	}
 	callID, tag := tl.NewTag()+"@xphone", tl.NewTag()
-	aor := sipmsg.Address{URI: sipmsg.URI{Scheme: uri.Scheme, User: u.cfg.Username, Host: u.cfg.Host}, Bracketed: true}
-	if u.cfg.Host == "" {
-		host, port := u.LocalAddr()
-		aor.URI.Host, aor.URI.Port = host, port
-	}
-	if u.cfg.DisplayName != "" {
-		aor.Display = sipmsg.Quote(u.cfg.DisplayName)
-	}
+	aor := u.aor(uri.Scheme)
 	aor.Params = aor.Params.Set("tag", tag)
 	var a *authRetry
 	var authName, authValue string

@@ -152,7 +152,7 @@ func (p *publication) send(ctx context.Context, expires time.Duration) error {
 	if p.callID == "" {
 		p.callID, p.tag = tl.NewTag()+"@xphone", tl.NewTag()
 	}
-	aor := sipmsg.Address{URI: sipmsg.URI{Scheme: uri.Scheme, User: u.cfg.Username, Host: u.cfg.Host}, Bracketed: true}
+	aor := u.aor(uri.Scheme)
 	from := aor
 	from.Params = from.Params.Set("tag", p.tag)
 	var a *authRetry

@@ -272,10 +272,7 @@ func (r *registration) send(ctx context.Context, expires time.Duration, contact 
 	if proto == transport.TLS {
 		ruri.Scheme = "sips"
 	}
-	aor := sipmsg.Address{URI: sipmsg.URI{Scheme: ruri.Scheme, User: r.u.cfg.Username, Host: r.u.cfg.Host}, Bracketed: true}
-	if r.u.cfg.DisplayName != "" {
-		aor.Display = sipmsg.Quote(r.u.cfg.DisplayName)
-	}
+	aor := r.u.aor(ruri.Scheme)
 	sent := map[string]digest.Credentials{}   // by realm
 	toAnswer := map[string]digest.Challenge{} // header name + " " + realm → the last challenge
 	secs := uint32(expires / time.Second)

@@ -225,11 +225,7 @@ func (s *subscription) request(tl *transaction.Layer) (*sipmsg.Message, *dialog.
 	s.seq++
 	uri := s.target
 	req := sipmsg.NewRequest("SUBSCRIBE", uri)
-	aor := sipmsg.Address{URI: sipmsg.URI{Scheme: uri.Scheme, User: s.u.cfg.Username, Host: s.u.cfg.Host}, Bracketed: true}
-	if s.u.cfg.DisplayName != "" {
-		aor.Display = sipmsg.Quote(s.u.cfg.DisplayName)
-	}
-	from := aor
+	from := s.u.aor(uri.Scheme)
 	from.Params = from.Params.Set("tag", s.tag)
 	to := sipmsg.Address{URI: uri, Bracketed: true}
 	req.Add("From", from.String())

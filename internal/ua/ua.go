@@ -652,6 +652,20 @@ func equalHost(a, b string) bool {
 	return len(a) == len(b) && (a == b || sipmsg.URI{Scheme: "sip", Host: a}.Equal(sipmsg.URI{Scheme: "sip", Host: b}))
 }
 
+// aor is our address of record as From (and To of REGISTER and PUBLISH)
+// name it: the user at Config.Host (at our own address without one), with
+// the display name.
+func (u *UA) aor(scheme string) sipmsg.Address {
+	a := sipmsg.Address{URI: sipmsg.URI{Scheme: scheme, User: u.cfg.Username, Host: u.cfg.Host}, Bracketed: true}
+	if u.cfg.Host == "" {
+		a.URI.Host, a.URI.Port = u.LocalAddr()
+	}
+	if u.cfg.DisplayName != "" {
+		a.Display = sipmsg.Quote(u.cfg.DisplayName)
+	}
+	return a
+}
+
 // addRoute adds the preloaded route (RFC 3261 §8.1.2): the outbound proxy,
 // then, when service is set (an INVITE, not a REGISTER), the service route
 // the registrar gave, in its order (RFC 3608 §6.1).
