@@ -258,7 +258,9 @@ func (c *Call) setState(s State) bool {
 	}
 	c.state = s
 	c.mu.Unlock()
-	c.events.do(func() {
+	// A peer can change the state at any rate (re-INVITEs that hold and
+	// resume): bounded, the latest always delivered.
+	c.events.doLatest(func() {
 		c.mu.Lock()
 		f := c.onState
 		c.mu.Unlock()

@@ -55,10 +55,13 @@ type serial struct {
 	t       *tracker
 	mu      sync.Mutex
 	q       []func()
+	latest  func() // the newest doLatest function that found the queue full
 	running bool
 }
 
-func (s *serial) do(f func()) { s.push(f, false) }
+// do queues f whatever the queue holds: for events that come at most a
+// few times per call or per UA (the end of a call, registration).
+func (s *serial) do(f func()) { s.push(f, pushAlways) }
 
 // maxQueued is how many functions a serial may hold before tryDo refuses
 // more: events a peer can send at any rate (DTMF, transfer progress) must
@@ -68,15 +71,36 @@ const maxQueued = 1024
 
 // tryDo queues f unless maxQueued functions wait already; it reports
 // whether f was queued.
-func (s *serial) tryDo(f func()) bool { return s.push(f, true) }
+func (s *serial) tryDo(f func()) bool { return s.push(f, pushBounded) }
 
-func (s *serial) push(f func(), bounded bool) bool {
+// doLatest queues f, an event that supersedes the one before it (a call's
+// state): when maxQueued functions wait, f is held aside instead, in place
+// of any held before, and runs once the queue has drained. Behind a
+// stalled callback the application may miss some of these events, never
+// the latest; until it has run, tryDo refuses, so that nothing overtakes it.
+func (s *serial) doLatest(f func()) { s.push(f, pushLatest) }
+
+const (
+	pushAlways = iota
+	pushBounded
+	pushLatest
+)
+
+func (s *serial) push(f func(), mode int) bool {
 	s.mu.Lock()
-	if bounded && len(s.q) >= maxQueued {
+	full := len(s.q) >= maxQueued || s.latest != nil
+	switch {
+	case mode == pushBounded && full:
 		s.mu.Unlock()
 		return false
+	case mode == pushLatest && full:
+		s.latest = f
+	case mode == pushAlways && s.latest != nil:
+		s.q = append(s.q, s.latest, f) // in order
+		s.latest = nil
+	default:
+		s.q = append(s.q, f)
 	}
-	s.q = append(s.q, f)
 	if s.running {
 		s.mu.Unlock()
 		return true
@@ -88,10 +112,25 @@ func (s *serial) push(f func(), bounded bool) bool {
 	return true
 }
 
+// pending returns how many functions wait, the held one included.
+func (s *serial) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.q)
+	if s.latest != nil {
+		n++
+	}
+	return n
+}
+
 func (s *serial) drain() {
 	defer s.t.done()
 	for {
 		s.mu.Lock()
+		if len(s.q) == 0 && s.latest != nil {
+			s.q = append(s.q, s.latest)
+			s.latest = nil
+		}
 		if len(s.q) == 0 {
 			s.running = false
 			s.q = nil
@@ -104,4 +143,31 @@ func (s *serial) drain() {
 		s.mu.Unlock()
 		f()
 	}
+}
+
+// coalescer hands the newest of a stream of reports (a NOTIFY's voicemail
+// summary, a watched line's state) to a serial: a report that comes while
+// the one before it still waits replaces it, so a peer's NOTIFYs never
+// queue up behind a stalled callback, which always gets the last.
+type coalescer struct {
+	mu   sync.Mutex
+	next func()
+}
+
+// post queues f on s, or puts it in place of the report still waiting.
+func (c *coalescer) post(s *serial, f func()) {
+	c.mu.Lock()
+	waiting := c.next != nil
+	c.next = f
+	c.mu.Unlock()
+	if waiting {
+		return
+	}
+	s.do(func() {
+		c.mu.Lock()
+		f := c.next
+		c.next = nil
+		c.mu.Unlock()
+		f()
+	})
 }

@@ -143,6 +143,14 @@ func (u *UA) handleMessage(tx *transaction.ServerTx) {
 	from, _ := req.From()
 	to, _ := req.To()
 	m := Message{From: from.URI.String(), To: to.URI.String(), ContentType: ct, Body: req.Body}
+	// Behind an OnMessage that does not keep up, messages are refused
+	// rather than queued without bound or taken and lost.
+	if !u.events.tryDo(func() { f(m) }) {
+		resp := sipmsg.NewResponse(req, 503, "")
+		resp.SetToTag(u.tlNewTag()) //nolint:errcheck // To was validated by the transport
+		resp.Add("Retry-After", "5")
+		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
+		return
+	}
 	u.respond(tx, 200, "")
-	u.emit(func() { f(m) })
 }

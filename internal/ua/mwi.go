@@ -47,7 +47,7 @@ func (u *UA) voicemailNotify(req *sipmsg.Message) int {
 		return 400
 	}
 	if f := u.cfg.OnVoicemail; f != nil {
-		u.emit(func() { f(sum) })
+		u.voicemail.post(&u.events, func() { f(sum) })
 	}
 	return 200
 }

@@ -228,9 +228,10 @@ type UA struct {
 	natHost    string     // public Contact host and port over UDP, learned
 	natPort    int        // from the registrar's Via (register.go); "" none
 
-	tasks  tracker
-	events serial
-	late   lateCalls // cancelled INVITEs a 2xx may still answer
+	tasks     tracker
+	events    serial
+	voicemail coalescer // OnVoicemail's reports
+	late      lateCalls // cancelled INVITEs a 2xx may still answer
 
 	testAcked       func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
 	testAnswered    func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive

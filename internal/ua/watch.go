@@ -29,8 +29,9 @@ var ErrWatchRefused = errors.Join(ErrSubscriptionRefused, errors.New("ua: watch 
 
 // Watcher is a subscription to the state of one target.
 type Watcher struct {
-	u *UA
-	s *subscription
+	u       *UA
+	s       *subscription
+	reports coalescer
 
 	mu      sync.Mutex
 	stopped bool
@@ -55,7 +56,7 @@ func (u *UA) watch(target, event, accept string, read func(body []byte) (func(),
 		if err != nil {
 			return 400
 		}
-		u.emit(func() {
+		w.reports.post(&u.events, func() {
 			w.mu.Lock()
 			stopped := w.stopped
 			w.mu.Unlock()
