@@ -27,12 +27,17 @@ func (c *Call) nextHop(ctx context.Context, fallback transport.Addr) transport.A
 	return c.resolveHop(ctx, uri, fallback)
 }
 
+// resolveHop resolves uri (a route or remote target) for the call, as
+// UA.resolveHop does, the call's transport the default.
+func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transport.Addr) transport.Addr {
+	return c.u.resolveHop(ctx, uri, c.proto, fallback)
+}
+
 // resolveHop resolves uri (a route or remote target) to a transport
 // address: the transport from its transport parameter or sips: scheme, else
-// the call's; the default port for it; fallback when the host does not
+// proto; the default port for it; fallback when the host does not
 // resolve. The connection of fallback is reused when both are the same.
-func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transport.Addr) transport.Addr {
-	proto := c.proto
+func (u *UA) resolveHop(ctx context.Context, uri sipmsg.URI, proto transport.Protocol, fallback transport.Addr) transport.Addr {
 	if t := uri.Params.Value("transport"); t != "" {
 		if p, err := transport.ParseProtocol(t); err == nil {
 			proto = p
@@ -41,7 +46,7 @@ func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transpor
 	if uri.IsSecure() {
 		proto = transport.TLS
 	}
-	ap, err := c.u.resolveSIP(ctx, uri.Host, uri.Port, proto)
+	ap, err := u.resolveSIP(ctx, uri.Host, uri.Port, proto)
 	if err != nil {
 		return fallback
 	}

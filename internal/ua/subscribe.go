@@ -18,7 +18,8 @@ import (
 // Subscriptions (RFC 6665): the UA keeps each one up on a goroutine of its
 // own from its start until it is stopped or the UA disconnects: the
 // initial SUBSCRIBE (digest challenges and 423 answered), refreshes inside
-// the subscription's dialog before it lapses, a new subscription when the
+// the subscription's dialog before it lapses (through its route set, to the
+// remote target its last NOTIFY or 2xx named), a new subscription when the
 // notifier ends it or a refresh fails (with the registration's backoff),
 // and Expires: 0 at the end. Its NOTIFYs, matched by Call-ID and our tag
 // (they may come before the SUBSCRIBE's 2xx, §4.1.2.4), go to the
@@ -53,6 +54,8 @@ type subscription struct {
 	tag     string // our From tag
 	seq     uint32 // CSeq of the last out-of-dialog SUBSCRIBE
 	dlg     *dialog.Dialog
+	early   *sipmsg.URI    // the Contact of a NOTIFY that came before the dialog (§4.1.2.4)
+	targets uint64         // target refreshes by NOTIFY so far
 	dst     transport.Addr // where the subscription was made
 	stopped bool           // the notifier refused or ended it for good
 }
@@ -152,13 +155,12 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 	var a *authRetry
 	var authName, authValue string
 	for attempt := 0; ; attempt++ {
-		req, d := s.request(tl)
-		// A refresh goes where the subscription was made: the outbound
-		// proxy, the registrar, or the server of the subscribed URI.
+		req, d, hop := s.request(tl)
 		s.mu.Lock()
 		dst := s.dst
 		s.mu.Unlock()
-		if d == nil {
+		switch {
+		case d == nil:
 			var err error
 			if dst, err = s.u.destination(ctx, req.RequestURI); err != nil {
 				return 0, err
@@ -166,6 +168,11 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 			s.mu.Lock()
 			s.dst = dst
 			s.mu.Unlock()
+		case !s.u.throughProxy(d):
+			// In the dialog: to its first route or remote target (RFC
+			// 3261 §12.2.1.1); with no route set and an outbound proxy,
+			// through the proxy, as for calls (hop.go).
+			dst = s.u.resolveHop(ctx, hop, dst.Protocol, dst)
 		}
 		req.PrependVia(s.u.via(tm, tl, dst.Protocol))
 		req.Add("Event", s.event)
@@ -178,13 +185,19 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		}
 		req.SetContentLength()
 		keep := req.Clone()
+		s.mu.Lock()
+		targets := s.targets
+		s.mu.Unlock()
 		resp, err := finalResponse(ctx, tl, req, dst)
 		if err != nil {
+			if d != nil && ctx.Err() == nil {
+				s.reset() // RFC 6665 §4.1.2.2: the next attempt subscribes anew
+			}
 			return 0, err
 		}
 		switch code := resp.StatusCode; {
 		case code >= 200 && code < 300:
-			return s.established(keep, resp, expires), nil
+			return s.established(keep, resp, expires, targets), nil
 		case (code == 401 || code == 407) && attempt < maxAuthRetries:
 			if a == nil {
 				a = s.u.newAuthRetry()
@@ -205,19 +218,26 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 				return 0, &StatusError{Code: code, Reason: resp.Reason}
 			}
 		default:
+			if d != nil {
+				// A refresh that failed: the subscription lasts until it
+				// expires, and the next attempt makes a new one (RFC 6665
+				// §4.1.2.2; a proxy may not route the dialog's requests).
+				s.reset()
+			}
 			return 0, errors.Join(s.refused, &StatusError{Code: code, Reason: resp.Reason})
 		}
 	}
 }
 
-// request builds the next SUBSCRIBE: in the dialog when there is one,
-// else a new subscription (a new Call-ID and tag the first time and after
-// reset, the same ones with the next CSeq for a retry).
-func (s *subscription) request(tl *transaction.Layer) (*sipmsg.Message, *dialog.Dialog) {
+// request builds the next SUBSCRIBE: in the dialog when there is one
+// (with the dialog's next hop), else a new subscription (a new Call-ID and
+// tag the first time and after reset, the same ones with the next CSeq for
+// a retry).
+func (s *subscription) request(tl *transaction.Layer) (*sipmsg.Message, *dialog.Dialog, sipmsg.URI) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dlg != nil {
-		return s.dlg.NewRequest("SUBSCRIBE", 0), s.dlg
+		return s.dlg.NewRequest("SUBSCRIBE", 0), s.dlg, s.dlg.NextHop()
 	}
 	if s.callID == "" {
 		s.callID, s.tag, s.seq = tl.NewTag()+"@xphone", tl.NewTag(), 0
@@ -235,22 +255,29 @@ func (s *subscription) request(tl *transaction.Layer) (*sipmsg.Message, *dialog.
 	req.Add("Max-Forwards", "70")
 	s.u.addRoute(req, true)
 	req.Add("Contact", s.u.contact(s.u.cfg.Username, s.u.cfg.Transport).String())
-	return req, nil
+	return req, nil, sipmsg.URI{}
 }
 
 // established records the dialog a 2xx to req created (a refresh keeps
-// its own) and returns the expiry granted: the 2xx's Expires, at most
-// what was asked.
-func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duration) time.Duration {
+// its own, with the 2xx's Contact as remote target unless a NOTIFY named
+// one since req was sent: targets was the count then) and returns the
+// expiry granted: the 2xx's Expires, at most what was asked.
+func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duration, targets uint64) time.Duration {
 	s.mu.Lock()
+	if s.dlg != nil && req.CallID() == s.dlg.ID.CallID && s.targets == targets {
+		s.dlg.RefreshTarget(resp) // a refresh's 2xx
+	}
 	if s.dlg == nil && req.CallID() == s.callID {
 		d, err := dialog.NewUAC(req, resp, s.u.contact(s.u.cfg.Username, s.u.cfg.Transport))
 		if err == nil {
+			if s.early != nil { // a NOTIFY sent after this 2xx got here first
+				d.RemoteTarget = *s.early
+			}
 			s.dlg = d
 		} else {
 			// No usable dialog (a 2xx without Contact): refreshes start
 			// new subscriptions.
-			s.callID = ""
+			s.callID, s.early = "", nil
 		}
 	}
 	s.mu.Unlock()
@@ -266,7 +293,7 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 // reset forgets the subscription's dialog: the next SUBSCRIBE starts anew.
 func (s *subscription) reset() {
 	s.mu.Lock()
-	s.dlg, s.callID = nil, ""
+	s.dlg, s.callID, s.early = nil, "", nil
 	s.mu.Unlock()
 }
 
@@ -322,6 +349,18 @@ func (s *subscription) handleNotify(tx *transaction.ServerTx) {
 	s.u.respond(tx, code, "")
 	if code != 200 {
 		return
+	}
+	// NOTIFY, like SUBSCRIBE, is a target refresh request (RFC 6665).
+	if c, err := req.Contact(); err == nil && !c.Wildcard {
+		s.mu.Lock()
+		switch {
+		case s.dlg == nil:
+			s.early = &c.URI
+		case s.dlg.Matches(req):
+			s.dlg.RemoteTarget = c.URI
+		}
+		s.targets++
+		s.mu.Unlock()
 	}
 	if st, err := req.SubscriptionState(); err == nil && strings.EqualFold(st.State, "terminated") {
 		s.ended(st.Reason)
