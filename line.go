@@ -42,6 +42,23 @@ type LineStatus struct {
 	// Caller is who calls a ringing line (their URI, when the server
 	// says), "" otherwise.
 	Caller string
+	// Ringing names the call that rings on the line, for WithPickup; it
+	// is zero when none rings or the server did not name its dialog.
+	Ringing RingingCall
+}
+
+// RingingCall names a call ringing on a watched line by its dialog, as the
+// line's server reports it (RFC 4235: Call-ID, the line's tag and the
+// caller's).
+type RingingCall struct {
+	CallID, LocalTag, RemoteTag string
+}
+
+// replaces is the Replaces header value (RFC 3891) that takes the call
+// over at its caller, who knows the dialog with our tags swapped: its tag
+// is to-tag.
+func (r RingingCall) replaces() string {
+	return r.CallID + ";to-tag=" + r.RemoteTag + ";from-tag=" + r.LocalTag + ";early-only"
 }
 
 // lineStatus sums up a dialog-info picture.
@@ -50,9 +67,12 @@ func lineStatus(target string, info dialoginfo.Info) LineStatus {
 	for _, d := range info.Dialogs {
 		switch {
 		case d.State == dialoginfo.Confirmed || d.Direction == "initiator":
-			st.State, st.Caller = LineBusy, ""
+			st.State, st.Caller, st.Ringing = LineBusy, "", RingingCall{}
 		case st.State == LineIdle:
 			st.State, st.Caller = LineRinging, d.Remote
+			if d.CallID != "" && d.LocalTag != "" && d.RemoteTag != "" {
+				st.Ringing = RingingCall{CallID: d.CallID, LocalTag: d.LocalTag, RemoteTag: d.RemoteTag}
+			}
 		}
 		if st.State == LineBusy {
 			break

@@ -39,6 +39,12 @@ type DialOptions struct {
 	// DTMFMode, if not zero, replaces Config.DTMFMode for sending digits
 	// on this call (see Call.SetDTMFMode).
 	DTMFMode DTMFMode
+	// Pickup, if its CallID is set, makes the call take over that call
+	// ringing on a watched line (call pickup, RFC 3891 §3): the INVITE
+	// carries Replaces naming its dialog, with early-only (refused with
+	// 486 if it was answered meanwhile), and Require: replaces. Dial the
+	// ringing call's caller (LineStatus.Caller), or the line.
+	Pickup RingingCall
 }
 
 // Header is one SIP header field: a name and its value.
@@ -84,6 +90,10 @@ func WithCallerID(number, name string) DialOption {
 	}
 }
 
+// WithPickup takes over a call ringing on a watched line. See
+// DialOptions.Pickup.
+func WithPickup(r RingingCall) DialOption { return func(o *DialOptions) { o.Pickup = r } }
+
 // managedHeaders are the headers a user may not set with WithHeader, in
 // lower case, with their compact forms (RFC 3261 §7.3.3).
 var managedHeaders = []string{
@@ -116,6 +126,14 @@ func NewDialOptions(opts ...DialOption) (DialOptions, error) {
 			bad("header %s is set by the stack", h.Name)
 		case strings.ContainsAny(h.Value, "\r\n\x00"):
 			bad("header %s value contains a line break or NUL", h.Name)
+		}
+	}
+	if p := o.Pickup; p != (RingingCall{}) {
+		for _, v := range []string{p.CallID, p.LocalTag, p.RemoteTag} {
+			if v == "" || strings.ContainsAny(v, " \t\r\n\x00;,") {
+				bad("pickup of an incompletely or wrongly named call %+v", p)
+				break
+			}
 		}
 	}
 	for i, c := range o.Codecs {

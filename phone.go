@@ -209,6 +209,9 @@ func (p *phone) Dial(ctx context.Context, target string, opts ...DialOption) (Ca
 	for _, h := range o.Headers {
 		uo.Headers = append(uo.Headers, [2]string{h.Name, h.Value})
 	}
+	if o.Pickup != (RingingCall{}) {
+		uo.Headers = append(uo.Headers, [2]string{"Replaces", o.Pickup.replaces()}, [2]string{"Require", "replaces"})
+	}
 	for _, c := range o.Codecs {
 		uo.Codecs = append(uo.Codecs, string(c))
 	}

@@ -130,3 +130,69 @@ func TestE2EPresence(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EPickup: Carol watches Bob's line and picks up Alice's call while
+// it rings there (RFC 3891 §3 through the PBX, with the dialog the line's
+// NOTIFY names): Alice's Dial returns a call with Carol, Bob's ringing call
+// ends cancelled, and Alice and Carol hear each other's tones.
+func TestE2EPickup(t *testing.T) {
+	pbx := startE2E(t, PBXConfig{})
+	alice := e2ePhone(t, e2eConfig(pbx, "alice"))
+	bob := e2ePhone(t, e2eConfig(pbx, "bob"))
+	carol := e2ePhone(t, e2eConfig(pbx, "carol"))
+	carol.OnError(func(err error) { t.Errorf("carol: %v", err) })
+	in := listen(bob, nil)
+	got := make(chan xphone.LineStatus, 8)
+	stop, err := carol.Watch("bob", func(s xphone.LineStatus) { got <- s })
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	defer stop(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	dialed := make(chan xphone.Call, 1)
+	go func() {
+		c, err := alice.Dial(ctx, "bob")
+		if err != nil {
+			t.Errorf("Alice's Dial: %v", err)
+		}
+		dialed <- c
+	}()
+	ringing := in.next(t)
+	var st xphone.LineStatus
+	for st.State != xphone.LineRinging || st.Ringing == (xphone.RingingCall{}) {
+		select {
+		case st = <-got:
+		case <-time.After(e2eWait):
+			t.Fatalf("Bob's line never rang with its dialog named (last %+v)", st)
+		}
+	}
+	if st.Ringing.CallID != ringing.CallID() {
+		t.Errorf("ringing call: got Call-ID %q, want %q", st.Ringing.CallID, ringing.CallID())
+	}
+	cp, err := dial(t, carol, st.Caller, xphone.WithPickup(st.Ringing))
+	if err != nil {
+		t.Fatalf("Carol's pickup: %v", err)
+	}
+	var ac xphone.Call
+	select {
+	case ac = <-dialed:
+	case <-time.After(e2eWait):
+		t.Fatal("Alice's Dial did not return")
+	}
+	if ac == nil {
+		t.FailNow()
+	}
+	if ac.CallID() != cp.CallID() || ac.State() != xphone.StateActive {
+		t.Errorf("Alice's call: Call-ID %q state %v, want Carol's %q, active", ac.CallID(), ac.State(), cp.CallID())
+	}
+	ringing.waitEnded(t, "bob", xphone.EndCancelled)
+	sendTone(t, ac, 600)
+	sendTone(t, cp, 1000)
+	hearTone(t, "carol", cp, 600)
+	hearTone(t, "alice", ac, 1000)
+	if err := cp.End(ctx); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	cp.waitEnded(t, "carol", xphone.EndLocalHangup)
+}

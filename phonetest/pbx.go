@@ -511,8 +511,8 @@ func (p *PBX) authenticate(tx *transaction.ServerTx, proxy bool) (string, bool) 
 }
 
 // isOurs reports whether u names the PBX: its address and port (or its
-// TLS port), or its address with no port when it listens on 5060 (5061
-// for sips:).
+// TLS port), or its address with no port, the domain its users' addresses
+// of record name (they have Config.Host without Config.Port in From).
 func (p *PBX) isOurs(u sipmsg.URI) bool {
 	if !u.IsSIP() {
 		return false
@@ -521,14 +521,7 @@ func (p *PBX) isOurs(u sipmsg.URI) bool {
 	if err != nil || ip != p.addr.Addr() {
 		return false
 	}
-	port := u.Port
-	if port == 0 {
-		port = 5060
-		if u.IsSecure() {
-			port = 5061
-		}
-	}
-	return port == int(p.addr.Port()) || (p.tlsAdr.IsValid() && port == int(p.tlsAdr.Port()))
+	return u.Port == 0 || u.Port == int(p.addr.Port()) || (p.tlsAdr.IsValid() && u.Port == int(p.tlsAdr.Port()))
 }
 
 // recordRoute is the Record-Route value naming the PBX for proto

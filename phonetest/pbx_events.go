@@ -237,7 +237,7 @@ func (p *PBX) notifyWatch(w *eventWatch, final bool) {
 // callState records the state of the call callID of a local user, as the
 // PBX routes it (RFC 4235 §3.7.1), and NOTIFYs the watchers of the line.
 // A terminated call is forgotten.
-func (p *PBX) callState(user, callID, direction, state, remote string) {
+func (p *PBX) callState(user, callID, direction, state, remote, localTag, remoteTag string) {
 	p.mu.Lock()
 	if _, ok := p.users[user]; !ok {
 		p.mu.Unlock()
@@ -255,7 +255,8 @@ func (p *PBX) callState(user, callID, direction, state, remote string) {
 			calls = map[string]dialoginfo.Dialog{}
 			p.lines[user] = calls
 		}
-		calls[callID] = dialoginfo.Dialog{ID: callID, CallID: callID, Direction: direction, State: state, Remote: remote}
+		calls[callID] = dialoginfo.Dialog{ID: callID, CallID: callID, LocalTag: localTag, RemoteTag: remoteTag,
+			Direction: direction, State: state, Remote: remote}
 	}
 	changed := state != old.State || !had
 	p.mu.Unlock()
@@ -284,8 +285,13 @@ func (p *PBX) trackInvite(req *sipmsg.Message, resp *sipmsg.Message) {
 	}
 	from, _ := req.From()
 	to, _ := req.To()
-	p.callState(unescapeUser(to.URI), req.CallID(), "recipient", state, from.URI.String())
-	p.callState(unescapeUser(from.URI), req.CallID(), "initiator", state, to.URI.String())
+	callerTag, calleeTag := from.Tag(), ""
+	if resp != nil {
+		rto, _ := resp.To()
+		calleeTag = rto.Tag()
+	}
+	p.callState(unescapeUser(to.URI), req.CallID(), "recipient", state, from.URI.String(), calleeTag, callerTag)
+	p.callState(unescapeUser(from.URI), req.CallID(), "initiator", state, to.URI.String(), callerTag, calleeTag)
 }
 
 // trackBye ends the call of a BYE the PBX forwarded for both its users.
@@ -293,6 +299,6 @@ func (p *PBX) trackBye(req *sipmsg.Message) {
 	from, _ := req.From()
 	to, _ := req.To()
 	for _, u := range []sipmsg.URI{from.URI, to.URI} {
-		p.callState(unescapeUser(u), req.CallID(), "", dialoginfo.Terminated, "")
+		p.callState(unescapeUser(u), req.CallID(), "", dialoginfo.Terminated, "", "", "")
 	}
 }

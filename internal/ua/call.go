@@ -116,6 +116,7 @@ type Call struct {
 	// outbound
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
+	pickedUp     *Call // the call that replaced our INVITE's early dialog (replaces.go)
 	ack          *sipmsg.Message
 	forks        forkAcks     // ACKs of 2xx from other forks (invite_fork.go)
 	early        earlyDialogs // early dialogs of our INVITE (prack.go)

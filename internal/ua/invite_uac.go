@@ -100,7 +100,10 @@ func (u *UA) hostURI(user string) (sipmsg.URI, error) {
 // Dial places a call to target and blocks until it is answered, early media
 // starts (with EarlyMedia), or it fails: a *StatusError for a final
 // response, an error wrapping ErrDialTimeout, ErrCancelled,
-// media.ErrNoRTPPort or a transaction error.
+// media.ErrNoRTPPort or a transaction error. When another phone picks the
+// call up while it rings (an INVITE with Replaces naming its early dialog,
+// RFC 3891 §3), the INVITE is cancelled and Dial returns that phone's
+// call, answered.
 func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, error) {
 	if !u.Connected() {
 		return nil, ErrNotConnected
@@ -216,6 +219,9 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 		err = <-result
 	}
 	stop()
+	if nc := c.replacement(); nc != nil {
+		return nc, nil // picked up by another phone: Dial's call is the one it made
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +245,9 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 	fail := func(r EndReason, err error) {
 		if timer != nil {
 			timer.Stop()
+		}
+		if errors.Is(context.Cause(ictx), errPickedUp) {
+			r, err = EndReplaced, errPickedUp
 		}
 		c.end(r, err)
 		report(err)
@@ -444,6 +453,9 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 	c.mu.Unlock()
 	c.sendAck(resp, req)
 	if ictx.Err() != nil || c.State() == StateEnded {
+		if errors.Is(context.Cause(ictx), errPickedUp) {
+			c.end(EndReplaced, nil)
+		}
 		c.end(EndCancelled, nil)
 		bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.inDialog(bctx, "BYE", nil) //nolint:errcheck // best effort

@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/xphone-go/xphone/sipmsg"
@@ -184,9 +185,12 @@ func (c *Call) Tags() (local, remote string) {
 }
 
 // matchReplaces finds the call an INVITE's Replaces header names (RFC 3891
-// §3). It returns nil and the status to refuse the INVITE with: 400 for
-// several or a malformed header, 481 when no confirmed call matches (early
-// dialogs are not replaced here), 486 for early-only on a confirmed one.
+// §3): a confirmed call, or one of our INVITE's early dialogs (call
+// pickup: another phone answers for the one ours rings). It returns nil and
+// the status to refuse the INVITE with: 400 for several or a malformed
+// header, 481 when no call matches (nor an early dialog of an INVITE we
+// received: §3 leaves those to their callee), 486 for early-only on a
+// confirmed one.
 func (u *UA) matchReplaces(req *sipmsg.Message) (*Call, int) {
 	if len(req.Values("Replaces")) > 1 {
 		return nil, 400
@@ -201,6 +205,13 @@ func (u *UA) matchReplaces(req *sipmsg.Message) (*Call, int) {
 	}
 	old.mu.Lock()
 	defer old.mu.Unlock()
+	if old.outbound && old.dlg == nil {
+		ed := old.early.m[r.FromTag]
+		if ed == nil || ed.d.ID.LocalTag != r.ToTag || old.cancelInvite == nil || old.state == StateEnded {
+			return nil, 481
+		}
+		return old, 0
+	}
 	if old.dlg == nil || old.dlg.ID.LocalTag != r.ToTag || old.dlg.ID.RemoteTag != r.FromTag {
 		return nil, 481
 	}
@@ -214,8 +225,9 @@ func (u *UA) matchReplaces(req *sipmsg.Message) (*Call, int) {
 }
 
 // replace answers c, an INVITE with Replaces that matched old, without
-// alerting (RFC 3891 §3), hands c to old's OnReplaced and ends old with
-// BYE. It runs on a goroutine of its own.
+// alerting (RFC 3891 §3), hands c to old's OnReplaced and ends old: a
+// confirmed call with BYE; our INVITE still ringing with CANCEL, and the
+// Dial waiting for it returns c. It runs on a goroutine of its own.
 func (c *Call) replace(old *Call) {
 	ctx, cancel := context.WithTimeout(c.u.lifeContext(), 64*c.u.t1())
 	defer cancel()
@@ -225,11 +237,32 @@ func (c *Call) replace(old *Call) {
 	}
 	old.mu.Lock()
 	f := old.onReplaced
+	cancelInvite := old.cancelInvite
+	ringing := old.outbound && old.dlg == nil
+	if ringing {
+		old.pickedUp = c
+	}
 	old.mu.Unlock()
 	if f != nil {
 		old.events.do(func() { f(c) })
 	}
+	if ringing && cancelInvite != nil {
+		// A 2xx that crosses the CANCEL is ACKed and ended with BYE.
+		cancelInvite(errPickedUp)
+		return
+	}
 	old.hangup(EndReplaced, nil)
+}
+
+// errPickedUp cancels an INVITE whose early dialog another phone replaced.
+var errPickedUp = errors.New("ua: picked up by another phone (RFC 3891)")
+
+// replacement returns the call that took over c's INVITE while it rang,
+// or nil.
+func (c *Call) replacement() *Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pickedUp
 }
 
 // refuseReplaces answers an INVITE whose Replaces matched nothing usable.

@@ -319,3 +319,78 @@ func FuzzReferHeaders(f *testing.F) {
 		}
 	})
 }
+
+// TestCallPickup: while our INVITE rings at one peer, another sends an
+// INVITE with Replaces naming that early dialog (call pickup, RFC 3891
+// §3). Names that do not fit (the tags the wrong way round, a dialog of
+// no 18x) get 481; the fitting one is answered at once without ringing,
+// our INVITE is cancelled, the old call ends EndReplaced and Dial returns
+// the new call, answered.
+func TestCallPickup(t *testing.T) {
+	t.Parallel()
+	olds := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) {
+		c.NewCall = func(c *Call) {
+			if c.outbound {
+				olds <- c
+			}
+		}
+	})
+	callee, picker := newPeer(t), newPeer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, callee.uri("bob"), DialOptions{})
+	inv := callee.next("INVITE", isReq("INVITE"))
+	old := <-olds
+	from, _ := inv.m.From()
+	ours, theirs := from.Tag(), token()
+	callee.respond(inv, 180, theirs, "")
+	waitState(t, old, StateRemoteRinging)
+
+	pickup := func(replaces string) *sipmsg.Message {
+		req := picker.invite(uaURI(u), peerSDP(40004, "PCMU"))
+		req.Add("Replaces", replaces)
+		req.Add("Require", "replaces")
+		picker.send(req, netipAddr(u))
+		return picker.next("answer to the pickup", func(m *sipmsg.Message) bool {
+			return !m.IsRequest() && m.StatusCode >= 180 && m.CallID() == req.CallID()
+		}).m
+	}
+	id := inv.m.CallID()
+	for _, bad := range []string{replacesValue(id, theirs, ours), replacesValue(id, ours, token())} {
+		if r := pickup(bad); r.StatusCode != 481 {
+			t.Errorf("Replaces %s: got %d, want 481", bad, r.StatusCode)
+		}
+	}
+	req := picker.invite(uaURI(u), peerSDP(40004, "PCMU"))
+	req.Add("Replaces", replacesValue(id, ours, theirs))
+	req.Add("Require", "replaces")
+	picker.send(req, netipAddr(u))
+	ok := picker.next("200 to the pickup", func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.CallID() == req.CallID()
+	})
+	if ok.m.StatusCode != 200 {
+		t.Fatalf("pickup: got %d, want 200 (no ringing)", ok.m.StatusCode)
+	}
+	picker.send(picker.ack(req, ok.m, ""), ok.from)
+
+	// Our INVITE to the callee is cancelled.
+	can := callee.next("CANCEL", isReq("CANCEL"))
+	callee.respond(can, 200, theirs, "")
+	callee.respond(inv, 487, theirs, "")
+	callee.next("ACK of the 487", isReq("ACK"))
+
+	r := recvDial(t, res)
+	if r.err != nil || r.c == nil {
+		t.Fatalf("Dial: got %v, %v, want the picking phone's call", r.c, r.err)
+	}
+	if r.c.CallID() != req.CallID() {
+		t.Errorf("Dial's call: Call-ID %q, want the pickup's %q", r.c.CallID(), req.CallID())
+	}
+	waitState(t, r.c, StateActive)
+	waitDone(t, old)
+	if got := old.Reason(); got != EndReplaced {
+		t.Errorf("old call: ended %v, want %v", got, EndReplaced)
+	}
+	picker.hangupFrom(r.c)
+}
