@@ -149,6 +149,12 @@ type Config struct {
 	// Rel100 selects reliable provisional responses (100rel and PRACK,
 	// RFC 3262), which some carriers require. Default Rel100Supported.
 	Rel100 Rel100Mode
+	// RefuseReplaces turns off INVITEs with Replaces (RFC 3891): by
+	// default anyone who knows a call's Call-ID and both tags (a busy-lamp
+	// subscriber to our line learns them) can take the call over, as
+	// attended transfer and call pickup need. With it set, such an INVITE
+	// that requires replaces gets 420 and any other rings as a new call.
+	RefuseReplaces bool
 	// MWI subscribes, from Connect to Disconnect, to the voicemail
 	// status (message-summary, RFC 3842) of the account, or of MWIURI
 	// when set (a SIP URI or an extension at Host, e.g. "*97"); the

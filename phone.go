@@ -60,6 +60,7 @@ func New(cfg Config) (Phone, error) {
 		DTMFMode:            uaDTMFMode(d.DTMFMode),
 		SessionTimer:        d.SessionTimer,
 		Rel100:              ua.Rel100Mode(d.Rel100),
+		RefuseReplaces:      d.RefuseReplaces,
 		Logger:              d.Logger,
 		EndCause:            endCause,
 		NewCall:             func(c *ua.Call) { c.SetApp(&call{c: c, p: p}) },

@@ -168,7 +168,9 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	req.Add("User-Agent", u.cfg.UserAgent)
 	u.offer100rel(req)
 	u.offerTimer(req)
-	req.Add("Supported", tagReplaces)
+	if !u.cfg.RefuseReplaces {
+		req.Add("Supported", tagReplaces)
+	}
 	for _, h := range o.Headers {
 		req.Add(h[0], h[1])
 	}

@@ -41,7 +41,7 @@ type uasState struct {
 func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	req := tx.Request()
 	var replaced *Call
-	if len(req.Values("Replaces")) > 0 {
+	if len(req.Values("Replaces")) > 0 && !u.cfg.RefuseReplaces {
 		old, code := u.matchReplaces(req)
 		if old == nil {
 			u.refuseReplaces(tx, code)

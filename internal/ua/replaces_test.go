@@ -394,3 +394,65 @@ func TestCallPickup(t *testing.T) {
 	}
 	picker.hangupFrom(r.c)
 }
+
+// TestRefuseReplaces: with RefuseReplaces the UA does not support RFC
+// 3891: OPTIONS and INVITEs leave replaces out of Supported, an INVITE
+// requiring it gets 420 with Unsupported: replaces, and one that only
+// carries Replaces naming a call rings as a new call, the named call
+// untouched.
+func TestRefuseReplaces(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 2)
+	u := newUA(t, func(c *Config) {
+		c.RefuseReplaces = true
+		c.OnIncoming = func(c *Call) { calls <- c }
+	})
+	p := newPeer(t)
+	supported := func(u *UA) bool {
+		opt := p.invite(uaURI(u), "")
+		opt.Method = "OPTIONS"
+		opt.Set("CSeq", "1 OPTIONS")
+		p.send(opt, netipAddr(u))
+		return p.next("200 to OPTIONS", isResp(200, "OPTIONS")).m.HasToken("Supported", "replaces")
+	}
+	if supported(u) || !supported(newUA(t, nil)) {
+		t.Error("OPTIONS: replaces in Supported with RefuseReplaces, or not without")
+	}
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	p.next("180", isResp(180, "INVITE"))
+	c := recvCall(t, calls)
+	go c.Accept(context.Background()) //nolint:errcheck // the 200 is checked
+	ok := p.next("200", isResp(200, "INVITE"))
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	waitState(t, c, StateActive)
+	local, remote := c.Tags()
+	replaces := replacesValue(inv.CallID(), local, remote)
+
+	req := p.invite(uaURI(u), peerSDP(40002, "PCMU"))
+	req.Add("Replaces", replaces)
+	req.Add("Require", "replaces")
+	p.send(req, ok.from)
+	r := p.next("answer to Require: replaces", func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode >= 200 && m.CallID() == req.CallID()
+	}).m
+	if r.StatusCode != 420 || r.Get("Unsupported") != "replaces" {
+		t.Errorf("Require: replaces: got %d Unsupported %q, want 420 replaces", r.StatusCode, r.Get("Unsupported"))
+	}
+	p.send(p.ack(req, withContact(r, p), ""), ok.from)
+
+	req = p.invite(uaURI(u), peerSDP(40002, "PCMU"))
+	req.Add("Replaces", replaces)
+	p.send(req, ok.from)
+	p.next("180 to a plain INVITE with Replaces", func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode == 180 && m.CallID() == req.CallID()
+	})
+	n := recvCall(t, calls)
+	if n.CallID() != req.CallID() || c.State() != StateActive {
+		t.Errorf("new call %q, old call %v: want a new ringing call, the old one active", n.CallID(), c.State())
+	}
+	if err := n.Reject(context.Background(), 486, ""); err != nil {
+		t.Errorf("Reject: %v", err)
+	}
+	p.hangupFrom(c)
+}

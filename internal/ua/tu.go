@@ -109,7 +109,9 @@ func (u *UA) HandleRequest(tx *transaction.ServerTx) {
 		if u.cfg.Rel100 != Rel100Disabled {
 			resp.Add("Supported", tag100rel) // RFC 3262 §4
 		}
-		resp.Add("Supported", tagReplaces) // RFC 3891 §6.2
+		if !u.cfg.RefuseReplaces {
+			resp.Add("Supported", tagReplaces) // RFC 3891 §6.2
+		}
 		resp.Add("User-Agent", u.cfg.UserAgent)
 		tx.Respond(resp) //nolint:errcheck // nothing to do on failure
 	default:
@@ -137,7 +139,11 @@ func (u *UA) unsupported(req *sipmsg.Message) string {
 		for tag := range strings.SplitSeq(v, ",") {
 			tag = strings.TrimSpace(tag)
 			switch strings.ToLower(tag) {
-			case "", tag100rel, "timer", tagReplaces:
+			case "", tag100rel, "timer":
+			case tagReplaces:
+				if u.cfg.RefuseReplaces {
+					bad = append(bad, tag)
+				}
 			default:
 				bad = append(bad, tag)
 			}

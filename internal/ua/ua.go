@@ -144,6 +144,10 @@ type Config struct {
 	// Rel100 is how reliable provisional responses (RFC 3262, PRACK) are
 	// used; the zero value offers and honours them.
 	Rel100 Rel100Mode
+	// RefuseReplaces turns RFC 3891 off: Supported no longer lists
+	// replaces, an INVITE that requires it gets 420, and one that only
+	// carries Replaces is a new call like any other.
+	RefuseReplaces bool
 	// T1 is the transaction layer's T1; 0 means 500 ms.
 	T1     time.Duration
 	Logger *slog.Logger
