@@ -253,8 +253,15 @@ func (l *loop) apply(lc *loopConfig) {
 		l.closeSock(lc.oldRTCP) // no longer read: the RTCP reader goroutine, if any, exits
 		lc.oldRTCP = nil
 	}
-	if !l.latched || old == nil || old.cfg.RemoteRTP != lc.cfg.RemoteRTP {
+	// A new remote address replaces the latched one, unless there was
+	// none before: then it is the late answer of a lookup of the host
+	// the SDP named (ua's lookupMedia), and the peer's packets have
+	// shown where it really is.
+	switch {
+	case !l.latched || old == nil || (old.cfg.RemoteRTP.IsValid() && old.cfg.RemoteRTP != lc.cfg.RemoteRTP):
 		l.remoteRTP, l.remoteRTCP, l.latched = lc.cfg.RemoteRTP, lc.cfg.remoteRTCP(), false
+	case !l.remoteRTCP.IsValid():
+		l.remoteRTCP = lc.cfg.remoteRTCP() // RTCP not on the RTP port: the lookup's
 	}
 	if codecChanged {
 		l.jb, l.player = nil, nil // made again on first use (playback)

@@ -133,3 +133,40 @@ func TestForeignPayloadDropped(t *testing.T) {
 		t.Errorf("got %d packets received and %d frames, want 0 and 0", st.PacketsReceived, len(s.PCMReader()))
 	}
 }
+
+// TestLatchKeptOverLateAddress: a session started without the peer's
+// address (its SDP named a host still being looked up, ua's lookupMedia)
+// latches onto where the peer's RTP comes from; the address the lookup
+// then gives does not take that over (symmetric RTP: the peer listens
+// where it sends from), though it sends nothing more to re-latch.
+func TestLatchKeptOverLateAddress(t *testing.T) {
+	peer := rawPeer(t)
+	o := testOptions()
+	o.Latch = true
+	s := newSession(t, o)
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	w := s.PacedPCMWriter()
+	for range 100 {
+		w <- make([]int16, 160)
+	}
+	p := rtp.Packet{Header: rtp.Header{PayloadType: 0, SSRC: 7, SequenceNumber: 1, Timestamp: 160}, Payload: make([]byte, 160)}
+	b, _ := p.Marshal()
+	if _, err := peer.WriteToUDPAddrPort(b, s.LocalRTP()); err != nil {
+		t.Fatal(err)
+	}
+	readRTP(t, peer) // latched: the session sends to the peer
+	cfg.RemoteRTP = netip.AddrPortFrom(loopback, 9)
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(deadline)
+	for s.hasPending.Load() && time.Now().Before(until) {
+		<-time.After(time.Millisecond)
+	}
+	for range 10 { // more than were on their way before the update
+		readRTP(t, peer)
+	}
+}
