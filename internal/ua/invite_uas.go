@@ -48,6 +48,11 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 			return
 		}
 		replaced = old
+		defer func() {
+			if replaced != nil { // refused after all: others may name it
+				replaced.unclaim()
+			}
+		}()
 	}
 	if u.cfg.OnIncoming == nil && replaced == nil {
 		u.respond(tx, 480, "")
@@ -142,7 +147,9 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	}
 	c.setState(StateRinging)
 	if replaced != nil {
-		u.tasks.goFunc(func() { c.replace(replaced) })
+		old := replaced
+		replaced = nil
+		u.tasks.goFunc(func() { c.replace(old) })
 		return
 	}
 	ring := sipmsg.NewResponse(req, 180, "")

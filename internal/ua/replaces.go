@@ -205,11 +205,15 @@ func (u *UA) matchReplaces(req *sipmsg.Message) (*Call, int) {
 	}
 	old.mu.Lock()
 	defer old.mu.Unlock()
+	if old.replacing {
+		return nil, 481 // another INVITE with Replaces took it first
+	}
 	if old.outbound && old.dlg == nil {
 		ed := old.early.m[r.FromTag]
 		if ed == nil || ed.d.ID.LocalTag != r.ToTag || old.cancelInvite == nil || old.state == StateEnded {
 			return nil, 481
 		}
+		old.replacing = true
 		return old, 0
 	}
 	if old.dlg == nil || old.dlg.ID.LocalTag != r.ToTag || old.dlg.ID.RemoteTag != r.FromTag {
@@ -221,6 +225,7 @@ func (u *UA) matchReplaces(req *sipmsg.Message) (*Call, int) {
 	case r.EarlyOnly:
 		return nil, 486
 	}
+	old.replacing = true
 	return old, 0
 }
 
@@ -233,6 +238,7 @@ func (c *Call) replace(old *Call) {
 	defer cancel()
 	if err := c.Accept(ctx); err != nil {
 		c.u.log.Debug("ua: answering an INVITE with Replaces", "err", err)
+		old.unclaim()
 		return
 	}
 	old.mu.Lock()
@@ -253,6 +259,10 @@ func (c *Call) replace(old *Call) {
 	}
 	old.hangup(EndReplaced, nil)
 }
+
+// unclaim lets another INVITE with Replaces name c: the one that did was
+// not answered.
+func (c *Call) unclaim() { c.mu.Lock(); c.replacing = false; c.mu.Unlock() }
 
 // errPickedUp cancels an INVITE whose early dialog another phone replaced.
 var errPickedUp = errors.New("ua: picked up by another phone (RFC 3891)")

@@ -362,17 +362,36 @@ func TestCallPickup(t *testing.T) {
 			t.Errorf("Replaces %s: got %d, want 481", bad, r.StatusCode)
 		}
 	}
-	req := picker.invite(uaURI(u), peerSDP(40004, "PCMU"))
-	req.Add("Replaces", replacesValue(id, ours, theirs))
-	req.Add("Require", "replaces")
-	picker.send(req, netipAddr(u))
-	ok := picker.next("200 to the pickup", func(m *sipmsg.Message) bool {
-		return !m.IsRequest() && m.CallID() == req.CallID()
-	})
-	if ok.m.StatusCode != 200 {
-		t.Fatalf("pickup: got %d, want 200 (no ringing)", ok.m.StatusCode)
+	// Two pickups at once: the first wins, the other gets 481.
+	var reqs [2]*sipmsg.Message
+	for i := range reqs {
+		reqs[i] = picker.invite(uaURI(u), peerSDP(40004, "PCMU"))
+		reqs[i].Add("Replaces", replacesValue(id, ours, theirs))
+		reqs[i].Add("Require", "replaces")
 	}
-	picker.send(picker.ack(req, ok.m, ""), ok.from)
+	for _, r := range reqs {
+		picker.send(r, netipAddr(u))
+	}
+	var req *sipmsg.Message
+	codes := map[string]int{}
+	for len(codes) < 2 {
+		a := picker.next("answers to the pickups", func(m *sipmsg.Message) bool {
+			return !m.IsRequest() && m.StatusCode >= 180 && (m.CallID() == reqs[0].CallID() || m.CallID() == reqs[1].CallID())
+		})
+		codes[a.m.CallID()] = a.m.StatusCode
+		for _, r := range reqs {
+			if r.CallID() != a.m.CallID() {
+				continue
+			}
+			if a.m.StatusCode == 200 {
+				req = r
+			}
+			picker.send(picker.ack(r, withContact(a.m, picker), ""), a.from)
+		}
+	}
+	if c0, c1 := codes[reqs[0].CallID()], codes[reqs[1].CallID()]; req == nil || c0+c1 != 200+481 {
+		t.Fatalf("two pickups: got %d and %d, want 200 (no ringing) and 481", c0, c1)
+	}
 
 	// Our INVITE to the callee is cancelled.
 	can := callee.next("CANCEL", isReq("CANCEL"))
