@@ -145,28 +145,36 @@ func (s *serial) drain() {
 	}
 }
 
-// coalescer hands the newest of a stream of reports (a NOTIFY's voicemail
-// summary, a watched line's state) to a serial: a report that comes while
-// the one before it still waits replaces it, so a peer's NOTIFYs never
-// queue up behind a stalled callback, which always gets the last.
+// coalescer hands a stream of reports (a NOTIFY's voicemail summary, a
+// watched line's state) to a serial in order; once maxReports of them
+// wait, a new one takes the place of the newest waiting, so a peer's
+// NOTIFYs never queue without bound behind a stalled callback, which
+// still gets the last.
 type coalescer struct {
-	mu   sync.Mutex
-	next func()
+	mu     sync.Mutex
+	queued int     // reports queued and not yet begun
+	last   *func() // what the newest queued report runs
 }
 
-// post queues f on s, or puts it in place of the report still waiting.
+// maxReports is how many reports of one stream may wait.
+const maxReports = 64
+
+// post queues f on s, or puts it in place of the newest waiting report.
 func (c *coalescer) post(s *serial, f func()) {
 	c.mu.Lock()
-	waiting := c.next != nil
-	c.next = f
-	c.mu.Unlock()
-	if waiting {
+	if c.queued >= maxReports {
+		*c.last = f
+		c.mu.Unlock()
 		return
 	}
+	slot := &f
+	c.queued++
+	c.last = slot
+	c.mu.Unlock()
 	s.do(func() {
 		c.mu.Lock()
-		f := c.next
-		c.next = nil
+		f := *slot
+		c.queued--
 		c.mu.Unlock()
 		f()
 	})

@@ -262,12 +262,16 @@ func (c *Call) finalWithSDP(code int, body []byte) *sipmsg.Message {
 	if code/100 == 2 {
 		// The extensions we support (RFC 3261 §20.37): session timers
 		// (RFC 4028 §9; Require: timer comes from answerTimer when the
-		// caller supports them too) and 100rel (RFC 3262).
+		// caller supports them too), 100rel (RFC 3262) and replaces
+		// (RFC 3891 §6.2).
 		if c.u.cfg.SessionTimer > 0 {
 			resp.Add("Supported", "timer")
 		}
 		if c.u.cfg.Rel100 != Rel100Disabled {
 			resp.Add("Supported", tag100rel)
+		}
+		if !c.u.cfg.RefuseReplaces {
+			resp.Add("Supported", tagReplaces)
 		}
 	}
 	resp.Add("User-Agent", c.u.cfg.UserAgent)

@@ -37,17 +37,18 @@ func (u *UA) subscribeMWI() {
 }
 
 // voicemailNotify reads a message-summary NOTIFY: 400 for a body that is
-// not a summary, else 200 and the summary to OnVoicemail.
-func (u *UA) voicemailNotify(req *sipmsg.Message) int {
+// not a summary, else 200 and what hands the summary to OnVoicemail.
+func (u *UA) voicemailNotify(req *sipmsg.Message) (int, func()) {
 	if len(req.Body) == 0 {
-		return 200
+		return 200, nil
 	}
 	sum, err := mwi.Parse(req.Body)
 	if err != nil {
-		return 400
+		return 400, nil
 	}
-	if f := u.cfg.OnVoicemail; f != nil {
-		u.voicemail.post(&u.events, func() { f(sum) })
+	f := u.cfg.OnVoicemail
+	if f == nil {
+		return 200, nil
 	}
-	return 200
+	return 200, func() { u.voicemail.post(&u.events, func() { f(sum) }) }
 }

@@ -39,9 +39,10 @@ type subscription struct {
 	accept string // the body type asked for
 	target sipmsg.URI
 	// notify takes a NOTIFY's request (on the transport's reader: it must
-	// not block) and returns the status to answer: 200, or 400 for a body
-	// it cannot read.
-	notify func(req *sipmsg.Message) int
+	// not block) and returns the status to answer (200, or 400 for a body
+	// it cannot read) and, with 200, what reports the NOTIFY to the
+	// application, run once the NOTIFY is answered (nil: nothing to).
+	notify func(req *sipmsg.Message) (int, func())
 	// refused wraps the errors reported when the notifier refuses.
 	refused error
 
@@ -345,10 +346,16 @@ func (s *subscription) ended(reason string) {
 // package makes of it, and follows its Subscription-State.
 func (s *subscription) handleNotify(tx *transaction.ServerTx) {
 	req := tx.Request()
-	code := s.notify(req)
+	code, report := s.notify(req)
 	s.u.respond(tx, code, "")
 	if code != 200 {
 		return
+	}
+	// The application hears of it after the answer and the target
+	// refresh: a callback that stops the subscription must not send its
+	// SUBSCRIBE before the 200, nor to the remote target this replaced.
+	if report != nil {
+		defer report()
 	}
 	// NOTIFY, like SUBSCRIBE, is a target refresh request (RFC 6665).
 	if c, err := req.Contact(); err == nil && !c.Wildcard {
@@ -390,7 +397,11 @@ func (u *UA) handleEventNotify(tx *transaction.ServerTx, event string) {
 	to, _ := req.To()
 	switch {
 	case to.Tag() == "" && strings.EqualFold(event, eventMWI):
-		u.respond(tx, u.voicemailNotify(req), "")
+		code, report := u.voicemailNotify(req)
+		u.respond(tx, code, "")
+		if report != nil {
+			report()
+		}
 	case to.Tag() == "":
 		u.respond(tx, 481, "")
 	default:

@@ -48,23 +48,24 @@ func (u *UA) watch(target, event, accept string, read func(body []byte) (func(),
 		return nil, err
 	}
 	w := &Watcher{u: u}
-	notify := func(req *sipmsg.Message) int {
+	notify := func(req *sipmsg.Message) (int, func()) {
 		if len(req.Body) == 0 {
-			return 200
+			return 200, nil
 		}
 		report, err := read(req.Body)
 		if err != nil {
-			return 400
+			return 400, nil
 		}
-		w.reports.post(&u.events, func() {
-			w.mu.Lock()
-			stopped := w.stopped
-			w.mu.Unlock()
-			if !stopped {
-				report()
-			}
-		})
-		return 200
+		return 200, func() {
+			w.reports.post(&u.events, func() {
+				w.mu.Lock()
+				stopped := w.stopped
+				w.mu.Unlock()
+				if !stopped {
+					report()
+				}
+			})
+		}
 	}
 	w.s = &subscription{event: event, accept: accept, target: uri, notify: notify, refused: ErrWatchRefused}
 	u.subscribe(w.s)
