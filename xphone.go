@@ -41,7 +41,10 @@ type Phone interface {
 	// which is sent to Config.Host. On failure it returns a *StatusError
 	// for a final SIP response, an error wrapping ErrDialTimeout,
 	// ErrCancelled (with the context's error) or ErrNoRTPPort, or
-	// ErrNotConnected.
+	// ErrNotConnected. When another phone picks the call up while it rings
+	// (RFC 3891 call pickup), Dial returns that phone's call, answered:
+	// its Direction is Inbound, as it called us (unless
+	// Config.RefuseReplaces).
 	Dial(ctx context.Context, target string, opts ...DialOption) (Call, error)
 	// OnIncoming sets the handler of incoming calls. It receives each
 	// call in StateRinging after 180 Ringing was sent; the handler (or
