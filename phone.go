@@ -305,8 +305,12 @@ func (p *phone) State() PhoneState {
 // the error behind EndError.
 func endCause(r ua.EndReason, err error) error {
 	reason := endReason(r)
-	if err != nil && reason == EndError {
+	var why ua.PeerReasons
+	switch {
+	case err != nil && reason == EndError:
 		return fmt.Errorf("%w: %w", reason, convertErr(err))
+	case errors.As(err, &why):
+		return fmt.Errorf("%w: %w", reason, peerReasons(why))
 	}
 	return reason
 }

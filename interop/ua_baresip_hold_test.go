@@ -4,6 +4,7 @@ package interop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -313,12 +314,16 @@ func TestUADTMFFromBaresip(t *testing.T) {
 // (uac-info-dtmf.xml) calls our phone and sends 1 9 * # as four INFO
 // requests (application/dtmf-relay). Each is answered 200 (SIPp exits 0)
 // and each digit arrives exactly once through OnDTMF, in order: all of
-// them before OnEnded, which runs after every earlier callback.
+// them before OnEnded, which runs after every earlier callback. SIPp's
+// BYE carries Reason: Q.850;cause=16, which the call's context cause
+// wraps as PeerReasons.
 func TestUAInfoDTMFFromSIPp(t *testing.T) {
 	p, addr, _ := referPhone(t, "xphone", false)
 	digits := make(chan rune, 32)
 	ended := make(chan xphone.EndReason, 1)
+	calls := make(chan xphone.Call, 1)
 	p.OnIncoming(func(c xphone.Call) {
+		calls <- c
 		c.OnDTMF(func(d rune) { digits <- d })
 		c.OnEnded(func(r xphone.EndReason) { ended <- r })
 		if err := c.Accept(context.Background()); err != nil {
@@ -336,6 +341,11 @@ func TestUAInfoDTMFFromSIPp(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the call did not end on SIPp's BYE")
+	}
+	var why xphone.PeerReasons
+	cause := context.Cause((<-calls).Context())
+	if !errors.As(cause, &why) || why.Cause("Q.850") != 16 || why[0].Text != "Normal call clearing" {
+		t.Errorf("context cause: got %v, want the BYE's Q.850 cause 16", cause)
 	}
 	var got []rune
 	for len(digits) > 0 {

@@ -358,3 +358,36 @@ func TestCancelAck(t *testing.T) {
 	}
 	checkRoundTrip(t, a)
 }
+
+// TestReasons: the Reason header (RFC 3326), with §2's examples: values
+// in order across headers and lists, cause and unquoted text; -1 with no
+// cause; an empty protocol or a cause that is not a number is an error.
+func TestReasons(t *testing.T) {
+	m := mustParse(t, "BYE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>;tag=2\r\n"+
+		"Call-ID: c\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\n"+
+		"Reason: SIP ;cause=200 ;text=\"Call completed elsewhere\"\r\n"+
+		"Reason: Q.850 ;cause=16 ;text=\"Terminated\", Q.850;cause=17\r\n"+
+		"Reason: preemption\r\nContent-Length: 0\r\n\r\n")
+	got, err := m.Reasons()
+	want := []Reason{
+		{Protocol: "SIP", Cause: 200, Text: "Call completed elsewhere"},
+		{Protocol: "Q.850", Cause: 16, Text: "Terminated"},
+		{Protocol: "Q.850", Cause: 17},
+		{Protocol: "preemption", Cause: -1},
+	}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("Reasons: got %+v, %v, want %+v", got, err, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Reason %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{";cause=1", "SIP;cause=x", "S I P;cause=1"} {
+		m := mustParse(t, "BYE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>;tag=2\r\n"+
+			"Call-ID: c\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nReason: "+bad+"\r\nContent-Length: 0\r\n\r\n")
+		if _, err := m.Reasons(); err == nil {
+			t.Errorf("Reason: %s: no error", bad)
+		}
+	}
+}

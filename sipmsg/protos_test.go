@@ -90,6 +90,7 @@ func exercise(m *Message) {
 	_, _ = m.SubscriptionState()
 	_, _ = m.RAck()
 	_, _ = m.Replaces()
+	_, _ = m.Reasons()
 	_, _ = m.ReferTo()
 	_ = m.Supported()
 	_ = m.AppendTo(nil)

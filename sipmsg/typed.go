@@ -393,6 +393,51 @@ type SubscriptionState struct {
 	Params  Params
 }
 
+// Reason is one value of a Reason header (RFC 3326): why a request such as
+// BYE or CANCEL was sent, in the terms of a protocol.
+type Reason struct {
+	// Protocol is "SIP", "Q.850" or another token, as written.
+	Protocol string
+	// Cause is the protocol's cause code (a SIP status code, an ITU-T
+	// Q.850 cause value), or -1 when the value gives none.
+	Cause int
+	// Text is the text parameter, unquoted, or "".
+	Text string
+}
+
+// Reasons returns the values of the Reason headers (RFC 3326 §2), in
+// order; none is not an error.
+func (m *Message) Reasons() ([]Reason, error) {
+	var out []Reason
+	for i := m.index("Reason", 0); i >= 0; i = m.index("Reason", i+1) {
+		for rest := m.value(i); rest != ""; {
+			var item string
+			item, rest = nextListItem(rest)
+			if item == "" {
+				continue
+			}
+			proto, params, _ := strings.Cut(item, ";")
+			r := Reason{Protocol: trimWS(proto), Cause: -1}
+			if !isToken(r.Protocol) {
+				return out, newError(item, 0, "invalid Reason protocol")
+			}
+			ps := Params(params)
+			if c, ok := ps.Get("cause"); ok {
+				n, ok := parseUint(c, 1<<31-1)
+				if !ok {
+					return out, newError(item, 0, "invalid Reason cause")
+				}
+				r.Cause = int(n)
+			}
+			if t, ok := ps.Get("text"); ok {
+				r.Text = Unquote(t)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // SubscriptionState returns the Subscription-State header.
 func (m *Message) SubscriptionState() (SubscriptionState, error) {
 	ss := SubscriptionState{Expires: -1}

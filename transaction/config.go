@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
 )
 
 // RFC 3261 §17.1.1.1 and Table 4: the defaults of a zero [Config].
@@ -51,6 +52,19 @@ var (
 	errFinalRecv   = errors.New("transaction: final response already received")
 	errLayerClosed = fmt.Errorf("%w: layer closed", ErrCanceled)
 )
+
+// CancelError is what TU.HandleServerError gets when a CANCEL ended an
+// INVITE server transaction: it wraps ErrCanceled and carries the CANCEL,
+// whose Reason header (RFC 3326) may say why the caller gave up.
+type CancelError struct {
+	Cancel *sipmsg.Message
+}
+
+// Error returns "transaction: canceled by CANCEL".
+func (e *CancelError) Error() string { return ErrCanceled.Error() + " by CANCEL" }
+
+// Unwrap returns ErrCanceled.
+func (e *CancelError) Unwrap() error { return ErrCanceled }
 
 // Config holds the settings of a [Layer]. The zero value uses the defaults
 // of RFC 3261. A Config must not be modified after it is passed to [New].

@@ -381,7 +381,7 @@ func (l *Layer) handleCancel(ctx *ServerTx, k matchKey) {
 		return
 	}
 	if tx := target.cancel(tag); tx != nil {
-		l.tu.HandleServerError(tx, ErrCanceled)
+		l.tu.HandleServerError(tx, &CancelError{Cancel: ctx.req})
 	}
 }
 

@@ -263,6 +263,8 @@ func TestServerCancel(t *testing.T) {
 		}
 		if _, _, errs := u.snapshot(); len(errs) != 1 || !errors.Is(errs[0], ErrCanceled) {
 			t.Errorf("HandleServerError: got %v, want [ErrCanceled]", errs)
+		} else if ce, ok := errs[0].(*CancelError); !ok || ce.Cancel == nil || ce.Cancel.Method != "CANCEL" {
+			t.Errorf("HandleServerError: got %#v, want a *CancelError with the CANCEL", errs[0])
 		}
 		if err := respond(t, tx, 200); !errors.Is(err, ErrCanceled) {
 			t.Errorf("Respond after CANCEL: got %v, want ErrCanceled", err)

@@ -2,8 +2,14 @@ package ua
 
 import (
 	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xphone-go/xphone/sipmsg"
 )
 
 // TestByeAnsweredBeforeShutdown: the peer's BYE is answered before the
@@ -93,5 +99,92 @@ func TestNewTagAfterDisconnect(t *testing.T) {
 	}
 	if a, b := u.tlNewTag(), u.tlNewTag(); a == "" || a == b {
 		t.Errorf("tags after Disconnect: %q, %q; want two different non-empty tags", a, b)
+	}
+}
+
+// TestPeerReasons: the Reason headers (RFC 3326) of the peer's BYE, and of
+// its CANCEL of a call still ringing, reach Config.EndCause as PeerReasons
+// beside EndRemoteHangup and EndCancelled; a BYE without one gives nil.
+func TestPeerReasons(t *testing.T) {
+	t.Parallel()
+	type end struct {
+		r   EndReason
+		err error
+	}
+	ends := make(chan end, 4)
+	calls := make(chan *Call, 4)
+	var answer atomic.Bool
+	answer.Store(true)
+	u := newUA(t, func(c *Config) {
+		c.EndCause = func(r EndReason, err error) error { ends <- end{r, err}; return r }
+		c.OnIncoming = func(c *Call) {
+			calls <- c
+			if answer.Load() {
+				go c.Accept(context.Background()) //nolint:errcheck // the 200 is awaited
+			}
+		}
+	})
+	p := newPeer(t)
+	bye := func(inv, ok *sipmsg.Message, from netip.AddrPort, reason string) {
+		b := p.ack(inv, ok, "")
+		b.Method = "BYE"
+		b.Set("CSeq", "2 BYE")
+		if reason != "" {
+			b.Add("Reason", reason)
+		}
+		p.send(b, from)
+		p.next("200 to BYE", isResp(200, "BYE"))
+	}
+	wait := func() end {
+		t.Helper()
+		select {
+		case e := <-ends:
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("the call did not end")
+			return end{}
+		}
+	}
+	for _, tc := range []struct {
+		reason string
+		want   PeerReasons
+	}{
+		{`Q.850 ;cause=16 ;text="Terminated"`, PeerReasons{{Protocol: "Q.850", Cause: 16, Text: "Terminated"}}},
+		{"", nil},
+	} {
+		inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+		p.send(inv, netipAddr(u))
+		ok := p.next("200", isResp(200, "INVITE"))
+		p.send(p.ack(inv, ok.m, ""), ok.from)
+		waitState(t, recvCall(t, calls), StateActive)
+		bye(inv, ok.m, ok.from, tc.reason)
+		e := wait()
+		var got PeerReasons
+		if e.err != nil && !errors.As(e.err, &got) {
+			t.Errorf("BYE with %q: got error %v, want PeerReasons", tc.reason, e.err)
+		}
+		if e.r != EndRemoteHangup || !slices.Equal(got, tc.want) {
+			t.Errorf("BYE with %q: got %v %+v, want %v %+v", tc.reason, e.r, got, EndRemoteHangup, tc.want)
+		}
+	}
+	// A CANCEL that says the call was answered elsewhere.
+	answer.Store(false)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ring := p.next("180", isResp(180, "INVITE"))
+	recvCall(t, calls)
+	can := sipmsg.NewRequest("CANCEL", inv.RequestURI)
+	for _, h := range []string{"Via", "From", "To", "Call-ID", "Max-Forwards"} {
+		can.Add(h, inv.Get(h))
+	}
+	can.Add("CSeq", "1 CANCEL")
+	can.Add("Reason", `SIP ;cause=200 ;text="Call completed elsewhere"`)
+	p.send(can, ring.from)
+	p.next("487", isResp(487, "INVITE"))
+	e := wait()
+	var got PeerReasons
+	errors.As(e.err, &got)
+	if want := (PeerReasons{{Protocol: "SIP", Cause: 200, Text: "Call completed elsewhere"}}); e.r != EndCancelled || !slices.Equal(got, want) {
+		t.Errorf("CANCEL: got %v %+v, want %v %+v", e.r, got, EndCancelled, want)
 	}
 }

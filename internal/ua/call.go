@@ -496,7 +496,46 @@ func (c *Call) handleBye(tx *transaction.ServerTx) {
 	// Answer before ending: ending wakes the application, which may shut
 	// the phone (and its transport) down at once.
 	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call ends anyway
-	c.end(reason, nil)
+	c.end(reason, peerReasons(req))
+}
+
+// PeerReasons is the error Config.EndCause gets beside EndRemoteHangup
+// (or EndTransferred) and EndCancelled when the peer's BYE or CANCEL said
+// why, in Reason headers (RFC 3326).
+type PeerReasons []sipmsg.Reason
+
+// Error returns the reasons in words: "the peer's reason: Q.850 cause 16
+// (Terminated)".
+func (r PeerReasons) Error() string {
+	b := []byte("ua: the peer's reason:")
+	for i, x := range r {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ' ')
+		b = append(b, x.Protocol...)
+		if x.Cause >= 0 {
+			b = append(b, " cause "...)
+			b = strconv.AppendInt(b, int64(x.Cause), 10)
+		}
+		if x.Text != "" {
+			b = append(b, " ("...)
+			b = append(b, x.Text...)
+			b = append(b, ')')
+		}
+	}
+	return string(b)
+}
+
+// peerReasons returns the Reason headers of req as PeerReasons, or nil
+// when it has none (or only malformed ones: they end the call all the
+// same).
+func peerReasons(req *sipmsg.Message) error {
+	rs, err := req.Reasons()
+	if err != nil || len(rs) == 0 {
+		return nil
+	}
+	return PeerReasons(rs)
 }
 
 // handleReInvite answers a re-INVITE (RFC 3261 §14.2): a new offer is

@@ -193,7 +193,12 @@ func (u *UA) HandleServerError(tx *transaction.ServerTx, err error) {
 		return
 	}
 	if errors.Is(err, transaction.ErrCanceled) {
-		c.end(EndCancelled, nil)
+		var why error
+		var ce *transaction.CancelError
+		if errors.As(err, &ce) {
+			why = peerReasons(ce.Cancel)
+		}
+		c.end(EndCancelled, why)
 		return
 	}
 	if errors.Is(err, transaction.ErrTimeout) {
