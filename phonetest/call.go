@@ -57,6 +57,7 @@ type MockCall struct {
 	state       xphone.CallState
 	changed     chan struct{} // closed and replaced on every state change
 	reason      xphone.EndReason
+	why         xphone.PeerReasons // the peer's reasons for the end, SimulateRemoteHangupWith
 	codec       xphone.Codec
 	muted       bool
 	stats       xphone.CallStats
@@ -254,7 +255,11 @@ func (c *MockCall) transition(to xphone.CallState, reason xphone.EndReason) bool
 	}
 	if to == xphone.StateEnded {
 		c.reason = reason
-		c.cancel(reason)
+		cause := error(reason)
+		if c.why != nil {
+			cause = fmt.Errorf("%w: %w", reason, c.why)
+		}
+		c.cancel(cause)
 		close(c.pcmIn)
 		close(c.rtpIn)
 		close(c.rtpRaw)
@@ -579,6 +584,22 @@ func (c *MockCall) SimulateRemoteHangup() error {
 	return c.simulate("remote hangup", xphone.StateEnded, xphone.EndRemoteHangup, func(s xphone.CallState) bool {
 		return s == xphone.StateActive || s == xphone.StateOnHold
 	})
+}
+
+// SimulateRemoteHangupWith is SimulateRemoteHangup with the reasons the
+// peer's BYE gave (RFC 3326): the call's context cause wraps them beside
+// EndRemoteHangup, as a real call's does.
+func (c *MockCall) SimulateRemoteHangupWith(why xphone.PeerReasons) error {
+	c.mu.Lock()
+	c.why = why
+	c.mu.Unlock()
+	err := c.SimulateRemoteHangup()
+	if err != nil {
+		c.mu.Lock()
+		c.why = nil
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // SimulateCancel ends an unanswered inbound call with EndCancelled, as the

@@ -349,3 +349,29 @@ func TestSettersAndGetters(t *testing.T) {
 	}
 	_ = c.End(bg)
 }
+
+// TestSimulateRemoteHangupWith: the peer's reasons reach the context
+// cause beside EndRemoteHangup; refused on a call not answered, where they
+// are not kept for a later end.
+func TestSimulateRemoteHangupWith(t *testing.T) {
+	why := xphone.PeerReasons{{Protocol: "Q.850", Cause: 17, Text: "User busy"}}
+	ringing := callIn(t, xphone.Inbound, xphone.StateRinging)
+	if err := ringing.SimulateRemoteHangupWith(why); err == nil {
+		t.Error("on a ringing call: got nil, want an error")
+	}
+	if err := ringing.SimulateCancel(); err != nil {
+		t.Fatal(err)
+	}
+	if cause := context.Cause(ringing.Context()); cause != xphone.EndCancelled {
+		t.Errorf("cancelled after a refused hang-up: got cause %v, want EndCancelled alone", cause)
+	}
+	c := callIn(t, xphone.Inbound, xphone.StateActive)
+	if err := c.SimulateRemoteHangupWith(why); err != nil {
+		t.Fatal(err)
+	}
+	var got xphone.PeerReasons
+	cause := context.Cause(c.Context())
+	if !errors.Is(cause, xphone.EndRemoteHangup) || !errors.As(cause, &got) || got.Cause("Q.850") != 17 {
+		t.Errorf("cause: got %v, want EndRemoteHangup with Q.850 cause 17", cause)
+	}
+}
