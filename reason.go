@@ -42,16 +42,16 @@ func (r PeerReasons) Cause(protocol string) int {
 	return -1
 }
 
-// Error returns the reasons in words, e.g. `peer's reason: Q.850 cause 16
-// "Terminated"`.
-func (r PeerReasons) Error() string {
+// Error returns "peer's reason: " and the reasons in words.
+func (r PeerReasons) Error() string { return "peer's reason: " + r.String() }
+
+// String returns the reasons in words, e.g. `Q.850 cause 16 "Terminated"`.
+func (r PeerReasons) String() string {
 	var b strings.Builder
-	b.WriteString("peer's reason:")
 	for i, x := range r {
 		if i > 0 {
-			b.WriteByte(',')
+			b.WriteString(", ")
 		}
-		b.WriteByte(' ')
 		b.WriteString(x.Protocol)
 		if x.Cause >= 0 {
 			b.WriteString(" cause ")

@@ -46,6 +46,9 @@ type callJSON struct {
 	SRTP       bool   `json:"srtp"`
 	DurationMS int64  `json:"duration_ms"`
 	EndReason  string `json:"end_reason"`
+	// PeerReason is what the peer's BYE or CANCEL said (RFC 3326), if
+	// anything: `Q.850 cause 16 "Normal call clearing"`.
+	PeerReason string `json:"peer_reason,omitempty"`
 }
 
 type statsJSON struct {
@@ -113,8 +116,12 @@ func (c *cli) finish(code int, err error) int {
 	}
 	r := &c.res
 	if r.Call != nil {
-		fmt.Fprintf(c.stdout, "call %s %s → %s: codec %s, srtp %v, %.1f s, ended: %s\n", r.Call.Direction,
-			r.Call.From, r.Call.To, r.Call.Codec, r.Call.SRTP, float64(r.Call.DurationMS)/1000, r.Call.EndReason)
+		why := ""
+		if r.Call.PeerReason != "" {
+			why = " (" + r.Call.PeerReason + ")"
+		}
+		fmt.Fprintf(c.stdout, "call %s %s → %s: codec %s, srtp %v, %.1f s, ended: %s%s\n", r.Call.Direction,
+			r.Call.From, r.Call.To, r.Call.Codec, r.Call.SRTP, float64(r.Call.DurationMS)/1000, r.Call.EndReason, why)
 	}
 	if s := r.Stats; s != nil {
 		fmt.Fprintf(c.stdout, "media: sent %d packets, received %d, lost %d, late %d, concealed %d frames, jitter %.2f ms, rtt %.2f ms\n",
@@ -441,6 +448,10 @@ func (c *cli) session(ctx context.Context, call xphone.Call) (int, error) {
 		ID: call.ID(), CallID: call.CallID(), Direction: call.Direction().String(),
 		From: call.From(), To: call.To(), Codec: string(call.Codec()), SRTP: stats.SRTP,
 		DurationMS: time.Since(start).Milliseconds(), EndReason: reason.String(),
+	}
+	var why xphone.PeerReasons
+	if errors.As(context.Cause(call.Context()), &why) {
+		c.res.Call.PeerReason = why.String()
 	}
 	c.res.Stats = toStatsJSON(stats)
 	return code, err
