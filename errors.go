@@ -91,6 +91,10 @@ type StatusError struct {
 	Code int
 	// Reason is the reason phrase as the peer sent it; it may be empty.
 	Reason string
+	// PeerReasons are the response's Reason headers (RFC 3326, RFC 6432),
+	// such as the Q.850 cause a carrier gives with a 480 or 486; nil
+	// without.
+	PeerReasons PeerReasons
 }
 
 // Error returns "xphone: 486 Busy Here".

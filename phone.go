@@ -262,7 +262,7 @@ func (p *phone) SetPresence(ctx context.Context, online bool, note string) error
 	if errors.Is(err, ua.ErrPublishRefused) {
 		var se *ua.StatusError
 		if errors.As(err, &se) {
-			return &StatusError{Code: se.Code, Reason: se.Reason}
+			return &StatusError{Code: se.Code, Reason: se.Reason, PeerReasons: peerReasons(se.Reasons)}
 		}
 	}
 	return convertErr(err)
@@ -306,11 +306,14 @@ func (p *phone) State() PhoneState {
 func endCause(r ua.EndReason, err error) error {
 	reason := endReason(r)
 	var why ua.PeerReasons
+	var se *ua.StatusError
 	switch {
 	case err != nil && reason == EndError:
 		return fmt.Errorf("%w: %w", reason, convertErr(err))
 	case errors.As(err, &why):
 		return fmt.Errorf("%w: %w", reason, peerReasons(why))
+	case errors.As(err, &se) && len(se.Reasons) > 0: // a final response's (busy, rejected)
+		return fmt.Errorf("%w: %w", reason, peerReasons(se.Reasons))
 	}
 	return reason
 }
@@ -326,12 +329,12 @@ func convertErr(err error) error {
 			continue
 		}
 		if errors.As(err, &se) {
-			return fmt.Errorf("%w: %w", m.to, &StatusError{Code: se.Code, Reason: se.Reason})
+			return fmt.Errorf("%w: %w", m.to, &StatusError{Code: se.Code, Reason: se.Reason, PeerReasons: peerReasons(se.Reasons)})
 		}
 		return fmt.Errorf("%w: %s", m.to, strings.TrimPrefix(err.Error(), m.from.Error()+"\n"))
 	}
 	if errors.As(err, &se) {
-		return &StatusError{Code: se.Code, Reason: se.Reason}
+		return &StatusError{Code: se.Code, Reason: se.Reason, PeerReasons: peerReasons(se.Reasons)}
 	}
 	var re *ua.RegistrationError
 	if errors.As(err, &re) {

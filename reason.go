@@ -65,8 +65,11 @@ func (r PeerReasons) String() string {
 	return b.String()
 }
 
-// peerReasons converts the UA's reasons.
+// peerReasons converts the UA's reasons; none gives nil.
 func peerReasons(rs ua.PeerReasons) PeerReasons {
+	if len(rs) == 0 {
+		return nil
+	}
 	out := make(PeerReasons, len(rs))
 	for i, x := range rs {
 		out[i] = PeerReason{Protocol: x.Protocol, Cause: x.Cause, Text: x.Text}

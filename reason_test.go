@@ -28,3 +28,23 @@ func TestEndCausePeerReasons(t *testing.T) {
 		t.Errorf("without reasons: got %v, want EndRemoteHangup itself", c)
 	}
 }
+
+// TestStatusErrorPeerReasons: a final response's reasons come with the
+// *StatusError Dial returns and with the call's context cause.
+func TestStatusErrorPeerReasons(t *testing.T) {
+	se := &ua.StatusError{Code: 486, Reason: "Busy Here", Reasons: ua.PeerReasons{{Protocol: "Q.850", Cause: 17}}}
+	var got *StatusError
+	if err := convertErr(se); !errors.As(err, &got) || got.PeerReasons.Cause("Q.850") != 17 || !errors.Is(err, ErrBusy) {
+		t.Errorf("convertErr: got %v (%+v), want a busy StatusError with Q.850 cause 17", err, got)
+	}
+	var why PeerReasons
+	if cause := endCause(ua.EndBusy, se); !errors.Is(cause, EndBusy) || !errors.As(cause, &why) || why.Cause("Q.850") != 17 {
+		t.Errorf("endCause: got %v, want EndBusy with Q.850 cause 17", cause)
+	}
+	if got := (&StatusError{Code: 486}).PeerReasons; got != nil {
+		t.Errorf("no reasons: got %v, want nil", got)
+	}
+	if got := convertErr(&ua.StatusError{Code: 480}).(*StatusError).PeerReasons; got != nil {
+		t.Errorf("converted without reasons: got %#v, want nil", got)
+	}
+}

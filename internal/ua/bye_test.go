@@ -188,3 +188,29 @@ func TestPeerReasons(t *testing.T) {
 		t.Errorf("CANCEL: got %v %+v, want %v %+v", e.r, got, EndCancelled, want)
 	}
 }
+
+// TestFinalResponseReasons: the Reason headers of a final response to our
+// INVITE (RFC 6432: a carrier's Q.850 cause with a 486) come back in Dial's
+// StatusError and reach EndCause with it.
+func TestFinalResponseReasons(t *testing.T) {
+	t.Parallel()
+	causes := make(chan error, 1)
+	u := newUA(t, func(c *Config) {
+		c.EndCause = func(r EndReason, err error) error { causes <- err; return r }
+	})
+	p := newPeer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	p.respond(inv, 486, token(), "", "Reason", "Q.850;cause=17;text=\"User busy\"")
+	r := recvDial(t, res)
+	var se *StatusError
+	want := PeerReasons{{Protocol: "Q.850", Cause: 17, Text: "User busy"}}
+	if !errors.As(r.err, &se) || se.Code != 486 || !slices.Equal(se.Reasons, want) {
+		t.Fatalf("Dial: got %v (%+v), want 486 with %+v", r.err, se, want)
+	}
+	if err := <-causes; !errors.As(err, &se) || !slices.Equal(se.Reasons, want) {
+		t.Errorf("EndCause: got %v, want the StatusError with its reasons", err)
+	}
+}

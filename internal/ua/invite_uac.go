@@ -382,6 +382,9 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 			}
 		}
 		se := &StatusError{Code: code, Reason: final.Reason}
+		if why, ok := peerReasons(final).(PeerReasons); ok {
+			se.Reasons = why
+		}
 		r := EndRejected
 		switch code {
 		case 486, 600:

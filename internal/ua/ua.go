@@ -49,6 +49,9 @@ var (
 type StatusError struct {
 	Code   int
 	Reason string
+	// Reasons are the response's Reason headers (RFC 3326, RFC 6432:
+	// carriers give Q.850 causes in final responses), if any.
+	Reasons PeerReasons
 }
 
 func (e *StatusError) Error() string { return "ua: " + strconv.Itoa(e.Code) + " " + e.Reason }
