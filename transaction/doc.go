@@ -67,7 +67,8 @@
 // request it cancels (§9.2). The layer answers it without the TU: 481 when
 // nothing matches; otherwise 200 and then, for an INVITE without a final
 // response, 487 Request Terminated to the INVITE, in that order and with
-// one To tag, after which TU.HandleServerError receives ErrCanceled and
+// one To tag, after which TU.HandleServerError receives a [*CancelError]
+// (wrapping ErrCanceled, carrying the CANCEL and so its Reason header) and
 // the TU's own Respond returns ErrCanceled. On the client side,
 // [ClientTx.Cancel] sends the CANCEL once a provisional response has
 // arrived (§9.1); the INVITE then ends with the 487, which the transaction
