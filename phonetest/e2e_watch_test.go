@@ -13,18 +13,7 @@ import (
 // lamp field): idle at first, ringing with Alice as caller while Alice's
 // call rings, busy once Bob answers, idle again after the hang-up.
 func TestE2EWatch(t *testing.T) {
-	pbx := startE2E(t, PBXConfig{})
-	alice := e2ePhone(t, e2eConfig(pbx, "alice"))
-	bob := e2ePhone(t, e2eConfig(pbx, "bob"))
-	carol := e2ePhone(t, e2eConfig(pbx, "carol"))
-	carol.OnError(func(err error) { t.Errorf("carol: %v", err) })
-	in := listen(bob, nil)
-	got := make(chan xphone.LineStatus, 8)
-	stop, err := carol.Watch("bob", func(s xphone.LineStatus) { got <- s })
-	if err != nil {
-		t.Fatalf("Watch: %v", err)
-	}
-	defer stop(context.Background())
+	alice, _, in, got := watchBob(t)
 	// wait returns the first status in state want, skipping others (a
 	// line passes through trying before it rings).
 	wait := func(want xphone.LineState) xphone.LineStatus {
@@ -46,14 +35,7 @@ func TestE2EWatch(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
 	defer cancel()
-	dialed := make(chan xphone.Call, 1)
-	go func() {
-		c, err := alice.Dial(ctx, "bob")
-		if err != nil {
-			t.Errorf("Dial: %v", err)
-		}
-		dialed <- c
-	}()
+	dialed := dialAsync(t, ctx, alice, "bob")
 	callee := in.next(t)
 	if s := wait(xphone.LineRinging); !strings.HasPrefix(s.Caller, "sip:alice@") {
 		t.Errorf("ringing: got caller %q, want Alice", s.Caller)
@@ -136,28 +118,10 @@ func TestE2EPresence(t *testing.T) {
 // NOTIFY names): Alice's Dial returns a call with Carol, Bob's ringing call
 // ends cancelled, and Alice and Carol hear each other's tones.
 func TestE2EPickup(t *testing.T) {
-	pbx := startE2E(t, PBXConfig{})
-	alice := e2ePhone(t, e2eConfig(pbx, "alice"))
-	bob := e2ePhone(t, e2eConfig(pbx, "bob"))
-	carol := e2ePhone(t, e2eConfig(pbx, "carol"))
-	carol.OnError(func(err error) { t.Errorf("carol: %v", err) })
-	in := listen(bob, nil)
-	got := make(chan xphone.LineStatus, 8)
-	stop, err := carol.Watch("bob", func(s xphone.LineStatus) { got <- s })
-	if err != nil {
-		t.Fatalf("Watch: %v", err)
-	}
-	defer stop(context.Background())
+	alice, carol, in, got := watchBob(t)
 	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
 	defer cancel()
-	dialed := make(chan xphone.Call, 1)
-	go func() {
-		c, err := alice.Dial(ctx, "bob")
-		if err != nil {
-			t.Errorf("Alice's Dial: %v", err)
-		}
-		dialed <- c
-	}()
+	dialed := dialAsync(t, ctx, alice, "bob")
 	ringing := in.next(t)
 	var st xphone.LineStatus
 	for st.State != xphone.LineRinging || st.Ringing == (xphone.RingingCall{}) {
@@ -195,4 +159,38 @@ func TestE2EPickup(t *testing.T) {
 		t.Fatalf("End: %v", err)
 	}
 	cp.waitEnded(t, "carol", xphone.EndLocalHangup)
+}
+
+// watchBob starts the PBX and the phones of Alice, Bob and Carol, Carol
+// watching Bob's line: it returns Alice's and Carol's phones, Bob's
+// incoming calls and Carol's line reports.
+func watchBob(t *testing.T) (alice, carol xphone.Phone, bobIn *inbox, lamp chan xphone.LineStatus) {
+	t.Helper()
+	pbx := startE2E(t, PBXConfig{})
+	alice = e2ePhone(t, e2eConfig(pbx, "alice"))
+	bob := e2ePhone(t, e2eConfig(pbx, "bob"))
+	carol = e2ePhone(t, e2eConfig(pbx, "carol"))
+	carol.OnError(func(err error) { t.Errorf("carol: %v", err) })
+	bobIn = listen(bob, nil)
+	lamp = make(chan xphone.LineStatus, 8)
+	stop, err := carol.Watch("bob", func(s xphone.LineStatus) { lamp <- s })
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	t.Cleanup(func() { stop(context.Background()) })
+	return alice, carol, bobIn, lamp
+}
+
+// dialAsync has p Dial target on a goroutine; the channel gets the call,
+// or nil after reporting the error.
+func dialAsync(t *testing.T, ctx context.Context, p xphone.Phone, target string) chan xphone.Call {
+	dialed := make(chan xphone.Call, 1)
+	go func() {
+		c, err := p.Dial(ctx, target)
+		if err != nil {
+			t.Errorf("Dial %s: %v", target, err)
+		}
+		dialed <- c
+	}()
+	return dialed
 }
