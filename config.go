@@ -92,6 +92,12 @@ type Config struct {
 	// addresses are used.
 	STUNServer string
 
+	// MaxCalls bounds the calls up at once; 0 (the default) means no
+	// bound besides the RTP ports. An INVITE beyond it is answered 486
+	// Busy Here and Dial fails with ErrMaxCalls; a call that takes
+	// another's place (attended transfer, pickup, a transfer the peer
+	// asked for) is not refused.
+	MaxCalls int
 	// RTPPortMin and RTPPortMax bound the local RTP ports, inclusive. RTP
 	// uses even ports and RTCP the next odd one (RFC 3550 §11). Default
 	// 10000–20000; set both or neither.
@@ -250,6 +256,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RegisterRetry < 0 {
 		bad("RegisterRetry %v is negative", c.RegisterRetry)
+	}
+	if c.MaxCalls < 0 {
+		bad("MaxCalls %d is negative", c.MaxCalls)
 	}
 	switch {
 	case (c.RTPPortMin == 0) != (c.RTPPortMax == 0):

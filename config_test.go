@@ -52,6 +52,7 @@ func TestConfigValidate(t *testing.T) {
 		{"listen", base(func(c *Config) { c.ListenAddr = "5060" }), []string{"ListenAddr"}},
 		{"stun", base(func(c *Config) { c.STUNServer = "stun:0" }), []string{"STUNServer"}},
 		{"retry", base(func(c *Config) { c.RegisterRetry = -time.Second }), []string{"RegisterRetry"}},
+		{"max calls", base(func(c *Config) { c.MaxCalls = -1 }), []string{"MaxCalls"}},
 		{"one port bound", base(func(c *Config) { c.RTPPortMin = 10000 }), []string{"set both"}},
 		{"ports reversed", base(func(c *Config) { c.RTPPortMin, c.RTPPortMax = 20000, 10000 }), []string{"above RTPPortMax"}},
 		{"ports too high", base(func(c *Config) { c.RTPPortMin, c.RTPPortMax = 10000, 70000 }), []string{"out of range"}},

@@ -53,6 +53,8 @@ var (
 	ErrCancelled = errors.New("xphone: cancelled")
 	// ErrNoRTPPort means no RTP port of the configured range was free.
 	ErrNoRTPPort = errors.New("xphone: no free RTP port")
+	// ErrMaxCalls means Config.MaxCalls calls are up already.
+	ErrMaxCalls = errors.New("xphone: too many calls")
 	// ErrTransferFailed means the transfer target did not take the call
 	// (RFC 3515 NOTIFY with a non-2xx status, or REFER refused). The call
 	// stays up.

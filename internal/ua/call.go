@@ -117,6 +117,7 @@ type Call struct {
 	invite       *sipmsg.Message
 	cancelInvite context.CancelCauseFunc
 	pickedUp     *Call // the call that replaced our INVITE's early dialog (replaces.go)
+	counted      bool  // Config.MaxCalls applies: not a call taking another's place
 	replacing    bool  // an INVITE with Replaces named this call: no other may
 	ack          *sipmsg.Message
 	forks        forkAcks     // ACKs of 2xx from other forks (invite_fork.go)

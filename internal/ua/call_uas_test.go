@@ -228,3 +228,49 @@ func TestMediaTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxCalls: with MaxCalls 1 and a call up, another INVITE gets 486
+// and Dial ErrMaxCalls, while an INVITE with Replaces taking that call's
+// place is answered; once the call ended a new one is taken.
+func TestMaxCalls(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 4)
+	u := newUA(t, func(c *Config) {
+		c.MaxCalls = 1
+		c.OnIncoming = acceptAll(t, calls)
+		c.NewCall = func(c *Call) {
+			c.OnReplaced(func(n *Call) { calls <- n })
+		}
+	})
+	p := newPeer(t)
+	c, inv, ok := p.callIn(u, calls)
+	over := p.invite(uaURI(u), peerSDP(40002, "PCMU"))
+	p.send(over, ok.from)
+	if r := p.next("answer beyond MaxCalls", func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode >= 180 && m.CallID() == over.CallID()
+	}).m; r.StatusCode != 486 {
+		t.Errorf("INVITE beyond MaxCalls: got %d, want 486", r.StatusCode)
+	}
+	if _, err := u.Dial(context.Background(), p.uri("bob"), DialOptions{}); !errors.Is(err, ErrMaxCalls) {
+		t.Errorf("Dial beyond MaxCalls: got %v, want ErrMaxCalls", err)
+	}
+	local, remote := c.Tags()
+	rep := p.invite(uaURI(u), peerSDP(40004, "PCMU"))
+	rep.Add("Replaces", replacesValue(inv.CallID(), local, remote))
+	p.send(rep, ok.from)
+	r := p.next("answer to Replaces", func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode >= 200 && m.CallID() == rep.CallID()
+	})
+	if r.m.StatusCode != 200 {
+		t.Fatalf("INVITE with Replaces at MaxCalls: got %d, want 200", r.m.StatusCode)
+	}
+	p.send(p.ack(rep, r.m, ""), r.from)
+	p.respond(p.next("BYE of the replaced call", isReq("BYE")), 200, "", "")
+	waitDone(t, c)
+	n := recvCall(t, calls)
+	p.hangupFrom(n)
+	waitDone(t, n)
+	// Room again.
+	c2, _, _ := p.callIn(u, calls)
+	p.hangupFrom(c2)
+}

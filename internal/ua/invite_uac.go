@@ -33,6 +33,8 @@ type DialOptions struct {
 	// CallerID and DisplayName replace the user part and display name of
 	// From when set.
 	CallerID, DisplayName string
+
+	transfer bool // the call of a transfer we accepted: Config.MaxCalls does not apply
 }
 
 const (
@@ -108,6 +110,9 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	if !u.Connected() {
 		return nil, ErrNotConnected
 	}
+	if !o.transfer && u.full() {
+		return nil, ErrMaxCalls
+	}
 	uri, err := u.TargetURI(target)
 	if err != nil {
 		return nil, err
@@ -180,9 +185,10 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), uri.String()
 	c.invite = sharedInvite(req)
-	if !u.addCall(c) {
+	c.counted = !o.transfer
+	if err := u.addCall(c); err != nil {
 		c.media.Close()
-		return nil, errors.New("ua: duplicate Call-ID")
+		return nil, err
 	}
 	if u.cfg.NewCall != nil {
 		u.cfg.NewCall(c)

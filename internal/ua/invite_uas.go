@@ -62,6 +62,10 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 		u.respond(tx, 482, "") // a merged request (§8.2.2.2)
 		return
 	}
+	if replaced == nil && u.full() {
+		u.respond(tx, 486, "") // Config.MaxCalls
+		return
+	}
 	reliable, refuse := u.check100rel(req)
 	if refuse != 0 {
 		u.refuse100rel(tx, refuse)
@@ -136,9 +140,14 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	c.dlg, c.stx, c.headers, c.uas = d, tx, req, st
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), d.RemoteTarget.String()
 	c.dst = src // until resolveDst below has the dialog's next hop
-	if !u.addCall(c) {
+	c.counted = replaced == nil
+	if err := u.addCall(c); err != nil {
 		c.media.Close()
-		u.respond(tx, 482, "")
+		code := 482
+		if errors.Is(err, ErrMaxCalls) {
+			code = 486
+		}
+		u.respond(tx, code, "")
 		return
 	}
 	c.resolveDst(d.NextHop(), src, len(d.RouteSet) > 0)

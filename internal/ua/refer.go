@@ -268,7 +268,7 @@ func (c *Call) handleRefer(tx *transaction.ServerTx) {
 func (c *Call) transfer(target, referredBy string, extra [][2]string, referSeq uint32) {
 	c.transferEvent(target, 100, "Trying")
 	c.notifyRefer(referSeq, 100, "Trying", false)
-	var o DialOptions
+	o := DialOptions{transfer: true}
 	o.Timeout = DefaultTransferTimeout
 	o.Headers = extra
 	if referredBy != "" {

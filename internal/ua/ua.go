@@ -31,6 +31,8 @@ var (
 	ErrAlreadyConnected = errors.New("ua: already connected")
 	// ErrInvalidTarget: Dial got a target it cannot turn into a URI.
 	ErrInvalidTarget = errors.New("ua: invalid target")
+	// ErrMaxCalls: Dial with Config.MaxCalls calls up already.
+	ErrMaxCalls = errors.New("ua: too many calls")
 	// ErrDialTimeout: the dial timeout passed before an answer.
 	ErrDialTimeout = errors.New("ua: dial timed out")
 	// ErrCancelled: the dial was cancelled (context or End).
@@ -147,6 +149,12 @@ type Config struct {
 	// Rel100 is how reliable provisional responses (RFC 3262, PRACK) are
 	// used; the zero value offers and honours them.
 	Rel100 Rel100Mode
+	// MaxCalls bounds the calls up at once, 0 meaning no bound besides
+	// the RTP ports: an INVITE beyond it is answered 486 Busy Here and
+	// Dial fails with ErrMaxCalls. A call that takes another's place (an
+	// INVITE with Replaces, the call a transfer we accepted makes) is
+	// not refused.
+	MaxCalls int
 	// RefuseReplaces turns RFC 3891 off: Supported no longer lists
 	// replaces, an INVITE that requires it gets 420, and one that only
 	// carries Replaces is a new call like any other.
@@ -736,18 +744,36 @@ func (u *UA) Calls() []*Call {
 	return append([]*Call(nil), u.order...)
 }
 
-func (u *UA) addCall(c *Call) bool {
+// errDuplicateCall is addCall's answer for a Call-ID in use.
+var errDuplicateCall = errors.New("ua: duplicate Call-ID")
+
+// addCall lists c in the UA, unless its Call-ID is taken
+// (errDuplicateCall) or c counts towards Config.MaxCalls and that many
+// are up (ErrMaxCalls).
+func (u *UA) addCall(c *Call) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if _, dup := u.calls[c.callID]; dup {
-		return false
+		return errDuplicateCall
+	}
+	if c.counted && u.fullLocked() {
+		return ErrMaxCalls
 	}
 	u.nextID++
 	c.id = strconv.FormatUint(u.nextID, 10)
 	u.calls[c.callID] = c
 	u.order = append(u.order, c)
-	return true
+	return nil
 }
+
+// full reports whether Config.MaxCalls calls are up.
+func (u *UA) full() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.fullLocked()
+}
+
+func (u *UA) fullLocked() bool { return u.cfg.MaxCalls > 0 && len(u.calls) >= u.cfg.MaxCalls }
 
 func (u *UA) removeCall(c *Call) {
 	u.mu.Lock()

@@ -1,0 +1,74 @@
+//go:build interop
+
+package interop
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone"
+)
+
+// TestSIPpMaxCalls: a phone with Config.MaxCalls 1 takes SIPp's first call
+// (uac-basic.xml, held 2 s) and answers a second SIPp's INVITE, while the
+// first is up, 486 Busy Here (uac-expect-busy.xml, which fails on
+// anything else); OnIncoming sees only the first; the first call then
+// ends normally.
+func TestSIPpMaxCalls(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p, err := xphone.New(xphone.Config{Username: "xphone", ListenAddr: addr, MediaTimeout: -1, MaxCalls: 1,
+		RTPAddress: netip.MustParseAddr("127.0.0.1")})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { p.Disconnect(context.Background()) })
+	calls := make(chan xphone.Call, 4)
+	p.OnIncoming(func(c xphone.Call) {
+		calls <- c
+		if err := c.Accept(context.Background()); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+	})
+	first, _ := startSIPp(t, "uac-basic", "-s", "xphone", "-key", "caller", "sipp", "-d", "2000", addr)
+	var c xphone.Call
+	select {
+	case c = <-calls:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first call did not come")
+	}
+	active := make(chan struct{})
+	c.OnState(func(s xphone.CallState) {
+		if s == xphone.StateActive {
+			close(active)
+		}
+	})
+	if c.State() != xphone.StateActive {
+		select {
+		case <-active:
+		case <-c.Context().Done():
+			t.Fatalf("the first call ended: %v", context.Cause(c.Context()))
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first call was not answered")
+		}
+	}
+	second, _ := startSIPp(t, "uac-expect-busy", "-s", "xphone", addr)
+	if err := second.wait(t, 20*time.Second); err != nil {
+		t.Errorf("second SIPp: %v, want success (486 Busy Here)", err)
+	}
+	if err := first.wait(t, 20*time.Second); err != nil {
+		t.Errorf("first SIPp: %v, want success", err)
+	}
+	select {
+	case n := <-calls:
+		t.Errorf("OnIncoming got a second call %s", n.CallID())
+	default:
+	}
+}
