@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Sentinel errors, one per failure an application acts on. Errors returned
@@ -97,6 +98,10 @@ type StatusError struct {
 	// such as the Q.850 cause a carrier gives with a 480 or 486; nil
 	// without.
 	PeerReasons PeerReasons
+	// RetryAfter is how long the peer said it would stay unavailable
+	// (Retry-After, RFC 3261 §20.33, with a 503, 486, 480 or 600); 0
+	// when it did not say. A dialer waits that long before trying again.
+	RetryAfter time.Duration
 }
 
 // Error returns "xphone: 486 Busy Here".
@@ -165,6 +170,10 @@ type RegistrationError struct {
 	// Err is the underlying cause when no usable response arrived
 	// (a transport error, context.DeadlineExceeded, ...), else nil.
 	Err error
+	// RetryAfter is the registrar's Retry-After (with a 503), 0 without
+	// one: the phone waits at least that long, up to five minutes,
+	// before it tries again.
+	RetryAfter time.Duration
 }
 
 // Error returns "xphone: registration failed: 403 Forbidden" or

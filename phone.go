@@ -263,7 +263,7 @@ func (p *phone) SetPresence(ctx context.Context, online bool, note string) error
 	if errors.Is(err, ua.ErrPublishRefused) {
 		var se *ua.StatusError
 		if errors.As(err, &se) {
-			return &StatusError{Code: se.Code, Reason: se.Reason, PeerReasons: peerReasons(se.Reasons)}
+			return publicStatus(se)
 		}
 	}
 	return convertErr(err)
@@ -319,6 +319,11 @@ func endCause(r ua.EndReason, err error) error {
 	return reason
 }
 
+// publicStatus converts the UA's StatusError.
+func publicStatus(se *ua.StatusError) *StatusError {
+	return &StatusError{Code: se.Code, Reason: se.Reason, PeerReasons: peerReasons(se.Reasons), RetryAfter: se.RetryAfter}
+}
+
 // convertErr maps internal/ua errors to the package's errors.
 func convertErr(err error) error {
 	if err == nil {
@@ -330,17 +335,17 @@ func convertErr(err error) error {
 			continue
 		}
 		if errors.As(err, &se) {
-			return fmt.Errorf("%w: %w", m.to, &StatusError{Code: se.Code, Reason: se.Reason, PeerReasons: peerReasons(se.Reasons)})
+			return fmt.Errorf("%w: %w", m.to, publicStatus(se))
 		}
 		return fmt.Errorf("%w: %s", m.to, strings.TrimPrefix(err.Error(), m.from.Error()+"\n"))
 	}
 	if errors.As(err, &se) {
-		return &StatusError{Code: se.Code, Reason: se.Reason, PeerReasons: peerReasons(se.Reasons)}
+		return publicStatus(se)
 	}
 	var re *ua.RegistrationError
 	if errors.As(err, &re) {
 		if re.Code != 0 {
-			return &RegistrationError{Code: re.Code, Reason: re.Reason}
+			return &RegistrationError{Code: re.Code, Reason: re.Reason, RetryAfter: re.RetryAfter}
 		}
 		return &RegistrationError{Err: re.Err}
 	}

@@ -3,6 +3,7 @@ package xphone
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/xphone-go/xphone/internal/ua"
 )
@@ -32,9 +33,9 @@ func TestEndCausePeerReasons(t *testing.T) {
 // TestStatusErrorPeerReasons: a final response's reasons come with the
 // *StatusError Dial returns and with the call's context cause.
 func TestStatusErrorPeerReasons(t *testing.T) {
-	se := &ua.StatusError{Code: 486, Reason: "Busy Here", Reasons: ua.PeerReasons{{Protocol: "Q.850", Cause: 17}}}
+	se := &ua.StatusError{Code: 486, Reason: "Busy Here", Reasons: ua.PeerReasons{{Protocol: "Q.850", Cause: 17}}, RetryAfter: time.Minute}
 	var got *StatusError
-	if err := convertErr(se); !errors.As(err, &got) || got.PeerReasons.Cause("Q.850") != 17 || !errors.Is(err, ErrBusy) {
+	if err := convertErr(se); !errors.As(err, &got) || got.PeerReasons.Cause("Q.850") != 17 || got.RetryAfter != time.Minute || !errors.Is(err, ErrBusy) {
 		t.Errorf("convertErr: got %v (%+v), want a busy StatusError with Q.850 cause 17", err, got)
 	}
 	var why PeerReasons

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const inviteText = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n" +
@@ -389,5 +390,32 @@ func TestReasons(t *testing.T) {
 		if _, err := m.Reasons(); err == nil {
 			t.Errorf("Reason: %s: no error", bad)
 		}
+	}
+}
+
+// TestRetryAfter: delta-seconds with RFC 3261 §20.33's comment and
+// duration parameter ignored; not a number is an error, none is
+// ErrMissingHeader.
+func TestRetryAfter(t *testing.T) {
+	msg := func(v string) *Message {
+		h := ""
+		if v != "" {
+			h = "Retry-After: " + v + "\r\n"
+		}
+		return mustParse(t, "SIP/2.0 503 Service Unavailable\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>;tag=2\r\n"+
+			"Call-ID: c\r\nCSeq: 1 INVITE\r\n"+h+"Content-Length: 0\r\n\r\n")
+	}
+	for v, want := range map[string]time.Duration{"18000;duration=3600": 5 * time.Hour, "120 (I'm in a meeting)": 2 * time.Minute, "0": 0, "7": 7 * time.Second} {
+		if got, err := msg(v).RetryAfter(); err != nil || got != want {
+			t.Errorf("Retry-After: %s: got %v, %v, want %v", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"soon", "1x", "-5"} {
+		if _, err := msg(v).RetryAfter(); err == nil {
+			t.Errorf("Retry-After: %s: no error", v)
+		}
+	}
+	if _, err := msg("").RetryAfter(); !errors.Is(err, ErrMissingHeader) {
+		t.Errorf("no Retry-After: got %v, want ErrMissingHeader", err)
 	}
 }

@@ -91,6 +91,7 @@ func exercise(m *Message) {
 	_, _ = m.RAck()
 	_, _ = m.Replaces()
 	_, _ = m.Reasons()
+	_, _ = m.RetryAfter()
 	_, _ = m.ReferTo()
 	_ = m.Supported()
 	_ = m.AppendTo(nil)

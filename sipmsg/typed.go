@@ -1,6 +1,9 @@
 package sipmsg
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // CSeq is the value of a CSeq header (RFC 3261 §20.16).
 type CSeq struct {
@@ -234,6 +237,26 @@ func (m *Message) Expires() (uint32, error) {
 func (m *Message) MinExpires() (uint32, error) {
 	n, err := m.uintHeader(hMinExpires, 1<<32-1)
 	return uint32(n), err
+}
+
+// RetryAfter returns the delta-seconds of Retry-After (RFC 3261 §20.33):
+// how long the sender of a 503, 486, 480 or 600 expects to be
+// unavailable. A comment and parameters after the number are ignored.
+func (m *Message) RetryAfter() (time.Duration, error) {
+	i := m.indexID(hRetryAfter, 0)
+	if i < 0 {
+		return 0, ErrMissingHeader
+	}
+	v := trimWS(m.value(i))
+	end := 0
+	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
+		end++
+	}
+	n, ok := parseUint(v[:end], 1<<31-1)
+	if !ok || (end < len(v) && v[end] != ' ' && v[end] != '\t' && v[end] != '(' && v[end] != ';') {
+		return 0, newError(v, end, "invalid Retry-After")
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // MinSE returns Min-SE in seconds (RFC 4028 §5).

@@ -190,8 +190,8 @@ func TestPeerReasons(t *testing.T) {
 }
 
 // TestFinalResponseReasons: the Reason headers of a final response to our
-// INVITE (RFC 6432: a carrier's Q.850 cause with a 486) come back in Dial's
-// StatusError and reach EndCause with it.
+// INVITE (RFC 6432: a carrier's Q.850 cause with a 486) and its
+// Retry-After come back in Dial's StatusError and reach EndCause with it.
 func TestFinalResponseReasons(t *testing.T) {
 	t.Parallel()
 	causes := make(chan error, 1)
@@ -203,12 +203,12 @@ func TestFinalResponseReasons(t *testing.T) {
 	defer cancel()
 	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
 	inv := p.next("INVITE", isReq("INVITE"))
-	p.respond(inv, 486, token(), "", "Reason", "Q.850;cause=17;text=\"User busy\"")
+	p.respond(inv, 486, token(), "", "Reason", "Q.850;cause=17;text=\"User busy\"", "Retry-After", "60")
 	r := recvDial(t, res)
 	var se *StatusError
 	want := PeerReasons{{Protocol: "Q.850", Cause: 17, Text: "User busy"}}
-	if !errors.As(r.err, &se) || se.Code != 486 || !slices.Equal(se.Reasons, want) {
-		t.Fatalf("Dial: got %v (%+v), want 486 with %+v", r.err, se, want)
+	if !errors.As(r.err, &se) || se.Code != 486 || !slices.Equal(se.Reasons, want) || se.RetryAfter != time.Minute {
+		t.Fatalf("Dial: got %v (%+v), want 486 with %+v, Retry-After 1m", r.err, se, want)
 	}
 	if err := <-causes; !errors.As(err, &se) || !slices.Equal(se.Reasons, want) {
 		t.Errorf("EndCause: got %v, want the StatusError with its reasons", err)

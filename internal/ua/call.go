@@ -709,7 +709,7 @@ func (c *Call) sendReinvite(ctx context.Context, apply func(sdp.Negotiated) erro
 		}
 		if final.StatusCode >= 300 {
 			c.sdp.DiscardOffer()
-			return &StatusError{Code: final.StatusCode, Reason: final.Reason}
+			return statusError(final)
 		}
 		ans, err := sdp.Parse(final.Body)
 		var n sdp.Negotiated

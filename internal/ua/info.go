@@ -93,7 +93,7 @@ func (c *Call) SendDTMFInfo(ctx context.Context, digits string) error {
 			return err
 		}
 		if resp.StatusCode >= 300 {
-			return &StatusError{Code: resp.StatusCode, Reason: resp.Reason}
+			return statusError(resp)
 		}
 	}
 	return nil

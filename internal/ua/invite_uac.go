@@ -387,10 +387,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				continue
 			}
 		}
-		se := &StatusError{Code: code, Reason: final.Reason}
-		if why, ok := peerReasons(final).(PeerReasons); ok {
-			se.Reasons = why
-		}
+		se := statusError(final)
 		r := EndRejected
 		switch code {
 		case 486, 600:

@@ -111,14 +111,14 @@ func (u *UA) SendMessage(ctx context.Context, target, contentType string, body [
 			return nil
 		}
 		if (code != 401 && code != 407) || attempt > maxAuthRetries {
-			return &StatusError{Code: code, Reason: resp.Reason}
+			return statusError(resp)
 		}
 		if a == nil {
 			a = u.newAuthRetry()
 		}
 		var ok bool
 		if authName, authValue, ok = a.answer(resp, "MESSAGE", uri.String()); !ok {
-			return &StatusError{Code: code, Reason: resp.Reason}
+			return statusError(resp)
 		}
 	}
 }

@@ -199,12 +199,12 @@ func (p *publication) send(ctx context.Context, expires time.Duration) error {
 			}
 			var ok bool
 			if authName, authValue, ok = a.answer(resp, "PUBLISH", uri.String()); !ok {
-				return errors.Join(ErrPublishRefused, &StatusError{Code: code, Reason: resp.Reason})
+				return errors.Join(ErrPublishRefused, statusError(resp))
 			}
 		case code == 423 && attempt <= maxAuthRetries:
 			minExp, err := resp.MinExpires()
 			if err != nil || minExp <= secs {
-				return errors.Join(ErrPublishRefused, &StatusError{Code: code, Reason: resp.Reason})
+				return errors.Join(ErrPublishRefused, statusError(resp))
 			}
 			secs = minExp
 		case code == 412 && etag != "" && attempt <= maxAuthRetries:
@@ -215,7 +215,7 @@ func (p *publication) send(ctx context.Context, expires time.Duration) error {
 				return nil // nothing left to remove
 			}
 		default:
-			return errors.Join(ErrPublishRefused, &StatusError{Code: code, Reason: resp.Reason})
+			return errors.Join(ErrPublishRefused, statusError(resp))
 		}
 	}
 }

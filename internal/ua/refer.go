@@ -111,7 +111,7 @@ func (c *Call) sendRefer(ctx context.Context, uri sipmsg.URI, shown string, done
 	}
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("%w: REFER refused: %w", ErrTransferFailed,
-			&StatusError{Code: resp.StatusCode, Reason: resp.Reason})
+			statusError(resp))
 	}
 	for {
 		select {

@@ -36,6 +36,7 @@ type registration struct {
 	registered bool // the registrar holds the binding
 	reported   bool // OnRegistered fired last (not OnUnregistered)
 	failures   int
+	retryAfter time.Duration           // the last failure's Retry-After (RFC 3261 §20.33)
 	lastErr    string                  // the last failure reported through OnError
 	abortFn    context.CancelCauseFunc // ends the refresh under way
 }
@@ -95,7 +96,9 @@ func (r *registration) delay() time.Duration {
 	if r.registered {
 		d = max(r.granted/2, minRefresh)
 	} else {
-		d = backoff(r.u.cfg.RegisterRetry, r.failures, rand.Int64N)
+		// Not before the registrar said it would be back (a 503's
+		// Retry-After), within the backoff's own bound.
+		d = max(backoff(r.u.cfg.RegisterRetry, r.failures, rand.Int64N), min(r.retryAfter, maxRegisterBackoff))
 	}
 	r.mu.Unlock()
 	if f := r.u.cfg.schedule; f != nil {
@@ -153,6 +156,11 @@ func (r *registration) refresh(ctx context.Context) {
 	r.registered = false
 	r.u.setServiceRoute(nil)
 	r.failures++
+	r.retryAfter = 0
+	var re *RegistrationError
+	if errors.As(err, &re) {
+		r.retryAfter = re.RetryAfter
+	}
 	report := err.Error() != r.lastErr
 	r.lastErr = err.Error()
 	was := r.reported
@@ -350,7 +358,9 @@ func (r *registration) send(ctx context.Context, expires time.Duration, contact 
 			r.expiry = time.Duration(minExp) * time.Second
 			r.mu.Unlock()
 		default:
-			return nil, 0, &RegistrationError{Code: code, Reason: resp.Reason}
+			re := &RegistrationError{Code: code, Reason: resp.Reason}
+			re.RetryAfter, _ = resp.RetryAfter()
+			return nil, 0, re
 		}
 	}
 	return nil, 0, &RegistrationError{Err: errors.New("ua: too many challenges")}

@@ -2,10 +2,12 @@ package ua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,5 +360,60 @@ func TestRegisterConnectionClosedDuringRefresh(t *testing.T) {
 	waitEvent(t, events, "registered")
 	if got, want := f.bound(), 1; got != want {
 		t.Errorf("bindings: got %d, want %d", got, want)
+	}
+}
+
+// TestRegisterRetryAfter: a registrar's 503 with Retry-After (RFC 3261
+// §20.33) holds the next attempt back that long, beyond the backoff, and
+// no longer than the backoff's cap; the error carries it.
+func TestRegisterRetryAfter(t *testing.T) {
+	f := startFake(t, transport.UDP, "127.0.0.1:0", 2)
+	f.setScript(func(n int, req *sipmsg.Message) *sipmsg.Message {
+		switch n {
+		case 2, 3:
+			resp := sipmsg.NewResponse(req, 503, "")
+			resp.SetToTag("reg")
+			resp.Add("Retry-After", map[int]string{2: "30", 3: "3600 (maintenance)"}[n])
+			return resp
+		}
+		return nil
+	})
+	var mu sync.Mutex
+	var delays []time.Duration
+	events := make(chan string, 32)
+	var retryAfter atomic.Int64
+	u := fakeUA(f, events, func(c *Config) {
+		c.RegisterRetry = time.Second
+		c.schedule = func(d time.Duration) time.Duration {
+			mu.Lock()
+			delays = append(delays, d)
+			mu.Unlock()
+			return time.Millisecond
+		}
+		c.OnError = func(err error) {
+			var re *RegistrationError
+			if errors.As(err, &re) {
+				retryAfter.Store(int64(re.RetryAfter))
+			}
+			events <- "error: " + err.Error()
+		}
+	})
+	connect(t, u)
+	for _, want := range []string{"registered", "unregistered", "error: ua: registration failed: 503", "registered"} {
+		waitEvent(t, events, want)
+	}
+	if got := time.Duration(retryAfter.Load()); got != 30*time.Second {
+		t.Errorf("RegistrationError.RetryAfter: got %v, want 30s", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []time.Duration{time.Second, 30 * time.Second, maxRegisterBackoff, time.Second}
+	if len(delays) < len(want) {
+		t.Fatalf("delays: got %v, want at least %d", delays, len(want))
+	}
+	for i, w := range want {
+		if delays[i] != w {
+			t.Errorf("delay %d: got %v, want %v", i, delays[i], w)
+		}
 	}
 }

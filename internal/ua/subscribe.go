@@ -205,18 +205,18 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 			}
 			var ok bool
 			if authName, authValue, ok = a.answer(resp, "SUBSCRIBE", keep.RequestURI.String()); !ok {
-				return 0, &StatusError{Code: code, Reason: resp.Reason}
+				return 0, statusError(resp)
 			}
 		case code == 423 && attempt < maxAuthRetries:
 			minExp, err := resp.MinExpires()
 			if err != nil || minExp <= secs {
-				return 0, &StatusError{Code: code, Reason: resp.Reason}
+				return 0, statusError(resp)
 			}
 			secs = minExp
 		case code == 481 && d != nil:
 			s.reset() // the notifier forgot it: a new one at once
 			if attempt >= maxAuthRetries {
-				return 0, &StatusError{Code: code, Reason: resp.Reason}
+				return 0, statusError(resp)
 			}
 		default:
 			if d != nil {
@@ -225,7 +225,7 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 				// §4.1.2.2; a proxy may not route the dialog's requests).
 				s.reset()
 			}
-			return 0, errors.Join(s.refused, &StatusError{Code: code, Reason: resp.Reason})
+			return 0, errors.Join(s.refused, statusError(resp))
 		}
 	}
 }

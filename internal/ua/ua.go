@@ -54,6 +54,21 @@ type StatusError struct {
 	// Reasons are the response's Reason headers (RFC 3326, RFC 6432:
 	// carriers give Q.850 causes in final responses), if any.
 	Reasons PeerReasons
+	// RetryAfter is the response's Retry-After (RFC 3261 §20.33), 0
+	// without one.
+	RetryAfter time.Duration
+}
+
+// statusError describes a final response that failed a request.
+func statusError(resp *sipmsg.Message) *StatusError {
+	se := &StatusError{Code: resp.StatusCode, Reason: resp.Reason}
+	if why, ok := peerReasons(resp).(PeerReasons); ok {
+		se.Reasons = why
+	}
+	if d, err := resp.RetryAfter(); err == nil {
+		se.RetryAfter = d
+	}
+	return se
 }
 
 func (e *StatusError) Error() string { return "ua: " + strconv.Itoa(e.Code) + " " + e.Reason }
@@ -64,6 +79,9 @@ type RegistrationError struct {
 	Code   int
 	Reason string
 	Err    error
+	// RetryAfter is the response's Retry-After, 0 without one; the
+	// next attempt waits at least that long (up to the backoff's cap).
+	RetryAfter time.Duration
 }
 
 func (e *RegistrationError) Error() string {

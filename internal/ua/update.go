@@ -406,7 +406,7 @@ func (c *Call) sendUpdate(ctx context.Context) error {
 			}
 			return nil
 		}
-		return &StatusError{Code: final.StatusCode, Reason: final.Reason}
+		return statusError(final)
 	}
 }
 
