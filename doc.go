@@ -33,6 +33,17 @@
 //
 //	go transcribe(call.Context(), call.PCMReader())
 //
+// When the peer said why it hung up or gave up (a Reason header with a
+// Q.850 or SIP cause, RFC 3326), the cause also wraps PeerReasons.
+//
+// Calls are put on hold and resumed (Hold, Resume), transferred blind or
+// attended (BlindTransfer, AttendedTransfer), and taken over by INVITEs
+// with Replaces (OnReplaced; Config.RefuseReplaces turns that off). Beyond
+// calls a phone watches other lines (Watch: busy lamps, and WithPickup to
+// answer a call ringing there) and presence (WatchPresence, SetPresence),
+// gets voicemail indication (Config.MWI, OnVoicemail) and exchanges
+// instant messages (SendMessage, OnMessage).
+//
 // # Audio
 //
 // Call.PCMReader delivers decoded 20 ms frames from the peer; Call.PCMWriter
@@ -46,9 +57,10 @@
 //
 // Operations return sentinel errors (ErrBusy, ErrInvalidState, ...) or typed
 // errors that carry protocol data and match the sentinels with errors.Is:
-// *StatusError for a final SIP response, *RegistrationError for a failed
-// registration, *StateError for an operation the call's state does not
-// allow. Messages start with "xphone: ".
+// *StatusError for a final SIP response (with the peer's Reason headers
+// and Retry-After), *RegistrationError for a failed registration,
+// *StateError for an operation the call's state does not allow. Messages
+// start with "xphone: ".
 //
 // # Concurrency
 //
