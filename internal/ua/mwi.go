@@ -32,8 +32,10 @@ func (u *UA) subscribeMWI() {
 		u.emitError(errors.Join(ErrMWIRefused, err))
 		return
 	}
-	u.subscribe(&subscription{event: eventMWI, accept: mwi.ContentType, target: uri,
-		notify: u.voicemailNotify, refused: ErrMWIRefused})
+	if err := u.subscribe(&subscription{event: eventMWI, accept: mwi.ContentType, target: uri,
+		notify: u.voicemailNotify, refused: ErrMWIRefused}); err != nil {
+		u.log.Debug("ua: no MWI subscription", "err", err) // Disconnect came first
+	}
 }
 
 // voicemailNotify reads a message-summary NOTIFY: 400 for a body that is

@@ -61,17 +61,26 @@ type subscription struct {
 	stopped bool           // the notifier refused or ended it for good
 }
 
-// subscribe starts s on a tracked goroutine and lists it in the UA.
-func (u *UA) subscribe(s *subscription) {
-	ctx, cancel := context.WithCancel(u.lifeContext())
-	s.u, s.kick, s.cancel, s.done = u, make(chan struct{}, 1), cancel, make(chan struct{})
+// subscribe starts s on a tracked goroutine and lists it in the UA; once
+// Disconnect has begun stopping the UA's work it refuses with
+// ErrNotConnected, so that no subscription outlives the list
+// unsubscribeAll takes.
+func (u *UA) subscribe(s *subscription) error {
 	u.mu.Lock()
+	life := u.life
+	if life == nil || life.Err() != nil {
+		u.mu.Unlock()
+		return ErrNotConnected
+	}
+	ctx, cancel := context.WithCancel(life)
+	s.u, s.kick, s.cancel, s.done = u, make(chan struct{}, 1), cancel, make(chan struct{})
 	u.subs = append(u.subs, s)
 	u.mu.Unlock()
 	u.tasks.goFunc(func() {
 		defer close(s.done)
 		s.run(ctx)
 	})
+	return nil
 }
 
 // unsubscribeAll stops every subscription and removes them, within ctx.

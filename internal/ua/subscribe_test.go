@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -90,5 +91,27 @@ func TestSubscriptionRouting(t *testing.T) {
 	ok(p, un, tag2, "<"+back+">")
 	if err := <-done; err != nil {
 		t.Errorf("Disconnect: %v", err)
+	}
+}
+
+// TestSubscribeAfterStop: once Disconnect has stopped the UA's work (before
+// it takes the list of subscriptions to remove), a new subscription, as a
+// Watch racing with it would make, is refused and not listed, so none
+// outlives the list.
+func TestSubscribeAfterStop(t *testing.T) {
+	u := newUA(t, nil)
+	u.mu.Lock()
+	stop := u.stop
+	u.mu.Unlock()
+	stop() // what Disconnect does before unsubscribeAll
+	s := &subscription{event: "dialog", target: sipmsg.URI{Scheme: "sip", Host: "127.0.0.1"}}
+	if err := u.subscribe(s); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("subscribe after stop: got %v, want ErrNotConnected", err)
+	}
+	u.mu.Lock()
+	n := len(u.subs)
+	u.mu.Unlock()
+	if n != 0 {
+		t.Errorf("subscriptions listed: %d, want 0", n)
 	}
 }

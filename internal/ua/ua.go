@@ -345,7 +345,6 @@ func (u *UA) Connect(ctx context.Context) error {
 	loopCtx, stop := context.WithCancel(context.Background())
 	u.mu.Lock()
 	u.stop, u.life = stop, loopCtx
-	u.subs = nil // a Watch that raced with the last Disconnect
 	u.mu.Unlock()
 	if u.Registering() {
 		u.reg = newRegistration(u)

@@ -68,7 +68,9 @@ func (u *UA) watch(target, event, accept string, read func(body []byte) (func(),
 		}
 	}
 	w.s = &subscription{event: event, accept: accept, target: uri, notify: notify, refused: ErrWatchRefused}
-	u.subscribe(w.s)
+	if err := u.subscribe(w.s); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
