@@ -5,7 +5,6 @@ package interop
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -18,18 +17,9 @@ import (
 // anything else); OnIncoming sees only the first; the first call then
 // ends normally.
 func TestSIPpMaxCalls(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p, err := xphone.New(xphone.Config{Username: "xphone", ListenAddr: addr, MediaTimeout: -1, MaxCalls: 1,
-		RTPAddress: netip.MustParseAddr("127.0.0.1")})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p := listeningPhone(t, "xphone", port, func(c *xphone.Config) { c.MaxCalls = 1 })
 	calls := make(chan xphone.Call, 4)
 	p.OnIncoming(func(c xphone.Call) {
 		calls <- c

@@ -18,18 +18,8 @@ import (
 // that accepts calls onto the returned channel when accept is set.
 func referPhone(t *testing.T, user string, accept bool) (p xphone.Phone, addr string, calls chan xphone.Call) {
 	t.Helper()
-	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p, err := xphone.New(xphone.Config{Username: user, ListenAddr: addr, MediaTimeout: -1,
-		RTPAddress: netip.MustParseAddr("127.0.0.1")})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Connect(ctx); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { p.Disconnect(context.Background()) })
+	port := freePort(t)
+	p, addr = listeningPhone(t, user, port, nil), fmt.Sprintf("127.0.0.1:%d", port)
 	calls = make(chan xphone.Call, 1)
 	if accept {
 		p.OnIncoming(func(c xphone.Call) {
