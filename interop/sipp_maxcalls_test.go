@@ -21,34 +21,21 @@ func TestSIPpMaxCalls(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p := listeningPhone(t, "xphone", port, func(c *xphone.Config) { c.MaxCalls = 1 })
 	calls := make(chan xphone.Call, 4)
+	states := make(chan xphone.CallState, 16)
 	p.OnIncoming(func(c xphone.Call) {
+		c.OnState(func(s xphone.CallState) { states <- s }) // the first call's: no other is taken
 		calls <- c
 		if err := c.Accept(context.Background()); err != nil {
 			t.Errorf("Accept: %v", err)
 		}
 	})
 	first, _ := startSIPp(t, "uac-basic", "-s", "xphone", "-key", "caller", "sipp", "-d", "2000", addr)
-	var c xphone.Call
 	select {
-	case c = <-calls:
+	case <-calls:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first call did not come")
 	}
-	active := make(chan struct{})
-	c.OnState(func(s xphone.CallState) {
-		if s == xphone.StateActive {
-			close(active)
-		}
-	})
-	if c.State() != xphone.StateActive {
-		select {
-		case <-active:
-		case <-c.Context().Done():
-			t.Fatalf("the first call ended: %v", context.Cause(c.Context()))
-		case <-time.After(10 * time.Second):
-			t.Fatal("the first call was not answered")
-		}
-	}
+	waitState(t, states, xphone.StateActive, 10*time.Second)
 	second, _ := startSIPp(t, "uac-expect-busy", "-s", "xphone", addr)
 	if err := second.wait(t, 20*time.Second); err != nil {
 		t.Errorf("second SIPp: %v, want success (486 Busy Here)", err)

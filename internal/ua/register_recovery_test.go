@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,17 +135,11 @@ func TestRegisterRetrySchedule(t *testing.T) {
 		}
 		return nil
 	})
-	var mu sync.Mutex
-	var delays []time.Duration
+	var rec delayRecorder
 	events := make(chan string, 32)
 	u := fakeUA(f, events, func(c *Config) {
 		c.RegisterRetry = time.Second
-		c.schedule = func(d time.Duration) time.Duration {
-			mu.Lock()
-			delays = append(delays, d)
-			mu.Unlock()
-			return time.Millisecond // the test's clock runs fast
-		}
+		c.schedule = rec.schedule
 	})
 	connect(t, u)
 	for _, want := range []string{"registered", "unregistered", "error: ua: registration failed: 503",
@@ -160,8 +155,7 @@ func TestRegisterRetrySchedule(t *testing.T) {
 		t.Errorf("extra event: got %q, want none", e)
 	default:
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	delays := rec.delays()
 	refresh := time.Second // half the granted 2 s
 	// Index: the delay set after Connect, then after each refresh.
 	want := []struct{ lo, hi time.Duration }{
@@ -378,18 +372,12 @@ func TestRegisterRetryAfter(t *testing.T) {
 		}
 		return nil
 	})
-	var mu sync.Mutex
-	var delays []time.Duration
+	var rec delayRecorder
 	events := make(chan string, 32)
 	var retryAfter atomic.Int64
 	u := fakeUA(f, events, func(c *Config) {
 		c.RegisterRetry = time.Second
-		c.schedule = func(d time.Duration) time.Duration {
-			mu.Lock()
-			delays = append(delays, d)
-			mu.Unlock()
-			return time.Millisecond
-		}
+		c.schedule = rec.schedule
 		c.OnError = func(err error) {
 			var re *RegistrationError
 			if errors.As(err, &re) {
@@ -405,8 +393,7 @@ func TestRegisterRetryAfter(t *testing.T) {
 	if got := time.Duration(retryAfter.Load()); got != 30*time.Second {
 		t.Errorf("RegistrationError.RetryAfter: got %v, want 30s", got)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	delays := rec.delays()
 	want := []time.Duration{time.Second, 30 * time.Second, maxRegisterBackoff, time.Second}
 	if len(delays) < len(want) {
 		t.Fatalf("delays: got %v, want at least %d", delays, len(want))
@@ -416,4 +403,26 @@ func TestRegisterRetryAfter(t *testing.T) {
 			t.Errorf("delay %d: got %v, want %v", i, delays[i], w)
 		}
 	}
+}
+
+// delayRecorder is a registration schedule (Config.schedule) that records
+// each delay the loop asks for and waits a millisecond instead: the
+// test's clock runs fast.
+type delayRecorder struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (r *delayRecorder) schedule(d time.Duration) time.Duration {
+	r.mu.Lock()
+	r.d = append(r.d, d)
+	r.mu.Unlock()
+	return time.Millisecond
+}
+
+// delays returns the delays recorded so far.
+func (r *delayRecorder) delays() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.d)
 }

@@ -167,7 +167,7 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 	for attempt := 0; ; attempt++ {
 		req, d, hop := s.request(tl)
 		s.mu.Lock()
-		dst := s.dst
+		dst, targets := s.dst, s.targets // targets: NOTIFYs' target refreshes before this request
 		s.mu.Unlock()
 		switch {
 		case d == nil:
@@ -195,9 +195,6 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		}
 		req.SetContentLength()
 		keep := req.Clone()
-		s.mu.Lock()
-		targets := s.targets
-		s.mu.Unlock()
 		resp, err := finalResponse(ctx, tl, req, dst)
 		if err != nil {
 			if d != nil && ctx.Err() == nil {
