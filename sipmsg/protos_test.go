@@ -1,13 +1,10 @@
 package sipmsg
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"io"
-	"os"
 	"runtime"
-	"strings"
 	"testing"
+
+	"github.com/xphone-go/xphone/internal/protos"
 )
 
 // TestPROTOS feeds every PROTOS c07-sip INVITE to Parse, Validate, the
@@ -15,34 +12,14 @@ import (
 // (the parser keeps at most one copy of its input, itself bounded by the
 // 64 KiB limit); case 0, the valid reference INVITE, must parse.
 func TestPROTOS(t *testing.T) {
-	f, err := os.Open("../testdata/vectors/protos/c07-sip-rendered.tar.gz")
+	all, err := protos.Load("../testdata/vectors/protos/c07-sip-rendered.tar.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	cases, parsed := 0, 0
+	parsed := 0
 	var ms runtime.MemStats
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(h.Name, "rendered/") || !strings.HasSuffix(h.Name, ".sip") {
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases++
+	for _, c := range all {
+		b := c.Raw
 		runtime.ReadMemStats(&ms)
 		before := ms.TotalAlloc
 		m, err := Parse(b)
@@ -54,9 +31,9 @@ func TestPROTOS(t *testing.T) {
 		// Bounded memory: a message costs its copy plus small records,
 		// never more than a few times the input (and the input is capped).
 		if grown := ms.TotalAlloc - before; grown > uint64(8*len(b)+16<<10) {
-			t.Errorf("%s: allocated %d bytes for %d input bytes", h.Name, grown, len(b))
+			t.Errorf("%s: allocated %d bytes for %d input bytes", c.Name, grown, len(b))
 		}
-		if h.Name == "rendered/0000000.sip" {
+		if c.Name == "rendered/0000000.sip" {
 			if err != nil {
 				t.Fatalf("case 0: got %v, want it parsed", err)
 			}
@@ -66,8 +43,8 @@ func TestPROTOS(t *testing.T) {
 			eq(t, "case 0 call-id", m.CallID(), "protos-0000000@127.0.0.1")
 		}
 	}
-	eq(t, "cases", cases, 4527)
-	t.Logf("%d of %d cases parse", parsed, cases)
+	eq(t, "cases", len(all), protos.Count)
+	t.Logf("%d of %d cases parse", parsed, len(all))
 }
 
 // exercise calls every accessor; used by tests that only look for panics.

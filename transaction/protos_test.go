@@ -1,53 +1,15 @@
 package transaction
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
-	"io"
 	"net"
-	"os"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/xphone-go/xphone/internal/protos"
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
 )
-
-// protosCases reads the rendered PROTOS c07-sip INVITEs in archive order.
-func protosCases(t testing.TB) [][]byte {
-	t.Helper()
-	f, err := os.Open("../testdata/vectors/protos/c07-sip-rendered.tar.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	var cases [][]byte
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return cases
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(h.Name, "rendered/") || !strings.HasSuffix(h.Name, ".sip") {
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, b)
-	}
-}
 
 // heapAfterGC returns the live heap after two collections.
 func heapAfterGC() uint64 {
@@ -70,8 +32,11 @@ func heapAfterGC() uint64 {
 // to the test and not to whatever may listen on 5062. Cases larger than a
 // UDP datagram can carry are counted and skipped by the kernel's EMSGSIZE.
 func TestPROTOSOverUDP(t *testing.T) {
-	cases := protosCases(t)
-	if len(cases) != 4527 {
+	cases, err := protos.Load("../testdata/vectors/protos/c07-sip-rendered.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != protos.Count {
 		t.Fatalf("got %d PROTOS cases, want 4527", len(cases))
 	}
 	uas := newSockNode(t, transport.UDP, "127.0.0.1", nil)
@@ -129,8 +94,8 @@ func TestPROTOSOverUDP(t *testing.T) {
 		tooBig       int
 		sendDeadline = time.Now().Add(sockWait)
 	)
-	for _, b := range cases {
-		b = withSender(b, self)
+	for _, pc := range cases {
+		b := protos.WithSender(pc.Raw, self)
 		for len(sizes)-int(done) >= maxAhead || (ahead+len(b) > maxAheadBytes && len(sizes) > int(done)) {
 			if n := processed(); n > done {
 				for ; done < n && int(done) < len(sizes); done++ {
@@ -197,19 +162,4 @@ func TestPROTOSOverUDP(t *testing.T) {
 	case <-time.After(sockWait):
 		t.Fatal("no answer to the OPTIONS after the PROTOS run")
 	}
-}
-
-// withSender rewrites 127.0.0.1:5062, the sender the PROTOS cases name,
-// to self in the header section only (the body and its Content-Length stay
-// as rendered).
-func withSender(b, self []byte) []byte {
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = len(b)
-	}
-	head := bytes.ReplaceAll(b[:end], []byte("127.0.0.1:5062"), self)
-	if len(head) == end {
-		return b
-	}
-	return append(head, b[end:]...)
 }
