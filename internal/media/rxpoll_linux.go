@@ -106,6 +106,18 @@ func (sh *shard) watch(s *Session) {
 	s.polled = true
 }
 
+// release closes the shard's poller and ring once it has no session and
+// nothing is queued; watch makes new ones. sh.mu and sh.ioMu are held.
+func (sh *shard) release() {
+	if sh.ring != nil {
+		sh.ring.Close()
+	}
+	if sh.poll != nil {
+		sh.poll.Close()
+	}
+	sh.rx, sh.poll, sh.ring, sh.byFD = nil, nil, nil, nil
+}
+
 // unwatch stops watching s, before its socket closes; sh.mu is held.
 func (sh *shard) unwatch(s *Session) {
 	if !s.polled {

@@ -18,6 +18,7 @@ type rxBatch struct{}
 type shardIO struct{ rx *rxBatch }
 
 func (sh *shard) watch(*Session)      {}
+func (sh *shard) release()            {}
 func (sh *shard) unwatch(*Session)    {}
 func (sh *shard) readReady(time.Time) {}
 

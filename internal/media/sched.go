@@ -178,15 +178,32 @@ func (sh *shard) run() {
 func (sh *shard) pass(start time.Time, last *int64) bool {
 	sh.ioMu.Lock()
 	defer sh.ioMu.Unlock()
-	defer sh.submit(time.Now())
 	sh.readReady(time.Now())
 	cur := int64(time.Since(start) / quantum)
-	for m := max(*last+1, cur-phases+1); m <= cur; m++ {
-		if !sh.serve(m, start.Add(time.Duration(m)*quantum)) {
-			return false
-		}
+	idle := false
+	for m := max(*last+1, cur-phases+1); m <= cur && !idle; m++ {
+		idle = !sh.serve(m, start.Add(time.Duration(m)*quantum))
 	}
 	*last = max(*last, cur)
+	sh.submit(time.Now())
+	return !idle || !sh.stop()
+}
+
+// stop ends the shard's run when it still has no session, after the
+// pass submitted what it queued: its poller and ring are released (the
+// next session makes new ones), so that a process whose calls have all
+// ended holds none of their descriptors. It reports whether the
+// goroutine must exit; ioMu is held.
+func (sh *shard) stop() bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.n.Load() != 0 {
+		return false // a session came since serve found none
+	}
+	clear(sh.late) // before the next goroutine can start
+	sh.late = sh.late[:0]
+	sh.release()
+	sh.running = false
 	return true
 }
 
@@ -201,14 +218,11 @@ func (sh *shard) barrier() {
 
 // serve runs slot m, due at the given nominal time: first the late sends
 // of earlier slots, then the receive half of phase m mod phases and the
-// send half of the phase half a frame behind it. It reports false when
-// the shard has no sessions left and its goroutine must exit.
+// send half of the phase half a frame behind it. It reports false, and
+// serves nothing, when the shard has no sessions left.
 func (sh *shard) serve(m int64, due time.Time) bool {
 	sh.mu.Lock()
 	if sh.n.Load() == 0 {
-		clear(sh.late) // before the next goroutine can start
-		sh.late = sh.late[:0]
-		sh.running = false
 		sh.mu.Unlock()
 		return false
 	}

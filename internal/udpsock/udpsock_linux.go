@@ -336,3 +336,12 @@ func (p *Poller) Ready() []syscall.EpollEvent {
 
 // Cap is how many descriptors one Ready returns at most.
 func (p *Poller) Cap() int { return len(p.events) }
+
+// Close releases the epoll instance, once; the Poller must not be used
+// after.
+func (p *Poller) Close() {
+	if p.epfd >= 0 {
+		syscall.Close(p.epfd)
+		p.epfd = -1
+	}
+}
