@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/xphone-go/xphone/internal/ua"
 	"github.com/xphone-go/xphone/rtp"
@@ -236,6 +237,7 @@ func (c *call) Stats() CallStats {
 func (c *call) PCMReader() <-chan []int16        { return c.c.Media().PCMReader() }
 func (c *call) PCMWriter() chan<- []int16        { return c.c.Media().PCMWriter() }
 func (c *call) PacedPCMWriter() chan<- []int16   { return c.c.Media().PacedPCMWriter() }
+func (c *call) ClearOutput() time.Duration       { return c.c.Media().ClearOutput() }
 func (c *call) RTPReader() <-chan *rtp.Packet    { return c.c.Media().RTPReader() }
 func (c *call) RTPRawReader() <-chan *rtp.Packet { return c.c.Media().RTPRawReader() }
 func (c *call) RTPWriter() chan<- *rtp.Packet    { return c.c.Media().RTPWriter() }

@@ -48,7 +48,9 @@
 //
 // Call.PCMReader delivers decoded 20 ms frames from the peer; Call.PCMWriter
 // takes frames paced by the application and Call.PacedPCMWriter audio of any
-// length, paced by the call. RTPReader, RTPRawReader and RTPWriter give
+// length, paced by the call; Call.ClearOutput drops what was written and
+// not yet sent, so that an agent stops talking when the caller talks over
+// it. RTPReader, RTPRawReader and RTPWriter give
 // packet access after and before the jitter buffer. NewPCMReader and
 // NewPCMWriter wrap the channels as io.Reader and io.Writer over 16-bit
 // little-endian samples. See Call for ownership and overflow rules.

@@ -252,6 +252,14 @@ type Call interface {
 	// call splits it into frames and sends one every 20 ms. A send
 	// blocks while ChannelDepth chunks are waiting; nothing is dropped.
 	PacedPCMWriter() chan<- []int16
+	// ClearOutput drops the audio written for sending that has not gone
+	// out yet (frames waiting from PCMWriter, the rest of what
+	// PacedPCMWriter was given, packets waiting from RTPWriter), so that
+	// what is written next plays at once: a voice agent stops talking
+	// when the caller talks over it ("barge-in"). It returns how much
+	// audio was dropped, which tells how much of a reply the caller did
+	// not hear. A frame being sent as it runs may still go out.
+	ClearOutput() time.Duration
 	// RTPReader returns received RTP packets after the jitter buffer
 	// (reordered, de-duplicated), before decoding.
 	RTPReader() <-chan *rtp.Packet

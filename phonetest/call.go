@@ -60,6 +60,7 @@ type MockCall struct {
 	why         xphone.PeerReasons // the peer's reasons for the end, SimulateRemoteHangupWith
 	codec       xphone.Codec
 	muted       bool
+	cleared     int // ClearOutput calls
 	stats       xphone.CallStats
 	dropped     uint64
 	onState     func(xphone.CallState)

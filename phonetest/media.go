@@ -2,6 +2,7 @@ package phonetest
 
 import (
 	"slices"
+	"time"
 
 	"github.com/xphone-go/xphone/rtp"
 )
@@ -22,6 +23,24 @@ func (c *MockCall) PCMWriter() chan<- []int16 { c.startPump(); return c.pcmOut }
 // without pacing or splitting into frames, so tests do not wait in real
 // time.
 func (c *MockCall) PacedPCMWriter() chan<- []int16 { c.startPump(); return c.paced }
+
+// ClearOutput counts the call (OutputCleared) and returns 0: the mock
+// records what is written at once, so nothing waits to be dropped.
+func (c *MockCall) ClearOutput() time.Duration {
+	c.sync()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cleared++
+	return 0
+}
+
+// OutputCleared returns how many times ClearOutput was called, for tests
+// of barge-in.
+func (c *MockCall) OutputCleared() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cleared
+}
 
 // RTPWriter returns a channel whose packets SentRTP records.
 func (c *MockCall) RTPWriter() chan<- *rtp.Packet { c.startPump(); return c.rtpOut }

@@ -1,7 +1,9 @@
 // Voiceagent is the skeleton of an AI voice agent: it answers calls, greets
 // the caller, streams the caller's 20 ms PCM frames to a Transcriber and
 // speaks each reply back through PacedPCMWriter, which takes a whole
-// utterance at once and paces it itself. The Transcriber and Speaker here
+// utterance at once and paces it itself. When the caller talks over a
+// reply, the agent stops speaking at once (Call.ClearOutput: "barge-in").
+// The Transcriber and Speaker here
 // are stubs (an energy detector and a tone synthesizer, or a WAV file):
 // put a speech-to-text stream, a language model and a text-to-speech
 // engine in their place.
@@ -44,7 +46,8 @@ func main() {
 	}
 	agent := &Agent{Rate: 16000, Speaker: ToneSpeaker{Rate: 16000, Word: 120 * time.Millisecond}, Turns: 10,
 		NewTranscriber: func() Transcriber { return &EnergyTranscriber{Threshold: 500, Hangover: 25} },
-		OnTranscript:   func(id, text string) { log.Printf("voiceagent: %s: caller: %s", id, text) }}
+		OnTranscript:   func(id, text string) { log.Printf("voiceagent: %s: caller: %s", id, text) },
+		OnBargeIn:      func(id string, cut time.Duration) { log.Printf("voiceagent: %s: interrupted, %v unsaid", id, cut) }}
 	if *reply != "" {
 		f, err := os.Open(*reply)
 		if err != nil {
@@ -78,6 +81,13 @@ type Transcriber interface {
 	// Feed takes the next 20 ms frame; when it ends an utterance, it
 	// returns the utterance's text and true.
 	Feed(frame []int16) (text string, ok bool)
+}
+
+// SpeechDetector is what a Transcriber may also tell: whether the frame
+// it was last fed is speech. With one, the agent stops its own speech
+// when the caller starts talking over it.
+type SpeechDetector interface {
+	Speaking() bool
 }
 
 // Speaker turns text into audio at the call's sample rate.
@@ -117,6 +127,9 @@ func (t *EnergyTranscriber) Feed(frame []int16) (string, bool) {
 	return text, true
 }
 
+// Speaking implements SpeechDetector: the last frame fed was speech.
+func (t *EnergyTranscriber) Speaking() bool { return t.speech > 0 && t.quiet == 0 }
+
 // ToneSpeaker is a stub Speaker: one beep per word, its pitch from the
 // word's length, with a short gap after each.
 type ToneSpeaker struct {
@@ -150,6 +163,9 @@ type Agent struct {
 	Turns          int // hang up after this many replies; 0: never
 	// OnTranscript, if set, sees each utterance heard, with the call's ID.
 	OnTranscript func(callID, text string)
+	// OnBargeIn, if set, is told when the caller talked over the agent,
+	// with how much of its speech was cut (Call.ClearOutput).
+	OnBargeIn func(callID string, cut time.Duration)
 }
 
 // Handle answers call and converses until the caller hangs up or Turns
@@ -178,8 +194,17 @@ func (a *Agent) Handle(ctx context.Context, call xphone.Call) error {
 		return err
 	}
 	tr, turns := a.NewTranscriber(), 0
+	sd, _ := tr.(SpeechDetector)
 	for frame := range call.PCMReader() {
 		text, ok := tr.Feed(frame)
+		if sd != nil && sd.Speaking() && time.Now().Before(heard) {
+			// The caller talks over us: stop, and listen.
+			cut := call.ClearOutput()
+			heard = time.Now()
+			if a.OnBargeIn != nil {
+				a.OnBargeIn(call.ID(), cut)
+			}
+		}
 		if !ok {
 			continue
 		}

@@ -62,6 +62,60 @@ func TestEnergyTranscriber(t *testing.T) {
 	}
 }
 
+func TestEnergyTranscriberSpeaking(t *testing.T) {
+	tr := &EnergyTranscriber{Threshold: 1000, Hangover: 3}
+	var got []bool
+	for _, f := range frames("qSSqS") {
+		tr.Feed(f)
+		got = append(got, tr.Speaking())
+	}
+	if want := []bool{false, true, true, false, true}; !slices.Equal(got, want) {
+		t.Errorf("Speaking after each frame: got %v, want %v", got, want)
+	}
+}
+
+// TestHandleBargeIn: the caller speaks during the agent's long greeting;
+// the agent clears its output once, reports it, and goes on listening.
+func TestHandleBargeIn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	bargeIns := make(chan time.Duration, 4)
+	agent := &Agent{Rate: 8000, Speaker: ToneSpeaker{Rate: 8000, Word: time.Second},
+		NewTranscriber: func() Transcriber { return &EnergyTranscriber{Threshold: 1000, Hangover: 3} },
+		OnBargeIn:      func(_ string, cut time.Duration) { bargeIns <- cut }}
+	phone := phonetest.NewMockPhone()
+	if err := phone.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Disconnect(ctx)
+	result := make(chan error, 1)
+	phone.OnIncoming(func(c xphone.Call) { go func() { result <- agent.Handle(ctx, c) }() })
+	call := phone.SimulateIncoming("sip:alice@example.com")
+	if err := call.WaitState(ctx, xphone.StateActive); err != nil {
+		t.Fatal(err)
+	}
+	// The greeting lasts 7.5 s: these frames come while it plays.
+	for _, f := range frames("qSSSqqq") {
+		call.InjectPCM(f)
+	}
+	select {
+	case <-bargeIns:
+	case <-ctx.Done():
+		t.Fatal("no barge-in")
+	}
+	if err := call.SimulateRemoteHangup(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-result:
+	case <-ctx.Done():
+		t.Fatal("Handle did not return")
+	}
+	if n := call.OutputCleared(); n != 1 {
+		t.Errorf("ClearOutput calls: got %d, want 1 (the greeting, once)", n)
+	}
+}
+
 func TestToneSpeaker(t *testing.T) {
 	s := ToneSpeaker{Rate: 8000, Word: 100 * time.Millisecond}
 	got := s.Speak("two words")

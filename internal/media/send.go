@@ -109,6 +109,49 @@ func (l *loop) nextPaced() ([]int16, bool) {
 	return l.pacedBuf, true
 }
 
+// clearOutput empties the outbound queues and s's writer channels
+// (Session.ClearOutput) and returns the duration of what it dropped. The
+// loop may not have started: s is not taken from it.
+func (l *loop) clearOutput(s *Session) time.Duration {
+	frames := l.pcmQ.n + l.rtpQ.n
+	for l.pcmQ.n > 0 {
+		l.pcmQ.pop()
+	}
+	for l.rtpQ.n > 0 {
+		l.rtpQ.pop()
+	}
+	frames += drain(s.pcmIn.load()) + drain(s.rtpIn.load())
+	samples := len(l.pacedRest)
+	l.pacedRest = nil
+	if ch := s.pacedIn.load(); ch != nil {
+		for len(ch) > 0 {
+			f, ok := <-ch
+			if !ok {
+				break // closed by the application: the loop forgets it
+			}
+			samples += len(f)
+		}
+	}
+	perFrame := l.appN
+	if perFrame == 0 {
+		perFrame = max(s.opts.PCMRate, 8000) * int(FrameDuration/time.Millisecond) / 1000
+	}
+	return time.Duration(frames)*FrameDuration + time.Duration(samples)*FrameDuration/time.Duration(perFrame)
+}
+
+// drain takes what is waiting on ch, if ch exists, and returns how many
+// values it took.
+func drain[T any](ch chan T) int {
+	n := 0
+	for ch != nil && len(ch) > 0 {
+		if _, ok := <-ch; !ok {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // skipTicks accounts for k ticks the loop missed: the RTP timestamp moves on
 // as the sampling clock did (RFC 3550 §5.1), and the queued PCMWriter frames
 // that were due in those ticks are dropped and counted, oldest first.

@@ -473,6 +473,20 @@ func (s *Session) SampleRate() int {
 	return s.snap.SampleRate
 }
 
+// ClearOutput drops the audio written for sending that has not gone out:
+// the frames waiting from PCMWriter, the rest of what PacedPCMWriter was
+// given, and the packets waiting from RTPWriter. What is written next
+// goes out at once: a voice agent stops talking when the caller talks
+// over it. A frame being sent as ClearOutput runs may still go out. It
+// returns how much audio was dropped: 20 ms per frame or packet, and
+// paced samples at the session's PCM rate (before Start, at
+// Options.PCMRate, else 8 kHz).
+func (s *Session) ClearOutput() time.Duration {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	return s.l.clearOutput(s)
+}
+
 // SetMute mutes or unmutes outbound audio: while muted, frames the
 // application writes are discarded and Options.MuteMode says what is
 // sent instead. Inbound audio is unaffected.
