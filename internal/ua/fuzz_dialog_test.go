@@ -1,0 +1,496 @@
+package ua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/media"
+	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// FuzzDialog feeds hostile SIP messages to a live call inside a UA: no
+// input may panic, go unanswered, or leave a call or a goroutine behind.
+//
+// An input is a message template. Before it is parsed its placeholders take
+// the values of the live call, an inbound call the UA accepted from a
+// scripted peer (dialogHarness):
+//
+//	$CALLID $FROMTAG $TOTAG  the call's dialog (From is the peer)
+//	$PEER $UA                host:port of the peer and of the UA
+//	$INVBRANCH               the branch of the INVITE that set the call up
+//	$BRANCH                  a token new for each input (branches, Call-IDs)
+//	$CSEQ                    a CSeq number above any used before
+//	$LEN                     the length of the body after the first blank line
+//
+// A message that parses and validates is handed to the UA's transaction
+// layer as the UDP transport hands one over, from the peer (inject). A
+// request with a branch not seen before (one holding the new token, or the
+// first use of another) starts a transaction and must get a final response
+// within hangAfter; other requests (ACK, reused branches, which the layer
+// may absorb) are not waited for.
+func FuzzDialog(f *testing.F) {
+	for _, s := range dialogSeeds() {
+		f.Add([]byte(s))
+	}
+	addVectorSeeds(f)
+	h := newDialogHarness(f)
+	f.Fuzz(func(t *testing.T, tmpl []byte) {
+		h.ready(t)
+		fresh := token()
+		raw := h.expand(tmpl, fresh)
+		if len(raw) > 65507 {
+			return // not a UDP datagram
+		}
+		m, err := sipmsg.Parse(raw)
+		if err != nil || m.Validate() != nil {
+			return // the transport drops it
+		}
+		h.deliver(t, m, raw, fresh)
+	})
+}
+
+// hangAfter bounds each wait: a final response, a call's setup, an End.
+const hangAfter = 5 * time.Second
+
+// dialogHarness is one UA (T1 25 ms, session timers, 100rel, optional SRTP,
+// no DNS) and a scripted peer on a loopback UDP socket, built once per fuzz
+// process. The peer's goroutine (serve) answers every request of the UA 200
+// (with SDP to INVITE), and injects an ACK for every final response to an
+// INVITE and a PRACK for every reliable provisional one. Before each input
+// the calls other than the live one (made by INVITEs and transfers) are
+// ended, and a new live call is set up when the last one ended. At the end
+// the UA is disconnected: every call must be over then, and TestMain's
+// leakcheck finds goroutines left behind.
+type dialogHarness struct {
+	u        *UA
+	pc       *net.UDPConn
+	peer, ua netip.AddrPort
+	served   chan struct{}            // closed when serve returns
+	want     atomic.Pointer[inflight] // the request last injected
+	got      chan answer              // final responses to want
+	setup    atomic.Pointer[string]   // Call-ID of the call being set up
+	accepted chan *Call               // that call, once Accept returned
+	pracks   atomic.Uint32
+
+	mu    sync.Mutex
+	calls map[*Call]bool // every call not yet seen ended; true while an End runs
+	ends  sync.WaitGroup
+
+	live *Call           // the fuzz goroutine's own from here
+	vals []string        // placeholder, value pairs of the live call
+	cseq int             // the last $CSEQ
+	seen map[string]bool // branches of inputs, but for fresh ones
+}
+
+// inflight is what the peer keeps of the request last injected.
+type inflight struct {
+	branch, method string
+	uri            sipmsg.URI
+	body           bool
+}
+
+type answer struct {
+	w *inflight
+	m *sipmsg.Message
+}
+
+func newDialogHarness(f *testing.F) *dialogHarness {
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	h := &dialogHarness{pc: pc, peer: netip.AddrPortFrom(lo, uint16(pc.LocalAddr().(*net.UDPAddr).Port)),
+		served: make(chan struct{}), got: make(chan answer, 1), accepted: make(chan *Call, 1),
+		calls: map[*Call]bool{}, seen: map[string]bool{}}
+	h.setup.Store(new(string))
+	noDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("fuzz: no DNS")
+	}}
+	h.u = New(Config{
+		Username: "test", ListenAddr: "127.0.0.1:0", UserAgent: "xphone-fuzz",
+		Media:  media.Options{Address: lo, MediaTimeout: -1},
+		Codecs: []string{"PCMU", "PCMA", "G722"}, SRTP: sdp.SRTPOptional,
+		SessionTimer: 90 * time.Second, T1: 25 * time.Millisecond,
+		Resolver: noDNS, Logger: slog.New(slog.DiscardHandler), OnMessage: func(Message) {},
+		NewCall: func(c *Call) { h.mu.Lock(); h.calls[c] = false; h.mu.Unlock() },
+		OnIncoming: func(c *Call) {
+			if c.Accept(context.Background()) == nil && c.CallID() == *h.setup.Load() {
+				select {
+				case h.accepted <- c:
+				default:
+				}
+			}
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
+	defer cancel()
+	if err := h.u.Connect(ctx); err != nil {
+		pc.Close()
+		f.Fatalf("Connect: %v", err)
+	}
+	_, port := h.u.LocalAddr()
+	h.ua = netip.AddrPortFrom(lo, uint16(port))
+	go h.serve()
+	f.Cleanup(func() { pc.Close(); <-h.served })
+	f.Cleanup(func() { h.close(f) }) // runs first: the peer answers the BYEs
+	return h
+}
+
+// close disconnects the UA and checks that no call outlived it.
+func (h *dialogHarness) close(f *testing.F) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
+	defer cancel()
+	h.u.Disconnect(ctx) //nolint:errcheck // connected since newDialogHarness
+	h.ends.Wait()
+	if n := len(h.u.Calls()); n > 0 {
+		f.Errorf("%d calls still listed after Disconnect", n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.calls {
+		if !ended(c) {
+			f.Errorf("call %s outlived Disconnect in state %v", c.CallID(), c.State())
+		}
+	}
+}
+
+func ended(c *Call) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// ready ends the calls besides the live one, each on a goroutine of its
+// own, and sets up a new live call when the last one ended.
+func (h *dialogHarness) ready(t *testing.T) {
+	h.mu.Lock()
+	for c := range h.calls {
+		if ended(c) {
+			delete(h.calls, c)
+		}
+	}
+	for _, c := range h.u.Calls() {
+		if c == h.live || h.calls[c] {
+			continue
+		}
+		h.calls[c] = true
+		h.ends.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
+			defer cancel()
+			c.End(ctx) //nolint:errcheck // ErrInvalidState while Accept holds it: tried again
+			h.mu.Lock()
+			if _, ok := h.calls[c]; ok {
+				h.calls[c] = false
+			}
+			h.mu.Unlock()
+		})
+	}
+	h.mu.Unlock()
+	if h.live == nil || ended(h.live) {
+		h.dial(t)
+	}
+}
+
+// dial has the peer call the UA, which accepts; the peer ACKs the 200.
+func (h *dialogHarness) dial(t *testing.T) {
+	fresh := token()
+	callID := fresh + "@peer"
+	h.setup.Store(&callID)
+	inv, err := sipmsg.Parse(h.expand([]byte(outOfDialogSeed("INVITE", "", "application/sdp", peerSDP(40000, "PCMU"))), fresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &inflight{branch: "z9hG4bK" + fresh, method: "INVITE", uri: inv.RequestURI, body: true}
+	resp, _ := h.exchange(inv, w, true)
+	if resp == nil {
+		t.Fatalf("setting up a call: no final response within %v", hangAfter)
+	} else if resp.StatusCode != 200 {
+		t.Fatalf("setting up a call: got %d, want 200", resp.StatusCode)
+	}
+	select {
+	case h.live = <-h.accepted:
+		h.vals = []string{"$CALLID", callID, "$FROMTAG", "f" + fresh, "$TOTAG", resp.ToTag(), "$INVBRANCH", w.branch}
+	case <-time.After(hangAfter):
+		t.Fatalf("setting up a call: Accept did not return within %v", hangAfter)
+	}
+}
+
+// expand fills in the placeholders of tmpl into a new buffer.
+func (h *dialogHarness) expand(tmpl []byte, fresh string) []byte {
+	h.cseq++
+	s := strings.NewReplacer(slices.Concat(h.vals, []string{"$PEER", h.peer.String(), "$UA", h.ua.String(),
+		"$BRANCH", fresh, "$CSEQ", strconv.Itoa(h.cseq)})...).Replace(string(tmpl))
+	if strings.Contains(s, "$LEN") {
+		_, body, ok := strings.Cut(s, "\r\n\r\n")
+		if !ok {
+			_, body, _ = strings.Cut(s, "\n\n")
+		}
+		s = strings.ReplaceAll(s, "$LEN", strconv.Itoa(len(body)))
+	}
+	return []byte(s)
+}
+
+// deliver injects m, a valid message, and fails t when a request that
+// starts a transaction gets no final response.
+func (h *dialogHarness) deliver(t *testing.T, m *sipmsg.Message, raw []byte, fresh string) {
+	if !m.IsRequest() {
+		h.inject(m)
+		return
+	}
+	v, _ := m.Via() // checked by Validate
+	cs, _ := m.CSeq()
+	w := &inflight{branch: v.Branch(), method: cs.Method, uri: m.RequestURI, body: len(m.Body) > 0}
+	isNew := strings.Contains(w.branch, fresh)
+	if !isNew && !h.seen[w.branch] && len(h.seen) < 1<<16 {
+		h.seen[w.branch], isNew = true, true
+	}
+	expect := isNew && m.Method != "ACK"
+	if resp, sent := h.exchange(m, w, expect); expect && sent && resp == nil {
+		t.Fatalf("no final response within %v (live call %s, %v) to:\n%s", hangAfter, h.live.CallID(), h.live.State(), raw)
+	}
+}
+
+// exchange injects req, described by w, and when wait is set returns its
+// final response, nil after hangAfter; sent reports the injection.
+func (h *dialogHarness) exchange(req *sipmsg.Message, w *inflight, wait bool) (resp *sipmsg.Message, sent bool) {
+	h.want.Store(w)
+	select {
+	case <-h.got: // one for an earlier request
+	default:
+	}
+	if sent = h.inject(req); !sent || !wait {
+		return nil, sent
+	}
+	timeout := time.NewTimer(hangAfter)
+	defer timeout.Stop()
+	for {
+		select {
+		case a := <-h.got:
+			if a.w == w {
+				return a.m, true
+			}
+		case <-timeout.C:
+			return nil, true
+		}
+	}
+}
+
+// inject hands m to the UA's transaction layer as the UDP transport does
+// with a datagram from the peer: a request gets received and rport in its
+// top Via (RFC 3581 §4, as for a Via with rport), so that every response
+// goes to the peer; a response is taken only when its top Via is the UA's
+// (RFC 3261 §18.1.2). It reports whether m was handed over.
+func (h *dialogHarness) inject(m *sipmsg.Message) bool {
+	if m == nil {
+		return false
+	}
+	v, err := m.Via()
+	if err != nil {
+		return false
+	}
+	if m.IsRequest() {
+		v.Params = v.Params.Set("received", h.peer.Addr().String()).Set("rport", strconv.Itoa(int(h.peer.Port())))
+		if m.SetVia(v) != nil || m.Validate() != nil {
+			return false
+		}
+	} else if !h.u.ownsSentBy(v.Host, v.Port) {
+		return false
+	}
+	tl, _ := h.u.layer()
+	if tl == nil {
+		return false // disconnected
+	}
+	tl.HandleInbound(transport.Inbound{Msg: m, Source: transport.Addr{Protocol: transport.UDP, AddrPort: h.peer}, Local: h.ua})
+	return true
+}
+
+// serve is the peer: it takes what the UA sends until the socket closes.
+func (h *dialogHarness) serve() {
+	defer close(h.served)
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := h.pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		m, err := sipmsg.Parse(append([]byte(nil), buf[:n]...))
+		switch {
+		case err != nil: // a keepalive
+		case m.IsRequest() && m.Method != "ACK":
+			r := sipmsg.NewResponse(m, 200, "")
+			if m.ToTag() == "" {
+				r.SetToTag(token()) //nolint:errcheck // To parsed by the UA that built it
+			}
+			r.Add("Contact", "<sip:peer@"+h.peer.String()+">")
+			if m.Method == "INVITE" || m.Method == "UPDATE" && len(m.Body) > 0 {
+				r.Add("Content-Type", "application/sdp")
+				r.Body = []byte(peerSDP(40000, "PCMU"))
+			}
+			r.SetContentLength()
+			h.pc.WriteToUDPAddrPort([]byte(r.String()), from) //nolint:errcheck // the UA may be gone
+		case !m.IsRequest():
+			h.response(m)
+		}
+	}
+}
+
+// response takes a response to an injected request: PRACK for a reliable
+// provisional response and ACK for a final one to an INVITE; a final one
+// to the request awaited goes to exchange.
+func (h *dialogHarness) response(m *sipmsg.Message) {
+	v, err := m.Via()
+	cs, err2 := m.CSeq()
+	if err != nil || err2 != nil {
+		return
+	}
+	w := h.want.Load()
+	if w != nil && (w.branch != v.Branch() || w.method != cs.Method) {
+		w = nil
+	}
+	target := h.uaURI()
+	if c, err := m.Contact(); err == nil {
+		target = c.URI
+	}
+	if rseq, err := m.RSeq(); err == nil && cs.Method == "INVITE" && m.StatusCode > 100 && m.StatusCode < 200 && m.HasToken("Require", tag100rel) {
+		h.inject(h.request("PRACK", target, h.via(), m, cs.Seq+h.pracks.Add(1), fmt.Sprintf("RAck: %d %d INVITE\r\n", rseq, cs.Seq), ""))
+	}
+	if m.StatusCode < 200 {
+		return
+	}
+	if cs.Method == "INVITE" {
+		if m.StatusCode < 300 { // RFC 3261 §13.2.2.4: an ACK of its own
+			body := ""
+			if w != nil && !w.body && len(m.Body) > 0 {
+				body = peerSDP(40000, "PCMU") // the answer to the offer in the 2xx
+			}
+			h.inject(h.request("ACK", target, h.via(), m, cs.Seq, "", body))
+		} else if w != nil { // §17.1.1.3: in the INVITE's transaction
+			h.inject(h.request("ACK", w.uri, v.String(), m, cs.Seq, "", ""))
+		}
+	}
+	if w != nil {
+		select {
+		case h.got <- answer{w, m}:
+		default:
+		}
+	}
+}
+
+// request builds a request of the peer in the dialog of resp, nil if it
+// does not parse.
+func (h *dialogHarness) request(method string, uri sipmsg.URI, via string, resp *sipmsg.Message, seq uint32, extra, body string) *sipmsg.Message {
+	if body != "" {
+		extra += "Content-Type: application/sdp\r\n"
+	}
+	m, _ := sipmsg.Parse(fmt.Appendf(nil, "%s %s SIP/2.0\r\nVia: %s\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"+
+		"Max-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s", method, uri.String(), via, resp.Get("From"), resp.Get("To"),
+		resp.CallID(), seq, method, extra, len(body), body))
+	return m
+}
+
+func (h *dialogHarness) via() string {
+	return "SIP/2.0/UDP " + h.peer.String() + ";branch=z9hG4bK" + token() + ";rport"
+}
+
+func (h *dialogHarness) uaURI() sipmsg.URI {
+	return sipmsg.URI{Scheme: "sip", User: "test", Host: h.ua.Addr().String(), Port: int(h.ua.Port())}
+}
+
+// dialogSeeds are one valid request per method the UA takes in a dialog,
+// and a few outside one.
+func dialogSeeds() []string {
+	const sdpType = "application/sdp"
+	offer := peerSDP(40000, "PCMU")
+	hold := strings.Replace(offer, "a=sendrecv", "a=sendonly", 1)
+	in := inDialogSeed
+	return []string{
+		in("BYE", "Reason: Q.850;cause=16\r\n", "", ""),
+		in("INVITE", "", sdpType, hold),
+		in("INVITE", "", sdpType, peerSDP(40000, "PCMA", "G722")),
+		in("INVITE", "", "", ""),
+		in("UPDATE", "", sdpType, hold),
+		in("UPDATE", "", "", ""),
+		in("INFO", "", "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"),
+		in("INFO", "", "application/dtmf", "#"),
+		in("NOTIFY", "Event: refer\r\nSubscription-State: active;expires=60\r\n", "message/sipfrag;version=2.0", "SIP/2.0 200 OK\r\n"),
+		in("REFER", "Refer-To: <sip:carol@$PEER>\r\nReferred-By: <sip:peer@$PEER>\r\n", "", ""),
+		in("REFER", "Refer-To: <sip:carol@$PEER?Replaces=x%40peer%3Bto-tag%3Da%3Bfrom-tag%3Db>\r\n", "", ""),
+		in("PRACK", "RAck: 1 1 INVITE\r\n", "", ""),
+		in("OPTIONS", "Accept: application/sdp\r\n", "", ""),
+		in("MESSAGE", "", "text/plain", "hello"),
+		in("ACK", "", sdpType, offer),
+		in("CANCEL", "", "", ""),
+		strings.NewReplacer("z9hG4bK$BRANCH", "$INVBRANCH", "$CSEQ", "1").Replace(in("CANCEL", "", "", "")),
+		in("INVITE", "Session-Expires: 90;refresher=uac\r\nMin-SE: 90\r\nSupported: timer\r\n", sdpType, offer),
+		in("UPDATE", "Session-Expires: 30\r\nSupported: timer\r\n", "", ""),
+		in("INVITE", "Require: 100rel\r\n", sdpType, offer),
+		in("INFO", "Require: x-unknown\r\n", "", ""),
+		outOfDialogSeed("INVITE", "Replaces: $CALLID;to-tag=$TOTAG;from-tag=$FROMTAG\r\nRequire: replaces\r\n", sdpType, offer),
+		outOfDialogSeed("INVITE", "Require: 100rel\r\n", sdpType, offer),
+		outOfDialogSeed("INVITE", "Supported: 100rel, timer\r\nSession-Expires: 120\r\n", "", ""),
+		outOfDialogSeed("SUBSCRIBE", "Event: dialog\r\nExpires: 60\r\n", "", ""),
+		outOfDialogSeed("NOTIFY", "Event: message-summary\r\n", "application/simple-message-summary", "Messages-Waiting: yes\r\n"),
+		strings.Replace(in("NOTIFY", "Event: dialog\r\nSubscription-State: active\r\n", "application/dialog-info+xml", "<dialog-info/>"), "$CALLID", "$BRANCH", 1),
+		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP $UA;branch=z9hG4bK$BRANCH\r\nFrom: <sip:test@$UA>;tag=$TOTAG\r\nTo: <sip:peer@$PEER>;tag=$FROMTAG\r\n" +
+			"Call-ID: $CALLID\r\nCSeq: 9 INVITE\r\nContact: <sip:peer@$PEER>\r\nContent-Length: 0\r\n\r\n",
+	}
+}
+
+// inDialogSeed is a request of the peer in the live call's dialog; extra
+// are header lines.
+func inDialogSeed(method, extra, ctype, body string) string {
+	s := method + " sip:test@$UA SIP/2.0\r\nVia: SIP/2.0/UDP $PEER;branch=z9hG4bK$BRANCH;rport\r\n" +
+		"From: <sip:peer@$PEER>;tag=$FROMTAG\r\nTo: <sip:test@$UA>;tag=$TOTAG\r\nCall-ID: $CALLID\r\n" +
+		"CSeq: $CSEQ " + method + "\r\nMax-Forwards: 70\r\nContact: <sip:peer@$PEER>\r\n" + extra
+	if ctype != "" {
+		s += "Content-Type: " + ctype + "\r\n"
+	}
+	return s + "Content-Length: $LEN\r\n\r\n" + body
+}
+
+// outOfDialogSeed is a request of the peer outside any dialog.
+func outOfDialogSeed(method, extra, ctype, body string) string {
+	return strings.NewReplacer("$UA>;tag=$TOTAG\r", "$UA>\r", "$PEER>;tag=$FROMTAG\r", "$PEER>;tag=f$BRANCH\r",
+		"Call-ID: $CALLID", "Call-ID: $BRANCH@peer").Replace(inDialogSeed(method, extra, ctype, body))
+}
+
+// addVectorSeeds adds the SIP torture messages of testdata/vectors/sip as
+// they are, and the SDP bodies of testdata/vectors/sdp in re-INVITEs.
+func addVectorSeeds(f *testing.F) {
+	const dir = "../../testdata/vectors/"
+	sip, _ := filepath.Glob(dir + "sip/*/*.dat")
+	wired, _ := filepath.Glob(dir + "sip/*/wire/*.dat")
+	sdps, _ := filepath.Glob(dir + "sdp/*.sdp")
+	if len(sip) == 0 || len(sdps) == 0 {
+		f.Fatal("no vectors in " + dir)
+	}
+	for _, p := range slices.Concat(sip, wired, sdps) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if strings.HasSuffix(p, ".sdp") {
+			b = []byte(inDialogSeed("INVITE", "", "application/sdp", string(b)))
+		}
+		f.Add(b)
+	}
+}
