@@ -1,6 +1,7 @@
 package transaction
 
 import (
+	"bytes"
 	"net"
 	"runtime"
 	"testing"
@@ -161,5 +162,81 @@ func TestPROTOSOverUDP(t *testing.T) {
 		}
 	case <-time.After(sockWait):
 		t.Fatal("no answer to the OPTIONS after the PROTOS run")
+	}
+}
+
+// TestPROTOSOverTCP sends every PROTOS case over TCP, each on a connection
+// of its own (a message with broken framing ends its connection), with the
+// Via naming TCP. Each connection is closed once its case is written, so
+// the layer's answers may meet a closed socket. Nothing may crash; once
+// every connection is closed on the listening side, no transaction, no
+// connection and no goroutine is left, and a valid OPTIONS on a new
+// connection is answered 200.
+func TestPROTOSOverTCP(t *testing.T) {
+	cases, err := protos.Load("../testdata/vectors/protos/c07-sip-rendered.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uas := newSockNode(t, transport.TCP, "127.0.0.1", nil)
+	dst := net.TCPAddrFromAddrPort(uas.m.LocalAddr(transport.TCP))
+	baseG := runtime.NumGoroutine()
+	open := func() int {
+		s := uas.m.Stats()
+		return int(s.ConnsOpened) - int(s.ConnsClosed)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for _, pc := range cases {
+		for open() >= 16 { // bounded: the listener's MaxConns is not under test
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections still open after 60 s", open())
+			}
+			runtime.Gosched()
+		}
+		c, err := net.DialTCP("tcp", nil, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		self := []byte(c.LocalAddr().String())
+		b := protos.WithSender(bytes.Replace(pc.Raw, []byte("SIP/2.0/UDP"), []byte("SIP/2.0/TCP"), 1), self)
+		if _, err := c.Write(b); err != nil {
+			t.Fatalf("%s: write: %v", pc.Name, err)
+		}
+		c.Close()
+	}
+	for {
+		cl, sv := uas.l.counts()
+		if open() == 0 && cl == 0 && sv == 0 && runtime.NumGoroutine() <= baseG {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not quiet after 60 s: %d connections open, transactions %d/%d, goroutines %d, were %d",
+				open(), cl, sv, runtime.NumGoroutine(), baseG)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := uas.m.Stats()
+	t.Logf("%d connections: %d messages reached the layer, %d unparsable, %d answered 400, %d refused",
+		st.ConnsOpened, st.Received, st.ParseErrors, st.BadRequests, st.ConnsRefused)
+
+	c, err := net.DialTCP("tcp", nil, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	self := c.LocalAddr().String()
+	opt := "OPTIONS sip:uas@" + dst.String() + ";transport=tcp SIP/2.0\r\n" +
+		"Via: SIP/2.0/TCP " + self + ";branch=z9hG4bK-after-protos\r\n" +
+		"Max-Forwards: 70\r\nFrom: <sip:protos@127.0.0.1>;tag=p\r\nTo: <sip:uas@127.0.0.1>\r\n" +
+		"Call-ID: after-protos@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(opt)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(sockWait))
+	m, _, err := sipmsg.NewReader(c, nil).Read()
+	if err != nil {
+		t.Fatalf("no answer to the OPTIONS after the PROTOS run: %v", err)
+	}
+	if m.StatusCode != 200 {
+		t.Fatalf("OPTIONS after PROTOS: got %d, want 200", m.StatusCode)
 	}
 }
