@@ -480,7 +480,8 @@ func (s *Session) SampleRate() int {
 // over it. A frame being sent as ClearOutput runs may still go out. It
 // returns how much audio was dropped: 20 ms per frame or packet, and
 // paced samples at the session's PCM rate (before Start, at
-// Options.PCMRate, else 8 kHz).
+// Options.PCMRate, else 8 kHz). Like Close, it must not be called from
+// OnDTMF or OnMediaTimeout, which run with the session locked.
 func (s *Session) ClearOutput() time.Duration {
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
