@@ -227,6 +227,7 @@ func (c *call) Stats() CallStats {
 		Jitter:            s.Jitter,
 		RTT:               s.RTT,
 		RemotePacketsLost: s.RemoteLost,
+		RemoteJitter:      s.RemoteJitter,
 		InboundDropped:    s.DroppedInbound,
 		OutboundDropped:   s.DroppedOutbound,
 		DTMFDropped:       c.c.DTMFDropped(),

@@ -131,8 +131,9 @@ const rtcpMaxRTT = 2 * time.Second
 // have crossed both ways (RFC 3550 §6.2: 5 s nominal, randomized). baresip's
 // receiver reports reach us and are understood: CallStats.RTT turns
 // non-zero (its report block echoes our SR in LSR and DLSR, so baresip
-// parsed our SR) and below rtcpMaxRTT, and RemotePacketsLost is 0 on
-// loopback. baresip understands ours: its CALL_RTCP events show an RTT
+// parsed our SR) and below rtcpMaxRTT, RemotePacketsLost is 0 on
+// loopback and RemoteJitter turns non-zero (the interarrival jitter
+// baresip measured of our stream, from its report blocks). baresip understands ours: its CALL_RTCP events show an RTT
 // from our report blocks, none of our packets lost and our report of its
 // stream lossless; and its rtcpsummary line (the module is loaded into
 // this baresip only, with the insmod command) counts as received from us
@@ -174,14 +175,20 @@ func TestUARTCPBaresip(t *testing.T) {
 	defer poll.Stop()
 	var ours xphone.CallStats
 	var theirs baresipRTCP
+	var remoteJitter time.Duration // the first non-zero jitter baresip reported of our stream
 	reports := 0
-	for ours.RTT == 0 || theirs.RTT == 0 {
+	for ours.RTT == 0 || theirs.RTT == 0 || remoteJitter == 0 {
 		select {
 		case <-poll.C:
-			if st := c.Stats(); ours.RTT == 0 && st.RTT > 0 {
+			st := c.Stats()
+			if ours.RTT == 0 && st.RTT > 0 {
 				ours = st
 				t.Logf("%.1f s: our RTT %v from baresip's report (remote lost %d, remote jitter %v); sent %d",
 					time.Since(start).Seconds(), st.RTT, st.RemotePacketsLost, st.RemoteJitter, st.PacketsSent)
+			}
+			if remoteJitter == 0 && st.RemoteJitter > 0 {
+				remoteJitter = st.RemoteJitter
+				t.Logf("%.1f s: baresip reports a jitter of %v of our stream", time.Since(start).Seconds(), remoteJitter)
 			}
 		case e, ok := <-events:
 			if !ok {
@@ -201,8 +208,8 @@ func TestUARTCPBaresip(t *testing.T) {
 				}
 			}
 		case <-timeout:
-			t.Fatalf("after %v: our RTT %v (want > 0), baresip's RTT %d µs (want > 0) over %d of our reports it got",
-				wait, c.Stats().RTT, theirs.RTT, reports)
+			t.Fatalf("after %v: our RTT %v (want > 0), baresip's RTT %d µs (want > 0) over %d of our reports it got, remote jitter %v (want > 0)",
+				wait, c.Stats().RTT, theirs.RTT, reports, remoteJitter)
 		}
 	}
 
@@ -212,6 +219,9 @@ func TestUARTCPBaresip(t *testing.T) {
 	}
 	if ours.RemotePacketsLost != 0 {
 		t.Errorf("baresip reported %d of our packets lost on loopback, want 0", ours.RemotePacketsLost)
+	}
+	if remoteJitter >= rtcpMaxRTT {
+		t.Errorf("baresip reported a jitter of %v of our stream on loopback, want below %v", remoteJitter, rtcpMaxRTT)
 	}
 	// baresip's view of our reports and our stream.
 	if rtt := time.Duration(theirs.RTT) * time.Microsecond; rtt >= rtcpMaxRTT {

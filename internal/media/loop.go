@@ -318,6 +318,7 @@ func (l *loop) apply(lc *loopConfig) {
 	}
 	l.s.statsMu.Lock()
 	l.s.snap.Codec = lc.ci.name
+	l.s.clockRate = lc.ci.clockRate
 	l.s.snap.SampleRate = lc.ci.sampleRate
 	if r := l.s.opts.PCMRate; r != 0 {
 		l.s.snap.SampleRate = r

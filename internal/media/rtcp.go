@@ -100,7 +100,7 @@ func (l *loop) applySR() {
 
 // receiveRTCP unprotects and parses an RTCP compound packet and records
 // what it says about us: round-trip time (RFC 3550 §6.4.1) and the
-// peer's loss figures.
+// peer's loss and jitter figures.
 func (s *Session) receiveRTCP(buf []byte, from netip.AddrPort, now time.Time) {
 	s.rtcpMu.Lock()
 	defer s.rtcpMu.Unlock()
@@ -135,6 +135,7 @@ func (s *Session) receiveRTCP(buf []byte, from netip.AddrPort, now time.Time) {
 			}
 			s.remote.fractionLost = rs[i].FractionLost
 			s.remote.lost = int64(rs[i].PacketsLost)
+			s.remote.jitter = rs[i].Jitter
 		}
 	}
 	for i := range c.SenderReports {

@@ -91,8 +91,9 @@ type Session struct {
 	// latchedRTCP is where the peer's RTCP comes from, when latching.
 	latchedRTCP netip.AddrPort
 
-	statsMu sync.Mutex
-	snap    Stats
+	statsMu   sync.Mutex
+	snap      Stats
+	clockRate int // RTP clock rate of our stream, for RemoteJitter; guarded by statsMu
 
 	ctr counters
 
@@ -108,6 +109,7 @@ type remoteView struct {
 	rtt          time.Duration
 	fractionLost uint8
 	lost         int64
+	jitter       uint32 // in RTP timestamp units of our stream
 	srNTP        uint64
 	srArrival    time.Time
 	srPending    bool

@@ -33,9 +33,11 @@ type Stats struct {
 	// (0 until one arrives).
 	RTT time.Duration
 	// RemoteFractionLost (1/256 units) and RemoteLost are the peer's
-	// view of the loss of our stream, from its last report.
+	// view of the loss of our stream, from its last report, and
+	// RemoteJitter its interarrival jitter of our stream.
 	RemoteFractionLost uint8
 	RemoteLost         int64
+	RemoteJitter       time.Duration
 	// DroppedInbound counts frames and packets dropped because the
 	// application did not read a reader channel in time (oldest dropped).
 	DroppedInbound uint64
@@ -77,12 +79,15 @@ func (l *loop) snapshot() {
 // concurrent use.
 func (s *Session) Stats() Stats {
 	s.statsMu.Lock()
-	st := s.snap
+	st, clock := s.snap, s.clockRate
 	s.statsMu.Unlock()
 	s.rtcpMu.Lock()
 	st.RTT = s.remote.rtt
 	st.RemoteFractionLost = s.remote.fractionLost
 	st.RemoteLost = s.remote.lost
+	if clock > 0 {
+		st.RemoteJitter = time.Duration(uint64(s.remote.jitter) * uint64(time.Second) / uint64(clock))
+	}
 	s.rtcpMu.Unlock()
 	c := &s.ctr
 	st.PacketsSent = c.packetsSent.Load()
