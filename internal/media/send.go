@@ -139,11 +139,11 @@ func (l *loop) clearOutput(s *Session) time.Duration {
 	return time.Duration(frames)*FrameDuration + time.Duration(samples)*FrameDuration/time.Duration(perFrame)
 }
 
-// drain takes what is waiting on ch, if ch exists, and returns how many
+// drain takes what is waiting on ch (nil: nothing) and returns how many
 // values it took.
 func drain[T any](ch chan T) int {
 	n := 0
-	for ch != nil && len(ch) > 0 {
+	for len(ch) > 0 {
 		if _, ok := <-ch; !ok {
 			break
 		}
