@@ -455,6 +455,11 @@ func (l *Layer) Close() error {
 	return nil
 }
 
+// Open returns how many client and server transactions have not ended,
+// server transactions waiting out Timer J or L included: for monitoring,
+// and for tests that wait until a layer is quiet.
+func (l *Layer) Open() (clients, servers int) { return l.counts() }
+
 // counts returns the number of live client and server transactions.
 func (l *Layer) counts() (clients, servers int) {
 	l.mu.Lock()

@@ -177,8 +177,9 @@ type Config struct {
 	// replaces, an INVITE that requires it gets 420, and one that only
 	// carries Replaces is a new call like any other.
 	RefuseReplaces bool
-	// T1 is the transaction layer's T1; 0 means 500 ms.
-	T1     time.Duration
+	// T1 and T4 are the transaction layer's T1 and T4 (RFC 3261
+	// §17.1.1.1); 0 means 500 ms and 5 s.
+	T1, T4 time.Duration
 	Logger *slog.Logger
 
 	// EndCause turns an end reason (and the error behind EndError) into the
@@ -323,7 +324,7 @@ func (u *UA) Connect(ctx context.Context) error {
 
 		KeepaliveTimeout: u.cfg.KeepaliveTimeout,
 	})
-	tl := transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, Logger: u.log})
+	tl := transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, T4: u.cfg.T4, Logger: u.log})
 	u.tm, u.tl = tm, tl
 	u.mu.Unlock()
 
