@@ -27,8 +27,13 @@ const udpWake = 250 * time.Millisecond
 // udpBatch is how many datagrams one read takes at most. Each needs a
 // buffer of the largest message (64 KiB by default), so a reader starts
 // with one and doubles its batch, up to udpBatch, each time a read fills
-// it: a phone keeps 64 KiB, a loaded server 1 MiB per reader.
+// it, and halves it, down to two, after udpSparse reads in a row that
+// each filled a quarter of it at most: a phone keeps 128 KiB once its
+// bursts are over, a loaded server 1 MiB per reader.
 const udpBatch = 16
+
+// udpSparse is how many sparse reads in a row halve a reader's batch.
+const udpSparse = 64
 
 // yieldEvery is how often a reader lets the scheduler run. A goroutine
 // that only ever comes back from system calls looks, to the runtime's
@@ -70,6 +75,7 @@ func (m *Manager) readUDP(l *listener) {
 	limit := m.cfg.maxMessageSize()
 	b := udpsock.NewBatch(1, limit+1) // one byte more tells an oversize datagram
 	yielded := time.Now()
+	sparse := 0
 	for {
 		if now := time.Now(); now.Sub(yielded) >= yieldEvery {
 			runtime.Gosched()
@@ -83,8 +89,19 @@ func (m *Manager) readUDP(l *listener) {
 			d, from := b.Datagram(i)
 			m.receiveDatagram(l, d, len(d) > limit || b.Truncated(i), from)
 		}
-		if n == b.Len() && n < udpBatch {
+		switch {
+		case n == b.Len() && n < udpBatch:
 			b = udpsock.NewBatch(2*n, limit+1) // datagrams queue up: read more at once
+			l.readBatch.Store(int32(b.Len()))
+			sparse = 0
+		case b.Len() > 2 && 4*n <= b.Len():
+			if sparse++; sparse == udpSparse {
+				b = udpsock.NewBatch(b.Len()/2, limit+1) // the burst is over: give memory back
+				l.readBatch.Store(int32(b.Len()))
+				sparse = 0
+			}
+		default:
+			sparse = 0
 		}
 	}
 }
