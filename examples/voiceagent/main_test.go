@@ -74,6 +74,25 @@ func TestEnergyTranscriberSpeaking(t *testing.T) {
 	}
 }
 
+// answeredBy has a mock phone's incoming call handled by agent, and
+// returns the call once the agent answered it, and where Handle's result
+// will come. The phone disconnects when the test ends.
+func answeredBy(ctx context.Context, t *testing.T, agent *Agent) (*phonetest.MockCall, chan error) {
+	t.Helper()
+	phone := phonetest.NewMockPhone()
+	if err := phone.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { phone.Disconnect(context.Background()) })
+	result := make(chan error, 1)
+	phone.OnIncoming(func(c xphone.Call) { go func() { result <- agent.Handle(ctx, c) }() })
+	call := phone.SimulateIncoming("sip:alice@example.com")
+	if err := call.WaitState(ctx, xphone.StateActive); err != nil {
+		t.Fatal(err)
+	}
+	return call, result
+}
+
 // TestHandleBargeIn: the caller speaks during the agent's long greeting;
 // the agent clears its output once, reports it, and goes on listening.
 func TestHandleBargeIn(t *testing.T) {
@@ -83,17 +102,7 @@ func TestHandleBargeIn(t *testing.T) {
 	agent := &Agent{Rate: 8000, Speaker: ToneSpeaker{Rate: 8000, Word: time.Second},
 		NewTranscriber: func() Transcriber { return &EnergyTranscriber{Threshold: 1000, Hangover: 3} },
 		OnBargeIn:      func(_ string, cut time.Duration) { bargeIns <- cut }}
-	phone := phonetest.NewMockPhone()
-	if err := phone.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Disconnect(ctx)
-	result := make(chan error, 1)
-	phone.OnIncoming(func(c xphone.Call) { go func() { result <- agent.Handle(ctx, c) }() })
-	call := phone.SimulateIncoming("sip:alice@example.com")
-	if err := call.WaitState(ctx, xphone.StateActive); err != nil {
-		t.Fatal(err)
-	}
+	call, result := answeredBy(ctx, t, agent)
 	// The greeting lasts 7.5 s: these frames come while it plays.
 	for _, f := range frames("qSSSqqq") {
 		call.InjectPCM(f)
@@ -157,17 +166,7 @@ func TestHandle(t *testing.T) {
 					heard = append(heard, text)
 					mu.Unlock()
 				}}
-			phone := phonetest.NewMockPhone()
-			if err := phone.Connect(ctx); err != nil {
-				t.Fatal(err)
-			}
-			defer phone.Disconnect(ctx)
-			result := make(chan error, 1)
-			phone.OnIncoming(func(c xphone.Call) { go func() { result <- agent.Handle(ctx, c) }() })
-			call := phone.SimulateIncoming("sip:alice@example.com")
-			if err := call.WaitState(ctx, xphone.StateActive); err != nil {
-				t.Fatal(err)
-			}
+			call, result := answeredBy(ctx, t, agent)
 			for _, f := range frames(tt.script) {
 				call.InjectPCM(f)
 			}
