@@ -100,7 +100,7 @@ func Parse(body []byte) (Summary, error) {
 			}
 			seenWaiting = true
 		case name == "message-account":
-			if value == "" || strings.ContainsAny(value, " \t") {
+			if !isAccountURI(value) {
 				return s, syntaxError("bad Message-Account")
 			}
 			s.Account = value
@@ -124,6 +124,28 @@ func Parse(body []byte) (Summary, error) {
 		return s, syntaxError("no Messages-Waiting")
 	}
 	return s, nil
+}
+
+// isAccountURI reports whether v can be the Account-URI of RFC 3842 §5.2:
+// a scheme, a colon and URI characters (RFC 3986 §2), nothing else — no
+// whitespace, controls or non-ASCII bytes reach the application.
+func isAccountURI(v string) bool {
+	colon := strings.IndexByte(v, ':')
+	if colon < 1 || colon == len(v)-1 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i < colon && (c == '+' || c == '-' || c == '.'):
+		case i > colon && strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", c) >= 0:
+		case i == colon:
+		default:
+			return false
+		}
+	}
+	return 'a' <= v[0]|0x20 && v[0]|0x20 <= 'z'
 }
 
 // isClass reports whether name is a message-context-class (RFC 3458 §6.2).

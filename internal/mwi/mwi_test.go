@@ -108,3 +108,36 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseAccount: Message-Account is an Account-URI (RFC 3842 §5.2); a
+// value with whitespace, controls, non-ASCII bytes or no scheme is refused
+// rather than handed to the application.
+func TestParseAccount(t *testing.T) {
+	for _, tt := range []struct {
+		account string
+		ok      bool
+	}{
+		{"sip:alice@vm.example.com", true},
+		{"sips:alice@vm.example.com;transport=tcp", true},
+		{"tel:+15551234567", true},
+		{"sip:test@vm\r)", false},
+		{"sip:a\x00b", false},
+		{"sip:a\x1bb", false},
+		{"sip:a\x7fb", false},
+		{"sip:\u2028a", false},
+		{"<sip:a>,x", false},
+		{"alice@vm", false},
+		{"sip:", false},
+		{":x", false},
+		{"1x:y", false},
+	} {
+		body := "Messages-Waiting: yes\r\nMessage-Account: " + tt.account + "\r\n"
+		s, err := Parse([]byte(body))
+		if tt.ok && (err != nil || s.Account != tt.account) {
+			t.Errorf("%q: got %q, %v; want it taken", tt.account, s.Account, err)
+		}
+		if !tt.ok && err == nil {
+			t.Errorf("%q: taken as %q, want an error", tt.account, s.Account)
+		}
+	}
+}

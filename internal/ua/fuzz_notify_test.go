@@ -385,9 +385,8 @@ func (h *notifyHarness) report(gone *atomic.Bool, v any) {
 	bad := gone != nil && gone.Load()
 	switch v := v.(type) {
 	case mwi.Summary:
-		// Strict, once mwi.Parse refuses control characters (see the seeds):
-		// bad = bad || strings.ContainsFunc(v.Account, unicode.IsControl)
-		bad = bad || len(v.Classes) > 16 || strings.ContainsAny(v.Account, " \t\n")
+		bad = bad || strings.ContainsFunc(v.Account, func(r rune) bool { return r <= ' ' || r >= 0x7f })
+		bad = bad || len(v.Classes) > 16
 		for i, c := range v.Classes {
 			bad = bad || !slices.Contains([]string{"voice-message", "fax-message", "pager-message", "multimedia-message", "text-message", "none"}, c.Name) ||
 				slices.ContainsFunc(v.Classes[:i], func(d mwi.Class) bool { return d.Name == c.Name }) ||
