@@ -100,7 +100,7 @@ func callsLeaveNoResidue(t *testing.T, proto transport.Protocol) {
 	// heap and the goroutine count it saw last.
 	quiet := func(heapBound uint64, goroutines int) (uint64, int) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			a.mu.Lock()
 			n := len(a.calls) + len(a.order)
@@ -117,7 +117,7 @@ func callsLeaveNoResidue(t *testing.T, proto transport.Protocol) {
 				return heap, g
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("after 10 s: %d calls and transactions, live heap %d B (bound %d), %d goroutines (bound %d)",
+				t.Fatalf("after 30 s: %d calls and transactions, live heap %d B (bound %d), %d goroutines (bound %d)",
 					n, heap, heapBound, g, goroutines)
 			}
 			time.Sleep(10 * time.Millisecond)
