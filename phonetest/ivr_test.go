@@ -86,8 +86,13 @@ func TestIVR(t *testing.T) {
 			})
 			call := phone.SimulateIncoming("sip:+15550100@trunk.example.com")
 			call.SetTransferError(tt.transferErr)
-			if err := call.WaitState(ctx, xphone.StateActive); err != nil {
-				t.Fatal(err)
+			// The caller acts once answered; with nothing to do it only
+			// waits for the result (the IVR may be done before a wait
+			// for StateActive would look).
+			if tt.hangup || tt.input != "" {
+				if err := call.WaitState(ctx, xphone.StateActive); err != nil {
+					t.Fatal(err)
+				}
 			}
 			switch {
 			case tt.hangup:
