@@ -300,26 +300,29 @@ func (h *dialogHarness) exchange(req *sipmsg.Message, w *inflight, wait bool) (r
 // goes to the peer; a response is taken only when its top Via is the UA's
 // (RFC 3261 §18.1.2). It reports whether m was handed over.
 func (h *dialogHarness) inject(m *sipmsg.Message) bool {
-	if m == nil {
-		return false
-	}
+	return m != nil && injectFrom(h.u, h.peer, h.ua, m)
+}
+
+// injectFrom hands m to u's transaction layer as its UDP transport would
+// hand over a datagram from peer to local (see dialogHarness.inject).
+func injectFrom(u *UA, peer, local netip.AddrPort, m *sipmsg.Message) bool {
 	v, err := m.Via()
 	if err != nil {
 		return false
 	}
 	if m.IsRequest() {
-		v.Params = v.Params.Set("received", h.peer.Addr().String()).Set("rport", strconv.Itoa(int(h.peer.Port())))
+		v.Params = v.Params.Set("received", peer.Addr().String()).Set("rport", strconv.Itoa(int(peer.Port())))
 		if m.SetVia(v) != nil || m.Validate() != nil {
 			return false
 		}
-	} else if !h.u.ownsSentBy(v.Host, v.Port) {
+	} else if !u.ownsSentBy(v.Host, v.Port) {
 		return false
 	}
-	tl, _ := h.u.layer()
+	tl, _ := u.layer()
 	if tl == nil {
 		return false // disconnected
 	}
-	tl.HandleInbound(transport.Inbound{Msg: m, Source: transport.Addr{Protocol: transport.UDP, AddrPort: h.peer}, Local: h.ua})
+	tl.HandleInbound(transport.Inbound{Msg: m, Source: transport.Addr{Protocol: transport.UDP, AddrPort: peer}, Local: local})
 	return true
 }
 

@@ -22,7 +22,6 @@ import (
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/mwi"
 	"github.com/xphone-go/xphone/internal/pidf"
-	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
@@ -414,31 +413,9 @@ func (h *notifyHarness) report(gone *atomic.Bool, v any) {
 	}
 }
 
-// inject hands m to the UA's transaction layer as the UDP transport does
-// with a datagram from the notifier: a request gets received and rport in
-// its top Via, so that its response comes to the notifier; a response is
-// taken only when its top Via is the UA's. It reports whether m was handed
-// over.
-func (h *notifyHarness) inject(m *sipmsg.Message) bool {
-	v, err := m.Via()
-	if err != nil {
-		return false
-	}
-	if m.IsRequest() {
-		v.Params = v.Params.Set("received", h.peer.Addr().String()).Set("rport", strconv.Itoa(int(h.peer.Port())))
-		if m.SetVia(v) != nil || m.Validate() != nil {
-			return false
-		}
-	} else if !h.u.ownsSentBy(v.Host, v.Port) {
-		return false
-	}
-	tl, _ := h.u.layer()
-	if tl == nil {
-		return false // disconnected
-	}
-	tl.HandleInbound(transport.Inbound{Msg: m, Source: transport.Addr{Protocol: transport.UDP, AddrPort: h.peer}, Local: h.ua})
-	return true
-}
+// inject hands m to the UA as the transport would from the notifier
+// (injectFrom).
+func (h *notifyHarness) inject(m *sipmsg.Message) bool { return injectFrom(h.u, h.peer, h.ua, m) }
 
 // serve is the notifier: it takes what the UA sends until the socket
 // closes. A final response goes to the NOTIFY awaited; a SUBSCRIBE gets
