@@ -353,31 +353,42 @@ func (s *subscription) ended(reason string) {
 func (s *subscription) handleNotify(tx *transaction.ServerTx) {
 	req := tx.Request()
 	code, report := s.notify(req)
+	if code == 200 {
+		// NOTIFY, like SUBSCRIBE, is a target refresh request (RFC 6665):
+		// in force before its 200 leaves, so that a request the notifier
+		// makes us send once it has the 200 goes to the new target.
+		s.refreshTarget(req)
+	}
 	s.u.respond(tx, code, "")
 	if code != 200 {
 		return
 	}
-	// The application hears of it after the answer and the target
-	// refresh: a callback that stops the subscription must not send its
-	// SUBSCRIBE before the 200, nor to the remote target this replaced.
+	// The application hears of it after the answer: a callback that stops
+	// the subscription must not send its SUBSCRIBE before the 200.
 	if report != nil {
 		defer report()
-	}
-	// NOTIFY, like SUBSCRIBE, is a target refresh request (RFC 6665).
-	if c, err := req.Contact(); err == nil && !c.Wildcard {
-		s.mu.Lock()
-		switch {
-		case s.dlg == nil:
-			s.early = &c.URI
-		case s.dlg.Matches(req):
-			s.dlg.RemoteTarget = c.URI
-		}
-		s.targets++
-		s.mu.Unlock()
 	}
 	if st, err := req.SubscriptionState(); err == nil && strings.EqualFold(st.State, "terminated") {
 		s.ended(st.Reason)
 	}
+}
+
+// refreshTarget takes the remote target an accepted NOTIFY names (kept for
+// the dialog a 2xx still to come makes, §4.1.2.4).
+func (s *subscription) refreshTarget(req *sipmsg.Message) {
+	c, err := req.Contact()
+	if err != nil || c.Wildcard {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.dlg == nil:
+		s.early = &c.URI
+	case s.dlg.Matches(req):
+		s.dlg.RemoteTarget = c.URI
+	}
+	s.targets++
 }
 
 // findSubscription returns the subscription an in-dialog NOTIFY of event
