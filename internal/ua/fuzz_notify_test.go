@@ -78,10 +78,11 @@ const notifyWait = 5 * time.Second
 // (serve) grants every SUBSCRIBE 200 with Expires (3600; 0 to remove) and
 // records the last grant (or 2xx template) of each package. Before each
 // input (ready) each subscription must be up again: granted under the
-// Call-ID it uses now. One the notifier ended for good is stopped and
-// made anew; one whose dialog (or the target an early NOTIFY named) leads
-// elsewhere than the notifier is ended by a NOTIFY, so that no refresh
-// leaves loopback. Callbacks check what they get (report). At the end the
+// Call-ID it uses now. One the notifier ended for good, or ended with a
+// retry-after still to run (RFC 6665 §4.1.3: no new subscription before
+// it), is stopped and made anew; one whose dialog (or the target an early
+// NOTIFY named) leads elsewhere than the notifier is ended by a NOTIFY, so
+// that no refresh leaves loopback. Callbacks check what they get (report). At the end the
 // UA disconnects: no subscription may be left, and TestMain's leakcheck
 // finds goroutines left behind.
 type notifyHarness struct {
@@ -214,8 +215,9 @@ func (h *notifyHarness) replace(sl *notifySlot) error {
 
 // state reads sl's subscription: its placeholders (the notifier's tag
 // from its last grant until the UA took that), where a refresh would go
-// (nil: nowhere yet), whether the notifier ended it for good, and whether
-// the notifier granted the Call-ID it uses now.
+// (nil: nowhere yet), whether the notifier ended it for good or for a
+// retry-after not yet over, and whether the notifier granted the Call-ID
+// it uses now.
 func (h *notifyHarness) state(sl *notifySlot) (vals []string, hop *sipmsg.URI, stopped, granted bool) {
 	h.mu.Lock()
 	g := h.grants[sl.event]
@@ -229,7 +231,8 @@ func (h *notifyHarness) state(sl *notifySlot) (vals []string, hop *sipmsg.URI, s
 		hop, rtag = &next, s.dlg.ID.RemoteTag
 	}
 	vals = []string{"$CALLID", s.callID, "$LTAG", s.tag, "$RTAG", rtag, "$EVENT", sl.event}
-	return vals, hop, s.stopped, s.callID != "" && s.callID == g.callID
+	held := time.Now().Before(s.retryAt)
+	return vals, hop, s.stopped || held, s.callID != "" && s.callID == g.callID
 }
 
 // ready waits until every subscription is up again (see notifyHarness)

@@ -3,6 +3,7 @@ package ua
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -19,11 +20,14 @@ import (
 // own from its start until it is stopped or the UA disconnects: the
 // initial SUBSCRIBE (digest challenges and 423 answered), refreshes inside
 // the subscription's dialog before it lapses (through its route set, to the
-// remote target its last NOTIFY or 2xx named), a new subscription when the
-// notifier ends it or a refresh fails (with the registration's backoff),
-// and Expires: 0 at the end. Its NOTIFYs, matched by Call-ID and our tag
-// (they may come before the SUBSCRIBE's 2xx, §4.1.2.4), go to the
-// package's handler. mwi.go and watch.go use it.
+// remote target its last NOTIFY or 2xx named; sooner when a NOTIFY's
+// Subscription-State shortens it), a new subscription when the notifier
+// ends it (once its retry-after has passed) or a refresh fails (with the
+// registration's backoff), and Expires: 0 at the end. Its NOTIFYs, matched
+// by Call-ID, our tag and the Event package and id (§8.2.1), from the
+// notifier of its dialog (they may come before the SUBSCRIBE's 2xx, and
+// the first fixes the dialog, §4.1.2.4, §5.4.9), go to the package's
+// handler. mwi.go and watch.go use it.
 
 // DefaultSubscribeExpiry is the subscription length asked for.
 const DefaultSubscribeExpiry = time.Hour
@@ -46,19 +50,33 @@ type subscription struct {
 	// refused wraps the errors reported when the notifier refuses.
 	refused error
 
-	kick   chan struct{} // a NOTIFY ended the subscription: subscribe again
+	// kick has run subscribe again now, or once retryAt has passed (a
+	// NOTIFY ended the subscription); sooner tells it that a NOTIFY
+	// brought due forward.
+	kick   chan struct{}
+	sooner chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
 
-	mu      sync.Mutex
-	callID  string // of the current subscription, "" before the first SUBSCRIBE
-	tag     string // our From tag
-	seq     uint32 // CSeq of the last out-of-dialog SUBSCRIBE
-	dlg     *dialog.Dialog
-	early   *sipmsg.URI    // the Contact of a NOTIFY that came before the dialog (§4.1.2.4)
-	targets uint64         // target refreshes by NOTIFY so far
-	dst     transport.Addr // where the subscription was made
-	stopped bool           // the notifier refused or ended it for good
+	mu     sync.Mutex
+	callID string // of the current subscription, "" before the first SUBSCRIBE
+	tag    string // our From tag
+	seq    uint32 // CSeq of the last out-of-dialog SUBSCRIBE
+	dlg    *dialog.Dialog
+	early  *sipmsg.URI // the Contact of a NOTIFY that came before the dialog (§4.1.2.4)
+	// earlyTag and earlyRoutes are the From tag and Record-Route of the
+	// first NOTIFY accepted before the dialog: it made the dialog (§5.4.9).
+	earlyTag    string
+	earlyRoutes []sipmsg.Address
+	targets     uint64         // target refreshes by NOTIFY so far
+	dst         transport.Addr // where the subscription was made
+	stopped     bool           // the notifier refused or ended it for good
+	// due is when run sends the next SUBSCRIBE, zero while one is under
+	// way; a NOTIFY's expires may bring it forward (§4.1.3).
+	due time.Time
+	// retryAt is the retry-after of the NOTIFY that ended the
+	// subscription: no new one before then (§4.1.3); zero when none.
+	retryAt time.Time
 }
 
 // subscribe starts s on a tracked goroutine and lists it in the UA; once
@@ -73,7 +91,7 @@ func (u *UA) subscribe(s *subscription) error {
 		return ErrNotConnected
 	}
 	ctx, cancel := context.WithCancel(life)
-	s.u, s.kick, s.cancel, s.done = u, make(chan struct{}, 1), cancel, make(chan struct{})
+	s.u, s.kick, s.sooner, s.cancel, s.done = u, make(chan struct{}, 1), make(chan struct{}, 1), cancel, make(chan struct{})
 	u.subs = append(u.subs, s)
 	u.mu.Unlock()
 	u.tasks.goFunc(func() {
@@ -103,7 +121,9 @@ func (s *subscription) stop(ctx context.Context) {
 	s.unsubscribe(ctx)
 }
 
-// run keeps the subscription up until ctx ends.
+// run keeps the subscription up until ctx ends: it sends SUBSCRIBE when
+// its timer fires (at due) or a kick comes, unless a retry-after holds it
+// off, and waits on ctx throughout, so that stop is prompt.
 func (s *subscription) run(ctx context.Context) {
 	failures := 0
 	var lastErr string
@@ -115,13 +135,17 @@ func (s *subscription) run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-s.kick:
-			t.Stop()
+		case <-s.sooner:
+			t.Reset(s.untilDue())
+			continue
 		}
-		s.mu.Lock()
-		stopped := s.stopped
-		s.mu.Unlock()
+		hold, stopped := s.begin()
 		if stopped {
 			return
+		}
+		if hold > 0 {
+			t.Reset(hold)
+			continue
 		}
 		granted, err := s.send(ctx, DefaultSubscribeExpiry)
 		if ctx.Err() != nil {
@@ -139,7 +163,65 @@ func (s *subscription) run(ctx context.Context) {
 			failures, lastErr = 0, ""
 			wait = refreshAfter(granted)
 		}
-		t.Reset(wait)
+		t.Reset(s.schedule(wait))
+	}
+}
+
+// begin is run's check before it sends SUBSCRIBE: it returns how long the
+// retry-after of the NOTIFY that ended the subscription still holds a new
+// one off (RFC 6665 §4.1.3), and whether the notifier ended it for good.
+// When the SUBSCRIBE may go, due is cleared for the transaction: a NOTIFY
+// during it may set due (shorten), and schedule keeps the earlier time.
+func (s *subscription) begin() (wait time.Duration, stopped bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if wait = time.Until(s.retryAt); wait > 0 {
+		return wait, s.stopped
+	}
+	s.due, s.retryAt = time.Time{}, time.Time{}
+	return 0, s.stopped
+}
+
+// schedule sets due after a SUBSCRIBE transaction, wait from now, or
+// sooner when a NOTIFY asked for sooner meanwhile, and returns the wait.
+func (s *subscription) schedule(wait time.Duration) time.Duration {
+	at := time.Now().Add(wait)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.due.IsZero() && s.due.Before(at) {
+		at = s.due
+	}
+	s.due = at
+	return time.Until(at)
+}
+
+// untilDue is how long until due (at least 0).
+func (s *subscription) untilDue() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(time.Until(s.due), 0)
+}
+
+// shorten takes the expires of an accepted NOTIFY's Subscription-State
+// (active or pending): the notifier's word on how long the subscription
+// lasts, which may be less than it granted (RFC 6665 §4.1.3: the
+// subscriber SHOULD take it as authoritative and adjust). When a refresh
+// refreshAfter(expires) from now comes before due, due moves to it and run
+// hears of it; a longer one changes nothing (a notifier may shorten a
+// subscription so, never lengthen it, §4.2.2).
+func (s *subscription) shorten(expires time.Duration) {
+	at := time.Now().Add(refreshAfter(expires))
+	s.mu.Lock()
+	sooner := s.due.IsZero() || at.Before(s.due)
+	if sooner {
+		s.due = at
+	}
+	s.mu.Unlock()
+	if sooner {
+		select {
+		case s.sooner <- struct{}{}:
+		default: // run has not taken the last one yet: it reads due then
+		}
 	}
 }
 
@@ -280,6 +362,13 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 			if s.early != nil { // a NOTIFY sent after this 2xx got here first
 				d.RemoteTarget = *s.early
 			}
+			if s.earlyTag != "" && s.earlyTag != d.ID.RemoteTag {
+				// The first NOTIFY came from another fork than this 2xx:
+				// the NOTIFY made the dialog and the 2xx only ends the
+				// transaction (RFC 6665 §5.4.9). Its route set is the
+				// NOTIFY's Record-Route, in order (RFC 3261 §12.1.1).
+				d.ID.RemoteTag, d.RouteSet = s.earlyTag, s.earlyRoutes
+			}
 			s.dlg = d
 		} else {
 			// No usable dialog (a 2xx without Contact): refreshes start
@@ -300,8 +389,13 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 // reset forgets the subscription's dialog: the next SUBSCRIBE starts anew.
 func (s *subscription) reset() {
 	s.mu.Lock()
-	s.dlg, s.callID, s.early = nil, "", nil
+	s.resetLocked()
 	s.mu.Unlock()
+}
+
+// resetLocked is reset with s.mu held.
+func (s *subscription) resetLocked() {
+	s.dlg, s.callID, s.early, s.earlyTag, s.earlyRoutes = nil, "", nil, "", nil
 }
 
 // unsubscribe removes the subscription (Expires: 0), best effort.
@@ -318,9 +412,13 @@ func (s *subscription) unsubscribe(ctx context.Context) {
 	s.reset()
 }
 
-// ours reports whether an in-dialog NOTIFY belongs to the subscription.
-func (s *subscription) ours(req *sipmsg.Message, event string) bool {
-	if !strings.EqualFold(event, s.event) {
+// ours reports whether an in-dialog NOTIFY of event belongs to the
+// subscription: its Call-ID and our tag, and its Event package and id
+// compared byte by byte, an id never matching none (RFC 6665 §8.2.1, §4.4.1).
+// Our SUBSCRIBEs carry no id, so a NOTIFY with one is another
+// subscription's. Which notifier sent it is admit's concern.
+func (s *subscription) ours(req *sipmsg.Message, event sipmsg.Event) bool {
+	if event.Type != s.event || event.Params.Has("id") {
 		return false
 	}
 	to, _ := req.To()
@@ -329,16 +427,51 @@ func (s *subscription) ours(req *sipmsg.Message, event string) bool {
 	return s.callID != "" && req.CallID() == s.callID && to.Tag() == s.tag
 }
 
+// admit reports whether a NOTIFY of the subscription comes from the
+// notifier of its dialog. Before the dialog exists (no 2xx yet) the first
+// NOTIFY admitted fixes it: its From tag and Record-Route make the dialog
+// (RFC 6665 §4.1.2.4, §5.4.9). Our packages keep one subscription per
+// SUBSCRIBE, so a NOTIFY of another fork, or with no From tag, is not
+// admitted: §5.4.9 has it answered 481.
+func (s *subscription) admit(req *sipmsg.Message) bool {
+	from, err := req.From()
+	if err != nil || from.Tag() == "" {
+		return false
+	}
+	to, _ := req.To()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.callID == "" || req.CallID() != s.callID || to.Tag() != s.tag:
+		return false // reset since ours matched it
+	case s.dlg != nil:
+		return from.Tag() == s.dlg.ID.RemoteTag
+	case s.earlyTag == "":
+		s.earlyTag = from.Tag()
+		s.earlyRoutes, _ = req.RecordRoute() // a bad one: none
+		return true
+	}
+	return from.Tag() == s.earlyTag
+}
+
 // ended takes a NOTIFY whose Subscription-State is terminated: the
 // subscription is gone; it is made again unless the notifier refused it
-// for good (RFC 6665 §4.1.3: rejected, noresource; invariant only).
-func (s *subscription) ended(reason string) {
-	s.reset()
+// for good (RFC 6665 §4.1.3: rejected, noresource; invariant only), after
+// retry when that is more than 0 (see retryAfter).
+func (s *subscription) ended(reason string, retry time.Duration) {
+	var stopped bool
 	switch strings.ToLower(reason) {
 	case "rejected", "noresource", "invariant":
-		s.mu.Lock()
-		s.stopped = true
-		s.mu.Unlock()
+		stopped = true
+	}
+	s.mu.Lock() // one step: run never sees it reset without its retryAt
+	s.resetLocked()
+	s.stopped = s.stopped || stopped
+	if retry > 0 && !stopped {
+		s.retryAt = time.Now().Add(retry)
+	}
+	s.mu.Unlock()
+	if stopped {
 		s.u.emitError(errors.Join(s.refused, errors.New("ua: the notifier ended it: "+reason)))
 		return
 	}
@@ -348,10 +481,54 @@ func (s *subscription) ended(reason string) {
 	}
 }
 
-// handleNotify answers a NOTIFY in s (RFC 6665 §4.1.3) with what s's
-// package makes of it, and follows its Subscription-State.
+// retryAfter is how long to wait before subscribing again after a
+// terminated Subscription-State (RFC 6665 §4.1.3): its retry-after for
+// probation and giveup, and for no reason or one we do not know (the
+// subscriber SHOULD NOT re-subscribe before it); 0, at once, when there is
+// none, and for deactivated and timeout, where it has no meaning. A
+// retry-after too big for 32 bits is taken as the largest that fits; one
+// that is not a number, as none.
+func retryAfter(st sipmsg.SubscriptionState) time.Duration {
+	switch strings.ToLower(st.Reason) {
+	case "deactivated", "timeout":
+		return 0
+	}
+	v, ok := st.Params.Get("retry-after")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		n = math.MaxUint32
+	case err != nil:
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+// handleNotify answers a NOTIFY in s (RFC 6665 §4.1.3): 400 without a
+// Subscription-State it can read, 481 from a notifier other than the
+// dialog's (admit), else what s's package makes of it; and follows its
+// Subscription-State once it is accepted.
 func (s *subscription) handleNotify(tx *transaction.ServerTx) {
 	req := tx.Request()
+	st, err := req.SubscriptionState()
+	if err != nil {
+		// NOTIFY requests MUST contain Subscription-State (RFC 6665
+		// §4.1.3, §8.2.3): one without it, or with one that does not
+		// parse, is a bad request (RFC 3261 §21.4.1) and changes nothing.
+		reason := "Invalid Subscription-State"
+		if errors.Is(err, sipmsg.ErrMissingHeader) {
+			reason = "Missing Subscription-State"
+		}
+		s.u.respond(tx, 400, reason)
+		return
+	}
+	if !s.admit(req) {
+		s.u.respond(tx, 481, "")
+		return
+	}
 	code, report := s.notify(req)
 	if code == 200 {
 		// NOTIFY, like SUBSCRIBE, is a target refresh request (RFC 6665):
@@ -368,8 +545,20 @@ func (s *subscription) handleNotify(tx *transaction.ServerTx) {
 	if report != nil {
 		defer report()
 	}
-	if st, err := req.SubscriptionState(); err == nil && strings.EqualFold(st.State, "terminated") {
-		s.ended(st.Reason)
+	s.follow(st)
+}
+
+// follow acts on the Subscription-State of an accepted NOTIFY (RFC 6665
+// §4.1.3): terminated ends the subscription; active and pending with
+// expires may shorten it. Other states (extensions) change nothing.
+func (s *subscription) follow(st sipmsg.SubscriptionState) {
+	switch strings.ToLower(st.State) {
+	case "terminated": // its expires has no meaning: ignored
+		s.ended(st.Reason, retryAfter(st))
+	case "active", "pending":
+		if st.Expires >= 0 {
+			s.shorten(time.Duration(st.Expires) * time.Second)
+		}
 	}
 }
 
@@ -391,9 +580,9 @@ func (s *subscription) refreshTarget(req *sipmsg.Message) {
 	s.targets++
 }
 
-// findSubscription returns the subscription an in-dialog NOTIFY of event
-// belongs to, or nil.
-func (u *UA) findSubscription(req *sipmsg.Message, event string) *subscription {
+// findSubscription returns the subscription an in-dialog NOTIFY with Event
+// header event belongs to, or nil.
+func (u *UA) findSubscription(req *sipmsg.Message, event sipmsg.Event) *subscription {
 	u.mu.Lock()
 	subs := u.subs
 	u.mu.Unlock()
@@ -405,13 +594,15 @@ func (u *UA) findSubscription(req *sipmsg.Message, event string) *subscription {
 	return nil
 }
 
-// handleEventNotify answers a NOTIFY of an event package other than refer:
-// in one of our subscriptions, its package's answer; an unsolicited
-// message-summary (outside any dialog) goes to OnVoicemail; one in a
-// call's dialog is the call's (489 there); anything else is 481.
+// handleEventNotify answers a NOTIFY of an event package other than refer
+// (event, the package its Event header names): in one of our
+// subscriptions, its package's answer; an unsolicited message-summary
+// (outside any dialog) goes to OnVoicemail; one in a call's dialog is the
+// call's (489 there); anything else is 481.
 func (u *UA) handleEventNotify(tx *transaction.ServerTx, event string) {
 	req := tx.Request()
 	to, _ := req.To()
+	ev, _ := req.Event() // parsed by the caller, which took event from it
 	switch {
 	case to.Tag() == "" && strings.EqualFold(event, eventMWI):
 		code, report := u.voicemailNotify(req)
@@ -422,7 +613,7 @@ func (u *UA) handleEventNotify(tx *transaction.ServerTx, event string) {
 	case to.Tag() == "":
 		u.respond(tx, 481, "")
 	default:
-		if s := u.findSubscription(req, event); s != nil {
+		if s := u.findSubscription(req, ev); s != nil {
 			s.handleNotify(tx)
 		} else if c := u.findCall(req.CallID()); c != nil {
 			c.handleNotify(tx)
