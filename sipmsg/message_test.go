@@ -419,3 +419,28 @@ func TestRetryAfter(t *testing.T) {
 		t.Errorf("no Retry-After: got %v, want ErrMissingHeader", err)
 	}
 }
+
+// A bad expires makes Subscription-State an error, except with terminated,
+// where expires means nothing (RFC 6665 §4.1.3).
+func TestSubscriptionStateExpires(t *testing.T) {
+	for _, tt := range []struct {
+		value   string
+		expires int
+		ok      bool
+	}{
+		{"active;expires=600", 600, true},
+		{"active;expires=soon", 0, false},
+		{"pending;expires=", 0, false},
+		{"terminated;reason=timeout;expires=soon", -1, true},
+		{"Terminated;expires=", -1, true},
+		{"terminated;expires=0", 0, true},
+	} {
+		m := mustParse(t, "NOTIFY sip:a@b.example.com SIP/2.0\r\nVia: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"+
+			"From: <sip:x@y.example.com>;tag=1\r\nTo: <sip:a@b.example.com>;tag=2\r\nCall-ID: c\r\nCSeq: 2 NOTIFY\r\n"+
+			"Event: dialog\r\nSubscription-State: "+tt.value+"\r\nContent-Length: 0\r\n\r\n")
+		ss, err := m.SubscriptionState()
+		if (err == nil) != tt.ok || (tt.ok && ss.Expires != tt.expires) {
+			t.Errorf("%q: got expires %d, error %v; want %d, ok %v", tt.value, ss.Expires, err, tt.expires, tt.ok)
+		}
+	}
+}

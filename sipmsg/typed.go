@@ -461,7 +461,10 @@ func (m *Message) Reasons() ([]Reason, error) {
 	return out, nil
 }
 
-// SubscriptionState returns the Subscription-State header.
+// SubscriptionState returns the Subscription-State header. An expires
+// parameter that is not a number is an error, except with terminated,
+// where it means nothing (RFC 6665 §4.1.3) and must not hide that the
+// subscription ended: Expires is then -1, as when it is absent.
 func (m *Message) SubscriptionState() (SubscriptionState, error) {
 	ss := SubscriptionState{Expires: -1}
 	i := m.indexID(hSubscriptionState, 0)
@@ -477,10 +480,12 @@ func (m *Message) SubscriptionState() (SubscriptionState, error) {
 	ss.Reason = ss.Params.Value("reason")
 	if e, ok := ss.Params.Get("expires"); ok {
 		n, ok := parseUint(e, 1<<31-1)
-		if !ok {
+		switch {
+		case ok:
+			ss.Expires = int(n)
+		case !strings.EqualFold(ss.State, "terminated"):
 			return ss, newError(v, 0, "invalid Subscription-State expires")
 		}
-		ss.Expires = int(n)
 	}
 	return ss, nil
 }
