@@ -47,7 +47,7 @@ func parsePartyAddress(s string) (Address, error) {
 func ParseAddress(s string) (Address, error) {
 	var a Address
 	v := trimWS(s)
-	base := len(s) - len(strings.TrimLeft(s, " \t\r\n"))
+	base := len(s) - len(trimLeftWS(s))
 	if v == "*" {
 		a.Wildcard = true
 		return a, nil
@@ -87,8 +87,8 @@ func ParseAddress(s string) (Address, error) {
 			for f := d; f != ""; {
 				var tok string
 				tok, f, _ = strings.Cut(f, " ")
-				f = strings.TrimLeft(f, " \t\r\n")
-				if tok != "" && !isToken(strings.Trim(tok, "\t\r\n")) {
+				f = trimLeftWS(f)
+				if tok != "" && !isToken(trimWS(tok)) {
 					return a, newError(s, base, "invalid character in display name")
 				}
 			}
@@ -126,7 +126,7 @@ func ParseAddress(s string) (Address, error) {
 		rest = v[end:]
 	}
 	off := len(s) - len(rest)
-	rest = strings.TrimLeft(rest, " \t\r\n")
+	rest = trimLeftWS(rest)
 	if rest == "" {
 		return a, nil
 	}
@@ -173,7 +173,7 @@ func addressParams(s string) Params {
 		}
 		rest = v[end:]
 	}
-	rest = strings.TrimLeft(rest, " \t\r\n")
+	rest = trimLeftWS(rest)
 	if rest == "" || rest[0] != ';' {
 		return ""
 	}

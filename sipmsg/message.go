@@ -372,6 +372,16 @@ func trimWS[T string | []byte](s T) T {
 	return s[i:j]
 }
 
+// trimLeftWS drops the whitespace isWS accepts from the start of s (a loop:
+// strings.TrimLeft builds its byte set on every call).
+func trimLeftWS(s string) string {
+	i := 0
+	for i < len(s) && isWS(s[i]) {
+		i++
+	}
+	return s[i:]
+}
+
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func appendInt(dst []byte, n int) []byte {
