@@ -9,6 +9,7 @@
 #   RATES="4000 8000" DUR=10 bash interop/cmd/minuas/cps.sh
 #   UAS_PORT=15180 SIPP_PORT=15190 ...   # other ports, beside another run
 #   MINUAS_ARGS="-readers 1 -rcvbuf 0" ...  # minuas flags
+#   MINUAS_BIN=/tmp/minuas-b ...            # a prebuilt minuas (A/B runs)
 #   RATES="2000 2000 2000 4000 4000 4000" ...  # repeats: a median per rate at the end
 #
 # Columns as the peer's, plus: cpu_us/call (UAS user+system CPU over the
@@ -29,7 +30,7 @@ command -v sipp >/dev/null || { echo "sipp missing: apt-get install -y sip-teste
 echo "# minuas cps.sh $(date -Is) RATES=\"$RATES\" DUR=$DUR MINUAS_ARGS=\"${MINUAS_ARGS:-}\" GOMAXPROCS=${GOMAXPROCS:-} nproc=$(nproc); $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*'); $(go version)"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other processes skew rates; cpu_us/call less so)"
 
-go build -o "$OUT/minuas" ./interop/cmd/minuas
+if [ -n "${MINUAS_BIN:-}" ]; then cp "$MINUAS_BIN" "$OUT/minuas"; else go build -o "$OUT/minuas" ./interop/cmd/minuas; fi
 TCK=$(getconf CLK_TCK)
 "$OUT/minuas" -addr $UAS_ADDR -max-time 15m -http 127.0.0.1:0 ${MINUAS_ARGS:-} 2>"$OUT/uas.log" &
 UAS=$!
