@@ -31,6 +31,7 @@ func (c *call) Direction() Direction {
 func (c *call) From() string                { return c.c.From() }
 func (c *call) To() string                  { return c.c.To() }
 func (c *call) RemoteURI() string           { return c.c.RemoteURI() }
+func (c *call) RemoteParty() Party          { return party(c.c.RemoteParty()) }
 func (c *call) Header(name string) []string { return c.c.Header(name) }
 func (c *call) State() CallState            { return callState(c.c.State()) }
 func (c *call) Codec() Codec                { return Codec(c.c.Codec()) }

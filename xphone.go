@@ -143,6 +143,11 @@ type Call interface {
 	// RemoteURI is the URI in-dialog requests go to: the peer's Contact
 	// (RFC 3261 §12.1) once known, else the request target.
 	RemoteURI() string
+	// RemoteParty is who the other end is: for an inbound call the
+	// caller, from P-Asserted-Identity or Remote-Party-ID when a server
+	// asserts it, else From; for an outbound call the party that
+	// answered when the answer asserts it, else the To of our INVITE.
+	RemoteParty() Party
 	// Header returns the values of a header of the INVITE (inbound) or
 	// of the answer (outbound), name matched without case and with its
 	// compact form; nil if absent. The slice is the caller's.

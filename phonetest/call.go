@@ -53,6 +53,7 @@ type MockCall struct {
 	callID      string
 	from, to    string
 	remoteURI   string
+	party       *xphone.Party // SetRemoteParty
 	headers     textproto.MIMEHeader
 	state       xphone.CallState
 	changed     chan struct{} // closed and replaced on every state change
@@ -125,6 +126,11 @@ func (c *MockCall) SetFrom(uri string) { c.mu.Lock(); c.from = uri; c.mu.Unlock(
 // SetTo sets the To URI.
 func (c *MockCall) SetTo(uri string) { c.mu.Lock(); c.to = uri; c.mu.Unlock() }
 
+// SetRemoteParty sets what RemoteParty returns; until it is called,
+// RemoteParty names the From URI of an inbound call, the To URI of an
+// outbound one.
+func (c *MockCall) SetRemoteParty(p xphone.Party) { c.mu.Lock(); c.party = &p; c.mu.Unlock() }
+
 // SetRemoteURI sets the remote target URI.
 func (c *MockCall) SetRemoteURI(uri string) { c.mu.Lock(); c.remoteURI = uri; c.mu.Unlock() }
 
@@ -166,6 +172,21 @@ func (c *MockCall) From() string { c.mu.Lock(); defer c.mu.Unlock(); return c.fr
 
 // To returns the To URI.
 func (c *MockCall) To() string { c.mu.Lock(); defer c.mu.Unlock(); return c.to }
+
+// RemoteParty returns the party SetRemoteParty set, or one named by the
+// From URI (inbound) or the To URI (outbound).
+func (c *MockCall) RemoteParty() xphone.Party {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.party != nil {
+		return *c.party
+	}
+	uri := c.from
+	if c.dir == xphone.Outbound {
+		uri = c.to
+	}
+	return xphone.Party{URI: uri}
+}
 
 // RemoteURI returns the remote target URI.
 func (c *MockCall) RemoteURI() string { c.mu.Lock(); defer c.mu.Unlock(); return c.remoteURI }

@@ -72,6 +72,7 @@ type Call struct {
 	state     State
 	reason    EndReason
 	from, to  string
+	party     Party // the other end (party.go)
 	remoteURI string
 	dlg       *dialog.Dialog
 	dst       transport.Addr // next hop of in-dialog requests
@@ -197,6 +198,11 @@ func (c *Call) From() string { c.mu.Lock(); defer c.mu.Unlock(); return c.from }
 
 // To returns the To URI.
 func (c *Call) To() string { c.mu.Lock(); defer c.mu.Unlock(); return c.to }
+
+// RemoteParty returns who the other end is: the caller of an inbound
+// call, the called party of an outbound one (who answered, once the
+// answer names them).
+func (c *Call) RemoteParty() Party { c.mu.Lock(); defer c.mu.Unlock(); return c.party }
 
 // RemoteURI returns the peer's target.
 func (c *Call) RemoteURI() string { c.mu.Lock(); defer c.mu.Unlock(); return c.remoteURI }

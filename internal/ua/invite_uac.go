@@ -184,6 +184,7 @@ func (u *UA) Dial(ctx context.Context, target string, o DialOptions) (*Call, err
 	req.SetContentLength()
 
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), uri.String()
+	c.party = partyOf(to)
 	c.invite = sharedInvite(req)
 	c.counted = !o.transfer
 	if err := u.addCall(c); err != nil {
@@ -450,6 +451,7 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 	c.mu.Lock()
 	c.dlg = d
 	c.headers = resp
+	c.party = identify(resp, false, c.party)
 	c.remoteURI = d.RemoteTarget.String()
 	c.mu.Unlock()
 	hop := c.nextHop(ictx, dst)

@@ -139,6 +139,7 @@ func (u *UA) handleInvite(tx *transaction.ServerTx) {
 	}
 	c.dlg, c.stx, c.headers, c.uas = d, tx, req, st
 	c.from, c.to, c.remoteURI = from.URI.String(), to.URI.String(), d.RemoteTarget.String()
+	c.party = identify(req, true, partyOf(from))
 	c.dst = src // until resolveDst below has the dialog's next hop
 	c.counted = replaced == nil
 	if err := u.addCall(c); err != nil {
