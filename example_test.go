@@ -42,3 +42,26 @@ func ExampleStatusError() {
 	}
 	// Output: 486 true busy
 }
+
+// ExampleParty shows how an incoming call's screen might name the caller:
+// the identity a server vouches for, kept from others when the caller
+// asked for privacy. MockCall stands in for a call from a trunk.
+func ExampleParty() {
+	call := phonetest.NewMockCall()
+	call.SetRemoteParty(xphone.Party{Name: "Front Desk", URI: "sip:+15550001001@trunk.example.com",
+		Number: "+15550001001", Asserted: true})
+	show := func(c xphone.Call) string {
+		p := c.RemoteParty()
+		switch {
+		case p.Private:
+			return "private caller"
+		case p.Name != "" && p.Asserted:
+			return p.Name + " (" + p.Number + ")"
+		case p.Number != "":
+			return p.Number + " (unverified)"
+		}
+		return "unknown caller"
+	}
+	fmt.Println(show(call))
+	// Output: Front Desk (+15550001001)
+}
