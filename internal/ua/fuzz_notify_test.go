@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -39,8 +40,9 @@ import (
 //	$EVENT               its package
 //	$PEER $UA            host:port of the notifier and of the UA
 //	$BRANCH              a token new for each input
-//	$CSEQ                a NOTIFY's CSeq above any before; in a response
-//	                     the SUBSCRIBE's
+//	$CSEQ                a NOTIFY's CSeq above any before (and above the
+//	                     remote sequence number of the subscription's
+//	                     dialog); in a response the SUBSCRIBE's
 //	$SUBBRANCH           in a response, the SUBSCRIBE's branch
 //	$LEN                 the length of the body after the first blank line
 //
@@ -50,8 +52,10 @@ import (
 // next SUBSCRIBE of its package: the subscription is kicked into
 // refreshing at once and the notifier answers with the template instead
 // of its 200 (followed by the 200 when it was provisional or could not be
-// handed over); unless the template was a 2xx, the notifier must grant
-// a SUBSCRIBE again (a retry, a new subscription) within notifyWait.
+// handed over); unless the template was a 2xx, or a final answer with a
+// Retry-After (RFC 3261 §20.33: no new SUBSCRIBE before it; the next
+// ready replaces a subscription it holds off), the notifier must grant a
+// SUBSCRIBE again (a retry, a new subscription) within notifyWait.
 func FuzzNotify(f *testing.F) {
 	for _, s := range notifySeeds(f) {
 		f.Add(s.pkg, []byte(s.tmpl))
@@ -75,14 +79,18 @@ const notifyWait = 5 * time.Second
 // notifyHarness is one UA (T1 25 ms, no registration, MWI, a Watch and a
 // WatchPresence towards the notifier, no DNS) and a notifier on a loopback
 // UDP socket, built once per fuzz process. The notifier's goroutine
-// (serve) grants every SUBSCRIBE 200 with Expires (3600; 0 to remove) and
-// records the last grant (or 2xx template) of each package. Before each
-// input (ready) each subscription must be up again: granted under the
-// Call-ID it uses now. One the notifier ended for good, or ended with a
-// retry-after still to run (RFC 6665 §4.1.3: no new subscription before
-// it), is stopped and made anew; one whose dialog (or the target an early
-// NOTIFY named) leads elsewhere than the notifier is ended by a NOTIFY, so
-// that no refresh leaves loopback. Callbacks check what they get (report). At the end the
+// (serve) grants every SUBSCRIBE 200 with Expires (3600; 0 to remove),
+// followed by a NOTIFY (RFC 6665 §4.2.1.2; without one the UA gives the
+// subscription up after Timer N, §4.1.2.4), and records the last grant
+// (or 2xx template) of each package. Before each input (ready) each
+// subscription must be up again: granted under the Call-ID it uses now.
+// One the notifier ended for good, or ended with a retry-after still to
+// run (RFC 6665 §4.1.3: no new subscription before it), or held off by
+// the Retry-After of a failed SUBSCRIBE (RFC 3261 §20.33), or whose dialog
+// can take no more NOTIFYs (an input's CSeq was the largest, RFC 3261
+// §12.2.2), is stopped and made anew; one whose dialog (or the target an
+// early NOTIFY named) leads elsewhere than the notifier is ended by a
+// NOTIFY, so that no refresh leaves loopback. Callbacks check what they get (report). At the end the
 // UA disconnects: no subscription may be left, and TestMain's leakcheck
 // finds goroutines left behind.
 type notifyHarness struct {
@@ -100,7 +108,7 @@ type notifyHarness struct {
 
 	bad     atomic.Pointer[string] // the first malformed report since the last flush
 	reports atomic.Int64
-	cseq    int // the last NOTIFY's $CSEQ
+	cseq    atomic.Int64 // the last NOTIFY's $CSEQ, of an input or of serve
 }
 
 // notifySlot is one subscription the harness keeps up.
@@ -120,7 +128,7 @@ type notifyRec struct {
 type notifyPending struct {
 	event, fresh string
 	tmpl         []byte
-	done         chan [2]int // status injected (0: none), grants before it
+	done         chan [3]int // status injected (0: none), grants before it, its Retry-After (s)
 }
 
 type notifyTx struct {
@@ -215,9 +223,13 @@ func (h *notifyHarness) replace(sl *notifySlot) error {
 
 // state reads sl's subscription: its placeholders (the notifier's tag
 // from its last grant until the UA took that), where a refresh would go
-// (nil: nowhere yet), whether the notifier ended it for good or for a
-// retry-after not yet over, and whether the notifier granted the Call-ID
-// it uses now.
+// (nil: nowhere yet), whether it is to be made anew (the notifier ended it
+// for good, a retry-after or Retry-After is not over yet, or its dialog
+// can take no more NOTIFYs), and whether the notifier granted the Call-ID
+// it uses now. It raises $CSEQ to the remote sequence number of its
+// dialog: an input with a CSeq of its own may have put that ahead, and a
+// NOTIFY not above it gets 500 (RFC 3261 §12.2.2), which the NOTIFYs that
+// ready and close send to end a subscription must not.
 func (h *notifyHarness) state(sl *notifySlot) (vals []string, hop *sipmsg.URI, stopped, granted bool) {
 	h.mu.Lock()
 	g := h.grants[sl.event]
@@ -225,14 +237,19 @@ func (h *notifyHarness) state(sl *notifySlot) (vals []string, hop *sipmsg.URI, s
 	s := sl.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rtag, hop := g.tag, s.early
+	rtag, hop, seq := g.tag, s.early, s.earlySeq
 	if s.dlg != nil {
 		next := s.dlg.NextHop()
-		hop, rtag = &next, s.dlg.ID.RemoteTag
+		hop, rtag, seq = &next, s.dlg.ID.RemoteTag, s.dlg.RemoteSeq
+	}
+	for cur := h.cseq.Load(); cur < int64(seq); cur = h.cseq.Load() {
+		if h.cseq.CompareAndSwap(cur, int64(seq)) { // serve may have taken one meanwhile
+			break
+		}
 	}
 	vals = []string{"$CALLID", s.callID, "$LTAG", s.tag, "$RTAG", rtag, "$EVENT", sl.event}
 	held := time.Now().Before(s.retryAt)
-	return vals, hop, s.stopped || held, s.callID != "" && s.callID == g.callID
+	return vals, hop, s.stopped || held || seq == math.MaxUint32, s.callID != "" && s.callID == g.callID
 }
 
 // ready waits until every subscription is up again (see notifyHarness)
@@ -298,8 +315,7 @@ func (h *notifyHarness) expand(tmpl []byte, fresh string, vals []string) []byte 
 // handling of retransmissions (FuzzDialog's concern); lost reports that it
 // went unanswered.
 func (h *notifyHarness) notify(vals []string, tmpl []byte, fresh string) (raw []byte, lost bool) {
-	h.cseq++
-	raw = h.expand(tmpl, fresh, append(slices.Clone(vals), "$CSEQ", strconv.Itoa(h.cseq)))
+	raw = h.expand(tmpl, fresh, append(slices.Clone(vals), "$CSEQ", strconv.FormatInt(h.cseq.Add(1), 10)))
 	if len(raw) > 65507 {
 		return raw, false // not a UDP datagram
 	}
@@ -334,7 +350,7 @@ func (h *notifyHarness) exchange(req *sipmsg.Message, branch string) (code int, 
 // answerNext has the notifier answer the next SUBSCRIBE of sl's package
 // with tmpl, and kicks sl into refreshing at once.
 func (h *notifyHarness) answerNext(t *testing.T, sl *notifySlot, tmpl []byte, fresh string) {
-	p := &notifyPending{event: sl.event, fresh: fresh, tmpl: tmpl, done: make(chan [2]int, 1)}
+	p := &notifyPending{event: sl.event, fresh: fresh, tmpl: tmpl, done: make(chan [3]int, 1)}
 	h.mu.Lock()
 	h.pending = p
 	h.mu.Unlock()
@@ -344,13 +360,13 @@ func (h *notifyHarness) answerNext(t *testing.T, sl *notifySlot, tmpl []byte, fr
 	}
 	deadline := time.NewTimer(notifyWait)
 	defer deadline.Stop()
-	var got [2]int
+	var got [3]int
 	select {
 	case got = <-p.done:
 	case <-deadline.C:
 		t.Fatalf("the %s subscription sent no SUBSCRIBE within %v of a kick", sl.event, notifyWait)
 	}
-	for n := -1; n <= got[1] && got[0]/100 != 2; {
+	for n := -1; n <= got[1] && got[0]/100 != 2 && (got[0] < 300 || got[2] == 0); {
 		select {
 		case <-h.granted:
 		case <-deadline.C:
@@ -457,17 +473,20 @@ func (h *notifyHarness) serve() {
 		h.pending = nil
 		before := h.grants[ev].n
 		h.mu.Unlock()
-		code, tag := h.answer(p, m)
+		code, tag, retry := h.answer(p, m)
 		if code/100 == 2 {
 			h.record(ev, m.CallID(), tag) // it may make the subscription
 		} else if code < 200 { // none, or a provisional one: the real answer follows
 			h.grant(m, from)
 		}
-		p.done <- [2]int{code, before}
+		p.done <- [3]int{code, before, retry}
 	}
 }
 
-// grant answers m 200, with Expires to a SUBSCRIBE.
+// grant answers m 200, with Expires to a SUBSCRIBE, and follows the grant
+// of a subscription with its NOTIFY: active, without a body (RFC 6665
+// §4.2.1.2: a notifier that accepts or refreshes a subscription MUST send
+// one at once).
 func (h *notifyHarness) grant(m *sipmsg.Message, from netip.AddrPort) {
 	r := sipmsg.NewResponse(m, 200, "")
 	to, _ := m.To()
@@ -477,6 +496,7 @@ func (h *notifyHarness) grant(m *sipmsg.Message, from netip.AddrPort) {
 		r.SetToTag(tag) //nolint:errcheck // To parsed by the UA that built it
 	}
 	r.Add("Contact", "<sip:notifier@"+h.peer.String()+">")
+	var notify []byte
 	switch {
 	case m.Method != "SUBSCRIBE":
 	case m.Get("Expires") == "0":
@@ -484,9 +504,15 @@ func (h *notifyHarness) grant(m *sipmsg.Message, from netip.AddrPort) {
 	default:
 		r.Add("Expires", "3600")
 		h.record(m.Get("Event"), m.CallID(), tag)
+		ltag, _ := m.From()
+		notify = h.expand([]byte(notifySeed("Subscription-State: active;expires=3600\r\n", "", "")), token(), []string{"$CALLID", m.CallID(),
+			"$LTAG", ltag.Tag(), "$RTAG", tag, "$EVENT", m.Get("Event"), "$CSEQ", strconv.FormatInt(h.cseq.Add(1), 10)})
 	}
 	r.SetContentLength()
 	h.pc.WriteToUDPAddrPort([]byte(r.String()), from) //nolint:errcheck // the UA may be gone
+	if notify != nil {
+		h.pc.WriteToUDPAddrPort(notify, from) //nolint:errcheck // the UA may be gone
+	}
 }
 
 func (h *notifyHarness) record(ev, callID, tag string) {
@@ -500,8 +526,8 @@ func (h *notifyHarness) record(ev, callID, tag string) {
 }
 
 // answer injects p's template as the answer to sub and returns its status
-// (0 when it was not handed over) and To tag.
-func (h *notifyHarness) answer(p *notifyPending, sub *sipmsg.Message) (int, string) {
+// (0 when it was not handed over), To tag and Retry-After in seconds.
+func (h *notifyHarness) answer(p *notifyPending, sub *sipmsg.Message) (int, string, int) {
 	v, _ := sub.Via()
 	cs, _ := sub.CSeq()
 	from, _ := sub.From()
@@ -514,13 +540,14 @@ func (h *notifyHarness) answer(p *notifyPending, sub *sipmsg.Message) (int, stri
 		"$EVENT", p.event, "$SUBBRANCH", v.Branch(), "$CSEQ", strconv.FormatUint(uint64(cs.Seq), 10)})
 	r, err := sipmsg.Parse(raw)
 	if len(raw) > 65507 || err != nil || r.Validate() != nil || r.IsRequest() {
-		return 0, ""
+		return 0, "", 0
 	}
 	to, _ = r.To() // before the UA has r
+	retry, _ := r.RetryAfter()
 	if !h.inject(r) {
-		return 0, ""
+		return 0, "", 0
 	}
-	return r.StatusCode, to.Tag()
+	return r.StatusCode, to.Tag(), int(retry / time.Second)
 }
 
 // close ends the subscriptions that lead elsewhere, disconnects the UA and

@@ -22,12 +22,14 @@ import (
 // the subscription's dialog before it lapses (through its route set, to the
 // remote target its last NOTIFY or 2xx named; sooner when a NOTIFY's
 // Subscription-State shortens it), a new subscription when the notifier
-// ends it (once its retry-after has passed) or a refresh fails (with the
-// registration's backoff), and Expires: 0 at the end. Its NOTIFYs, matched
-// by Call-ID, our tag and the Event package and id (§8.2.1), from the
-// notifier of its dialog (they may come before the SUBSCRIBE's 2xx, and
-// the first fixes the dialog, §4.1.2.4, §5.4.9), go to the package's
-// handler. mwi.go and watch.go use it.
+// ends it (once its retry-after has passed), when a SUBSCRIBE fails (with
+// the registration's backoff, and not before a Retry-After, RFC 3261
+// §20.33) and when no NOTIFY follows a SUBSCRIBE's 2xx within Timer N
+// (64*T1, §4.1.2.2, §4.1.2.4), and Expires: 0 at the end. Its NOTIFYs,
+// matched by Call-ID, our tag and the Event package and id (§8.2.1), from
+// the notifier of its dialog (they may come before the SUBSCRIBE's 2xx,
+// and the first fixes the dialog, §4.1.2.4, §5.4.9), in CSeq order (RFC
+// 3261 §12.2.2), go to the package's handler. mwi.go and watch.go use it.
 
 // DefaultSubscribeExpiry is the subscription length asked for.
 const DefaultSubscribeExpiry = time.Hour
@@ -35,6 +37,11 @@ const DefaultSubscribeExpiry = time.Hour
 // ErrSubscriptionRefused is wrapped by the errors OnError gets when a
 // notifier refuses or ends a subscription (ErrMWIRefused for MWI).
 var ErrSubscriptionRefused = errors.New("ua: subscription refused")
+
+// errNoNotify is the failure OnError gets (with the subscription's
+// refused error) when Timer N lapses: no NOTIFY followed a SUBSCRIBE's 2xx
+// (RFC 6665 §4.1.2.2, §4.1.2.4).
+var errNoNotify = errors.New("ua: no NOTIFY within 64*T1 of the SUBSCRIBE (Timer N)")
 
 // subscription is one subscription of the UA.
 type subscription struct {
@@ -52,11 +59,12 @@ type subscription struct {
 
 	// kick has run subscribe again now, or once retryAt has passed (a
 	// NOTIFY ended the subscription); sooner tells it that a NOTIFY
-	// brought due forward.
-	kick   chan struct{}
-	sooner chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{} // closed when run returns
+	// brought due forward; notified, that a NOTIFY stopped Timer N.
+	kick     chan struct{}
+	sooner   chan struct{}
+	notified chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when run returns
 
 	mu     sync.Mutex
 	callID string // of the current subscription, "" before the first SUBSCRIBE
@@ -68,15 +76,32 @@ type subscription struct {
 	// first NOTIFY accepted before the dialog: it made the dialog (§5.4.9).
 	earlyTag    string
 	earlyRoutes []sipmsg.Address
-	targets     uint64         // target refreshes by NOTIFY so far
-	dst         transport.Addr // where the subscription was made
-	stopped     bool           // the notifier refused or ended it for good
+	// earlySeq is the CSeq of the last NOTIFY accepted before the dialog:
+	// its remote sequence number (RFC 3261 §12.2.2), 0 for none yet.
+	earlySeq uint32
+	targets  uint64 // target refreshes by NOTIFY so far
+	heard    uint64 // NOTIFYs admitted so far
+	// noNotify is when Timer N lapses (RFC 6665 §4.1.2.2, §4.1.2.4): 64*T1
+	// after the first SUBSCRIBE sent whose 2xx came with no NOTIFY since;
+	// zero while no NOTIFY is awaited.
+	noNotify time.Time
+	dst      transport.Addr // where the subscription was made
+	stopped  bool           // the notifier refused or ended it for good
 	// due is when run sends the next SUBSCRIBE, zero while one is under
 	// way; a NOTIFY's expires may bring it forward (§4.1.3).
 	due time.Time
 	// retryAt is the retry-after of the NOTIFY that ended the
-	// subscription: no new one before then (§4.1.3); zero when none.
+	// subscription (§4.1.3), or the Retry-After of the response that
+	// failed the last SUBSCRIBE (RFC 3261 §20.33): no new one before then;
+	// zero when none.
 	retryAt time.Time
+}
+
+// mark is what send notes as it sends a SUBSCRIBE: the target refreshes
+// and NOTIFYs so far, and when.
+type mark struct {
+	targets, heard uint64
+	at             time.Time
 }
 
 // subscribe starts s on a tracked goroutine and lists it in the UA; once
@@ -91,7 +116,8 @@ func (u *UA) subscribe(s *subscription) error {
 		return ErrNotConnected
 	}
 	ctx, cancel := context.WithCancel(life)
-	s.u, s.kick, s.sooner, s.cancel, s.done = u, make(chan struct{}, 1), make(chan struct{}, 1), cancel, make(chan struct{})
+	s.u, s.cancel, s.done = u, cancel, make(chan struct{})
+	s.kick, s.sooner, s.notified = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{}, 1)
 	u.subs = append(u.subs, s)
 	u.mu.Unlock()
 	u.tasks.goFunc(func() {
@@ -123,12 +149,28 @@ func (s *subscription) stop(ctx context.Context) {
 
 // run keeps the subscription up until ctx ends: it sends SUBSCRIBE when
 // its timer fires (at due) or a kick comes, unless a retry-after holds it
-// off, and waits on ctx throughout, so that stop is prompt.
+// off, runs Timer N while a SUBSCRIBE awaits its NOTIFY, and waits on ctx
+// throughout, so that stop is prompt. A failure (a SUBSCRIBE that fails,
+// Timer N lapsing) is reported once until the subscription works again
+// (a NOTIFY came after a 2xx), and the failures in a row make the backoff.
 func (s *subscription) run(ctx context.Context) {
 	failures := 0
 	var lastErr string
+	// fail counts a failure, reports it unless it is the last one again,
+	// and returns the backoff before the next attempt.
+	fail := func(err error) time.Duration {
+		failures++
+		if err.Error() != lastErr {
+			lastErr = err.Error()
+			s.u.emitError(err)
+		}
+		return backoff(s.u.cfg.RegisterRetry, failures, rand.Int64N)
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
+	n := time.NewTimer(time.Hour) // Timer N, armed by a 2xx that no NOTIFY preceded
+	n.Stop()
+	defer n.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -137,6 +179,17 @@ func (s *subscription) run(ctx context.Context) {
 		case <-s.kick:
 		case <-s.sooner:
 			t.Reset(s.untilDue())
+			continue
+		case <-s.notified:
+			n.Stop()
+			failures, lastErr = 0, ""
+			continue
+		case <-n.C:
+			if wait, lapsed := s.timerN(); lapsed {
+				t.Reset(s.schedule(fail(errors.Join(s.refused, errNoNotify))))
+			} else if wait > 0 {
+				n.Reset(wait)
+			}
 			continue
 		}
 		hold, stopped := s.begin()
@@ -151,20 +204,71 @@ func (s *subscription) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var wait time.Duration
 		if err != nil {
-			failures++
-			wait = backoff(s.u.cfg.RegisterRetry, failures, rand.Int64N)
-			if err.Error() != lastErr {
-				lastErr = err.Error()
-				s.u.emitError(err)
-			}
+			t.Reset(s.schedule(s.holdOff(fail(err), retryAfterOf(err))))
+			continue
+		}
+		if wait, awaited := s.awaiting(); awaited {
+			n.Reset(wait)
 		} else {
 			failures, lastErr = 0, ""
-			wait = refreshAfter(granted)
 		}
-		t.Reset(s.schedule(wait))
+		t.Reset(s.schedule(refreshAfter(granted)))
 	}
+}
+
+// retryAfterOf returns the Retry-After of the response that failed a
+// SUBSCRIBE (RFC 3261 §20.33), 0 when there was none.
+func retryAfterOf(err error) time.Duration {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	return 0
+}
+
+// holdOff takes the backoff after a failed SUBSCRIBE and the Retry-After
+// of the response that failed it (RFC 3261 §20.33: how long the notifier
+// expects to be unavailable; 0 for none) and returns the longer: no new
+// SUBSCRIBE goes before the Retry-After, not even on a kick (begin).
+func (s *subscription) holdOff(backoff, retryAfter time.Duration) time.Duration {
+	if retryAfter <= 0 {
+		return backoff
+	}
+	s.mu.Lock()
+	s.retryAt = time.Now().Add(retryAfter)
+	s.mu.Unlock()
+	return max(backoff, retryAfter)
+}
+
+// awaiting returns how long Timer N still runs after a SUBSCRIBE's 2xx,
+// and false when no NOTIFY is awaited (one came since it was sent).
+func (s *subscription) awaiting() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noNotify.IsZero() {
+		return 0, false
+	}
+	return max(time.Until(s.noNotify), 0), true
+}
+
+// timerN is run's check when Timer N fires. When no NOTIFY came in time,
+// the subscription failed (a new one, RFC 6665 §4.1.2.4) or ended (a
+// refreshed one, §4.1.2.2): its dialog is forgotten, due cleared for the
+// backoff, and lapsed is true. Otherwise wait is what Timer N still has
+// to run, 0 when no NOTIFY is awaited any more.
+func (s *subscription) timerN() (wait time.Duration, lapsed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noNotify.IsZero() {
+		return 0, false
+	}
+	if wait = time.Until(s.noNotify); wait > 0 {
+		return wait, false
+	}
+	s.resetLocked()
+	s.due = time.Time{}
+	return 0, true
 }
 
 // begin is run's check before it sends SUBSCRIBE: it returns how long the
@@ -206,18 +310,19 @@ func (s *subscription) untilDue() time.Duration {
 // (active or pending): the notifier's word on how long the subscription
 // lasts, which may be less than it granted (RFC 6665 §4.1.3: the
 // subscriber SHOULD take it as authoritative and adjust). When a refresh
-// refreshAfter(expires) from now comes before due, due moves to it and run
-// hears of it; a longer one changes nothing (a notifier may shorten a
-// subscription so, never lengthen it, §4.2.2).
-func (s *subscription) shorten(expires time.Duration) {
+// refreshAfter(expires) from now comes before due, due moves to it; a
+// longer one changes nothing (a notifier may shorten a subscription so,
+// never lengthen it, §4.2.2). It returns what tells run, nil when nothing
+// changed.
+func (s *subscription) shorten(expires time.Duration) func() {
 	at := time.Now().Add(refreshAfter(expires))
 	s.mu.Lock()
-	sooner := s.due.IsZero() || at.Before(s.due)
-	if sooner {
-		s.due = at
+	defer s.mu.Unlock()
+	if !s.due.IsZero() && !at.Before(s.due) {
+		return nil
 	}
-	s.mu.Unlock()
-	if sooner {
+	s.due = at
+	return func() {
 		select {
 		case s.sooner <- struct{}{}:
 		default: // run has not taken the last one yet: it reads due then
@@ -249,7 +354,7 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 	for attempt := 0; ; attempt++ {
 		req, d, hop := s.request(tl)
 		s.mu.Lock()
-		dst, targets := s.dst, s.targets // targets: NOTIFYs' target refreshes before this request
+		dst, m := s.dst, mark{targets: s.targets, heard: s.heard} // NOTIFYs' doings before this request
 		s.mu.Unlock()
 		switch {
 		case d == nil:
@@ -277,6 +382,7 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		}
 		req.SetContentLength()
 		keep := req.Clone()
+		m.at = time.Now() // Timer N starts as the SUBSCRIBE leaves (RFC 6665 §4.1.2.4)
 		resp, err := finalResponse(ctx, tl, req, dst)
 		if err != nil {
 			if d != nil && ctx.Err() == nil {
@@ -286,7 +392,7 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		}
 		switch code := resp.StatusCode; {
 		case code >= 200 && code < 300:
-			return s.established(keep, resp, expires, targets), nil
+			return s.established(keep, resp, expires, m), nil
 		case (code == 401 || code == 407) && attempt < maxAuthRetries:
 			if a == nil {
 				a = s.u.newAuthRetry()
@@ -349,11 +455,12 @@ func (s *subscription) request(tl *transaction.Layer) (*sipmsg.Message, *dialog.
 
 // established records the dialog a 2xx to req created (a refresh keeps
 // its own, with the 2xx's Contact as remote target unless a NOTIFY named
-// one since req was sent: targets was the count then) and returns the
-// expiry granted: the 2xx's Expires, at most what was asked.
-func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duration, targets uint64) time.Duration {
+// one since req was sent: m has the counts then), starts Timer N unless a
+// NOTIFY came since req was sent, and returns the expiry granted: the
+// 2xx's Expires, at most what was asked.
+func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duration, m mark) time.Duration {
 	s.mu.Lock()
-	if s.dlg != nil && req.CallID() == s.dlg.ID.CallID && s.targets == targets {
+	if s.dlg != nil && req.CallID() == s.dlg.ID.CallID && s.targets == m.targets {
 		s.dlg.RefreshTarget(resp) // a refresh's 2xx
 	}
 	if s.dlg == nil && req.CallID() == s.callID {
@@ -369,6 +476,7 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 				// NOTIFY's Record-Route, in order (RFC 3261 §12.1.1).
 				d.ID.RemoteTag, d.RouteSet = s.earlyTag, s.earlyRoutes
 			}
+			d.RemoteSeq = s.earlySeq // the NOTIFYs so far are the dialog's (RFC 3261 §12.2.2)
 			s.dlg = d
 		} else {
 			// No usable dialog (a 2xx without Contact): refreshes start
@@ -376,6 +484,7 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 			s.callID, s.early = "", nil
 		}
 	}
+	s.startTimerN(req, resp, asked, m)
 	s.mu.Unlock()
 	granted := asked
 	if v := resp.Get("Expires"); v != "" {
@@ -384,6 +493,21 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 		}
 	}
 	return granted
+}
+
+// startTimerN runs with s.mu held when a 2xx to req came: unless a NOTIFY
+// came since req was sent (m.heard), the subscriber awaits one for 64*T1
+// from then (RFC 6665 §4.1.2.4 for a new subscription, §4.1.2.2 for a
+// refresh); an earlier SUBSCRIBE's wait that still runs is kept. Not when
+// the 2xx says no NOTIFY comes (a 204, RFC 5839: Timer N is cancelled),
+// for a removal (Expires: 0), or for a subscription forgotten since.
+func (s *subscription) startTimerN(req, resp *sipmsg.Message, asked time.Duration, m mark) {
+	if asked <= 0 || resp.StatusCode == 204 || req.CallID() != s.callID || s.heard != m.heard {
+		return
+	}
+	if at := m.at.Add(64 * s.u.t1()); s.noNotify.IsZero() || at.Before(s.noNotify) {
+		s.noNotify = at
+	}
 }
 
 // reset forgets the subscription's dialog: the next SUBSCRIBE starts anew.
@@ -395,7 +519,8 @@ func (s *subscription) reset() {
 
 // resetLocked is reset with s.mu held.
 func (s *subscription) resetLocked() {
-	s.dlg, s.callID, s.early, s.earlyTag, s.earlyRoutes = nil, "", nil, "", nil
+	s.dlg, s.callID, s.early, s.earlyTag, s.earlyRoutes, s.earlySeq = nil, "", nil, "", nil, 0
+	s.noNotify = time.Time{}
 }
 
 // unsubscribe removes the subscription (Expires: 0), best effort.
@@ -427,38 +552,67 @@ func (s *subscription) ours(req *sipmsg.Message, event sipmsg.Event) bool {
 	return s.callID != "" && req.CallID() == s.callID && to.Tag() == s.tag
 }
 
-// admit reports whether a NOTIFY of the subscription comes from the
-// notifier of its dialog. Before the dialog exists (no 2xx yet) the first
-// NOTIFY admitted fixes it: its From tag and Record-Route make the dialog
-// (RFC 6665 §4.1.2.4, §5.4.9). Our packages keep one subscription per
-// SUBSCRIBE, so a NOTIFY of another fork, or with no From tag, is not
-// admitted: §5.4.9 has it answered 481.
-func (s *subscription) admit(req *sipmsg.Message) bool {
+// admit decides whether a NOTIFY of the subscription goes on to its
+// package: 0 when it does, else the status that refuses it, which changes
+// nothing. It must come from the notifier of its dialog, else 481. Before
+// the dialog exists (no 2xx yet) the first NOTIFY admitted fixes it: its
+// From tag and Record-Route make the dialog (RFC 6665 §4.1.2.4, §5.4.9).
+// Our packages keep one subscription per SUBSCRIBE, so a NOTIFY of another
+// fork, or with no From tag, is not admitted: §5.4.9 has it answered 481.
+// And it must be in order (RFC 3261 §12.2.2): a CSeq lower than the last
+// admitted one, or the same (a new request must have a higher one,
+// §12.2.1.1; a retransmission is the transaction layer's), gets 500. The
+// first NOTIFY admitted sets the remote sequence number, before the 2xx
+// too. One admitted stops Timer N (run hears of it).
+func (s *subscription) admit(req *sipmsg.Message) int {
 	from, err := req.From()
 	if err != nil || from.Tag() == "" {
-		return false
+		return 481
 	}
 	to, _ := req.To()
+	cseq, _ := req.CSeq() // the transport validated it
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.callID == "" || req.CallID() != s.callID || to.Tag() != s.tag:
-		return false // reset since ours matched it
+		return 481 // reset since ours matched it
 	case s.dlg != nil:
-		return from.Tag() == s.dlg.ID.RemoteTag
-	case s.earlyTag == "":
-		s.earlyTag = from.Tag()
-		s.earlyRoutes, _ = req.RecordRoute() // a bad one: none
-		return true
+		if from.Tag() != s.dlg.ID.RemoteTag {
+			return 481
+		}
+		if err := s.dlg.Receive(req); errors.Is(err, dialog.ErrCSeqOrder) {
+			return 500
+		} else if err != nil {
+			return 481
+		}
+	case s.earlyTag != "" && from.Tag() != s.earlyTag:
+		return 481
+	case s.earlySeq != 0 && cseq.Seq <= s.earlySeq:
+		return 500
+	default:
+		if s.earlyTag == "" {
+			s.earlyTag = from.Tag()
+			s.earlyRoutes, _ = req.RecordRoute() // a bad one: none
+		}
+		s.earlySeq = cseq.Seq
 	}
-	return from.Tag() == s.earlyTag
+	s.heard++
+	if !s.noNotify.IsZero() {
+		s.noNotify = time.Time{}
+		select {
+		case s.notified <- struct{}{}:
+		default: // run has not taken the last one yet
+		}
+	}
+	return 0
 }
 
 // ended takes a NOTIFY whose Subscription-State is terminated: the
 // subscription is gone; it is made again unless the notifier refused it
 // for good (RFC 6665 §4.1.3: rejected, noresource; invariant only), after
-// retry when that is more than 0 (see retryAfter).
-func (s *subscription) ended(reason string, retry time.Duration) {
+// retry when that is more than 0 (see retryAfter). It returns what tells
+// run of it, or the application when the notifier ended it for good.
+func (s *subscription) ended(reason string, retry time.Duration) func() {
 	var stopped bool
 	switch strings.ToLower(reason) {
 	case "rejected", "noresource", "invariant":
@@ -472,12 +626,13 @@ func (s *subscription) ended(reason string, retry time.Duration) {
 	}
 	s.mu.Unlock()
 	if stopped {
-		s.u.emitError(errors.Join(s.refused, errors.New("ua: the notifier ended it: "+reason)))
-		return
+		return func() { s.u.emitError(errors.Join(s.refused, errors.New("ua: the notifier ended it: "+reason))) }
 	}
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	return func() {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -509,8 +664,8 @@ func retryAfter(st sipmsg.SubscriptionState) time.Duration {
 
 // handleNotify answers a NOTIFY in s (RFC 6665 §4.1.3): 400 without a
 // Subscription-State it can read, 481 from a notifier other than the
-// dialog's (admit), else what s's package makes of it; and follows its
-// Subscription-State once it is accepted.
+// dialog's and 500 out of CSeq order (admit), else what s's package makes
+// of it; and follows its Subscription-State once it is accepted.
 func (s *subscription) handleNotify(tx *transaction.ServerTx) {
 	req := tx.Request()
 	st, err := req.SubscriptionState()
@@ -525,41 +680,50 @@ func (s *subscription) handleNotify(tx *transaction.ServerTx) {
 		s.u.respond(tx, 400, reason)
 		return
 	}
-	if !s.admit(req) {
-		s.u.respond(tx, 481, "")
+	if code := s.admit(req); code != 0 {
+		s.u.respond(tx, code, "")
 		return
 	}
 	code, report := s.notify(req)
+	var then func()
 	if code == 200 {
 		// NOTIFY, like SUBSCRIBE, is a target refresh request (RFC 6665):
 		// in force before its 200 leaves, so that a request the notifier
-		// makes us send once it has the 200 goes to the new target.
+		// makes us send once it has the 200 goes to the new target. So is
+		// its Subscription-State: once the notifier has the 200 of a
+		// terminated one, a Disconnect finds no dialog to unsubscribe.
 		s.refreshTarget(req)
+		then = s.follow(st)
 	}
 	s.u.respond(tx, code, "")
 	if code != 200 {
 		return
 	}
-	// The application hears of it after the answer: a callback that stops
-	// the subscription must not send its SUBSCRIBE before the 200.
+	// run and the application hear of it after the answer: a callback
+	// that stops the subscription must not send its SUBSCRIBE before the
+	// 200.
 	if report != nil {
 		defer report()
 	}
-	s.follow(st)
+	if then != nil {
+		then()
+	}
 }
 
-// follow acts on the Subscription-State of an accepted NOTIFY (RFC 6665
-// §4.1.3): terminated ends the subscription; active and pending with
-// expires may shorten it. Other states (extensions) change nothing.
-func (s *subscription) follow(st sipmsg.SubscriptionState) {
+// follow puts the Subscription-State of an accepted NOTIFY in force (RFC
+// 6665 §4.1.3): terminated ends the subscription; active and pending with
+// expires may shorten it. Other states (extensions) change nothing. It
+// returns what tells run (and the application) of it, or nil.
+func (s *subscription) follow(st sipmsg.SubscriptionState) func() {
 	switch strings.ToLower(st.State) {
 	case "terminated": // its expires has no meaning: ignored
-		s.ended(st.Reason, retryAfter(st))
+		return s.ended(st.Reason, retryAfter(st))
 	case "active", "pending":
 		if st.Expires >= 0 {
-			s.shorten(time.Duration(st.Expires) * time.Second)
+			return s.shorten(time.Duration(st.Expires) * time.Second)
 		}
 	}
+	return nil
 }
 
 // refreshTarget takes the remote target an accepted NOTIFY names (kept for
