@@ -75,10 +75,15 @@ type Dialog struct {
 	RouteSet []sipmsg.Address
 	// LocalContact is the Contact we put in requests and target refreshes.
 	LocalContact sipmsg.Address
-	// LocalSeq is the CSeq number of the last request we sent; RemoteSeq of
-	// the last one we received, 0 when none has been.
-	LocalSeq  uint32
-	RemoteSeq uint32
+	// LocalSeq is the CSeq number of the last request we sent.
+	LocalSeq uint32
+	// RemoteSeq is the CSeq number of the last request we received, when
+	// HasRemoteSeq is set. Until then the remote sequence number is empty
+	// (RFC 3261 §12.1.2: a caller's dialog, before the peer sends a
+	// request in it) and any CSeq, 0 too, is in order (§12.2.2). NewUAS
+	// sets both from the dialog-creating request; so does SetRemoteSeq.
+	RemoteSeq    uint32
+	HasRemoteSeq bool
 	// Secure is set when the dialog was set up with a SIPS Request-URI.
 	Secure bool
 }
@@ -169,6 +174,7 @@ func NewUAS(req *sipmsg.Message, localTag string, localContact sipmsg.Address) (
 		RouteSet:     append([]sipmsg.Address(nil), rr...),
 		LocalContact: localContact,
 		RemoteSeq:    cseq.Seq,
+		HasRemoteSeq: true,
 		Secure:       req.RequestURI.IsSecure(),
 	}, nil
 }
@@ -292,7 +298,9 @@ func (d *Dialog) Matches(msg *sipmsg.Message) bool {
 
 // Receive checks an in-dialog request against the dialog (RFC 3261 §12.2.2):
 // it must match, and its CSeq must be higher than the last one received
-// (ACK and CANCEL excepted, which repeat the INVITE's). A target refresh
+// (ACK and CANCEL excepted, which repeat the INVITE's); the first one
+// received in a dialog whose remote sequence number is empty sets it,
+// whatever its CSeq (0 too). A target refresh
 // (re-INVITE, UPDATE) with a Contact moves the remote target. On
 // ErrCSeqOrder the request is answered with 500.
 func (d *Dialog) Receive(req *sipmsg.Message) error {
@@ -304,10 +312,10 @@ func (d *Dialog) Receive(req *sipmsg.Message) error {
 		return err
 	}
 	if req.Method != "ACK" && req.Method != "CANCEL" {
-		if d.RemoteSeq != 0 && cseq.Seq <= d.RemoteSeq {
+		if d.HasRemoteSeq && cseq.Seq <= d.RemoteSeq {
 			return ErrCSeqOrder
 		}
-		d.RemoteSeq = cseq.Seq
+		d.SetRemoteSeq(cseq.Seq)
 	}
 	if req.Method == "INVITE" || req.Method == "UPDATE" {
 		if c, err := req.Contact(); err == nil && !c.Wildcard {
@@ -315,6 +323,12 @@ func (d *Dialog) Receive(req *sipmsg.Message) error {
 		}
 	}
 	return nil
+}
+
+// SetRemoteSeq sets the remote sequence number to seq (RFC 3261 §12.2.2):
+// from then on a request is in order only with a higher CSeq.
+func (d *Dialog) SetRemoteSeq(seq uint32) {
+	d.RemoteSeq, d.HasRemoteSeq = seq, true
 }
 
 // RefreshTarget takes the remote target from the Contact of a 2xx to a

@@ -610,9 +610,10 @@ func notifySeeds(f *testing.F) (seeds []notifyInput) {
 		"messages-waiting:  YES \nVOICE-MESSAGE: 000000001/999999999 ( 1 / 0 )\nFax-Message: 0/0\nText-Message: 3/0\nNone: 0/0\nX-Vendor: a:b:c\n\nTo: <sip:x@y>\r\n",
 		"Messages-Waiting: yes\r\nVoice-Message: -1/2\r\n",
 		"Messages-Waiting: yes\r\nVoice-Message: 4294967296/0\r\nVoice-Message: 1/1\r\n",
-		// A known bug: mwi.Parse takes control characters in Message-Account
-		// (CR here; NUL, ESC, DEL...) and OnVoicemail gets them; it fails
-		// with report's strict check of Account.
+		// A control character in Message-Account (CR here): mwi.Parse took
+		// such accounts until fb2b723, when it came to require an
+		// Account-URI (RFC 3842 §5.2); now the body is refused (400) and
+		// report's strict check of Account guards against a regression.
 		"Messages-Waiting: yes\r\nMessage-Account: sip:test@vm\r)\r\n",
 	}, {
 		di + `version="1" state="full" entity="sip:1002@pbx"><dialog id="a" direction="initiator"><state>trying</state></dialog>` +

@@ -363,14 +363,15 @@ func (e *earlyDialogs) findLocked(m *sipmsg.Message) *earlyDialog {
 }
 
 // seqLocked returns the CSeq numbers the early dialog with remote tag
-// reached: the last we sent (PRACK, UPDATE) and the last we received; 0
-// when there is none. The confirmed dialog continues from them (RFC 3261
-// §12.1.2, §12.2.1.1: the dialog's CSeq never goes back).
-func (e *earlyDialogs) seqLocked(tag string) (local, remote uint32) {
+// reached: the last we sent (PRACK, UPDATE), 0 when there is none, and
+// the last we received, with hasRemote false when none was (its remote
+// sequence number is empty). The confirmed dialog continues from them
+// (RFC 3261 §12.1.2, §12.2.1.1: the dialog's CSeq never goes back).
+func (e *earlyDialogs) seqLocked(tag string) (local, remote uint32, hasRemote bool) {
 	if ed := e.m[tag]; ed != nil {
-		return ed.d.LocalSeq, ed.d.RemoteSeq
+		return ed.d.LocalSeq, ed.d.RemoteSeq, ed.d.HasRemoteSeq
 	}
-	return 0, 0
+	return 0, 0, false
 }
 
 // resetEarly forgets the early dialogs of a previous INVITE: its final
@@ -387,10 +388,12 @@ func (c *Call) resetEarly() {
 // becomes the confirmed one).
 func (c *Call) continueEarly(d *dialog.Dialog) {
 	c.mu.Lock()
-	local, remote := c.early.seqLocked(d.ID.RemoteTag)
+	local, remote, hasRemote := c.early.seqLocked(d.ID.RemoteTag)
 	c.mu.Unlock()
 	d.LocalSeq = max(d.LocalSeq, local)
-	d.RemoteSeq = max(d.RemoteSeq, remote)
+	if hasRemote {
+		d.SetRemoteSeq(max(d.RemoteSeq, remote))
+	}
 }
 
 // acknowledge handles a provisional response to our INVITE req and reports

@@ -22,14 +22,17 @@ import (
 // the subscription's dialog before it lapses (through its route set, to the
 // remote target its last NOTIFY or 2xx named; sooner when a NOTIFY's
 // Subscription-State shortens it), a new subscription when the notifier
-// ends it (once its retry-after has passed), when a SUBSCRIBE fails (with
-// the registration's backoff, and not before a Retry-After, RFC 3261
-// §20.33) and when no NOTIFY follows a SUBSCRIBE's 2xx within Timer N
-// (64*T1, §4.1.2.2, §4.1.2.4), and Expires: 0 at the end. Its NOTIFYs,
-// matched by Call-ID, our tag and the Event package and id (§8.2.1), from
-// the notifier of its dialog (they may come before the SUBSCRIBE's 2xx,
-// and the first fixes the dialog, §4.1.2.4, §5.4.9), in CSeq order (RFC
-// 3261 §12.2.2), go to the package's handler. mwi.go and watch.go use it.
+// ends it (once its retry-after has passed), when a new SUBSCRIBE fails,
+// when a refresh fails with a code that ends the subscription or other
+// failures last until it lapses (until then the refresh is retried in the
+// dialog, §4.1.2.2), with the registration's backoff and not before a
+// Retry-After (RFC 3261 §20.33, at most maxRegisterBackoff), and when no
+// NOTIFY follows a SUBSCRIBE's 2xx within Timer N (64*T1, §4.1.2.2,
+// §4.1.2.4), and Expires: 0 at the end. Its NOTIFYs, matched by Call-ID,
+// our tag and the Event package and id (§8.2.1), from the notifier of its
+// dialog (they may come before the SUBSCRIBE's 2xx, and the first fixes
+// the dialog, §4.1.2.4, §5.4.9), in CSeq order (RFC 3261 §12.2.2), go to
+// the package's handler. mwi.go and watch.go use it.
 
 // DefaultSubscribeExpiry is the subscription length asked for.
 const DefaultSubscribeExpiry = time.Hour
@@ -77,7 +80,8 @@ type subscription struct {
 	earlyTag    string
 	earlyRoutes []sipmsg.Address
 	// earlySeq is the CSeq of the last NOTIFY accepted before the dialog:
-	// its remote sequence number (RFC 3261 §12.2.2), 0 for none yet.
+	// its remote sequence number (RFC 3261 §12.2.2), set with earlyTag
+	// (empty while earlyTag is "": any CSeq, 0 too, is in order then).
 	earlySeq uint32
 	targets  uint64 // target refreshes by NOTIFY so far
 	heard    uint64 // NOTIFYs admitted so far
@@ -95,13 +99,21 @@ type subscription struct {
 	// failed the last SUBSCRIBE (RFC 3261 §20.33): no new one before then;
 	// zero when none.
 	retryAt time.Time
+	// expiry is when the subscription lapses unless refreshed: the grant
+	// of its last 2xx, or sooner a NOTIFY's expires (§4.1.2.2); zero
+	// before either.
+	expiry time.Time
+	// failing is set when a refresh failed with a code that leaves the
+	// subscription valid until expiry (§4.1.2.2), until one succeeds: once
+	// expiry has passed, the next SUBSCRIBE is a new subscription.
+	failing bool
 }
 
 // mark is what send notes as it sends a SUBSCRIBE: the target refreshes
-// and NOTIFYs so far, and when.
+// and NOTIFYs so far, the subscription's expiry, and when.
 type mark struct {
 	targets, heard uint64
-	at             time.Time
+	expiry, at     time.Time
 }
 
 // subscribe starts s on a tracked goroutine and lists it in the UA; once
@@ -230,11 +242,15 @@ func retryAfterOf(err error) time.Duration {
 // holdOff takes the backoff after a failed SUBSCRIBE and the Retry-After
 // of the response that failed it (RFC 3261 §20.33: how long the notifier
 // expects to be unavailable; 0 for none) and returns the longer: no new
-// SUBSCRIBE goes before the Retry-After, not even on a kick (begin).
+// SUBSCRIBE goes before the Retry-After, not even on a kick (begin). The
+// Retry-After counts for at most maxRegisterBackoff, as for registration
+// (register.go): one of years must not hold the subscription off until
+// the UA reconnects.
 func (s *subscription) holdOff(backoff, retryAfter time.Duration) time.Duration {
 	if retryAfter <= 0 {
 		return backoff
 	}
+	retryAfter = min(retryAfter, maxRegisterBackoff)
 	s.mu.Lock()
 	s.retryAt = time.Now().Add(retryAfter)
 	s.mu.Unlock()
@@ -275,7 +291,9 @@ func (s *subscription) timerN() (wait time.Duration, lapsed bool) {
 // retry-after of the NOTIFY that ended the subscription still holds a new
 // one off (RFC 6665 §4.1.3), and whether the notifier ended it for good.
 // When the SUBSCRIBE may go, due is cleared for the transaction: a NOTIFY
-// during it may set due (shorten), and schedule keeps the earlier time.
+// during it may set due (shorten), and schedule keeps the earlier time;
+// and a subscription whose refresh failed and whose expiry has passed is
+// forgotten: the SUBSCRIBE makes a new one (§4.1.2.2).
 func (s *subscription) begin() (wait time.Duration, stopped bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,6 +301,9 @@ func (s *subscription) begin() (wait time.Duration, stopped bool) {
 		return wait, s.stopped
 	}
 	s.due, s.retryAt = time.Time{}, time.Time{}
+	if s.failing && !time.Now().Before(s.expiry) {
+		s.resetLocked()
+	}
 	return 0, s.stopped
 }
 
@@ -310,14 +331,19 @@ func (s *subscription) untilDue() time.Duration {
 // (active or pending): the notifier's word on how long the subscription
 // lasts, which may be less than it granted (RFC 6665 §4.1.3: the
 // subscriber SHOULD take it as authoritative and adjust). When a refresh
-// refreshAfter(expires) from now comes before due, due moves to it; a
-// longer one changes nothing (a notifier may shorten a subscription so,
-// never lengthen it, §4.2.2). It returns what tells run, nil when nothing
-// changed.
+// refreshAfter(expires) from now comes before due, due moves to it, and
+// when expires from now comes before expiry, expiry does (§4.1.2.2: how
+// long the subscription lasts if a refresh fails); a longer one changes
+// nothing (a notifier may shorten a subscription so, never lengthen it,
+// §4.2.2). It returns what tells run, nil when due did not change.
 func (s *subscription) shorten(expires time.Duration) func() {
-	at := time.Now().Add(refreshAfter(expires))
+	now := time.Now()
+	at := now.Add(refreshAfter(expires))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if end := now.Add(expires); s.expiry.IsZero() || end.Before(s.expiry) {
+		s.expiry = end
+	}
 	if !s.due.IsZero() && !at.Before(s.due) {
 		return nil
 	}
@@ -354,7 +380,7 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 	for attempt := 0; ; attempt++ {
 		req, d, hop := s.request(tl)
 		s.mu.Lock()
-		dst, m := s.dst, mark{targets: s.targets, heard: s.heard} // NOTIFYs' doings before this request
+		dst, m := s.dst, mark{targets: s.targets, heard: s.heard, expiry: s.expiry} // NOTIFYs' doings before this request
 		s.mu.Unlock()
 		switch {
 		case d == nil:
@@ -385,8 +411,8 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		m.at = time.Now() // Timer N starts as the SUBSCRIBE leaves (RFC 6665 §4.1.2.4)
 		resp, err := finalResponse(ctx, tl, req, dst)
 		if err != nil {
-			if d != nil && ctx.Err() == nil {
-				s.reset() // RFC 6665 §4.1.2.2: the next attempt subscribes anew
+			if ctx.Err() == nil {
+				s.refreshFailed(d, 0) // a timeout, a transport error
 			}
 			return 0, err
 		}
@@ -399,11 +425,13 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 			}
 			var ok bool
 			if authName, authValue, ok = a.answer(resp, "SUBSCRIBE", keep.RequestURI.String()); !ok {
+				s.refreshFailed(d, code)
 				return 0, statusError(resp)
 			}
 		case code == 423 && attempt < maxAuthRetries:
 			minExp, err := resp.MinExpires()
 			if err != nil || minExp <= secs {
+				s.refreshFailed(d, code)
 				return 0, statusError(resp)
 			}
 			secs = minExp
@@ -413,15 +441,45 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 				return 0, statusError(resp)
 			}
 		default:
-			if d != nil {
-				// A refresh that failed: the subscription lasts until it
-				// expires, and the next attempt makes a new one (RFC 6665
-				// §4.1.2.2; a proxy may not route the dialog's requests).
-				s.reset()
-			}
+			s.refreshFailed(d, code)
 			return 0, errors.Join(s.refused, statusError(resp))
 		}
 	}
+}
+
+// refreshFailed takes the failure of a SUBSCRIBE sent in d, nil for a
+// new subscription (nothing to do then): code is its final status, 0 when
+// none came (a timeout, a transport error). With a code that ends the
+// subscription the dialog is forgotten and the next SUBSCRIBE makes a new
+// one; after any other failure (a challenge or 423 it could not answer
+// too) the subscription is still valid until its expiry (RFC 6665
+// §4.1.2.2), and the refresh is retried in the dialog until then (begin).
+// Nothing changes when d is no longer the subscription's (a NOTIFY ended
+// it meanwhile).
+func (s *subscription) refreshFailed(d *dialog.Dialog, code int) {
+	if d == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.dlg != d:
+	case endsSubscription(code):
+		s.resetLocked()
+	default:
+		s.failing = true
+	}
+}
+
+// endsSubscription reports whether a failure response to a refresh ends
+// the subscription (RFC 6665 §4.1.2.2): 404, 405, 410, 416, 480 to 485,
+// 489, 501 and 604. Other failures leave it valid until it expires.
+func endsSubscription(code int) bool {
+	switch code {
+	case 404, 405, 410, 416, 489, 501, 604:
+		return true
+	}
+	return code >= 480 && code <= 485
 }
 
 // request builds the next SUBSCRIBE: in the dialog when there is one
@@ -455,10 +513,17 @@ func (s *subscription) request(tl *transaction.Layer) (*sipmsg.Message, *dialog.
 
 // established records the dialog a 2xx to req created (a refresh keeps
 // its own, with the 2xx's Contact as remote target unless a NOTIFY named
-// one since req was sent: m has the counts then), starts Timer N unless a
-// NOTIFY came since req was sent, and returns the expiry granted: the
-// 2xx's Expires, at most what was asked.
+// one since req was sent: m has the counts then) and when its
+// subscription expires (a NOTIFY's shorter expires since req was sent
+// stands), starts Timer N unless a NOTIFY came since req was sent, and
+// returns the expiry granted: the 2xx's Expires, at most what was asked.
 func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duration, m mark) time.Duration {
+	granted := asked
+	if v := resp.Get("Expires"); v != "" {
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil && time.Duration(n)*time.Second < asked {
+			granted = time.Duration(n) * time.Second
+		}
+	}
 	s.mu.Lock()
 	if s.dlg != nil && req.CallID() == s.dlg.ID.CallID && s.targets == m.targets {
 		s.dlg.RefreshTarget(resp) // a refresh's 2xx
@@ -476,7 +541,9 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 				// NOTIFY's Record-Route, in order (RFC 3261 §12.1.1).
 				d.ID.RemoteTag, d.RouteSet = s.earlyTag, s.earlyRoutes
 			}
-			d.RemoteSeq = s.earlySeq // the NOTIFYs so far are the dialog's (RFC 3261 §12.2.2)
+			if s.earlyTag != "" {
+				d.SetRemoteSeq(s.earlySeq) // the NOTIFYs so far are the dialog's (RFC 3261 §12.2.2)
+			}
 			s.dlg = d
 		} else {
 			// No usable dialog (a 2xx without Contact): refreshes start
@@ -484,14 +551,17 @@ func (s *subscription) established(req, resp *sipmsg.Message, asked time.Duratio
 			s.callID, s.early = "", nil
 		}
 	}
+	if asked > 0 && s.dlg != nil && req.CallID() == s.dlg.ID.CallID {
+		// Counted from when req left (the notifier's count began later),
+		// unless a NOTIFY since then said it ends sooner.
+		end := m.at.Add(granted)
+		if s.expiry.Equal(m.expiry) || end.Before(s.expiry) {
+			s.expiry = end
+		}
+		s.failing = false
+	}
 	s.startTimerN(req, resp, asked, m)
 	s.mu.Unlock()
-	granted := asked
-	if v := resp.Get("Expires"); v != "" {
-		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil && time.Duration(n)*time.Second < asked {
-			granted = time.Duration(n) * time.Second
-		}
-	}
 	return granted
 }
 
@@ -520,7 +590,7 @@ func (s *subscription) reset() {
 // resetLocked is reset with s.mu held.
 func (s *subscription) resetLocked() {
 	s.dlg, s.callID, s.early, s.earlyTag, s.earlyRoutes, s.earlySeq = nil, "", nil, "", nil, 0
-	s.noNotify = time.Time{}
+	s.noNotify, s.expiry, s.failing = time.Time{}, time.Time{}, false
 }
 
 // unsubscribe removes the subscription (Expires: 0), best effort.
@@ -587,7 +657,7 @@ func (s *subscription) admit(req *sipmsg.Message) int {
 		}
 	case s.earlyTag != "" && from.Tag() != s.earlyTag:
 		return 481
-	case s.earlySeq != 0 && cseq.Seq <= s.earlySeq:
+	case s.earlyTag != "" && cseq.Seq <= s.earlySeq:
 		return 500
 	default:
 		if s.earlyTag == "" {
