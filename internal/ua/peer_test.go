@@ -119,6 +119,25 @@ func isReq(method string) func(*sipmsg.Message) bool {
 	return func(m *sipmsg.Message) bool { return m.IsRequest() && m.Method == method }
 }
 
+// isNewReq is isReq for a test that must not take a retransmission for
+// the next request: on a loaded machine a request can be sent again
+// (Timer A or E) before the test answers it, and the copy waits in the
+// peer's queue. It accepts each request (top Via branch) once.
+func isNewReq(method string) func(*sipmsg.Message) bool {
+	seen := make(map[string]bool)
+	return func(m *sipmsg.Message) bool {
+		if !m.IsRequest() || m.Method != method {
+			return false
+		}
+		v, _ := m.Via()
+		if seen[v.Branch()] {
+			return false
+		}
+		seen[v.Branch()] = true
+		return true
+	}
+}
+
 func isResp(code int, method string) func(*sipmsg.Message) bool {
 	return func(m *sipmsg.Message) bool {
 		cs, _ := m.CSeq()

@@ -23,7 +23,7 @@ func TestPublish(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	isPub := isReq("PUBLISH")
+	isPub := isNewReq("PUBLISH")
 	doc := func(note string) pidf.Presence {
 		return pidf.Presence{Entity: "sip:test@127.0.0.1", Tuples: []pidf.Tuple{{ID: "t", Open: true, Notes: []string{note}}}}
 	}

@@ -13,8 +13,9 @@ import (
 // TestCallsLeaveNoResidue: hundreds of calls between two UAs, answered
 // and hung up from either side (over TCP also rejected, and cancelled
 // while ringing), leave nothing behind once the protocol timers have run
-// out (T1 = 5 ms and T4 = 50 ms: Timers H, J, L and M end after 64*T1, K
-// after T4). After a first batch, which lets maps, logs and read buffers
+// out (T1 = 20 ms and T4 = 50 ms: Timers H, J, L and M end after 64*T1, K
+// after T4; with T1 = 5 ms, Timer B, 64*T1, expired before a loaded
+// machine's callee answered). After a first batch, which lets maps, logs and read buffers
 // grow to what this traffic needs, a second batch must leave no call and
 // no transaction listed, the goroutines as they were and the live heap
 // within 32 KiB of where it was: a leak of 160 bytes a call, less than
@@ -32,7 +33,7 @@ func callsLeaveNoResidue(t *testing.T, proto transport.Protocol) {
 	reject := make(chan bool, 1) // what b does with the next call
 	b := newUA(t, func(c *Config) {
 		c.Transport = proto
-		c.T1, c.T4 = 5*time.Millisecond, 50*time.Millisecond
+		c.T1, c.T4 = 20*time.Millisecond, 50*time.Millisecond
 		c.OnIncoming = func(call *Call) {
 			go func() { // OnIncoming returns promptly
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -48,7 +49,7 @@ func callsLeaveNoResidue(t *testing.T, proto transport.Protocol) {
 			}()
 		}
 	})
-	a := newUA(t, func(c *Config) { c.Transport, c.T1, c.T4 = proto, 5*time.Millisecond, 50*time.Millisecond })
+	a := newUA(t, func(c *Config) { c.Transport, c.T1, c.T4 = proto, 20*time.Millisecond, 50*time.Millisecond })
 	target := sipAddr(b, proto)
 	kinds := 5 // answered (three), rejected, cancelled
 	if proto == transport.UDP {

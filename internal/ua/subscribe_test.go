@@ -25,7 +25,7 @@ func TestSubscriptionRouting(t *testing.T) {
 		c.MWI = true
 		c.OnVoicemail = func(s mwi.Summary) { got <- s }
 	})
-	isSub := isReq("SUBSCRIBE")
+	isSub := isNewReq("SUBSCRIBE")
 	route := fmt.Sprintf("<sip:127.0.0.1:%d;lr>", proxy.port)
 	ok := func(from *peer, pm peerMsg, tag, contact string, extra ...string) {
 		r := sipmsg.NewResponse(pm.m, 200, "")
