@@ -15,24 +15,11 @@ import (
 // identity go no further than a trusted party: we got it, so we are one,
 // and the application is told, not refused.
 
-// Party is who the other end of a call is.
+// Party is who the other end of a call is; the fields are those of
+// xphone.Party, which documents them.
 type Party struct {
-	// Name is the display name, unquoted, or "".
-	Name string
-	// URI is the party's URI ("sip:+15551230000@trunk.example.com",
-	// "tel:+15551230000").
-	URI string
-	// Number is the user part of a SIP URI, or the number of a tel URI,
-	// unescaped and without its parameters; "" when there is none.
-	Number string
-	// Asserted is set when the identity came from P-Asserted-Identity or
-	// Remote-Party-ID: a server vouches for it.
-	Asserted bool
-	// Private is set when the peer asked that the identity be kept from
-	// others: Privacy id, header or user (RFC 3323, RFC 3325), a
-	// Remote-Party-ID privacy other than off, or an anonymous From (RFC
-	// 3323 §4.1.1.3).
-	Private bool
+	Name, URI, Number string
+	Asserted, Private bool
 }
 
 // identify returns who m says the other end of a call is: m is an
