@@ -286,7 +286,7 @@ func runAnswer(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	for {
 		select {
 		case call := <-calls:
-			c.status("incoming call from %s", call.From())
+			c.status("incoming call from %s", caller(call))
 			actx, cancel := context.WithTimeout(ctx, o.timeout)
 			aerr := call.Accept(actx)
 			cancel()
@@ -306,6 +306,23 @@ func runAnswer(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 			return c.finish(exitCall, errors.New("interrupted before a call arrived"))
 		}
 	}
+}
+
+// caller names who is calling: the party's name and number when a server
+// vouches for them (P-Asserted-Identity), marked so when the caller asked
+// for privacy, and the From URI.
+func caller(call xphone.Call) string {
+	p := call.RemoteParty()
+	who := call.From()
+	if p.Asserted {
+		who = fmt.Sprintf("%q <%s> (asserted; From %s)", p.Name, p.URI, call.From())
+	} else if p.Name != "" {
+		who = fmt.Sprintf("%q <%s>", p.Name, call.From())
+	}
+	if p.Private {
+		who += " (private: do not pass on)"
+	}
+	return who
 }
 
 func errOK(err error) string {

@@ -100,7 +100,7 @@ func (s *shell) current() xphone.Call {
 func (s *shell) incoming(call xphone.Call) {
 	if s.current() != nil {
 		call.Reject(context.Background(), 486, "") //nolint:errcheck // one call at a time
-		s.status("rejected a second call from %s: busy", call.From())
+		s.status("rejected a second call from %s: busy", caller(call))
 		return
 	}
 	s.mu.Lock()
@@ -108,11 +108,11 @@ func (s *shell) incoming(call xphone.Call) {
 	s.mu.Unlock()
 	s.watch(call)
 	if s.o.autoAnswer {
-		s.status("incoming call from %s: answering", call.From())
+		s.status("incoming call from %s: answering", caller(call))
 		go s.accept(call)
 		return
 	}
-	s.status("incoming call from %s: type 'answer' or 'reject'", call.From())
+	s.status("incoming call from %s: type 'answer' or 'reject'", caller(call))
 }
 
 func (s *shell) watch(call xphone.Call) {

@@ -458,3 +458,25 @@ func TestRegisterMWI(t *testing.T) {
 		t.Errorf("exit status: got %d, want %d\n%s", code, exitOK, stderr.String())
 	}
 }
+
+// caller names the party as the status line shows it.
+func TestCaller(t *testing.T) {
+	for _, tt := range []struct {
+		party xphone.Party
+		want  string
+	}{
+		{xphone.Party{URI: "sip:alice@example.com"}, "sip:alice@example.com"},
+		{xphone.Party{Name: "Alice", URI: "sip:alice@example.com"}, `"Alice" <sip:alice@example.com>`},
+		{xphone.Party{Name: "Desk 1001", URI: "sip:+15550001001@pbx", Number: "+15550001001", Asserted: true},
+			`"Desk 1001" <sip:+15550001001@pbx> (asserted; From sip:alice@example.com)`},
+		{xphone.Party{URI: "sip:anonymous@anonymous.invalid", Private: true},
+			"sip:alice@example.com (private: do not pass on)"},
+	} {
+		c := phonetest.NewMockCall()
+		c.SetFrom("sip:alice@example.com")
+		c.SetRemoteParty(tt.party)
+		if got := caller(c); got != tt.want {
+			t.Errorf("%+v: got %s, want %s", tt.party, got, tt.want)
+		}
+	}
+}
