@@ -79,7 +79,9 @@ func (u *UA) tlNewTag() string {
 
 // Registered reports whether the registrar holds our binding.
 func (u *UA) Registered() bool {
+	u.mu.Lock()
 	r := u.reg
+	u.mu.Unlock()
 	if r == nil {
 		return false
 	}

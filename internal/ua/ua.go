@@ -347,12 +347,16 @@ func (u *UA) Connect(ctx context.Context) error {
 	u.mu.Lock()
 	u.stop, u.life = stop, loopCtx
 	u.mu.Unlock()
+	var reg *registration
 	if u.Registering() {
-		u.reg = newRegistration(u)
-		err := u.reg.register(ctx, u.cfg.RegisterExpiry)
+		reg = newRegistration(u)
+		u.mu.Lock()
+		u.reg = reg
+		u.mu.Unlock()
+		err := reg.register(ctx, u.cfg.RegisterExpiry)
 		// Each other SRV target once (RFC 3263 §4.3).
 		for tried := 1; err != nil && failoverable(err) && tried < len(u.located.srvs) && u.failover(ctx); tried++ {
-			err = u.reg.register(ctx, u.cfg.RegisterExpiry)
+			err = reg.register(ctx, u.cfg.RegisterExpiry)
 		}
 		if err != nil {
 			stop()
@@ -364,8 +368,8 @@ func (u *UA) Connect(ctx context.Context) error {
 	u.loopDone = make(chan struct{})
 	done := u.loopDone
 	u.mu.Unlock()
-	if u.reg != nil {
-		u.reg.connected()
+	if reg != nil {
+		reg.connected()
 	}
 	go func() {
 		defer close(done)
@@ -420,9 +424,12 @@ func (u *UA) Disconnect(ctx context.Context) error {
 		<-pub.done
 		pub.unpublish(ctx)
 	}
-	if u.reg != nil {
-		u.reg.unregister(ctx)
-		u.reg = nil
+	u.mu.Lock()
+	reg := u.reg
+	u.reg = nil
+	u.mu.Unlock()
+	if reg != nil {
+		reg.unregister(ctx)
 	}
 	u.mu.Lock()
 	tm, tl := u.tm, u.tl
@@ -566,14 +573,17 @@ func (u *UA) ownsSentBy(host string, port int) bool {
 
 // onConnClosed re-registers when the connection to the registrar dies.
 func (u *UA) onConnClosed(remote transport.Addr, err error) {
+	var reg *registration // a transport goroutine: Disconnect may clear u.reg
 	u.mu.Lock()
-	isServer := u.connected && remote.AddrPort == u.server.AddrPort
+	if u.connected && remote.AddrPort == u.server.AddrPort {
+		reg = u.reg
+	}
 	u.mu.Unlock()
-	if isServer && u.reg != nil {
+	if reg != nil {
 		u.log.Debug("ua: registrar connection closed", "err", err)
-		u.reg.abort()
+		reg.abort()
 		select {
-		case u.reg.kick <- struct{}{}:
+		case reg.kick <- struct{}{}:
 		default:
 		}
 	}
