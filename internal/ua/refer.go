@@ -26,6 +26,11 @@ const DefaultTransferTimeout = 60 * time.Second
 type referState struct {
 	ch     chan sipfrag
 	target string // the Refer-To URI
+	// seq is our REFER's CSeq number once its 2xx arrived, the id its
+	// NOTIFYs may carry (RFC 3515 §2.4.6); succeeded is set when one
+	// reported a 2xx. Both are guarded by the call's mu.
+	seq       uint32
+	succeeded bool
 }
 
 // TransferEvent is one step of a blind transfer on a call: the status of
@@ -113,6 +118,11 @@ func (c *Call) sendRefer(ctx context.Context, uri sipmsg.URI, shown string, done
 		return fmt.Errorf("%w: REFER refused: %w", ErrTransferFailed,
 			statusError(resp))
 	}
+	if cs, err := resp.CSeq(); err == nil {
+		c.mu.Lock()
+		rs.seq = cs.Seq
+		c.mu.Unlock()
+	}
 	for {
 		select {
 		case f := <-rs.ch:
@@ -129,7 +139,12 @@ func (c *Call) sendRefer(ctx context.Context, uri sipmsg.URI, shown string, done
 				return fmt.Errorf("%w: subscription ended without a final status", ErrTransferFailed)
 			}
 		case <-c.done:
-			if c.Reason() == EndTransferred {
+			// Ended as transferred by the transferee's BYE after its 2xx
+			// NOTIFY; not by a transfer of the peer's own crossing REFER.
+			c.mu.Lock()
+			ok := rs.succeeded
+			c.mu.Unlock()
+			if ok && c.Reason() == EndTransferred {
 				if done != nil {
 					done()
 				}
@@ -162,10 +177,13 @@ func (c *Call) handleNotify(tx *transaction.ServerTx) {
 	}
 	c.mu.Lock()
 	rs := c.refer
+	if rs != nil && !referID(ev, rs.seq) {
+		rs = nil // the NOTIFY of another REFER (RFC 3515 §2.4.6)
+	}
 	if rs != nil && f.code >= 200 && f.code < 300 {
 		// The transferee may hang up as soon as this is answered: its BYE
 		// then ends the call as transferred.
-		c.transferred = true
+		c.transferred, rs.succeeded = true, true
 	}
 	cb := c.onTransfer
 	c.mu.Unlock()
@@ -190,6 +208,18 @@ func (c *Call) handleNotify(tx *transaction.ServerTx) {
 	case rs.ch <- f:
 	default: // provisional statuses may be dropped
 	}
+}
+
+// referID reports whether a refer NOTIFY's Event id names our REFER of
+// CSeq seq (RFC 3515 §2.4.6: the id is the REFER's CSeq number; one
+// without an id is the first REFER's subscription, ours as we send one at
+// a time). Before the REFER's 2xx, seq is 0 and any id is taken.
+func referID(ev sipmsg.Event, seq uint32) bool {
+	if ev.ID == "" || seq == 0 {
+		return true
+	}
+	n, err := strconv.ParseUint(ev.ID, 10, 32)
+	return err == nil && uint32(n) == seq
 }
 
 // parseSipfrag reads the status line of a message/sipfrag body ("SIP/2.0
