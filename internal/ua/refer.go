@@ -31,6 +31,25 @@ type referState struct {
 	// reported a 2xx. Both are guarded by the call's mu.
 	seq       uint32
 	succeeded bool
+	done      chan struct{} // closed when the transfer stops waiting
+}
+
+// report hands f to the waiting transfer: a final status (or the end of
+// the subscription) waits for room, unless the transfer has stopped
+// waiting (a peer may send any number of finals; the reader must not
+// block on them); a provisional one is dropped when there is no room.
+func (rs *referState) report(f sipfrag) {
+	if f.code >= 200 || f.terminated {
+		select {
+		case rs.ch <- f:
+		case <-rs.done:
+		}
+		return
+	}
+	select {
+	case rs.ch <- f:
+	default:
+	}
 }
 
 // TransferEvent is one step of a blind transfer on a call: the status of
@@ -85,7 +104,7 @@ func (c *Call) BlindTransfer(ctx context.Context, target string) error {
 // BlindTransfer); shown is the target reported in TransferEvents. On a 2xx
 // outcome done, if set, runs before the call is hung up.
 func (c *Call) sendRefer(ctx context.Context, uri sipmsg.URI, shown string, done func()) error {
-	rs := &referState{ch: make(chan sipfrag, 16), target: shown}
+	rs := &referState{ch: make(chan sipfrag, 16), target: shown, done: make(chan struct{})}
 	c.mu.Lock()
 	if c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) || c.refer != nil {
 		c.mu.Unlock()
@@ -98,6 +117,7 @@ func (c *Call) sendRefer(ctx context.Context, uri sipmsg.URI, shown string, done
 		c.mu.Lock()
 		c.refer = nil
 		c.mu.Unlock()
+		close(rs.done)
 	}()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -200,14 +220,7 @@ func (c *Call) handleNotify(tx *transaction.ServerTx) {
 			c.events.tryDo(func() { cb(ev) }) // the peer's NOTIFYs: bounded
 		}
 	}
-	if f.code >= 200 || f.terminated {
-		rs.ch <- f // at most one final per REFER: the buffer has room
-		return
-	}
-	select {
-	case rs.ch <- f:
-	default: // provisional statuses may be dropped
-	}
+	rs.report(f)
 }
 
 // referID reports whether a refer NOTIFY's Event id names our REFER of

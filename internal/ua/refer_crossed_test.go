@@ -92,3 +92,28 @@ func TestReferID(t *testing.T) {
 		}
 	}
 }
+
+// TestReferReportNeverBlocks: the transport's reader hands the
+// transferee's NOTIFYs to the waiting transfer; a peer that sends more
+// final statuses than there is room for must not block it once the
+// transfer has stopped waiting, and provisional ones never do.
+func TestReferReportNeverBlocks(t *testing.T) {
+	rs := &referState{ch: make(chan sipfrag, 2), done: make(chan struct{})}
+	rs.report(sipfrag{code: 180})
+	rs.report(sipfrag{code: 486})
+	rs.report(sipfrag{code: 183}) // full: dropped
+	reported := make(chan struct{})
+	go func() {
+		rs.report(sipfrag{code: 200}) // waits for room or for the end
+		close(reported)
+	}()
+	close(rs.done) // sendRefer returned
+	select {
+	case <-reported:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a final status blocked after the transfer stopped waiting")
+	}
+	if got := []int{(<-rs.ch).code, (<-rs.ch).code}; got[0] != 180 || got[1] != 486 {
+		t.Errorf("queued: got %v, want [180 486]", got)
+	}
+}
