@@ -253,7 +253,7 @@ type UA struct {
 	order      []*Call
 	nextID     uint64
 	reg        *registration
-	subs       []*subscription // subscribe.go
+	subs       []*subscription // subscribe.go; never changed in place (read outside mu)
 	pub        *publication    // our presence (publish.go); nil until Publish
 	stop       context.CancelFunc
 	life       context.Context // canceled by stop: work that must end with Disconnect

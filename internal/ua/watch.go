@@ -144,7 +144,9 @@ func (w *Watcher) Stop(ctx context.Context) {
 	u.mu.Lock()
 	i := slices.Index(u.subs, w.s)
 	if i >= 0 {
-		u.subs = slices.Delete(u.subs, i, i+1)
+		// A new list, not slices.Delete: findSubscription walks the old
+		// one outside the lock.
+		u.subs = slices.Concat(u.subs[:i], u.subs[i+1:])
 	}
 	u.mu.Unlock()
 	if i >= 0 {

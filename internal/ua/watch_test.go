@@ -162,3 +162,56 @@ func TestWatchPresence(t *testing.T) {
 	go w.Stop(context.Background())
 	p.respond(p.next("unsubscribe", func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" }), 200, tag, "")
 }
+
+// TestWatcherStopDuringNotify: Stop removes its subscription from the UA
+// while the transport's reader looks up another one for a NOTIFY. Stop
+// once shifted the shared list in place (slices.Delete, which also zeroes
+// the freed slot), so the lookup, which walks the list outside the UA's
+// lock, could read a moved or nil entry: a data race, and in CI a nil
+// dereference on the reader. Every NOTIFY to the watcher that stays must
+// be answered 200 while the others stop.
+func TestWatcherStopDuringNotify(t *testing.T) {
+	const n = 16
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.Host, c.Port, c.RegisterExpiry = "127.0.0.1", p.port, -1 })
+	ws := make([]*Watcher, n)
+	var last peerMsg
+	tag := token()
+	subscribed := isNewReq("SUBSCRIBE")
+	for i := range ws {
+		w, err := u.Watch(fmt.Sprintf("%d", 2000+i), func(dialoginfo.Info) {})
+		if err != nil {
+			t.Fatalf("Watch: %v", err)
+		}
+		ws[i] = w
+		last = p.next("SUBSCRIBE", subscribed)
+		p.respond(last, 200, tag, "", "Expires", "3600")
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel() // Stop takes the subscription out at once and does not wait
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for _, w := range ws[:n-1] {
+			w.Stop(gone)
+		}
+	}()
+	for seq := 1; seq <= 2*n; seq++ {
+		m := p.mwiNotify(last.m, tag, seq, "active;expires=3600", "")
+		m.Set("Event", "dialog")
+		m.Add("Content-Type", dialoginfo.ContentType)
+		m.Body = []byte(dialogDoc(t, seq-1, true))
+		p.send(m, last.from)
+		if r := p.next("answer to NOTIFY", isRespTo(m)).m; r.StatusCode != 200 {
+			t.Fatalf("NOTIFY %d to the watcher that stays: got %d, want 200", seq, r.StatusCode)
+		}
+	}
+	<-stopped
+	stopped = make(chan struct{})
+	go func() { ws[n-1].Stop(context.Background()); close(stopped) }()
+	un := p.next("unsubscribe", func(m *sipmsg.Message) bool {
+		return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" && m.CallID() == last.m.CallID()
+	})
+	p.respond(un, 200, tag, "", "Expires", "0")
+	<-stopped
+}
