@@ -615,7 +615,9 @@ func (c *Call) Resume(ctx context.Context) error {
 
 func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) error {
 	c.mu.Lock()
-	if c.reinviting || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
+	// Not while the peer's offer is being answered either (RFC 3261
+	// §14.1): answerOffer, on the transport's reader, uses c.sdp then.
+	if c.reinviting || c.upd.answering || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
 		c.mu.Unlock()
 		return ErrInvalidState
 	}

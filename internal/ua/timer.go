@@ -193,7 +193,9 @@ func (c *Call) refresh(ctx context.Context) error {
 		}
 	}
 	c.mu.Lock()
-	if c.reinviting || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
+	// Not while the peer's offer is being answered (c.sdp is in use);
+	// that transaction's 2xx refreshes the session anyway.
+	if c.reinviting || c.upd.answering || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
 		c.mu.Unlock()
 		return ErrInvalidState
 	}

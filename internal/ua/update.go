@@ -123,6 +123,9 @@ func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 		c.upd.answering = false
 		c.mu.Unlock()
 	}()
+	if c.u.testAnswering != nil {
+		c.u.testAnswering(c)
+	}
 	// SRTP rekey (RFC 4568 §7.1.4): every answer to a re-offer carries a
 	// new key of ours, as every offer does (sendReinvite), so the fresh
 	// SRTP context media.Update builds never reuses a key with a reset

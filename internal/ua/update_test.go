@@ -809,3 +809,83 @@ func (p *peer) holdMovedTo(ctx context.Context, c *Call, moved *peer, rtpPort in
 	p.send(ok, reinv.from)
 	return held
 }
+
+// TestHoldWhileAnsweringOffer: Hold while the transport's reader answers
+// the peer's offer (an UPDATE here) must not use the call's SDP session at
+// the same time: Hold once checked only for a re-INVITE of its own, so it
+// set the direction and built its offer while answerOffer built the answer
+// from the same sdp.Session (not safe for concurrent use), a data race. An
+// INVITE transaction in progress either way holds a re-INVITE off (RFC
+// 3261 §14.1): Hold fails with ErrInvalidState and the answer is sent.
+func TestHoldWhileAnsweringOffer(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	answering, release := make(chan struct{}), make(chan struct{})
+	u.testAnswering = func(*Call) {
+		close(answering)
+		<-release
+	}
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	c := recvCall(t, calls)
+	waitState(t, c, StateActive)
+	d := &dlgPeer{peer: p, c: c, ua: ok.from, from: inv.Get("From"), to: ok.m.Get("To"),
+		callID: inv.CallID(), target: mustURI(t, ok.m.Get("Contact")), seq: 1}
+	d.send(d.request("UPDATE", sdpWith("sendrecv", "PCMU")), d.ua)
+	select {
+	case <-answering:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the UPDATE's offer was not answered")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	held := make(chan error, 1)
+	go func() { held <- c.Hold(ctx) }()
+	// The re-INVITE Hold sends, if it does, is watched for without a
+	// timer firing: the race detector takes a timer run on the same P as
+	// one of Hold's for an order between Hold and the answer.
+	invited, stop := make(chan peerMsg, 1), make(chan struct{})
+	go func() {
+		for {
+			select {
+			case pm := <-p.in:
+				if pm.m.IsRequest() && pm.m.Method == "INVITE" {
+					invited <- pm
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var err error
+	var reinv peerMsg
+	select {
+	case err = <-held:
+	case reinv = <-invited:
+		// Hold went on with a re-INVITE, having used the session.
+		// Nothing orders that before the answer's use of it, now.
+	case <-time.After(10 * time.Second):
+		t.Fatal("Hold neither returned nor sent a re-INVITE")
+	}
+	close(stop)
+	close(release)
+	if reinv.m != nil {
+		d.respond(reinv, 200, "", holdAnswer())
+		err = <-held
+	}
+	if !errors.Is(err, ErrInvalidState) {
+		t.Errorf("Hold while the peer's offer is answered: got %v, want ErrInvalidState", err)
+	}
+	resp := d.next("final response to the UPDATE", func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode >= 200 && m.Get("CSeq") == "2 UPDATE"
+	}).m
+	if resp.StatusCode != 200 {
+		t.Errorf("UPDATE: got %d, want 200", resp.StatusCode)
+	}
+	d.hangupFrom(c)
+}
