@@ -102,6 +102,22 @@ func checkTone(t *testing.T, pcm []int16, rate int, freq float64) {
 	}
 }
 
+// waitTone reads windows of 20 frames from s until the second half of one
+// carries the tone, and fails the test after tries windows. It is for a
+// tone that starts (or comes back) while frames flow: on a loaded machine
+// a window can hold a late packet's concealment and still be right.
+func waitTone(t *testing.T, s *Session, freq float64, tries int) {
+	t.Helper()
+	var err error
+	for range tries {
+		pcm := collect(t, s, 20)
+		if err = audiotest.CheckTone(pcm[len(pcm)/2:], s.SampleRate(), freq, 15); err == nil {
+			return
+		}
+	}
+	t.Errorf("no window of %d carried the tone at %v Hz; the last: %v", tries, freq, err)
+}
+
 // waitEvent waits for a value on ch.
 func waitEvent[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
