@@ -556,8 +556,10 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		c.u.respond(tx, 481, "")
 		return
 	}
-	if c.offerPendingLocked() { // update.go
-		// Glare: our own re-INVITE is pending (RFC 3261 §14.2).
+	// Glare: our own re-INVITE is pending (RFC 3261 §14.2), or our
+	// INVITE's 2xx is still being taken on Dial's goroutine (answer),
+	// which applies its SDP answer to c.sdp: answerOffer must not use it.
+	if c.offerPendingLocked() || (c.outbound && c.state != StateActive && c.state != StateOnHold) { // update.go
 		c.mu.Unlock()
 		c.u.respond(tx, 491, "")
 		return

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -888,4 +890,122 @@ func TestHoldWhileAnsweringOffer(t *testing.T) {
 		t.Errorf("UPDATE: got %d, want 200", resp.StatusCode)
 	}
 	d.hangupFrom(c)
+}
+
+// TestReinviteWhileTakingAnswer: a re-INVITE with an offer that comes
+// while Dial's goroutine takes the 2xx of our INVITE (its dialog is made,
+// its SDP answer not yet applied: a peer that re-INVITEs as soon as it
+// has our ACK) once went on to answerOffer on the transport's reader,
+// which used the call's sdp.Session while Dial's goroutine applied the
+// answer to it: a data race. Our INVITE's offer is outstanding until the
+// answer is taken, so the re-INVITE gets 491 (RFC 3261 §14.2).
+func TestReinviteWhileTakingAnswer(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	acking, goAck := make(chan struct{}), make(chan struct{})
+	var once bool
+	u.testAcking = func(*Call) {
+		if !once { // the ACK of the INVITE's 2xx only; Dial's goroutine
+			once = true
+			close(acking)
+			<-goAck
+		}
+	}
+	answering, release := make(chan struct{}), make(chan struct{})
+	u.testAnswering = func(*Call) {
+		close(answering)
+		<-release
+	}
+	var freeAck, freeAnswer sync.Once
+	t.Cleanup(func() { // before Disconnect, should the test fail half way
+		freeAck.Do(func() { close(goAck) })
+		freeAnswer.Do(func() { close(release) })
+	})
+	// Dial's goroutine says it took the answer by a datagram from one
+	// socket to another: nothing the race detector sees as an order,
+	// unlike a channel (or one socket, whose fd lock is an atomic).
+	var sig [2]*net.UDPConn
+	for i := range sig {
+		var err error
+		if sig[i], err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sig[i].Close() })
+	}
+	taken := make(chan struct{}, 1)
+	go func() {
+		var b [1]byte
+		if _, _, err := sig[1].ReadFromUDPAddrPort(b[:]); err == nil {
+			taken <- struct{}{}
+		}
+	}()
+	u.testAcked = func(*Call, context.Context) {
+		sig[0].WriteToUDPAddrPort([]byte{1}, sig[1].LocalAddr().(*net.UDPAddr).AddrPort()) //nolint:errcheck // the test fails without it
+	}
+	sink := newRTPSink(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	ok := p.respond(inv, 200, token(), peerSDP(sink.port, "PCMU"))
+	select {
+	case <-acking:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the 2xx was not taken")
+	}
+	d := &dlgPeer{peer: p, ua: inv.from, from: ok.Get("To"), to: inv.m.Get("From"),
+		callID: inv.m.CallID(), target: mustURI(t, inv.m.Get("Contact")), seq: 100}
+	reinv := d.request("INVITE", sdpWith("sendrecv", "PCMU"))
+	d.send(reinv, d.ua)
+	// Its answer is watched for without a timer firing (see
+	// TestHoldWhileAnsweringOffer).
+	answered, stop := make(chan *sipmsg.Message, 1), make(chan struct{})
+	go func() {
+		for {
+			select {
+			case pm := <-p.in:
+				if !pm.m.IsRequest() && pm.m.StatusCode >= 200 && pm.m.Get("CSeq") == "101 INVITE" {
+					answered <- pm.m
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var resp *sipmsg.Message
+	select {
+	case resp = <-answered:
+		freeAck.Do(func() { close(goAck) })
+	case <-answering:
+		// Dial's goroutine takes the answer while answerOffer waits.
+		// Nothing orders that before the answer answerOffer builds now.
+		freeAck.Do(func() { close(goAck) })
+		select {
+		case <-taken:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Dial's goroutine did not take the 2xx's answer")
+		}
+		freeAnswer.Do(func() { close(release) })
+		select {
+		case resp = <-answered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the re-INVITE was not answered")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the re-INVITE was neither answered nor taken")
+	}
+	close(stop)
+	if resp.StatusCode != 491 {
+		t.Errorf("re-INVITE while the 2xx is taken: got %d, want 491", resp.StatusCode)
+	}
+	if resp.StatusCode == 200 {
+		d.send(d.inviteAck(resp), d.ua)
+	}
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	d.hangupFrom(r.c)
 }
