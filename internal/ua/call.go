@@ -590,7 +590,23 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 			return
 		}
 	} else {
+		// Our offer comes from c.sdp: under the answering flag, as in
+		// answerOffer, so that no Hold or refresh uses it meanwhile.
+		c.mu.Lock()
+		busy := c.offerPendingLocked() || c.upd.answering
+		c.upd.answering = c.upd.answering || !busy
+		c.mu.Unlock()
+		if busy {
+			c.u.respond(tx, 491, "")
+			return
+		}
+		if c.u.testAnswering != nil {
+			c.u.testAnswering(c)
+		}
 		off, err := c.sdp.Offer()
+		c.mu.Lock()
+		c.upd.answering = false
+		c.mu.Unlock()
 		if err != nil {
 			c.u.respond(tx, 500, "")
 			return

@@ -272,7 +272,7 @@ type UA struct {
 	testUpdateWaits func()                       // tests: an UPDATE waits for Accept to finish
 	testAcking      func(*Call)                  // tests: runs as an ACK of a 2xx is about to go out
 	testInviteDone  func(*Call)                  // tests: runs when the goroutine of an outbound INVITE returns
-	testAnswering   func(*Call)                  // tests: runs in answerOffer once it holds the answering flag
+	testAnswering   func(*Call)                  // tests: runs once answerOffer (or an offer for a re-INVITE) holds the answering flag
 }
 
 // New returns a UA for cfg. It does no I/O.

@@ -819,8 +819,19 @@ func (p *peer) holdMovedTo(ctx context.Context, c *Call, moved *peer, rtpPort in
 // from the same sdp.Session (not safe for concurrent use), a data race. An
 // INVITE transaction in progress either way holds a re-INVITE off (RFC
 // 3261 §14.1): Hold fails with ErrInvalidState and the answer is sent.
+// Likewise while our offer for a re-INVITE without one is built.
 func TestHoldWhileAnsweringOffer(t *testing.T) {
 	t.Parallel()
+	// An UPDATE with an offer, and a re-INVITE without one: we offer.
+	for _, method := range []string{"UPDATE", "INVITE"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			holdWhileAnswering(t, method)
+		})
+	}
+}
+
+func holdWhileAnswering(t *testing.T, method string) {
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 	answering, release := make(chan struct{}), make(chan struct{})
@@ -837,11 +848,15 @@ func TestHoldWhileAnsweringOffer(t *testing.T) {
 	waitState(t, c, StateActive)
 	d := &dlgPeer{peer: p, c: c, ua: ok.from, from: inv.Get("From"), to: ok.m.Get("To"),
 		callID: inv.CallID(), target: mustURI(t, ok.m.Get("Contact")), seq: 1}
-	d.send(d.request("UPDATE", sdpWith("sendrecv", "PCMU")), d.ua)
+	offer := sdpWith("sendrecv", "PCMU")
+	if method == "INVITE" {
+		offer = ""
+	}
+	d.send(d.request(method, offer), d.ua)
 	select {
 	case <-answering:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the UPDATE's offer was not answered")
+		t.Fatalf("the %s was not answered", method)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -883,11 +898,14 @@ func TestHoldWhileAnsweringOffer(t *testing.T) {
 	if !errors.Is(err, ErrInvalidState) {
 		t.Errorf("Hold while the peer's offer is answered: got %v, want ErrInvalidState", err)
 	}
-	resp := d.next("final response to the UPDATE", func(m *sipmsg.Message) bool {
-		return !m.IsRequest() && m.StatusCode >= 200 && m.Get("CSeq") == "2 UPDATE"
+	resp := d.next("final response to the "+method, func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode >= 200 && m.Get("CSeq") == "2 "+method
 	}).m
 	if resp.StatusCode != 200 {
-		t.Errorf("UPDATE: got %d, want 200", resp.StatusCode)
+		t.Errorf("%s: got %d, want 200", method, resp.StatusCode)
+	}
+	if method == "INVITE" {
+		d.send(d.inviteAck(resp), d.ua)
 	}
 	d.hangupFrom(c)
 }
