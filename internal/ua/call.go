@@ -634,8 +634,10 @@ func (c *Call) Resume(ctx context.Context) error {
 func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) error {
 	c.mu.Lock()
 	// Not while the peer's offer is being answered either (RFC 3261
-	// §14.1): answerOffer, on the transport's reader, uses c.sdp then.
-	if c.reinviting || c.upd.answering || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
+	// §14.1): answerOffer, on the transport's reader, uses c.sdp then;
+	// nor while our offer in the 2xx awaits the ACK's answer (handleAck).
+	lateAnswer := !c.outbound && c.uas != nil && c.uas.lateOffer && !c.acked
+	if c.reinviting || c.upd.answering || lateAnswer || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
 		c.mu.Unlock()
 		return ErrInvalidState
 	}

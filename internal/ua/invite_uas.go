@@ -331,8 +331,15 @@ func (c *Call) handleAck(ack *sipmsg.Message) {
 		c.retrans.Stop()
 	}
 	st := c.uas
+	// The answer to our offer goes into c.sdp under the answering flag,
+	// so that no Hold or refresh uses it meanwhile (reinvite).
+	taking := st.lateOffer && len(ack.Body) > 0
+	c.upd.answering = c.upd.answering || taking
 	c.mu.Unlock()
-	if st.lateOffer && len(ack.Body) > 0 {
+	if taking {
+		if c.u.testAnswering != nil {
+			c.u.testAnswering(c)
+		}
 		if n, ok := c.processAnswer(ack); ok {
 			if err := c.startMedia(n, false); err != nil {
 				c.u.log.Warn("ua: media start", "err", err)
@@ -340,6 +347,9 @@ func (c *Call) handleAck(ack *sipmsg.Message) {
 		} else {
 			go c.End(context.Background()) //nolint:errcheck // an unusable answer ends the call
 		}
+		c.mu.Lock()
+		c.upd.answering = false
+		c.mu.Unlock()
 	}
 }
 

@@ -819,11 +819,12 @@ func (p *peer) holdMovedTo(ctx context.Context, c *Call, moved *peer, rtpPort in
 // from the same sdp.Session (not safe for concurrent use), a data race. An
 // INVITE transaction in progress either way holds a re-INVITE off (RFC
 // 3261 §14.1): Hold fails with ErrInvalidState and the answer is sent.
-// Likewise while our offer for a re-INVITE without one is built.
+// Likewise while our offer for a re-INVITE without one is built, and
+// while the answer in the ACK to our offer in the 2xx is taken.
 func TestHoldWhileAnsweringOffer(t *testing.T) {
 	t.Parallel()
 	// An UPDATE with an offer, and a re-INVITE without one: we offer.
-	for _, method := range []string{"UPDATE", "INVITE"} {
+	for _, method := range []string{"UPDATE", "INVITE", "ACK"} {
 		t.Run(method, func(t *testing.T) {
 			t.Parallel()
 			holdWhileAnswering(t, method)
@@ -841,18 +842,24 @@ func holdWhileAnswering(t *testing.T, method string) {
 	}
 	p := newPeer(t)
 	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	answer := ""
+	if method == "ACK" { // a late offer: ours in the 2xx, the answer in the ACK
+		inv, answer = p.invite(uaURI(u), ""), peerSDP(40000, "PCMU")
+	}
 	p.send(inv, netipAddr(u))
 	ok := p.next("200", isResp(200, "INVITE"))
-	p.send(p.ack(inv, ok.m, ""), ok.from)
 	c := recvCall(t, calls)
 	waitState(t, c, StateActive)
+	p.send(p.ack(inv, ok.m, answer), ok.from)
 	d := &dlgPeer{peer: p, c: c, ua: ok.from, from: inv.Get("From"), to: ok.m.Get("To"),
 		callID: inv.CallID(), target: mustURI(t, ok.m.Get("Contact")), seq: 1}
 	offer := sdpWith("sendrecv", "PCMU")
 	if method == "INVITE" {
 		offer = ""
 	}
-	d.send(d.request(method, offer), d.ua)
+	if method != "ACK" {
+		d.send(d.request(method, offer), d.ua)
+	}
 	select {
 	case <-answering:
 	case <-time.After(10 * time.Second):
@@ -897,6 +904,10 @@ func holdWhileAnswering(t *testing.T, method string) {
 	}
 	if !errors.Is(err, ErrInvalidState) {
 		t.Errorf("Hold while the peer's offer is answered: got %v, want ErrInvalidState", err)
+	}
+	if method == "ACK" {
+		d.hangupFrom(c)
+		return
 	}
 	resp := d.next("final response to the "+method, func(m *sipmsg.Message) bool {
 		return !m.IsRequest() && m.StatusCode >= 200 && m.Get("CSeq") == "2 "+method
