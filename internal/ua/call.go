@@ -381,13 +381,14 @@ func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
 	c.mediaGen++
 	c.mu.Lock()
 	c.neg, c.hasNeg = n, true
-	warn := n.LocalCrypto != nil && c.proto != transport.TLS && !c.sdesWarned
+	proto := c.proto
+	warn := n.LocalCrypto != nil && proto != transport.TLS && !c.sdesWarned
 	if warn {
 		c.sdesWarned = true
 	}
 	c.mu.Unlock()
 	if warn {
-		c.u.log.Warn("ua: SRTP keys (SDES) were exchanged over unencrypted signaling; use TLS", "call", c.callID, "transport", lowerProto(c.proto))
+		c.u.log.Warn("ua: SRTP keys (SDES) were exchanged over unencrypted signaling; use TLS", "call", c.callID, "transport", lowerProto(proto))
 	}
 	var err error
 	if update {

@@ -30,7 +30,10 @@ func (c *Call) nextHop(ctx context.Context, fallback transport.Addr) transport.A
 // resolveHop resolves uri (a route or remote target) for the call, as
 // UA.resolveHop does, the call's transport the default.
 func (c *Call) resolveHop(ctx context.Context, uri sipmsg.URI, fallback transport.Addr) transport.Addr {
-	return c.u.resolveHop(ctx, uri, c.proto, fallback)
+	c.mu.Lock()
+	proto := c.proto // a redirect changes it (invite_redirect.go)
+	c.mu.Unlock()
+	return c.u.resolveHop(ctx, uri, proto, fallback)
 }
 
 // resolveHop resolves uri (a route or remote target) to a transport

@@ -19,7 +19,10 @@ func (u *UA) background(ctx context.Context) {
 		refresh, kick = rt.C, u.reg.kick
 	}
 	var keep <-chan time.Time
-	if u.cfg.KeepaliveInterval > 0 && u.server.AddrPort.IsValid() {
+	u.mu.Lock()
+	haveServer := u.server.AddrPort.IsValid() // failover may move it meanwhile
+	u.mu.Unlock()
+	if u.cfg.KeepaliveInterval > 0 && haveServer {
 		kt := time.NewTicker(u.cfg.KeepaliveInterval)
 		defer kt.Stop()
 		keep = kt.C
