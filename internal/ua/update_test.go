@@ -712,6 +712,9 @@ func TestUpdateRightAfterAck(t *testing.T) {
 		close(answered)
 		<-release
 	}
+	var free sync.Once
+	freeAccept := func() { free.Do(func() { close(release) }) }
+	t.Cleanup(freeAccept) // before Disconnect, should the test fail half way
 	u.testUpdateWaits = func() { close(waited) }
 	p := newPeer(t)
 	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
@@ -731,7 +734,7 @@ func TestUpdateRightAfterAck(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("the UPDATE was not put off until Accept finished")
 	}
-	close(release)
+	freeAccept()
 	resp := d.next("final response to the UPDATE", func(m *sipmsg.Message) bool {
 		return !m.IsRequest() && m.StatusCode >= 200 && m.Get("CSeq") == "2 UPDATE"
 	}).m
@@ -840,6 +843,9 @@ func holdWhileAnswering(t *testing.T, method string) {
 		close(answering)
 		<-release
 	}
+	var free sync.Once
+	freeAnswer := func() { free.Do(func() { close(release) }) }
+	t.Cleanup(freeAnswer) // before Disconnect, should the test fail half way
 	p := newPeer(t)
 	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
 	answer := ""
@@ -897,7 +903,7 @@ func holdWhileAnswering(t *testing.T, method string) {
 		t.Fatal("Hold neither returned nor sent a re-INVITE")
 	}
 	close(stop)
-	close(release)
+	freeAnswer()
 	if reinv.m != nil {
 		d.respond(reinv, 200, "", holdAnswer())
 		err = <-held
