@@ -39,7 +39,7 @@ const maxGlareRetries = 3
 
 // updateState is a call's UPDATE and glare state; guarded by Call.mu.
 type updateState struct {
-	answering bool // answerOffer is building our answer to the peer's offer
+	answering bool // c.sdp is in an exchange the peer began: answerOffer, our offer for a re-INVITE without one, the ACK's answer
 	waiting   bool // our re-INVITE got 491 and waits to be sent again
 	refused   bool // the peer answered our UPDATE 405 or 501: refresh by re-INVITE
 }
