@@ -712,8 +712,7 @@ func TestUpdateRightAfterAck(t *testing.T) {
 		close(answered)
 		<-release
 	}
-	var free sync.Once
-	freeAccept := func() { free.Do(func() { close(release) }) }
+	freeAccept := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(freeAccept) // before Disconnect, should the test fail half way
 	u.testUpdateWaits = func() { close(waited) }
 	p := newPeer(t)
@@ -843,8 +842,7 @@ func holdWhileAnswering(t *testing.T, method string) {
 		close(answering)
 		<-release
 	}
-	var free sync.Once
-	freeAnswer := func() { free.Do(func() { close(release) }) }
+	freeAnswer := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(freeAnswer) // before Disconnect, should the test fail half way
 	p := newPeer(t)
 	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
