@@ -557,10 +557,12 @@ func (c *Call) handleReInvite(tx *transaction.ServerTx) {
 		c.u.respond(tx, 481, "")
 		return
 	}
-	// Glare: our own re-INVITE is pending (RFC 3261 §14.2), or our
-	// INVITE's 2xx is still being taken on Dial's goroutine (answer),
-	// which applies its SDP answer to c.sdp: answerOffer must not use it.
-	if c.offerPendingLocked() || (c.outbound && c.state != StateActive && c.state != StateOnHold) { // update.go
+	// Glare: our own re-INVITE is pending (RFC 3261 §14.2), our offer in
+	// the 2xx to an INVITE without SDP waits for the ACK's answer (a peer
+	// that re-INVITEs before its ACK), or our INVITE's 2xx is still being
+	// taken on Dial's goroutine (answer), which applies its SDP answer to
+	// c.sdp: answerOffer must not use it.
+	if c.offerPendingLocked() || c.lateOfferPendingLocked() || (c.outbound && c.state != StateActive && c.state != StateOnHold) { // update.go
 		c.mu.Unlock()
 		c.u.respond(tx, 491, "")
 		return
@@ -637,8 +639,7 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 	// Not while the peer's offer is being answered either (RFC 3261
 	// §14.1): answerOffer, on the transport's reader, uses c.sdp then;
 	// nor while our offer in the 2xx awaits the ACK's answer (handleAck).
-	lateAnswer := !c.outbound && c.uas != nil && c.uas.lateOffer && !c.acked
-	if c.reinviting || c.upd.answering || lateAnswer || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
+	if c.reinviting || c.upd.answering || c.lateOfferPendingLocked() || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
 		c.mu.Unlock()
 		return ErrInvalidState
 	}

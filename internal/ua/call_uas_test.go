@@ -118,6 +118,43 @@ func TestLateOffer(t *testing.T) {
 	p.hangupFrom(c)
 }
 
+// TestReinviteBeforeLateOfferAck: a re-INVITE with an offer from a peer
+// that has not yet sent the ACK answering the offer in our 2xx to its
+// INVITE without SDP would cross our offer (RFC 3264 §4): it gets 491, as
+// an UPDATE does. Once the ACK's answer is taken, a re-INVITE is answered
+// 200 and the media runs.
+func TestReinviteBeforeLateOfferAck(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), "")
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	c := recvCall(t, calls)
+	waitState(t, c, StateActive)
+	d := &dlgPeer{peer: p, c: c, ua: ok.from, from: inv.Get("From"), to: ok.m.Get("To"),
+		callID: inv.CallID(), target: mustURI(t, ok.m.Get("Contact")), seq: 1}
+	if resp := d.ask("INVITE", sdpWith("sendrecv", "PCMU")); resp.StatusCode != 491 {
+		t.Errorf("re-INVITE before the ACK: got %d, want 491", resp.StatusCode)
+		if resp.StatusCode == 200 {
+			d.send(d.inviteAck(resp), d.ua)
+		}
+	}
+	sink := newRTPSink(t)
+	p.send(p.ack(inv, ok.m, peerSDP(sink.port, "PCMU")), ok.from)
+	go sendTone(c, 440)
+	sink.wait(t)
+	// The ACK is taken by the time media flows: a re-INVITE is answered.
+	resp := d.ask("INVITE", peerSDP(sink.port, "PCMU"))
+	if resp.StatusCode != 200 {
+		t.Errorf("re-INVITE after the ACK: got %d, want 200", resp.StatusCode)
+	} else {
+		d.send(d.inviteAck(resp), d.ua)
+	}
+	d.hangupFrom(c)
+}
+
 // TestRefusedInvite: no common codec is answered 488; no free RTP port 500;
 // an outbound Dial fails with the matching error.
 func TestRefusedInvite(t *testing.T) {

@@ -61,6 +61,13 @@ func (c *Call) glareDelay() time.Duration {
 // not own the Call-ID retries first). c.mu must be held.
 func (c *Call) offerPendingLocked() bool { return c.reinviting && !c.upd.waiting }
 
+// lateOfferPendingLocked reports whether our offer in the 2xx to an INVITE
+// without SDP still waits for the ACK's answer (RFC 3261 §13.2.1): no other
+// offer may cross it (RFC 3264 §4).
+func (c *Call) lateOfferPendingLocked() bool {
+	return !c.outbound && c.uas != nil && c.uas.lateOffer && c.ok != nil && !c.acked
+}
+
 // waitGlare waits out glareDelay; it fails when ctx ends or the call does.
 // offer says the caller is a re-INVITE holding the reinviting flag: the
 // peer's offers are answered meanwhile, and the wait ends only once no
@@ -218,7 +225,7 @@ func (c *Call) handleUpdateOnce(tx *transaction.ServerTx, mayWait bool) {
 	// until the ACK.
 	ours := c.offerPendingLocked() ||
 		(c.outbound && !confirmed && (ed == nil || !ed.answered)) ||
-		(!c.outbound && st != nil && st.lateOffer && (st.relOffer || c.ok != nil && !c.acked))
+		(!c.outbound && st != nil && st.lateOffer && st.relOffer) || c.lateOfferPendingLocked()
 	// An offer of the peer's is: its INVITE's before our answer to it went
 	// out in a reliable provisional response that was PRACKed (RFC 3262
 	// §5, RFC 3311 §5.1) or in our 2xx, or an UPDATE's we are still
