@@ -267,12 +267,12 @@ type UA struct {
 	voicemail coalescer // OnVoicemail's reports
 	late      lateCalls // cancelled INVITEs a 2xx may still answer
 
-	testAcked       func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
-	testAnswered    func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive
-	testUpdateWaits func()                       // tests: an UPDATE waits for Accept to finish
-	testAcking      func(*Call)                  // tests: runs as an ACK of a 2xx is about to go out
-	testInviteDone  func(*Call)                  // tests: runs when the goroutine of an outbound INVITE returns
-	testAnswering   func(*Call)                  // tests: runs once answerOffer (or an offer for a re-INVITE) holds the answering flag
+	testAcked      func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
+	testAnswered   func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive
+	testPutOff     func()                       // tests: an UPDATE or re-INVITE waits for Accept to finish
+	testAcking     func(*Call)                  // tests: runs as an ACK of a 2xx is about to go out
+	testInviteDone func(*Call)                  // tests: runs when the goroutine of an outbound INVITE returns
+	testAnswering  func(*Call)                  // tests: runs once answerOffer (or an offer for a re-INVITE) holds the answering flag
 }
 
 // New returns a UA for cfg. It does no I/O.

@@ -188,8 +188,8 @@ func (c *Call) handleUpdateOnce(tx *transaction.ServerTx, mayWait bool) {
 	if mayWait && !c.outbound && c.ok != nil && c.state != StateActive && c.state != StateOnHold &&
 		c.state != StateEnded && c.uas != nil && !c.uas.lateOffer {
 		c.mu.Unlock()
-		if c.u.testUpdateWaits != nil {
-			c.u.testUpdateWaits()
+		if c.u.testPutOff != nil {
+			c.u.testPutOff()
 		}
 		c.u.tasks.goFunc(func() {
 			select {

@@ -714,7 +714,7 @@ func TestUpdateRightAfterAck(t *testing.T) {
 	}
 	freeAccept := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(freeAccept) // before Disconnect, should the test fail half way
-	u.testUpdateWaits = func() { close(waited) }
+	u.testPutOff = func() { close(waited) }
 	p := newPeer(t)
 	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
 	p.send(inv, netipAddr(u))

@@ -1,0 +1,122 @@
+package ua
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
+)
+
+// The peer's re-INVITE in a call's dialog.
+
+// handleReInvite answers a re-INVITE (RFC 3261 §14.2): a new offer is
+// answered with the session's answer and applied to the media (hold and
+// resume by the peer); one without SDP gets our current description.
+func (c *Call) handleReInvite(tx *transaction.ServerTx) { c.handleReInviteOnce(tx, true) }
+
+// handleReInviteOnce is handleReInvite; mayWait lets it put off a
+// re-INVITE that came while Accept was between sending our 2xx and making
+// the call active, as handleUpdateOnce does: the INVITE's offer/answer is
+// complete then, but its media may not have started yet.
+func (c *Call) handleReInviteOnce(tx *transaction.ServerTx, mayWait bool) {
+	req := tx.Request()
+	c.mu.Lock()
+	if c.dlg == nil || c.state == StateEnded || !c.dlg.Matches(req) {
+		c.mu.Unlock()
+		c.u.respond(tx, 481, "")
+		return
+	}
+	if !c.outbound && c.ok == nil {
+		// Our final response to the INVITE is not sent yet: its offer is
+		// unanswered, and a second INVITE on the dialog gets 500 with a
+		// Retry-After of 0 to 10 s (RFC 3261 §14.2).
+		c.mu.Unlock()
+		resp := sipmsg.NewResponse(req, 500, "")
+		resp.Set("Retry-After", strconv.Itoa(rand.IntN(11)))
+		tx.Respond(resp) //nolint:errcheck // the peer retries
+		return
+	}
+	if mayWait && !c.outbound && c.state != StateActive && c.state != StateOnHold && !c.lateOfferPendingLocked() {
+		c.mu.Unlock()
+		if c.u.testPutOff != nil {
+			c.u.testPutOff()
+		}
+		c.u.tasks.goFunc(func() {
+			select {
+			case <-c.active:
+			case <-c.done:
+			case <-time.After(64 * c.u.t1()):
+			}
+			c.handleReInviteOnce(tx, false)
+		})
+		return
+	}
+	// Glare: our own re-INVITE is pending (RFC 3261 §14.2), our offer in
+	// the 2xx to an INVITE without SDP waits for the ACK's answer (a peer
+	// that re-INVITEs before its ACK), or our INVITE's 2xx is still being
+	// taken on Dial's goroutine (answer), which applies its SDP answer to
+	// c.sdp: answerOffer must not use it.
+	if c.offerPendingLocked() || c.lateOfferPendingLocked() || (c.outbound && c.state != StateActive && c.state != StateOnHold) { // update.go
+		c.mu.Unlock()
+		c.u.respond(tx, 491, "")
+		return
+	}
+	err := c.dlg.Receive(req)
+	contact := c.dlg.LocalContact
+	c.mu.Unlock()
+	if err != nil {
+		c.u.respond(tx, 500, "")
+		return
+	}
+	c.retarget() // a re-INVITE is a target refresh
+	resp := sipmsg.NewResponse(req, 200, "")
+	timer, reject := c.u.answerTimer(req, resp)
+	if reject != nil {
+		tx.Respond(reject) //nolint:errcheck // the peer retries with our Min-SE
+		return
+	}
+	var body []byte
+	if len(req.Body) > 0 {
+		var code int
+		if body, code = c.answerOffer(req.Body); code != 0 { // update.go
+			reason := ""
+			if code == 400 {
+				reason = "Bad SDP"
+			}
+			c.u.respond(tx, code, reason)
+			return
+		}
+	} else {
+		// Our offer comes from c.sdp: under the answering flag, as in
+		// answerOffer, so that no Hold or refresh uses it meanwhile.
+		c.mu.Lock()
+		busy := c.offerPendingLocked() || c.upd.answering
+		c.upd.answering = c.upd.answering || !busy
+		c.mu.Unlock()
+		if busy {
+			c.u.respond(tx, 491, "")
+			return
+		}
+		if c.u.testAnswering != nil {
+			c.u.testAnswering(c)
+		}
+		off, err := c.sdp.Offer()
+		c.mu.Lock()
+		c.upd.answering = false
+		c.mu.Unlock()
+		if err != nil {
+			c.u.respond(tx, 500, "")
+			return
+		}
+		body = []byte(off.String())
+	}
+	resp.Add("Contact", contact.String())
+	resp.Add("Content-Type", "application/sdp")
+	resp.Body = body
+	resp.SetContentLength()
+	tx.Respond(resp) //nolint:errcheck // a lost re-INVITE answer is the peer's to retry
+	// Any 2xx to a re-INVITE refreshes the session (RFC 4028 §10).
+	c.armTimer(timer)
+}
