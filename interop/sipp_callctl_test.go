@@ -4,8 +4,12 @@ package interop
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,6 +122,44 @@ func TestSIPpUpdate(t *testing.T) {
 	if !log.has(ua.StateOnHold) {
 		t.Errorf("states after the UPDATE offer: got %v, want %v among them", log.seen, ua.StateOnHold)
 	}
+}
+
+// TestSIPpReinviteEarly: SIPp calls the phone and, while it rings,
+// re-INVITEs inside the early dialog of its 180: the scenario checks the
+// 500 with a Retry-After of 0 to 10 s that RFC 3261 §14.2 asks for. The
+// phone answers once SIPp has logged that 500 (the scenario checks the
+// 200 answers the first INVITE's sendrecv offer); SIPp then ACKs and
+// at once re-INVITEs with sendonly (the scenario checks the recvonly
+// answer) and hangs up.
+func TestSIPpReinviteEarly(t *testing.T) {
+	calls := make(chan *ua.Call, 1)
+	u, _ := answeringUA(t, func(c *ua.Config) { c.OnIncoming = func(c *ua.Call) { calls <- c } })
+	p, _ := startSIPp(t, "reinvite-early-uac", "-s", "xphone", phoneAddr(u))
+	var c *ua.Call
+	select {
+	case c = <-calls:
+	case <-time.After(20 * time.Second):
+		t.Fatal("SIPp's call did not arrive")
+	}
+	p.waitUntil(t, 20*time.Second, "answered 500 to its early re-INVITE", func() error {
+		b, err := os.ReadFile(filepath.Join(p.dir, "messages.log"))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(b), "SIP/2.0 500") {
+			return errors.New("no 500 in SIPp's message log yet")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Accept(ctx); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if err := p.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("SIPp exited with %v, want status 0", err)
+	}
+	waitEnded(t, c, ua.EndRemoteHangup)
 }
 
 // TestSIPp422MinSE: both sides of RFC 4028's 422. (uas) SIPp answers our
