@@ -180,8 +180,8 @@ const (
 	// EndBusy: the callee answered 486 Busy Here or 600 Busy Everywhere.
 	EndBusy
 	// EndCancelled: the caller gave up before the answer: our End or
-	// context on an outbound call (CANCEL sent), or the peer's CANCEL on
-	// an inbound one.
+	// context on an outbound call (CANCEL sent), or the peer's CANCEL (or
+	// BYE before our answer) on an inbound one.
 	EndCancelled
 	// EndTimeout: nobody answered in time (dial timeout, 408).
 	EndTimeout

@@ -490,6 +490,14 @@ func (c *Call) handleBye(tx *transaction.ServerTx) {
 	if c.transferred {
 		reason = EndTransferred
 	}
+	// A caller may end the early dialog of a call we have not answered
+	// with BYE (RFC 3261 §15): its INVITE then gets 487 (§15.1.2), and
+	// Accept or Reject find the call taken.
+	unanswered := err == nil && !c.outbound && !c.answered && (c.state == StateRinging || c.state == StateEarlyMedia)
+	if unanswered {
+		c.answered = true
+		reason = EndCancelled
+	}
 	if err == nil {
 		// From here an End (a Disconnect racing with this) ends the call
 		// without a BYE of its own: once the peer has our 200 it may be
@@ -504,6 +512,11 @@ func (c *Call) handleBye(tx *transaction.ServerTx) {
 	// Answer before ending: ending wakes the application, which may shut
 	// the phone (and its transport) down at once.
 	tx.Respond(sipmsg.NewResponse(req, 200, "")) //nolint:errcheck // the call ends anyway
+	if unanswered {
+		resp := sipmsg.NewResponse(c.stx.Request(), 487, "")
+		resp.SetToTag(c.uas.localTag) //nolint:errcheck // To was validated
+		c.stx.Respond(resp)           //nolint:errcheck // a CANCEL may have ended it already
+	}
 	c.end(reason, peerReasons(req))
 }
 

@@ -311,3 +311,42 @@ func TestMaxCalls(t *testing.T) {
 	c2, _, _ := p.callIn(u, calls)
 	p.hangupFrom(c2)
 }
+
+// TestByeWhileRinging: a caller that ends the early dialog of a call we
+// have not answered with BYE (RFC 3261 §15) gets 200 to it and 487 to its
+// INVITE (§15.1.2); the call ends as cancelled, and Accept then fails.
+func TestByeWhileRinging(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = func(c *Call) { calls <- c } })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	c := recvCall(t, calls)
+	ring := p.next("180", isResp(180, "INVITE"))
+	d := &dlgPeer{peer: p, c: c, ua: ring.from, from: inv.Get("From"), to: ring.m.Get("To"),
+		callID: inv.CallID(), target: mustURI(t, ring.m.Get("Contact")), seq: 1}
+	if resp := d.ask("BYE", ""); resp.StatusCode != 200 {
+		t.Errorf("BYE: got %d, want 200", resp.StatusCode)
+	}
+	final := p.next("final response to the INVITE", func(m *sipmsg.Message) bool {
+		return !m.IsRequest() && m.StatusCode >= 200 && m.Get("CSeq") == "1 INVITE"
+	}).m
+	if final.StatusCode != 487 {
+		t.Errorf("INVITE: got %d, want 487", final.StatusCode)
+	}
+	if to, _ := final.To(); to.Tag() == "" {
+		t.Error("487 without a To tag")
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("call not ended (state %v)", c.State())
+	}
+	if got := c.Reason(); got != EndCancelled {
+		t.Errorf("end reason: got %d, want %d (EndCancelled)", got, EndCancelled)
+	}
+	if err := c.Accept(t.Context()); err == nil {
+		t.Error("Accept after the caller's BYE: got nil, want an error")
+	}
+}
