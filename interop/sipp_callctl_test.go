@@ -162,6 +162,25 @@ func TestSIPpReinviteEarly(t *testing.T) {
 	waitEnded(t, c, ua.EndRemoteHangup)
 }
 
+// TestSIPpByeEarly: SIPp calls the phone and, while it rings, hangs up
+// with a BYE in the early dialog: the scenario checks our 200 to the BYE
+// and 487 to its INVITE (RFC 3261 §15.1.2); the call ends as cancelled.
+func TestSIPpByeEarly(t *testing.T) {
+	calls := make(chan *ua.Call, 1)
+	u, _ := answeringUA(t, func(c *ua.Config) { c.OnIncoming = func(c *ua.Call) { calls <- c } })
+	p, _ := startSIPp(t, "bye-early-uac", "-s", "xphone", phoneAddr(u))
+	var c *ua.Call
+	select {
+	case c = <-calls:
+	case <-time.After(20 * time.Second):
+		t.Fatal("SIPp's call did not arrive")
+	}
+	if err := p.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("SIPp exited with %v, want status 0", err)
+	}
+	waitEnded(t, c, ua.EndCancelled)
+}
+
 // TestSIPp422MinSE: both sides of RFC 4028's 422. (uas) SIPp answers our
 // INVITE asking for 90 s with 422 and Min-SE: 1800; the scenario checks the
 // retry asks for at least 1800 s with a Min-SE, and the call is set up.
