@@ -24,6 +24,23 @@ func acceptAll(t *testing.T, ch chan *Call) func(*Call) {
 	}
 }
 
+// ringingCall has a scripted peer call a UA that neither accepts nor
+// rejects: the call rings, and d is the peer's side of the early dialog of
+// the UA's 180.
+func ringingCall(t *testing.T) (*peer, *sipmsg.Message, *Call, *dlgPeer) {
+	t.Helper()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = func(c *Call) { calls <- c } })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	c := recvCall(t, calls)
+	ring := p.next("180", isResp(180, "INVITE"))
+	d := &dlgPeer{peer: p, c: c, ua: ring.from, from: inv.Get("From"), to: ring.m.Get("To"),
+		callID: inv.CallID(), target: mustURI(t, ring.m.Get("Contact")), seq: 1}
+	return p, inv, c, d
+}
+
 func recvCall(t *testing.T, ch chan *Call) *Call {
 	t.Helper()
 	select {
@@ -317,15 +334,7 @@ func TestMaxCalls(t *testing.T) {
 // INVITE (§15.1.2); the call ends as cancelled, and Accept then fails.
 func TestByeWhileRinging(t *testing.T) {
 	t.Parallel()
-	calls := make(chan *Call, 1)
-	u := newUA(t, func(c *Config) { c.OnIncoming = func(c *Call) { calls <- c } })
-	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	c := recvCall(t, calls)
-	ring := p.next("180", isResp(180, "INVITE"))
-	d := &dlgPeer{peer: p, c: c, ua: ring.from, from: inv.Get("From"), to: ring.m.Get("To"),
-		callID: inv.CallID(), target: mustURI(t, ring.m.Get("Contact")), seq: 1}
+	p, _, c, d := ringingCall(t)
 	if resp := d.ask("BYE", ""); resp.StatusCode != 200 {
 		t.Errorf("BYE: got %d, want 200", resp.StatusCode)
 	}

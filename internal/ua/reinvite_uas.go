@@ -3,7 +3,6 @@ package ua
 import (
 	"math/rand/v2"
 	"strconv"
-	"time"
 
 	"github.com/xphone-go/xphone/sipmsg"
 	"github.com/xphone-go/xphone/transaction"
@@ -38,19 +37,9 @@ func (c *Call) handleReInviteOnce(tx *transaction.ServerTx, mayWait bool) {
 		tx.Respond(resp) //nolint:errcheck // the peer retries
 		return
 	}
-	if mayWait && !c.outbound && c.state != StateActive && c.state != StateOnHold && !c.lateOfferPendingLocked() {
+	if mayWait && c.acceptingLocked() {
 		c.mu.Unlock()
-		if c.u.testPutOff != nil {
-			c.u.testPutOff()
-		}
-		c.u.tasks.goFunc(func() {
-			select {
-			case <-c.active:
-			case <-c.done:
-			case <-time.After(64 * c.u.t1()):
-			}
-			c.handleReInviteOnce(tx, false)
-		})
+		c.putOff(func() { c.handleReInviteOnce(tx, false) })
 		return
 	}
 	// Glare: our own re-INVITE is pending (RFC 3261 §14.2), our offer in

@@ -61,6 +61,32 @@ func (c *Call) glareDelay() time.Duration {
 // not own the Call-ID retries first). c.mu must be held.
 func (c *Call) offerPendingLocked() bool { return c.reinviting && !c.upd.waiting }
 
+// acceptingLocked reports whether Accept has sent our 2xx to the INVITE's
+// offer and is still starting the media: the offer/answer is complete, but
+// a new offer must not reach media not yet started (putOff). A late offer
+// is not: its media starts with the ACK's answer, on the transport's reader.
+func (c *Call) acceptingLocked() bool {
+	return !c.outbound && c.ok != nil && c.uas != nil && !c.uas.lateOffer &&
+		c.state != StateActive && c.state != StateOnHold && c.state != StateEnded
+}
+
+// putOff runs f, the handling of a request that came while Accept was
+// starting the call (acceptingLocked), on a task goroutine once the call
+// is active, has ended, or 64*T1 has passed.
+func (c *Call) putOff(f func()) {
+	if c.u.testPutOff != nil {
+		c.u.testPutOff()
+	}
+	c.u.tasks.goFunc(func() {
+		select {
+		case <-c.active:
+		case <-c.done:
+		case <-time.After(64 * c.u.t1()):
+		}
+		f()
+	})
+}
+
 // lateOfferPendingLocked reports whether our offer in the 2xx to an INVITE
 // without SDP still waits for the ACK's answer (RFC 3261 §13.2.1): no other
 // offer may cross it (RFC 3264 §4).
@@ -185,20 +211,9 @@ func (c *Call) handleUpdateOnce(tx *transaction.ServerTx, mayWait bool) {
 	req := tx.Request()
 	offer := len(req.Body) > 0
 	c.mu.Lock()
-	if mayWait && !c.outbound && c.ok != nil && c.state != StateActive && c.state != StateOnHold &&
-		c.state != StateEnded && c.uas != nil && !c.uas.lateOffer {
+	if mayWait && c.acceptingLocked() {
 		c.mu.Unlock()
-		if c.u.testPutOff != nil {
-			c.u.testPutOff()
-		}
-		c.u.tasks.goFunc(func() {
-			select {
-			case <-c.active:
-			case <-c.done:
-			case <-time.After(64 * c.u.t1()):
-			}
-			c.handleUpdateOnce(tx, false)
-		})
+		c.putOff(func() { c.handleUpdateOnce(tx, false) })
 		return
 	}
 	d, ed := c.dlg, (*earlyDialog)(nil)

@@ -698,53 +698,6 @@ func TestInviteOKSupported(t *testing.T) {
 	}
 }
 
-// TestUpdateRightAfterAck: an UPDATE with an offer that comes while
-// Accept, its 2xx sent, is still starting media (SIPp sends one right after
-// its ACK) is put off until the call is active and then answered 200, not
-// refused with 500 as if the INVITE's offer were still unanswered (the
-// interop TestSIPpUpdate failed so once).
-func TestUpdateRightAfterAck(t *testing.T) {
-	t.Parallel()
-	calls := make(chan *Call, 1)
-	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
-	answered, release, waited := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	u.testAnswered = func(*Call) {
-		close(answered)
-		<-release
-	}
-	freeAccept := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(freeAccept) // before Disconnect, should the test fail half way
-	u.testPutOff = func() { close(waited) }
-	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	select {
-	case <-answered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Accept did not send its 2xx")
-	}
-	ok := p.next("200", isResp(200, "INVITE"))
-	p.send(p.ack(inv, ok.m, ""), ok.from)
-	d := &dlgPeer{peer: p, ua: ok.from, from: inv.Get("From"), to: ok.m.Get("To"),
-		callID: inv.CallID(), target: mustURI(t, ok.m.Get("Contact")), seq: 1}
-	d.send(d.request("UPDATE", sdpWith("sendrecv", "PCMU")), d.ua)
-	select {
-	case <-waited:
-	case <-time.After(10 * time.Second):
-		t.Error("the UPDATE was not put off until Accept finished")
-	}
-	freeAccept()
-	resp := d.next("final response to the UPDATE", func(m *sipmsg.Message) bool {
-		return !m.IsRequest() && m.StatusCode >= 200 && m.Get("CSeq") == "2 UPDATE"
-	}).m
-	if resp.StatusCode != 200 || len(resp.Body) == 0 {
-		t.Errorf("UPDATE: got %d with %d bytes of body, want 200 with an SDP answer", resp.StatusCode, len(resp.Body))
-	}
-	c := recvCall(t, calls)
-	d.c = c
-	d.hangupFrom(c)
-}
-
 // TestTargetRefresh: a re-INVITE from the peer with a new Contact moves
 // the dialog's requests there (RFC 3261 §12.2.1.2, no route set): our BYE
 // goes to the new target, not to where the call began.
