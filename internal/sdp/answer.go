@@ -78,7 +78,7 @@ func (s *Session) Answer(offer *Description) (*Description, Negotiated, error) {
 		s.layout[i] = rejected(&ans.Media[i])
 	}
 	s.audio = chosen
-	s.pending = nil
+	s.pending, s.settled = nil, nil
 	s.neg, s.hasNeg = n, true
 	return ans, n, nil
 }

@@ -519,6 +519,48 @@ func TestProcessAnswerRenumbered(t *testing.T) {
 	}
 }
 
+// TestProcessForkAnswer: after an answer settled our offer, the answer of
+// another fork of the same INVITE (its own dialog, RFC 3261 §13.2.2.4)
+// settles it again, with that fork's address and codec; after a new offer
+// of ours, or the peer's offer answered, there is none to settle.
+func TestProcessForkAnswer(t *testing.T) {
+	const head = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nt=0 0\r\n"
+	a := newSession(t, Config{Codecs: []string{PCMU, PCMA}})
+	if _, err := a.Offer(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ProcessAnswer(mustParse(t, head+"c=IN IP4 192.0.2.9\r\nm=audio 6000 RTP/AVP 0\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ProcessAnswer(mustParse(t, head+"c=IN IP4 192.0.2.10\r\nm=audio 7000 RTP/AVP 8\r\n")); err != errNoOffer {
+		t.Errorf("a second ProcessAnswer: got %v, want %v", err, errNoOffer)
+	}
+	n, err := a.ProcessForkAnswer(mustParse(t, head+"c=IN IP4 192.0.2.10\r\nm=audio 7000 RTP/AVP 8\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Codec != PCMA || n.RemoteRTP != netip.MustParseAddrPort("192.0.2.10:7000") {
+		t.Errorf("fork answer: got %s at %v, want PCMA at 192.0.2.10:7000", n.Codec, n.RemoteRTP)
+	}
+	if got, _ := a.Negotiated(); got != n {
+		t.Errorf("Negotiated(): got %+v, want the fork's", got)
+	}
+	// The peer's offer answered: no offer of ours is left to settle.
+	if _, _, err := a.Answer(mustParse(t, head+"c=IN IP4 192.0.2.10\r\nm=audio 7000 RTP/AVP 8\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ProcessForkAnswer(mustParse(t, head+"c=IN IP4 192.0.2.9\r\nm=audio 6000 RTP/AVP 0\r\n")); err != errNoOffer {
+		t.Errorf("fork answer after the peer's offer: got %v, want %v", err, errNoOffer)
+	}
+	// A new offer of ours: an answer to it is not a fork's of the old one.
+	if _, err := a.Offer(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ProcessForkAnswer(mustParse(t, head+"c=IN IP4 192.0.2.9\r\nm=audio 6000 RTP/AVP 0\r\n")); err != nil {
+		t.Errorf("ProcessForkAnswer with an offer outstanding (ProcessAnswer): %v", err)
+	}
+}
+
 func TestProcessAnswerErrors(t *testing.T) {
 	const head = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n"
 	tests := []struct{ name, body, want string }{

@@ -134,7 +134,7 @@ func (s *Session) Offer() (*Description, error) {
 	s.layout[s.audio] = rejected(&audio)
 	st.nmedia, st.audio = len(d.Media), s.audio
 	s.stamp(d)
-	s.pending = st
+	s.pending, s.settled = st, nil
 	return d, nil
 }
 
@@ -152,7 +152,7 @@ func (s *Session) ProcessAnswer(answer *Description) (Negotiated, error) {
 	if st == nil {
 		return Negotiated{}, errNoOffer
 	}
-	s.pending = nil
+	s.pending, s.settled = nil, st
 	if len(answer.Media) != st.nmedia {
 		return Negotiated{}, notAcceptable("answer has %d m= lines, the offer %d", len(answer.Media), st.nmedia)
 	}
@@ -222,6 +222,20 @@ func (s *Session) ProcessAnswer(answer *Description) (Negotiated, error) {
 	n.Direction = intersect(st.dir, n.RemoteDirection.Reverse())
 	s.neg, s.hasNeg = n, true
 	return n, nil
+}
+
+// ProcessForkAnswer applies an answer to the offer an earlier answer
+// settled, from another dialog of the same forked INVITE (RFC 3261
+// §13.2.2.4: each dialog a fork creates carries its own answer), as
+// ProcessAnswer does: the media follow the dialog the call goes on in, such
+// as the 2xx of a fork other than the one whose 183 brought early media. It
+// fails like ProcessAnswer when no offer was answered since our last offer
+// or the peer's.
+func (s *Session) ProcessForkAnswer(answer *Description) (Negotiated, error) {
+	if s.pending == nil {
+		s.pending = s.settled
+	}
+	return s.ProcessAnswer(answer)
 }
 
 func isTelephoneEvent(c Codec) bool { return equalFold(c.Name, telephoneEvent) }

@@ -200,6 +200,7 @@ type Session struct {
 	pts     map[string]int // codec key → payload type in use
 	keys    map[srtp.Profile]srtp.Crypto
 	pending *offerState // our offer awaiting an answer
+	settled *offerState // our last offer an answer settled, for another fork's answer (ProcessForkAnswer)
 	neg     Negotiated
 	hasNeg  bool
 }
@@ -308,7 +309,7 @@ func (s *Session) Origin() Origin { return s.origin }
 
 // DiscardOffer forgets our outstanding offer, when the peer refused it
 // (a failed re-INVITE, RFC 3264 §8: the previous session stays in force).
-func (s *Session) DiscardOffer() { s.pending = nil }
+func (s *Session) DiscardOffer() { s.pending, s.settled = nil, nil }
 
 func codecKey(name string, clock uint32) string {
 	return strings.ToLower(name) + "/" + strconv.FormatUint(uint64(clock), 10)

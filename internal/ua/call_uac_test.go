@@ -525,3 +525,52 @@ func TestEarlyDialogsBounded(t *testing.T) {
 	}
 	p.hangupFrom(r.c)
 }
+
+// TestForkAnswerAfterEarlyMedia: a 183 with SDP from one fork of our
+// INVITE starts early media there; the 2xx of another fork (another To
+// tag: its own dialog, RFC 3261 §13.2.2.4) carries that dialog's answer,
+// and the media move to it. A 2xx of the 183's own dialog keeps the first
+// answer (§13.2.1: later session descriptions in responses to the INVITE
+// are ignored).
+func TestForkAnswerAfterEarlyMedia(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		sameTag  bool
+		wantLast bool // media at the 2xx's address
+	}{
+		{"other fork", false, true},
+		{"same dialog", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPeer(t)
+			u := newUA(t, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+			inv := p.next("INVITE", isReq("INVITE"))
+			early, final := newRTPSink(t), newRTPSink(t)
+			tag := token()
+			p.respond(inv, 183, tag, peerSDP(early.port, "PCMU"))
+			if !tc.sameTag {
+				tag = token()
+			}
+			p.respond(inv, 200, tag, peerSDP(final.port, "PCMU"))
+			r := recvDial(t, res)
+			if r.err != nil {
+				t.Fatalf("Dial: %v", r.err)
+			}
+			want := early
+			if tc.wantLast {
+				want = final
+			}
+			if got := r.c.Media().Config().RemoteRTP.Port(); int(got) != want.port {
+				t.Errorf("remote RTP port: got %d, want %d (183: %d, 2xx: %d)", got, want.port, early.port, final.port)
+			}
+			go sendTone(r.c, 440)
+			want.wait(t)
+			p.hangupFrom(r.c)
+		})
+	}
+}

@@ -262,6 +262,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		report(err)
 	}
 	early := false
+	earlyTag := "" // the To tag of the response whose SDP started early media
 	hops, failovers := 0, 0
 	visited := map[string]bool{req.RequestURI.String(): true}
 	for attempt := 0; ; attempt++ {
@@ -297,6 +298,9 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				if len(resp.Body) > 0 && !early {
 					if n, ok := c.processAnswer(resp); ok {
 						early = true
+						if to, err := resp.To(); err == nil {
+							earlyTag = to.Tag()
+						}
 						if err := c.startMedia(n, false); err == nil {
 							c.setState(StateEarlyMedia)
 							if o.EarlyMedia {
@@ -317,7 +321,7 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 				if timer != nil {
 					timer.Stop()
 				}
-				c.answer(ictx, resp, req, contact, dst, early, report)
+				c.answer(ictx, resp, req, contact, dst, early, earlyTag, report)
 				// Retransmissions of the 2xx now go to HandleOutside,
 				// which ACKs them again: no goroutine waits out Timer M
 				// (32 s) per call.
@@ -437,10 +441,21 @@ func (c *Call) processAnswer(resp *sipmsg.Message) (sdp.Negotiated, bool) {
 	return n, true
 }
 
+// processForkAnswer applies the SDP answer in resp, from another fork of
+// our INVITE than the one whose answer was taken before.
+func (c *Call) processForkAnswer(resp *sipmsg.Message) (sdp.Negotiated, bool) {
+	d, err := sdp.Parse(resp.Body)
+	if err != nil {
+		return sdp.Negotiated{}, false
+	}
+	n, err := c.sdp.ProcessForkAnswer(d)
+	return n, err == nil
+}
+
 // answer handles the first 2xx to our INVITE: the dialog, the ACK (sent by
 // us, §13.2.2.4), the media and StateActive. A 2xx that arrives after the
 // call was cancelled is ACKed and hung up with BYE (§15).
-func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact sipmsg.Address, dst transport.Addr, early bool, report func(error)) {
+func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact sipmsg.Address, dst transport.Addr, early bool, earlyTag string, report func(error)) {
 	d, err := dialog.NewUAC(req, resp, contact)
 	if err != nil {
 		c.end(EndError, err)
@@ -475,7 +490,15 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 	}
 	n, ok := c.sdp.Negotiated()
 	if len(resp.Body) > 0 {
-		if m, ok2 := c.processAnswer(resp); ok2 {
+		// The 2xx's answer, unless early media took the same dialog's
+		// already (§13.2.1: the first one counts). A 2xx from another fork
+		// than the 183's brings its own dialog's answer (§13.2.2.4): the
+		// media go where that dialog's callee is.
+		process := c.processAnswer
+		if early && d.ID.RemoteTag != earlyTag {
+			process = c.processForkAnswer
+		}
+		if m, ok2 := process(resp); ok2 {
 			n, ok = m, true
 		}
 	}
