@@ -5,6 +5,7 @@ package interop
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -179,6 +180,61 @@ func TestSIPpByeEarly(t *testing.T) {
 		t.Fatalf("SIPp exited with %v, want status 0", err)
 	}
 	waitEnded(t, c, ua.EndCancelled)
+}
+
+// TestSIPpForkEarlyMedia: SIPp plays two forks of a forking proxy: one
+// sends 183 with SDP (early media), the other answers 200 with SDP naming
+// a port this test listens on. The phone ACKs the 200 in its own dialog
+// (checked by the scenario), sends its media to that port (checked here:
+// RTP arrives) and hangs up with a BYE in that dialog (checked by the
+// scenario). RFC 3261 §13.2.2.4.
+func TestSIPpForkEarlyMedia(t *testing.T) {
+	u, _ := callctlPhone(t, 0)
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	sinkPort := sink.LocalAddr().(*net.UDPAddr).Port
+	p, port := startSIPp(t, "fork-early-uas", "-key", "port2", strconv.Itoa(sinkPort))
+	p.waitUntil(t, 10*time.Second, "bound to its UDP port", func() error { return udpBound(port) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := u.Dial(ctx, "sip:sipp@127.0.0.1:"+strconv.Itoa(port), ua.DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	if got := c.Media().Config().RemoteRTP.Port(); int(got) != sinkPort {
+		t.Errorf("remote RTP port: got %d, want the 2xx's %d", got, sinkPort)
+	}
+	go func() {
+		silence := make([]int16, 160)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case c.Media().PCMWriter() <- silence:
+			case <-c.Done():
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-c.Done():
+				return
+			}
+		}
+	}()
+	sink.SetReadDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // the read fails then
+	buf := make([]byte, 2048)
+	if n, _, err := sink.ReadFromUDP(buf); err != nil || n < 12 || buf[0]>>6 != 2 {
+		t.Errorf("RTP at the 2xx's port: got %d bytes, %v; want an RTP packet", n, err)
+	}
+	if err := c.End(ctx); err != nil {
+		t.Errorf("End: %v", err)
+	}
+	if err := p.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("SIPp exited with %v, want status 0", err)
+	}
 }
 
 // TestSIPp422MinSE: both sides of RFC 4028's 422. (uas) SIPp answers our
