@@ -595,14 +595,35 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 			c.sdp.SetDirection(prev)
 		}
 	}()
-	return c.sendReinvite(ctx, func(n sdp.Negotiated) error {
+	ctx, done := c.whileLive(ctx)
+	defer done()
+	return c.endedErr(c.sendReinvite(ctx, func(n sdp.Negotiated) error {
 		ok = true
 		if err := c.startMedia(n, true); err != nil {
 			return err
 		}
 		c.setState(next)
 		return nil
-	})
+	}))
+}
+
+// whileLive returns ctx, also done once the call ends: a request the
+// application made (Hold, Resume, Update) stops waiting for the answer when
+// the peer hangs up meanwhile, instead of for Timer B (32 s). Its
+// transaction goes on alone (an INVITE's CANCELs itself).
+func (c *Call) whileLive(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// endedErr is err, or ErrInvalidState when the call ended while the
+// request waited (whileLive).
+func (c *Call) endedErr(err error) error {
+	if err != nil && c.ctx.Err() != nil {
+		return fmt.Errorf("%w: the call ended: %w", ErrInvalidState, err)
+	}
+	return err
 }
 
 // sendReinvite offers the session's current SDP in a re-INVITE carrying the

@@ -375,3 +375,27 @@ func TestReinviteOnInboundCallReAcked(t *testing.T) {
 	}
 	p.hangupFrom(c)
 }
+
+// TestHoldEndsWithCall: a Hold whose re-INVITE the peer answers with a BYE
+// instead returns as the call ends, with ErrInvalidState, not after
+// Timer B (32 s).
+func TestHoldEndsWithCall(t *testing.T) {
+	t.Parallel()
+	d := peerCalls(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	held := make(chan error, 1)
+	go func() { held <- d.c.Hold(ctx) }()
+	d.next("re-INVITE", isReq("INVITE"))
+	if resp := d.ask("BYE", ""); resp.StatusCode != 200 {
+		t.Errorf("BYE: got %d, want 200", resp.StatusCode)
+	}
+	select {
+	case err := <-held:
+		if !errors.Is(err, ErrInvalidState) {
+			t.Errorf("Hold: got %v, want ErrInvalidState", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Hold still waits for the re-INVITE's answer after the call ended")
+	}
+}

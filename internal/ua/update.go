@@ -321,7 +321,9 @@ func (c *Call) Update(ctx context.Context) error {
 	if !ok {
 		return ErrInvalidState
 	}
-	return c.sendUpdate(ctx)
+	ctx, done := c.whileLive(ctx)
+	defer done()
+	return c.endedErr(c.sendUpdate(ctx))
 }
 
 // updateDialogLocked returns the dialog an UPDATE of ours goes in, where it
