@@ -376,26 +376,40 @@ func TestReinviteOnInboundCallReAcked(t *testing.T) {
 	p.hangupFrom(c)
 }
 
-// TestHoldEndsWithCall: a Hold whose re-INVITE the peer answers with a BYE
-// instead returns as the call ends, with ErrInvalidState, not after
-// Timer B (32 s).
-func TestHoldEndsWithCall(t *testing.T) {
+// TestRequestsEndWithCall: Hold, BlindTransfer and SendDTMFInfo, whose
+// request the peer answers with a BYE instead, return as the call ends,
+// not after Timer B or F (32 s): Hold and the INFO with ErrInvalidState,
+// the transfer with ErrTransferFailed.
+func TestRequestsEndWithCall(t *testing.T) {
 	t.Parallel()
-	d := peerCalls(t, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	held := make(chan error, 1)
-	go func() { held <- d.c.Hold(ctx) }()
-	d.next("re-INVITE", isReq("INVITE"))
-	if resp := d.ask("BYE", ""); resp.StatusCode != 200 {
-		t.Errorf("BYE: got %d, want 200", resp.StatusCode)
-	}
-	select {
-	case err := <-held:
-		if !errors.Is(err, ErrInvalidState) {
-			t.Errorf("Hold: got %v, want ErrInvalidState", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Hold still waits for the re-INVITE's answer after the call ended")
+	for _, tc := range []struct {
+		method string
+		do     func(context.Context, *Call) error
+		want   error
+	}{
+		{"INVITE", func(ctx context.Context, c *Call) error { return c.Hold(ctx) }, ErrInvalidState},
+		{"REFER", func(ctx context.Context, c *Call) error { return c.BlindTransfer(ctx, "sip:carol@127.0.0.1:5099") }, ErrTransferFailed},
+		{"INFO", func(ctx context.Context, c *Call) error { return c.SendDTMFInfo(ctx, "1") }, ErrInvalidState},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			t.Parallel()
+			d := peerCalls(t, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			res := make(chan error, 1)
+			go func() { res <- tc.do(ctx, d.c) }()
+			d.next(tc.method, isReq(tc.method))
+			if resp := d.ask("BYE", ""); resp.StatusCode != 200 {
+				t.Errorf("BYE: got %d, want 200", resp.StatusCode)
+			}
+			select {
+			case err := <-res:
+				if !errors.Is(err, tc.want) {
+					t.Errorf("got %v, want %v", err, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still waiting for the %s's answer after the call ended", tc.method)
+			}
+		})
 	}
 }

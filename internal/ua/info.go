@@ -82,6 +82,8 @@ func (c *Call) SendDTMFInfo(ctx context.Context, digits string) error {
 	if dur <= 0 {
 		dur = 160 * time.Millisecond
 	}
+	ctx, done := c.whileLive(ctx)
+	defer done()
 	for _, d := range strings.ToUpper(digits) {
 		st := c.State()
 		if st != StateActive && st != StateOnHold && st != StateEarlyMedia {
@@ -90,7 +92,7 @@ func (c *Call) SendDTMFInfo(ctx context.Context, digits string) error {
 		body := appendDTMFRelay(nil, d, int(dur/time.Millisecond))
 		resp, err := c.request(ctx, "INFO", ctypeDTMFRelay, body, nil)
 		if err != nil {
-			return err
+			return c.endedErr(err)
 		}
 		if resp.StatusCode >= 300 {
 			return statusError(resp)

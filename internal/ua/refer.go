@@ -127,10 +127,17 @@ func (c *Call) sendRefer(ctx context.Context, uri sipmsg.URI, shown string, done
 	referTo := sipmsg.Address{URI: uri, Bracketed: true}
 	local.Params = ""
 	by := sipmsg.Address{Display: local.Display, URI: local.URI, Bracketed: true}
-	resp, err := c.request(ctx, "REFER", "", nil, [][2]string{
+	// The call's end (the peer's BYE) also ends the wait for the REFER's
+	// answer; the NOTIFYs' wait below watches c.done itself.
+	rctx, stop := c.whileLive(ctx)
+	resp, err := c.request(rctx, "REFER", "", nil, [][2]string{
 		{"Refer-To", referTo.String()},
 		{"Referred-By", by.String()},
 	})
+	stop()
+	if err != nil && c.ctx.Err() != nil {
+		return fmt.Errorf("%w: the call ended", ErrTransferFailed)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrTransferFailed, err)
 	}
