@@ -125,6 +125,22 @@ func TestSIPpUpdate(t *testing.T) {
 	}
 }
 
+// sippCallsRinging starts SIPp's scenario against a phone that neither
+// accepts nor rejects, and returns SIPp and its call, ringing.
+func sippCallsRinging(t *testing.T, scenario string) (*peer, *ua.Call) {
+	t.Helper()
+	calls := make(chan *ua.Call, 1)
+	u, _ := answeringUA(t, func(c *ua.Config) { c.OnIncoming = func(c *ua.Call) { calls <- c } })
+	p, _ := startSIPp(t, scenario, "-s", "xphone", phoneAddr(u))
+	select {
+	case c := <-calls:
+		return p, c
+	case <-time.After(20 * time.Second):
+		t.Fatal("SIPp's call did not arrive")
+	}
+	return nil, nil
+}
+
 // TestSIPpReinviteEarly: SIPp calls the phone and, while it rings,
 // re-INVITEs inside the early dialog of its 180: the scenario checks the
 // 500 with a Retry-After of 0 to 10 s that RFC 3261 §14.2 asks for. The
@@ -133,15 +149,7 @@ func TestSIPpUpdate(t *testing.T) {
 // at once re-INVITEs with sendonly (the scenario checks the recvonly
 // answer) and hangs up.
 func TestSIPpReinviteEarly(t *testing.T) {
-	calls := make(chan *ua.Call, 1)
-	u, _ := answeringUA(t, func(c *ua.Config) { c.OnIncoming = func(c *ua.Call) { calls <- c } })
-	p, _ := startSIPp(t, "reinvite-early-uac", "-s", "xphone", phoneAddr(u))
-	var c *ua.Call
-	select {
-	case c = <-calls:
-	case <-time.After(20 * time.Second):
-		t.Fatal("SIPp's call did not arrive")
-	}
+	p, c := sippCallsRinging(t, "reinvite-early-uac")
 	p.waitUntil(t, 20*time.Second, "answered 500 to its early re-INVITE", func() error {
 		b, err := os.ReadFile(filepath.Join(p.dir, "messages.log"))
 		if err != nil {
@@ -167,15 +175,7 @@ func TestSIPpReinviteEarly(t *testing.T) {
 // with a BYE in the early dialog: the scenario checks our 200 to the BYE
 // and 487 to its INVITE (RFC 3261 §15.1.2); the call ends as cancelled.
 func TestSIPpByeEarly(t *testing.T) {
-	calls := make(chan *ua.Call, 1)
-	u, _ := answeringUA(t, func(c *ua.Config) { c.OnIncoming = func(c *ua.Call) { calls <- c } })
-	p, _ := startSIPp(t, "bye-early-uac", "-s", "xphone", phoneAddr(u))
-	var c *ua.Call
-	select {
-	case c = <-calls:
-	case <-time.After(20 * time.Second):
-		t.Fatal("SIPp's call did not arrive")
-	}
+	p, c := sippCallsRinging(t, "bye-early-uac")
 	if err := p.wait(t, 30*time.Second); err != nil {
 		t.Fatalf("SIPp exited with %v, want status 0", err)
 	}
