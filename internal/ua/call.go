@@ -608,9 +608,10 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 }
 
 // whileLive returns ctx, also done once the call ends: a request the
-// application made (Hold, Resume, Update) stops waiting for the answer when
-// the peer hangs up meanwhile, instead of for Timer B (32 s). Its
-// transaction goes on alone (an INVITE's CANCELs itself).
+// application made (Hold, Resume, Update, a transfer's REFER, DTMF by INFO)
+// stops waiting for the answer when the peer hangs up meanwhile, instead of
+// for Timer B or F (32 s). Its transaction goes on alone (an INVITE's
+// CANCELs itself).
 func (c *Call) whileLive(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(c.ctx, cancel)
