@@ -625,7 +625,7 @@ func (c *MockCall) SimulateRemoteHangupWith(why xphone.PeerReasons) error {
 }
 
 // SimulateCancel ends an unanswered inbound call with EndCancelled, as the
-// caller's CANCEL does.
+// caller's CANCEL (or its BYE before the answer) does.
 func (c *MockCall) SimulateCancel() error {
 	return c.simulate("cancel", xphone.StateEnded, xphone.EndCancelled, func(s xphone.CallState) bool {
 		return c.dir == xphone.Inbound && (s == xphone.StateRinging || s == xphone.StateEarlyMedia)
