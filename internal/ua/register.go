@@ -245,12 +245,22 @@ func (r *registration) register(ctx context.Context, expires time.Duration) erro
 	if err != nil {
 		return err
 	}
+	granted := grantedExpiry(resp, contact.URI, time.Duration(secs)*time.Second)
+	if expires > 0 && granted <= 0 {
+		// A 2xx whose bindings give ours no time (expires=0, or Expires:
+		// 0) did not register us (RFC 3261 §10.2.4): taken as registered,
+		// it would be refreshed every second for ever.
+		r.mu.Lock()
+		r.registered = false
+		r.mu.Unlock()
+		return &RegistrationError{Err: errZeroGrant}
+	}
 	r.mu.Lock()
 	if expires == 0 {
 		r.registered = false
 	} else {
 		r.registered = true
-		r.granted = grantedExpiry(resp, contact.URI, time.Duration(secs)*time.Second)
+		r.granted = granted
 	}
 	r.mu.Unlock()
 	if expires == 0 {
@@ -377,6 +387,9 @@ func realmOf(k string) string {
 	}
 	return ""
 }
+
+// errZeroGrant is a registrar's 2xx that gave our binding 0 s.
+var errZeroGrant = errors.New("ua: the registrar's 2xx gave our binding 0 s")
 
 // grantedExpiry reads the expiry the registrar granted our binding (RFC 3261
 // §10.2.4): the expires parameter of the Contact equal to ours, else the

@@ -192,6 +192,26 @@ func TestRegisterRefreshUnregister(t *testing.T) {
 	}
 }
 
+// TestRegisterZeroGrant: a registrar whose 2xx gives our binding 0 s
+// (Contact ...;expires=0) has not registered us (RFC 3261 §10.2.4): Connect
+// fails, and the UA does not count itself registered (which would refresh
+// the binding every second).
+func TestRegisterZeroGrant(t *testing.T) {
+	reg := startRegistrar(t, "secret", 0, 0)
+	events := make(chan string, 16)
+	u := newRegUA(reg.port(), "secret", time.Minute, events)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := u.Connect(ctx)
+	var re *RegistrationError
+	if !errors.As(err, &re) || !errors.Is(err, errZeroGrant) {
+		t.Fatalf("Connect: got %v, want a RegistrationError wrapping errZeroGrant", err)
+	}
+	if u.Registered() {
+		t.Error("Registered: got true, want false")
+	}
+}
+
 func TestRegisterBadPassword(t *testing.T) {
 	reg := startRegistrar(t, "secret", 0, 60)
 	events := make(chan string, 16)
