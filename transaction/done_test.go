@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/xphone-go/xphone/internal/transport"
 )
@@ -84,7 +86,7 @@ func TestDoneLog(t *testing.T) {
 	}
 	delete(d.index, d.hash(serverKey{branch: "other"}))
 
-	if next := d.expire(10); next != 11 {
+	if next := d.expire(10, -1); next != 11 {
 		t.Errorf("expire(10): next due %d, want 11", next)
 	}
 	for i := range n {
@@ -93,7 +95,7 @@ func TestDoneLog(t *testing.T) {
 	if len(d.index) != n-1000 {
 		t.Errorf("index: %d entries, want %d", len(d.index), n-1000)
 	}
-	if next := d.expire(1 << 40); next != 0 {
+	if next := d.expire(1<<40, -1); next != 0 {
 		t.Errorf("expire(all): next due %d, want 0", next)
 	}
 	if len(d.index) != 0 || len(d.chunks) > 1 {
@@ -102,4 +104,69 @@ func TestDoneLog(t *testing.T) {
 	// The log goes on after being emptied.
 	d.add(key(1), 2<<40, true, "INVITE", "tag1", src, nil)
 	check(1, true)
+}
+
+// TestDoneEndsOnTime: a retired transaction stops matching at its Timer J
+// exactly, though its record is dropped later: a retransmission just
+// before gets the final response again, one at Timer J is a new request
+// for the TU. A retirement drops up to doneStep due records, and the
+// timer drops the rest doneSlack after they were due.
+func TestDoneEndsOnTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, rec, u := serverLayer(t)
+		defer l.Close()
+		retireOne := func(branch string) {
+			t.Helper()
+			l.HandleInbound(inbound(request(t, "OPTIONS", branch, "UDP"), transport.UDP))
+			reqs, _, _ := u.snapshot()
+			if err := respond(t, reqs[len(reqs)-1], 200); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, b := range []string{"z9hG4bKe1", "z9hG4bKe2", "z9hG4bKe3"} {
+			retireOne(b)
+		}
+		req := request(t, "OPTIONS", "z9hG4bKe1", "UDP")
+		time.Sleep(64*DefaultT1 - time.Millisecond)
+		l.HandleInbound(inbound(wire(t, req), transport.UDP))
+		if n := len(rec.sends()); n != 4 {
+			t.Errorf("sends before Timer J: got %d, want 4 (the 200 again)", n)
+		}
+		time.Sleep(time.Millisecond)
+		l.mu.Lock()
+		kept := len(l.done.index)
+		l.mu.Unlock()
+		if kept != 3 {
+			t.Errorf("records at Timer J: got %d, want 3 (due, not yet dropped)", kept)
+		}
+		l.HandleInbound(inbound(wire(t, req), transport.UDP))
+		if reqs, _, _ := u.snapshot(); len(reqs) != 4 {
+			t.Fatalf("TU requests after Timer J: got %d, want 4 (a new transaction)", len(reqs))
+		}
+		if n := len(rec.sends()); n != 4 {
+			t.Errorf("sends at Timer J: got %d, want 4 (no 200 from the ended transaction)", n)
+		}
+		// Its 200 retires the new transaction, which drops two due records.
+		reqs, _, _ := u.snapshot()
+		if err := respond(t, reqs[3], 200); err != nil {
+			t.Fatal(err)
+		}
+		l.mu.Lock()
+		kept = len(l.done.index)
+		l.mu.Unlock()
+		if kept != 2 { // e3 and the new e1
+			t.Errorf("records after a retirement: got %d, want 2", kept)
+		}
+		time.Sleep(time.Duration(doneSlack) * waitTick)
+		synctest.Wait()
+		l.mu.Lock()
+		kept = len(l.done.index)
+		l.mu.Unlock()
+		if kept != 1 {
+			t.Errorf("records doneSlack after: got %d, want 1 (the new e1)", kept)
+		}
+		if _, s := l.counts(); s != 1 {
+			t.Errorf("server transactions: got %d, want 1", s)
+		}
+	})
 }

@@ -310,7 +310,7 @@ func (l *Layer) create(k matchKey, in transport.Inbound) (s *srv, tx *ServerTx, 
 	} else {
 		s = l.servers[k.s]
 		if s == nil {
-			if d, ok := l.done.find(k.s); ok {
+			if d, ok := l.findDone(k.s); ok {
 				return nil, nil, d.retired(), false
 			}
 		}
@@ -319,7 +319,10 @@ func (l *Layer) create(k matchKey, in transport.Inbound) (s *srv, tx *ServerTx, 
 		return s, nil, nil, false
 	}
 	if l.maxServer > 0 && len(l.servers)+len(l.legacy)+len(l.done.index) >= l.maxServer {
-		return nil, nil, nil, true
+		l.sweepDone() // records due but not yet dropped do not count
+		if len(l.servers)+len(l.legacy)+len(l.done.index) >= l.maxServer {
+			return nil, nil, nil, true
+		}
 	}
 	tx = newServerTx(l, k, in)
 	s = tx.s
@@ -464,5 +467,6 @@ func (l *Layer) Open() (clients, servers int) { return l.counts() }
 func (l *Layer) counts() (clients, servers int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sweepDone()
 	return len(l.clients), len(l.servers) + len(l.legacy) + len(l.done.index)
 }

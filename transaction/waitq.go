@@ -46,8 +46,15 @@ type waitLink struct {
 // due returns the tick at which an entry added now is due: q.d later,
 // rounded up to a whole tick.
 func (q *waitQueue) due() int64 {
-	off := q.l.clock.Now().Sub(q.l.epoch) + q.d
-	return int64((off+waitTick-1)/waitTick) + 1
+	_, due := q.nowDue()
+	return due
+}
+
+// nowDue returns the current tick (see Layer.tick) and due, from one
+// reading of the clock.
+func (q *waitQueue) nowDue() (now, due int64) {
+	off := q.l.clock.Now().Sub(q.l.epoch)
+	return int64(off/waitTick) + 1, int64((off+q.d+waitTick-1)/waitTick) + 1
 }
 
 // add appends s, due after q.d, and returns when it is due. s must not
