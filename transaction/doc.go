@@ -46,7 +46,9 @@
 // response to a non-INVITE request, a 2xx to an INVITE), the layer keeps
 // only what matching and retransmission need for the rest of Timer J or L
 // (the key, the state, a non-INVITE final response as bytes): the
-// request and the ServerTx are the TU's to keep or drop.
+// request and the ServerTx are the TU's to keep or drop. Such a record
+// stops matching when its timer is due and is dropped by later
+// retirements, or by a timer once they stop.
 //
 // # Matching
 //
