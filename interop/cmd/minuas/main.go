@@ -3,7 +3,8 @@
 // answering UA of the interop and load tests, and a caller for them.
 //
 // As a UAS (the default) it listens on UDP and answers OPTIONS with 200,
-// INVITE with 200 (after 180 with -ringing; with a fixed SDP with -sdp),
+// INVITE with 200 (after 180 with -ringing; with a fixed SDP with -sdp;
+// with another final status, such as 486, with -reject),
 // retransmitting the 2xx until the ACK arrives, and BYE with 200:
 //
 //	minuas -addr 127.0.0.1:5060 -max-time 5m -http 127.0.0.1:0
@@ -48,6 +49,7 @@ func main() {
 	httpAddr := flag.String("http", "", "serve /stats and /debug/pprof on this loopback address")
 	ringing := flag.Bool("ringing", false, "send 180 Ringing before 200")
 	withSDP := flag.Bool("sdp", false, "put a fixed SDP in INVITE and 200")
+	reject := flag.Int("reject", 0, "answer INVITE with this final status (300-699) instead of 200")
 	readers := flag.Int("readers", 1, "UDP reading goroutines (more contend for the socket: 2 collapsed at 8000 calls/s where 1 ran clean)")
 	rcvbuf := flag.Int("rcvbuf", 0, "UDP receive buffer in bytes (0: transport default, -1: system default)")
 	target := flag.String("call", "", "place calls to this SIP URI instead of only answering")
@@ -55,13 +57,16 @@ func main() {
 	hold := flag.Duration("hold", 0, "time between the ACK and the BYE with -call")
 	flag.Parse()
 
+	if *reject != 0 && (*reject < 300 || *reject > 699) {
+		log.Fatalf("minuas: -reject %d: want a status from 300 to 699", *reject)
+	}
 	ap, err := netip.ParseAddrPort(*addr)
 	if err != nil || !ap.Addr().IsLoopback() {
 		log.Fatalf("minuas: -addr %q: want a loopback address and port", *addr)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	u := &ua{tag: "minuas" + fmt.Sprint(os.Getpid()), ringing: *ringing, pending: make(map[string]*answer),
+	u := &ua{tag: "minuas" + fmt.Sprint(os.Getpid()), ringing: *ringing, reject: *reject, pending: make(map[string]*answer),
 		t1: transaction.DefaultT1, t2: transaction.DefaultT2}
 	var l *transaction.Layer
 	u.m = transport.New(transport.Config{

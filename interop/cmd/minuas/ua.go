@@ -27,6 +27,7 @@ type ua struct {
 	contact string
 	tag     string
 	ringing bool
+	reject  int // the final status of every INVITE when not 0
 	sdp     []byte
 	t1, t2  time.Duration
 
@@ -56,6 +57,10 @@ func (u *ua) HandleRequest(tx *transaction.ServerTx) {
 		u.invites.Add(1)
 		if u.ringing {
 			u.respond(tx, 180, nil)
+		}
+		if u.reject != 0 {
+			u.respond(tx, u.reject, nil)
+			return
 		}
 		resp := u.response(req, 200)
 		resp.Add("Contact", u.contact)
