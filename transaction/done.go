@@ -28,7 +28,7 @@ import (
 // A record ends at its due tick exactly: Layer.findDone does not match
 // one that is due, and Layer.counts drops those first. Dropping them from
 // the log is lazier. Each retirement drops up to doneStep due records,
-// which keeps pace with the one it adds, and a timer set doneSlack after
+// which keeps pace with the one it adds, and a timer set lazySlack after
 // the oldest record's due tick drops the rest once traffic stops. A timer
 // for every due tick fired 100 times a second under load, each time in a
 // new goroutine that woke a thread and contended for Layer.mu with the
@@ -37,9 +37,9 @@ import (
 // doneStep is how many due records one retirement drops at most.
 const doneStep = 2
 
-// doneSlack is how long after its due tick a record may stay in the log
-// when no retirement drops it, in waitTicks.
-const doneSlack = int64(250 * time.Millisecond / waitTick)
+// lazySlack is how long after its due tick a done record, or an entry of
+// Timer I's queue, may stay when no traffic drops it, in waitTicks.
+const lazySlack = int64(250 * time.Millisecond / waitTick)
 
 // doneChunk is the size of the log's chunks; a record larger than a chunk
 // gets a chunk of its own.
@@ -293,7 +293,7 @@ func (l *Layer) retire(s *srv, tag string, resp []byte) bool {
 		l.done.expire(now, doneStep)
 	}
 	if !l.done.armed {
-		l.armDone(l.done.next + doneSlack)
+		l.armDone(l.done.next + lazySlack)
 	}
 	s.waitAt = due
 	return true
@@ -357,7 +357,7 @@ func (l *Layer) armDone(at int64) {
 	l.done.armed = true
 }
 
-// expireDone runs doneSlack after the oldest record was due, when
+// expireDone runs lazySlack after the oldest record was due, when
 // retirements have not dropped it, and drops every due record.
 func (l *Layer) expireDone() {
 	l.mu.Lock()
@@ -367,6 +367,6 @@ func (l *Layer) expireDone() {
 		return
 	}
 	if next := l.done.expire(l.tick(), -1); next != 0 {
-		l.armDone(next + doneSlack)
+		l.armDone(next + lazySlack)
 	}
 }

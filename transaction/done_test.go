@@ -110,7 +110,7 @@ func TestDoneLog(t *testing.T) {
 // exactly, though its record is dropped later: a retransmission just
 // before gets the final response again, one at Timer J is a new request
 // for the TU. A retirement drops up to doneStep due records, and the
-// timer drops the rest doneSlack after they were due.
+// timer drops the rest lazySlack after they were due.
 func TestDoneEndsOnTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, rec, u := serverLayer(t)
@@ -157,13 +157,13 @@ func TestDoneEndsOnTime(t *testing.T) {
 		if kept != 2 { // e3 and the new e1
 			t.Errorf("records after a retirement: got %d, want 2", kept)
 		}
-		time.Sleep(time.Duration(doneSlack) * waitTick)
+		time.Sleep(time.Duration(lazySlack) * waitTick)
 		synctest.Wait()
 		l.mu.Lock()
 		kept = len(l.done.index)
 		l.mu.Unlock()
 		if kept != 1 {
-			t.Errorf("records doneSlack after: got %d, want 1 (the new e1)", kept)
+			t.Errorf("records lazySlack after: got %d, want 1 (the new e1)", kept)
 		}
 		if _, s := l.counts(); s != 1 {
 			t.Errorf("server transactions: got %d, want 1", s)

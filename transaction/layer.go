@@ -156,7 +156,7 @@ func New(s transport.Sender, tu TU, cfg Config) *Layer {
 	l.epoch = l.clock.Now()
 	l.done.init()
 	l.longQ = &waitQueue{l: l, d: 64 * l.t1}
-	l.t4Q = &waitQueue{l: l, d: l.t4}
+	l.t4Q = &waitQueue{l: l, d: l.t4, slack: lazySlack}
 	return l
 }
 
@@ -188,6 +188,7 @@ func (l *Layer) HandleInbound(in transport.Inbound) {
 		return
 	}
 	if in.Msg.IsRequest() {
+		l.t4Q.runDue() // a request may match a transaction whose Timer I is due
 		l.handleRequest(in)
 	} else {
 		l.handleResponse(in)
@@ -465,6 +466,7 @@ func (l *Layer) Open() (clients, servers int) { return l.counts() }
 
 // counts returns the number of live client and server transactions.
 func (l *Layer) counts() (clients, servers int) {
+	l.t4Q.runDue()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepDone()

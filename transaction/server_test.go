@@ -478,3 +478,76 @@ func replaceOnce(s, old, new string) string {
 	}
 	return s[:i] + new + s[i+len(old):]
 }
+
+// TestServerTimerIOnTime: Timer I's queue runs late only where nothing
+// can tell. An ACK retransmitted 1 ms before T4 is absorbed; at T4 the
+// transaction is still in the layer's map (the queue's timer waits
+// lazySlack more), yet an ACK then goes to the TU as a request outside
+// any transaction; with no traffic the timer removes it lazySlack after T4.
+func TestServerTimerIOnTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, rec, u := serverLayer(t)
+		defer l.Close()
+		u.onRequest = func(tx *ServerTx) { _ = respond(t, tx, 486) }
+		mapped := func() int {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return len(l.servers)
+		}
+		var acks []*sipmsg.Message
+		for _, b := range []string{"z9hG4bKt1", "z9hG4bKt2"} {
+			inv := request(t, "INVITE", b, "UDP")
+			l.HandleInbound(inbound(inv, transport.UDP))
+			sends := rec.sends()
+			ack, err := sipmsg.NewAck(inv, sends[len(sends)-1].msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.HandleInbound(inbound(wire(t, ack), transport.UDP))
+			acks = append(acks, ack)
+		}
+		time.Sleep(DefaultT4 - time.Millisecond)
+		l.HandleInbound(inbound(wire(t, acks[0]), transport.UDP))
+		if _, out, _ := u.snapshot(); len(out) != 0 {
+			t.Errorf("ACK before Timer I: %d given to the TU, want absorbed", len(out))
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if n := mapped(); n != 2 {
+			t.Errorf("transactions in the map at Timer I: got %d, want 2 (the timer waits lazySlack more)", n)
+		}
+		l.HandleInbound(inbound(wire(t, acks[0]), transport.UDP))
+		if _, out, _ := u.snapshot(); len(out) != 1 {
+			t.Errorf("ACK at Timer I: %d given to the TU, want 1 (no transaction left to absorb it)", len(out))
+		}
+		if n := mapped(); n != 0 {
+			t.Errorf("transactions in the map after a request at Timer I: got %d, want 0", n)
+		}
+
+		// The same again with no request at Timer I: the timer empties the
+		// map lazySlack later.
+		inv := request(t, "INVITE", "z9hG4bKt3", "UDP")
+		l.HandleInbound(inbound(inv, transport.UDP))
+		sends := rec.sends()
+		ack, err := sipmsg.NewAck(inv, sends[len(sends)-1].msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.HandleInbound(inbound(wire(t, ack), transport.UDP))
+		time.Sleep(DefaultT4)
+		synctest.Wait()
+		if n := mapped(); n != 1 {
+			t.Errorf("in the map at Timer I: got %d, want 1", n)
+		}
+		time.Sleep(time.Duration(lazySlack) * waitTick)
+		synctest.Wait()
+		if n := mapped(); n != 0 {
+			t.Errorf("in the map lazySlack after Timer I: got %d, want 0", n)
+		}
+		time.Sleep(DefaultT4)
+		synctest.Wait()
+		if _, s := l.counts(); s != 0 {
+			t.Errorf("server transactions: got %d, want 0", s)
+		}
+	})
+}

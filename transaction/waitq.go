@@ -2,6 +2,7 @@ package transaction
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,9 +25,19 @@ func (l *Layer) tick() int64 {
 // same duration, so entries are due in the order they were added: a
 // doubly linked list in that order and one Clock timer for its head
 // replace a timer per transaction, its allocation and its goroutine.
+//
+// A queue with slack (Timer I's, whose only effect is that the transaction
+// ends) is also run by the layer before it handles a request and before
+// it counts transactions, whenever an entry is due; its timer is set
+// slack ticks after the head is due, for when no request comes. Nothing
+// can then see an entry outlive its due tick, and under a steady load of
+// such entries the timer, which fires in a new goroutine that wakes a
+// thread, no longer fires every tick.
 type waitQueue struct {
-	l *Layer
-	d time.Duration
+	l     *Layer
+	d     time.Duration
+	slack int64        // ticks between the head's due tick and the timer
+	next  atomic.Int64 // due tick of the head; 0: empty
 
 	mu         sync.Mutex
 	head, tail *srv
@@ -70,6 +81,9 @@ func (q *waitQueue) add(s *srv) int64 {
 		q.head = s
 	}
 	q.tail = s
+	if q.head == s {
+		q.next.Store(at)
+	}
 	if !q.armed && !q.closed {
 		q.arm(at)
 	}
@@ -91,6 +105,11 @@ func (q *waitQueue) unlink(s *srv) {
 		s.link.prev.link.next = s.link.next
 	} else {
 		q.head = s.link.next
+		if q.head != nil {
+			q.next.Store(q.head.link.at)
+		} else {
+			q.next.Store(0)
+		}
 	}
 	if s.link.next != nil {
 		s.link.next.link.prev = s.link.prev
@@ -100,8 +119,9 @@ func (q *waitQueue) unlink(s *srv) {
 	s.link = waitLink{}
 }
 
-// arm sets the timer for tick at; q.mu is held.
+// arm sets the timer for tick at (plus the queue's slack); q.mu is held.
 func (q *waitQueue) arm(at int64) {
+	at += q.slack
 	d := max(q.l.epoch.Add(time.Duration(at-1)*waitTick).Sub(q.l.clock.Now()), 0)
 	if q.t == nil {
 		q.t = q.l.clock.AfterFunc(d, q.fire)
@@ -128,6 +148,17 @@ func (q *waitQueue) fire() {
 	q.mu.Unlock()
 	for _, s := range batch {
 		s.onWait()
+	}
+}
+
+// runDue runs the queue's due entries now, if it has slack and any is
+// due. No lock may be held.
+func (q *waitQueue) runDue() {
+	if q.slack == 0 {
+		return
+	}
+	if n := q.next.Load(); n != 0 && n <= q.l.tick() {
+		q.fire()
 	}
 }
 
