@@ -37,10 +37,6 @@ import (
 // doneStep is how many due records one retirement drops at most.
 const doneStep = 2
 
-// lazySlack is how long after its due tick a done record, or an entry of
-// Timer I's queue, may stay when no traffic drops it, in waitTicks.
-const lazySlack = int64(250 * time.Millisecond / waitTick)
-
 // doneChunk is the size of the log's chunks; a record larger than a chunk
 // gets a chunk of its own.
 const doneChunk = 64 << 10

@@ -13,6 +13,12 @@ import (
 // late changes nothing on the wire.
 const waitTick = 10 * time.Millisecond
 
+// lazySlack is how long after its due tick a done record, or an entry of
+// Timer I's queue, may stay when no traffic drops it, in waitTicks: what
+// ends without the TU seeing it is dropped by the traffic that follows,
+// and by a timer this much later when none does.
+const lazySlack = int64(250 * time.Millisecond / waitTick)
+
 // tick returns the current time in waitTicks since the layer's epoch,
 // starting at 1 so that 0 can mean "not armed".
 func (l *Layer) tick() int64 {
