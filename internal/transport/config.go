@@ -135,6 +135,10 @@ type Config struct {
 	// on the connection's reading goroutine after the connection is gone
 	// and must not block for long.
 	OnConnClosed func(remote Addr, err error)
+
+	// udpWake, when set, replaces udpWake (Linux) for this Manager's UDP
+	// listeners: tests shorten it to see an idle reader.
+	udpWake time.Duration
 }
 
 func (c *Config) idleTimeout() time.Duration  { return orDefault(c.IdleTimeout, DefaultIdleTimeout) }

@@ -105,7 +105,7 @@ func (m *Manager) Listen(ctx context.Context, proto Protocol, addr string) error
 	l := &listener{proto: proto}
 	switch proto {
 	case UDP:
-		u, err := listenUDP(ctx, addr)
+		u, err := listenUDP(ctx, addr, m.cfg.udpWake)
 		if err != nil {
 			return fmt.Errorf("transport: listen udp %s: %w", addr, err)
 		}

@@ -5,10 +5,11 @@ package transport
 import (
 	"context"
 	"net"
+	"time"
 )
 
-// listenUDP binds addr with the net package.
-func listenUDP(ctx context.Context, addr string) (udpSocket, error) {
+// listenUDP binds addr with the net package; its reads need no wake.
+func listenUDP(ctx context.Context, addr string, _ time.Duration) (udpSocket, error) {
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", addr)
 	if err != nil {

@@ -8,47 +8,89 @@ import (
 	"time"
 )
 
+// batchProbe sends junk datagrams to a UDP endpoint and waits until its
+// reader has taken them.
+type batchProbe struct {
+	t    *testing.T
+	e    *endpoint
+	l    *listener
+	c    *net.UDPConn
+	dst  *net.UDPAddr
+	sent uint64
+}
+
+func newBatchProbe(t *testing.T, cfg Config) *batchProbe {
+	e := newEndpoint(t, UDP, "127.0.0.1", cfg)
+	return &batchProbe{t: t, e: e, l: (*e.listeners.Load())[0], c: rawUDP(t, "127.0.0.1"),
+		dst: net.UDPAddrFromAddrPort(e.LocalAddr(UDP))}
+}
+
+func (p *batchProbe) batch() int32 { return p.l.readBatch.Load() }
+
+// send sends n datagrams at once and waits until all are processed.
+func (p *batchProbe) send(n int) {
+	p.t.Helper()
+	for range n {
+		if _, err := p.c.WriteToUDP([]byte("junk"), p.dst); err != nil {
+			p.t.Fatal(err)
+		}
+		p.sent++
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := p.e.Stats()
+		if s.Received+s.Dropped >= p.sent {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("processed %d of %d datagrams within 10 s", s.Received+s.Dropped, p.sent)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// grow sends bursts until the reader's batch is udpBatch.
+func (p *batchProbe) grow() {
+	p.t.Helper()
+	for burst := 0; p.batch() < udpBatch; burst++ {
+		if burst == 100 {
+			p.t.Fatalf("batch %d after 100 bursts of 64 datagrams, want %d", p.batch(), udpBatch)
+		}
+		p.send(64)
+	}
+}
+
 // TestUDPReadBatchShrinks: bursts grow a UDP reader's batch to udpBatch
 // datagrams (16 buffers of 64 KiB); once datagrams come one at a time
 // again it halves after every udpSparse reads, down to two.
 func TestUDPReadBatchShrinks(t *testing.T) {
-	e := newEndpoint(t, UDP, "127.0.0.1", Config{})
-	l := (*e.listeners.Load())[0]
-	c := rawUDP(t, "127.0.0.1")
-	dst := net.UDPAddrFromAddrPort(e.LocalAddr(UDP))
-	processed := func() uint64 { s := e.Stats(); return s.Received + s.Dropped }
-	waitProcessed := func(n uint64) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for processed() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("processed %d of %d datagrams within 10 s", processed(), n)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	sent := uint64(0)
-	for burst := 0; l.readBatch.Load() < udpBatch; burst++ {
-		if burst == 100 {
-			t.Fatalf("batch %d after 100 bursts of 64 datagrams, want %d", l.readBatch.Load(), udpBatch)
-		}
-		for range 64 {
-			if _, err := c.WriteToUDP([]byte("junk"), dst); err != nil {
-				t.Fatal(err)
-			}
-			sent++
-		}
-		waitProcessed(sent)
-	}
+	p := newBatchProbe(t, Config{})
+	p.grow()
 	// One at a time: three halvings, 16 -> 8 -> 4 -> 2, and no further.
 	for range 4 * udpSparse {
-		if _, err := c.WriteToUDP([]byte("junk"), dst); err != nil {
-			t.Fatal(err)
-		}
-		sent++
-		waitProcessed(sent)
+		p.send(1)
 	}
-	if got := l.readBatch.Load(); got != 2 {
+	if got := p.batch(); got != 2 {
 		t.Errorf("batch after %d single datagrams: got %d, want 2", 4*udpSparse, got)
 	}
+}
+
+// TestUDPReadBatchIdle: a reader whose wake interval passes without a
+// datagram drops its batch to two at once, not by halvings (each of which
+// would take udpSparse wakes).
+func TestUDPReadBatchIdle(t *testing.T) {
+	const wake = 20 * time.Millisecond
+	p := newBatchProbe(t, Config{udpWake: wake})
+	p.grow()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.batch() == udpBatch {
+		if time.Now().After(deadline) {
+			t.Fatalf("batch still %d 10 s after the last datagram (wake %v)", udpBatch, wake)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := p.batch(); got != 2 {
+		t.Errorf("batch after an idle wake: got %d, want 2", got)
+	}
+	p.send(1) // the reader still reads
 }
