@@ -10,6 +10,7 @@
 #   UAS_PORT=15180 SIPP_PORT=15190 ...   # other ports, beside another run
 #   MINUAS_ARGS="-readers 1 -rcvbuf 0" ...  # minuas flags
 #   MINUAS_BIN=/tmp/minuas-b ...            # a prebuilt minuas (A/B runs)
+#   MINUAS_BIN=/tmp/flooruas ...            # the floor: no SIP stack (../flooruas)
 #   RATES="2000 2000 2000 4000 4000 4000" ...  # repeats: a median per rate at the end
 #
 # Columns as the peer's, plus: cpu_us/call (UAS user+system CPU over the
