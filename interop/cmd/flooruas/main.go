@@ -126,15 +126,33 @@ func (f *floor) read() {
 
 // answer sends a 200 to an INVITE, BYE or OPTIONS request.
 func (f *floor) answer(req []byte, to netip.AddrPort) {
+	out, ok := respond(f.out[:0], req, f.contact)
+	f.out = out
+	if !ok {
+		f.ignored.Add(1) // ACK, responses, anything else
+		return
+	}
+	if err := f.c.WriteTo(out, to); err != nil {
+		f.errs.Add(1)
+		return
+	}
+	f.answered.Add(1)
+}
+
+// respond appends to out a 200 to req when it is an INVITE, BYE or
+// OPTIONS: the request's Via, From, To (with a tag), Call-ID and CSeq
+// lines as they are, then contact (a whole Contact line) and
+// Content-Length: 0. It reports false, having appended nothing, for
+// anything else.
+func respond(out, req, contact []byte) ([]byte, bool) {
 	line, rest, _ := bytes.Cut(req, []byte("\r\n"))
 	method, _, _ := bytes.Cut(line, []byte(" "))
 	switch string(method) {
 	case "INVITE", "BYE", "OPTIONS":
 	default:
-		f.ignored.Add(1) // ACK, responses, anything else
-		return
+		return out, false
 	}
-	out := append(f.out[:0], "SIP/2.0 200 OK\r\n"...)
+	out = append(out, "SIP/2.0 200 OK\r\n"...)
 	for len(rest) > 0 {
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		if len(line) == 0 {
@@ -153,14 +171,8 @@ func (f *floor) answer(req []byte, to netip.AddrPort) {
 			out = append(out, "\r\n"...)
 		}
 	}
-	out = append(out, f.contact...)
-	out = append(out, "Content-Length: 0\r\n\r\n"...)
-	f.out = out
-	if err := f.c.WriteTo(out, to); err != nil {
-		f.errs.Add(1)
-		return
-	}
-	f.answered.Add(1)
+	out = append(out, contact...)
+	return append(out, "Content-Length: 0\r\n\r\n"...), true
 }
 
 // isName reports whether a header name is long or its compact form.
