@@ -71,6 +71,7 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	m.fields = append(m.fields, cl)
 	// buf is not written again and no slice of it escapes.
 	m.raw = unsafe.String(unsafe.SliceData(buf), len(buf))
+	m.cached = req.cached & cToValid // To is the request's, as it was
 	return m
 }
 
@@ -134,11 +135,17 @@ func (m *Message) SetToTag(tag string) error {
 		return ErrMissingHeader
 	}
 	v := m.value(i)
-	to, err := ParseAddress(v)
-	if err != nil {
-		return err
+	var params Params
+	if m.cached&cToValid != 0 {
+		params = addressParams(v) // what ParseAddress finds in a valid To
+	} else {
+		to, err := ParseAddress(v)
+		if err != nil {
+			return err
+		}
+		params = to.Params
 	}
-	if to.Params.Has("tag") {
+	if params.Has("tag") {
 		return nil
 	}
 	// The value as written, then ";tag=": one string, and the parsed
@@ -147,7 +154,7 @@ func (m *Message) SetToTag(tag string) error {
 	for strings.HasSuffix(v, ";") { // an empty parameter list: "<sip:b@h>;"
 		v = trimWS(v[:len(v)-1])
 	}
-	m.mutated()
+	m.changed(hTo) // tag is not checked
 	m.setValue(i, v+";tag="+tag)
 	m.delFrom("To", i+1)
 	return nil
@@ -234,6 +241,7 @@ func (m *Message) Validate() error {
 			return err // present once, checked above; "" is an error too
 		}
 	}
+	m.cached |= cToValid
 	if _, err := m.CSeq(); err != nil {
 		return err
 	}

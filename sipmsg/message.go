@@ -86,7 +86,12 @@ const (
 	cTo
 	cCSeq
 	cContact
+	cToValid // the first To value parses as an address (no cache: SetToTag need not parse it again)
 )
+
+// sticky are the cache bits that a change to another header keeps: each
+// is cleared by changed only when its own header changes.
+const sticky = cCSeq | cToValid
 
 func (m *Message) fname(f *field) string {
 	if f.ext() {
@@ -244,27 +249,32 @@ func nextListItem(s string) (item, rest string) {
 }
 
 func (m *Message) mutated() {
-	m.cached &= cCSeq
+	m.cached &= sticky
+}
+
+// changed drops the cached views after a change to header id.
+func (m *Message) changed(id hdrID) {
+	m.mutated()
+	switch id {
+	case hCSeq:
+		m.cached &^= cCSeq
+	case hTo:
+		m.cached &^= cToValid
+	}
 }
 
 // Add appends a header field. It does not check the value.
 func (m *Message) Add(name, value string) {
-	m.mutated()
 	id := lookupHeader(name)
-	if id == hCSeq {
-		m.cached &^= cCSeq
-	}
+	m.changed(id)
 	m.fields = append(m.fields, m.newField(name, value, id))
 }
 
 // Prepend inserts a header field before all others, as a proxy or a
 // client transport does with its Via (RFC 3261 §8.1.1.7, §16.6).
 func (m *Message) Prepend(name, value string) {
-	m.mutated()
 	id := lookupHeader(name)
-	if id == hCSeq {
-		m.cached &^= cCSeq
-	}
+	m.changed(id)
 	m.fields = append(m.fields, field{})
 	copy(m.fields[1:], m.fields)
 	m.fields[0] = m.newField(name, value, id)
@@ -278,20 +288,14 @@ func (m *Message) Set(name, value string) {
 		m.Add(name, value)
 		return
 	}
-	m.mutated()
-	if m.fields[i].id == hCSeq {
-		m.cached &^= cCSeq
-	}
+	m.changed(m.fields[i].id)
 	m.setValue(i, value)
 	m.delFrom(name, i+1)
 }
 
 // Del removes every header field called name.
 func (m *Message) Del(name string) {
-	m.mutated()
-	if lookupHeader(name) == hCSeq {
-		m.cached &^= cCSeq
-	}
+	m.changed(lookupHeader(name))
 	m.delFrom(name, 0)
 }
 
@@ -317,7 +321,7 @@ func (m *Message) SetContentLength() {
 func (m *Message) Clone() *Message {
 	c := &Message{Method: m.Method, RequestURI: m.RequestURI, StatusCode: m.StatusCode,
 		Reason: m.Reason, raw: m.raw,
-		cseqSeq: m.cseqSeq, cseqMethod: m.cseqMethod, cached: m.cached & cCSeq}
+		cseqSeq: m.cseqSeq, cseqMethod: m.cseqMethod, cached: m.cached & sticky}
 	if m.Body != nil {
 		c.Body = append([]byte(nil), m.Body...)
 	}

@@ -83,3 +83,60 @@ func TestCacheThenShare(t *testing.T) {
 		}
 	}
 }
+
+// TestSetToTagAfterChange: SetToTag trusts a To that Validate (or To)
+// parsed only until the To header changes; a response takes that trust
+// from its request.
+func TestSetToTagAfterChange(t *testing.T) {
+	valid := func(t *testing.T) *Message {
+		t.Helper()
+		m, err := Parse([]byte("BYE sip:bob@example.com SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n" +
+			"From: <sip:alice@example.com>;tag=a\r\nTo: <sip:bob@example.com>\r\n" +
+			"Call-ID: c1\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Message)
+		ok     bool
+	}{
+		{"unchanged", func(*Message) {}, true},
+		{"other headers changed", func(m *Message) {
+			m.Set("Max-Forwards", "69")
+			m.Add("Subject", "x")
+			_ = m.SetVia(Via{Transport: "UDP", Host: "192.0.2.1", Port: 5060})
+		}, true},
+		{"Set To", func(m *Message) { m.Set("To", "<sip:bob@example.com") }, false},
+		{"Del and Add To", func(m *Message) { m.Del("To"); m.Add("To", "sip:a@b, sip:c@d") }, false},
+		{"Prepend t", func(m *Message) { m.Prepend("t", "<sip:bob") }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := valid(t)
+			tc.change(req)
+			for _, m := range []*Message{NewResponse(req, 200, ""), req.Clone()} {
+				err := m.SetToTag("x1")
+				if (err == nil) != tc.ok {
+					t.Fatalf("SetToTag: %v, want ok=%v", err, tc.ok)
+				}
+				if tc.ok && m.ToTag() != "x1" {
+					t.Fatalf("To after SetToTag: %q", m.Get("To"))
+				}
+			}
+		})
+	}
+	// After SetToTag the tag, which is not checked, takes the trust away.
+	resp := NewResponse(valid(t), 200, "")
+	if err := resp.SetToTag("bad<"); err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.SetToTag("x2"); err == nil || resp.ToTag() != "bad<" {
+		t.Errorf("SetToTag after a bad tag: %v, To %q; want an error and the first tag", err, resp.Get("To"))
+	}
+}

@@ -112,6 +112,9 @@ func (m *Message) addr(id hdrID, bit cacheBits) (Address, error) {
 	}
 	*m.addrCache(bit) = a
 	m.cached |= bit
+	if id == hTo {
+		m.cached |= cToValid
+	}
 	return a, nil
 }
 
