@@ -94,3 +94,21 @@ func TestUDPReadBatchIdle(t *testing.T) {
 	}
 	p.send(1) // the reader still reads
 }
+
+// TestUDPCloseWakesReaders: Close returns once the socket's shutdown has
+// woken every reader blocked in recvmmsg, not when their wake interval
+// (here an hour) passes.
+func TestUDPCloseWakesReaders(t *testing.T) {
+	p := newBatchProbe(t, Config{UDPReaders: 4, udpWake: time.Hour})
+	p.send(8) // the readers run
+	done := make(chan error, 1)
+	go func() { done <- p.e.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("Close did not return within %v: a reader was not woken", wait)
+	}
+}
