@@ -217,7 +217,10 @@ func (m *Message) Validate() error {
 		if m.indexID(id, i+1) >= 0 {
 			return &ParseError{Reason: "more than one " + hdrTable[id].name + " header"}
 		}
-		if _, rest := nextListItem(m.value(i)); rest != "" && id != hCallID {
+		if id == hCallID {
+			continue // not a list header: its value is checked below
+		}
+		if _, rest := nextListItem(m.value(i)); rest != "" {
 			return &ParseError{Reason: "more than one " + hdrTable[id].name + " value"}
 		}
 	}
