@@ -139,6 +139,10 @@ type Config struct {
 	// udpWake, when set, replaces udpWake (Linux) for this Manager's UDP
 	// listeners: tests shorten it to see an idle reader.
 	udpWake time.Duration
+
+	// onUDPBatch, when set, is called on a UDP reader's goroutine each time
+	// it changes the number of datagrams one read takes (Linux; tests).
+	onUDPBatch func(n int)
 }
 
 func (c *Config) idleTimeout() time.Duration  { return orDefault(c.IdleTimeout, DefaultIdleTimeout) }

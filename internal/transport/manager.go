@@ -51,8 +51,6 @@ type listener struct {
 	local netip.AddrPort
 	udp   udpSocket    // UDP
 	ln    net.Listener // TCP, TLS
-
-	readBatch atomic.Int32 // UDP on Linux: the last reader's batch size, for tests
 }
 
 type remoteKey struct {

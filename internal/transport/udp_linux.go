@@ -99,20 +99,27 @@ func (m *Manager) readUDP(l *listener) {
 		switch {
 		case n == 0 && b.Len() > 2:
 			b = udpsock.NewBatch(2, limit+1) // udpWake without a datagram: idle
-			l.readBatch.Store(int32(b.Len()))
+			m.batchSized(b.Len())
 			sparse = 0
 		case n == b.Len() && n < udpBatch:
 			b = udpsock.NewBatch(2*n, limit+1) // datagrams queue up: read more at once
-			l.readBatch.Store(int32(b.Len()))
+			m.batchSized(b.Len())
 			sparse = 0
 		case b.Len() > 2 && 4*n <= b.Len():
 			if sparse++; sparse == udpSparse {
 				b = udpsock.NewBatch(b.Len()/2, limit+1) // the burst is over: give memory back
-				l.readBatch.Store(int32(b.Len()))
+				m.batchSized(b.Len())
 				sparse = 0
 			}
 		default:
 			sparse = 0
 		}
+	}
+}
+
+// batchSized tells a test's Config.onUDPBatch a reader's new batch size.
+func (m *Manager) batchSized(n int) {
+	if f := m.cfg.onUDPBatch; f != nil {
+		f(n)
 	}
 }

@@ -4,48 +4,56 @@ package transport
 
 import (
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// batchProbe sends junk datagrams to a UDP endpoint and waits until its
-// reader has taken them.
+// batchProbe sends OPTIONS requests to a UDP endpoint, waits until its
+// reader has handed them over, and watches the reader's batch size.
 type batchProbe struct {
-	t    *testing.T
-	e    *endpoint
-	l    *listener
-	c    *net.UDPConn
-	dst  *net.UDPAddr
-	sent uint64
+	t     *testing.T
+	e     *endpoint
+	c     *net.UDPConn
+	dst   *net.UDPAddr
+	size  atomic.Int32
+	sizes chan int // every batch size the reader takes, in order (as room allows)
 }
 
 func newBatchProbe(t *testing.T, cfg Config) *batchProbe {
-	e := newEndpoint(t, UDP, "127.0.0.1", cfg)
-	return &batchProbe{t: t, e: e, l: (*e.listeners.Load())[0], c: rawUDP(t, "127.0.0.1"),
-		dst: net.UDPAddrFromAddrPort(e.LocalAddr(UDP))}
+	p := &batchProbe{t: t, sizes: make(chan int, 64)}
+	cfg.onUDPBatch = func(n int) {
+		p.size.Store(int32(n))
+		select {
+		case p.sizes <- n:
+		default:
+		}
+	}
+	p.e = newEndpoint(t, UDP, "127.0.0.1", cfg)
+	p.c = rawUDP(t, "127.0.0.1")
+	p.dst = net.UDPAddrFromAddrPort(p.e.LocalAddr(UDP))
+	return p
 }
 
-func (p *batchProbe) batch() int32 { return p.l.readBatch.Load() }
+func (p *batchProbe) batch() int32 { return p.size.Load() }
 
-// send sends n datagrams at once and waits until all are processed.
+// probeRequest is a valid request, which the endpoint's handler receives.
+const probeRequest = "OPTIONS sip:probe@127.0.0.1 SIP/2.0\r\n" +
+	"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKprobe\r\n" +
+	"From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:probe@127.0.0.1>\r\n" +
+	"Call-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+
+// send sends n requests at once (n at most 64, the handler's channel) and
+// waits until the handler has received them all.
 func (p *batchProbe) send(n int) {
 	p.t.Helper()
 	for range n {
-		if _, err := p.c.WriteToUDP([]byte("junk"), p.dst); err != nil {
+		if _, err := p.c.WriteToUDP([]byte(probeRequest), p.dst); err != nil {
 			p.t.Fatal(err)
 		}
-		p.sent++
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s := p.e.Stats()
-		if s.Received+s.Dropped >= p.sent {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("processed %d of %d datagrams within 10 s", s.Received+s.Dropped, p.sent)
-		}
-		time.Sleep(time.Millisecond)
+	for range n {
+		p.e.recv(p.t)
 	}
 }
 
@@ -82,15 +90,23 @@ func TestUDPReadBatchIdle(t *testing.T) {
 	const wake = 20 * time.Millisecond
 	p := newBatchProbe(t, Config{udpWake: wake})
 	p.grow()
-	deadline := time.Now().Add(10 * time.Second)
-	for p.batch() == udpBatch {
-		if time.Now().After(deadline) {
-			t.Fatalf("batch still %d 10 s after the last datagram (wake %v)", udpBatch, wake)
+	for full := false; ; {
+		select {
+		case n := <-p.sizes:
+			if n == udpBatch {
+				full = true // the growth, up to here
+				continue
+			}
+			if !full {
+				continue
+			}
+			if n != 2 {
+				t.Errorf("batch after an idle wake: got %d, want 2", n)
+			}
+		case <-time.After(wait):
+			t.Fatalf("batch still %d %v after the last datagram (wake %v)", p.batch(), wait, wake)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	if got := p.batch(); got != 2 {
-		t.Errorf("batch after an idle wake: got %d, want 2", got)
+		break
 	}
 	p.send(1) // the reader still reads
 }
