@@ -96,30 +96,25 @@ func (m *Manager) readUDP(l *listener) {
 			d, from := b.Datagram(i)
 			m.receiveDatagram(l, d, len(d) > limit || b.Truncated(i), from)
 		}
+		size := b.Len()
 		switch {
-		case n == 0 && b.Len() > 2:
-			b = udpsock.NewBatch(2, limit+1) // udpWake without a datagram: idle
-			m.batchSized(b.Len())
-			sparse = 0
-		case n == b.Len() && n < udpBatch:
-			b = udpsock.NewBatch(2*n, limit+1) // datagrams queue up: read more at once
-			m.batchSized(b.Len())
-			sparse = 0
-		case b.Len() > 2 && 4*n <= b.Len():
+		case n == 0 && size > 2:
+			size = 2 // udpWake without a datagram: idle
+		case n == size && n < udpBatch:
+			size = 2 * n // datagrams queue up: read more at once
+		case size > 2 && 4*n <= size:
 			if sparse++; sparse == udpSparse {
-				b = udpsock.NewBatch(b.Len()/2, limit+1) // the burst is over: give memory back
-				m.batchSized(b.Len())
-				sparse = 0
+				size /= 2 // the burst is over: give memory back
 			}
 		default:
 			sparse = 0
 		}
-	}
-}
-
-// batchSized tells a test's Config.onUDPBatch a reader's new batch size.
-func (m *Manager) batchSized(n int) {
-	if f := m.cfg.onUDPBatch; f != nil {
-		f(n)
+		if size != b.Len() {
+			b = udpsock.NewBatch(size, limit+1)
+			sparse = 0
+			if f := m.cfg.onUDPBatch; f != nil {
+				f(size)
+			}
+		}
 	}
 }
