@@ -393,11 +393,8 @@ func TestRegisterRetryAfter(t *testing.T) {
 	if got := time.Duration(retryAfter.Load()); got != 30*time.Second {
 		t.Errorf("RegistrationError.RetryAfter: got %v, want 30s", got)
 	}
-	delays := rec.delays()
 	want := []time.Duration{time.Second, 30 * time.Second, maxRegisterBackoff, time.Second}
-	if len(delays) < len(want) {
-		t.Fatalf("delays: got %v, want at least %d", delays, len(want))
-	}
+	delays := rec.waitDelays(t, len(want))
 	for i, w := range want {
 		if delays[i] != w {
 			t.Errorf("delay %d: got %v, want %v", i, delays[i], w)
@@ -409,15 +406,48 @@ func TestRegisterRetryAfter(t *testing.T) {
 // each delay the loop asks for and waits a millisecond instead: the
 // test's clock runs fast.
 type delayRecorder struct {
-	mu sync.Mutex
-	d  []time.Duration
+	mu    sync.Mutex
+	d     []time.Duration
+	added chan struct{} // a token after each delay; made on first use
 }
 
 func (r *delayRecorder) schedule(d time.Duration) time.Duration {
 	r.mu.Lock()
 	r.d = append(r.d, d)
+	added := r.addedLocked()
 	r.mu.Unlock()
+	select {
+	case added <- struct{}{}:
+	default: // a token waits already
+	}
 	return time.Millisecond
+}
+
+func (r *delayRecorder) addedLocked() chan struct{} {
+	if r.added == nil {
+		r.added = make(chan struct{}, 1)
+	}
+	return r.added
+}
+
+// waitDelays returns the delays once there are at least n: the loop asks
+// for the next delay after it reports the attempt before it.
+func (r *delayRecorder) waitDelays(t *testing.T, n int) []time.Duration {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		r.mu.Lock()
+		d, added := slices.Clone(r.d), r.addedLocked()
+		r.mu.Unlock()
+		if len(d) >= n {
+			return d
+		}
+		select {
+		case <-added:
+		case <-deadline:
+			t.Fatalf("delays: got %v within 5 s, want at least %d", d, n)
+		}
+	}
 }
 
 // delays returns the delays recorded so far.
