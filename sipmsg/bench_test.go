@@ -151,3 +151,29 @@ func BenchmarkParseAddress(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRespond: what a UA and its transport do to answer a request
+// that was parsed and validated: build the 200 (NewResponse, SetToTag),
+// read its top Via to route it (RFC 3261 §18.2.2), serialize it; on the
+// INVITE workload.
+func BenchmarkRespond(b *testing.B) {
+	req, err := Parse(readWorkload(b, "invite.sip"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := req.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		r := NewResponse(req, 200, "")
+		if err := r.SetToTag("as1"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Via(); err != nil {
+			b.Fatal(err)
+		}
+		buf = r.AppendTo(buf[:0])
+	}
+}

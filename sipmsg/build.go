@@ -72,7 +72,33 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	// buf is not written again and no slice of it escapes.
 	m.raw = unsafe.String(unsafe.SliceData(buf), len(buf))
 	m.cached = req.cached & cToValid // To is the request's, as it was
+	if req.cached&cVia != 0 {
+		// The top Via is the request's, byte for byte: its parsed views,
+		// moved onto the copy, spare the transport parsing it again.
+		m.via, m.cached = req.via, m.cached|cVia
+		from, to := req.value(req.indexID(hVia, 0)), m.value(m.indexID(hVia, 0))
+		for _, s := range []*string{&m.via.Transport, &m.via.Host, (*string)(&m.via.Params)} {
+			var ok bool
+			if *s, ok = rebase(*s, from, to); !ok {
+				m.via, m.cached = Via{}, m.cached&^cVia
+				break
+			}
+		}
+	}
 	return m
+}
+
+// rebase returns the view of to that s is of from, which holds the same
+// text as to; ok is false when s is not a view of from.
+func rebase(s, from, to string) (_ string, ok bool) {
+	if s == "" {
+		return "", true
+	}
+	off := uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(unsafe.StringData(from)))
+	if off > uintptr(len(from)) || uintptr(len(s)) > uintptr(len(from))-off || len(from) != len(to) {
+		return "", false
+	}
+	return to[off : off+uintptr(len(s))], true
 }
 
 // NewCancel builds a CANCEL for req as RFC 3261 §9.1 says: same
@@ -173,7 +199,7 @@ func (m *Message) SetVia(v Via) error {
 	if rest = trimWS(rest); rest != "" {
 		val += ", " + rest
 	}
-	m.mutated()
+	m.changed(hVia)
 	m.setValue(i, val)
 	return nil
 }
@@ -188,7 +214,7 @@ func (m *Message) RemoveVia() bool {
 	if i < 0 {
 		return false
 	}
-	m.mutated()
+	m.changed(hVia)
 	_, rest := nextListItem(m.value(i))
 	if rest = trimWS(rest); rest != "" {
 		m.setValue(i, rest)

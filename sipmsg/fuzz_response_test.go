@@ -29,6 +29,10 @@ func FuzzNewResponse(f *testing.F) {
 		if got := req.String(); got != before {
 			t.Fatalf("request changed:\n%q\n%q", before, got)
 		}
+		top, _ := resp.first(hVia)
+		if v, err := resp.Via(); err != nil || v != mustVia(t, top) {
+			t.Fatalf("Via: got %+v, %v; want %+v", v, err, mustVia(t, top))
+		}
 		out := resp.AppendTo(nil)
 		r2, err := relaxed.Parse(out)
 		if err != nil {

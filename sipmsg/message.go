@@ -90,8 +90,10 @@ const (
 )
 
 // sticky are the cache bits that a change to another header keeps: each
-// is cleared by changed only when its own header changes.
-const sticky = cCSeq | cToValid
+// is cleared by changed only when its own header changes. (The Via cache
+// holds views of the top Via's own text, which a change elsewhere leaves
+// as it was.)
+const sticky = cVia | cCSeq | cToValid
 
 func (m *Message) fname(f *field) string {
 	if f.ext() {
@@ -248,14 +250,12 @@ func nextListItem(s string) (item, rest string) {
 	return trimWS(s), ""
 }
 
-func (m *Message) mutated() {
-	m.cached &= sticky
-}
-
 // changed drops the cached views after a change to header id.
 func (m *Message) changed(id hdrID) {
-	m.mutated()
+	m.cached &= sticky
 	switch id {
+	case hVia:
+		m.cached &^= cVia
 	case hCSeq:
 		m.cached &^= cCSeq
 	case hTo:
@@ -321,7 +321,7 @@ func (m *Message) SetContentLength() {
 func (m *Message) Clone() *Message {
 	c := &Message{Method: m.Method, RequestURI: m.RequestURI, StatusCode: m.StatusCode,
 		Reason: m.Reason, raw: m.raw,
-		cseqSeq: m.cseqSeq, cseqMethod: m.cseqMethod, cached: m.cached & sticky}
+		cseqSeq: m.cseqSeq, cseqMethod: m.cseqMethod, via: m.via, cached: m.cached & sticky}
 	if m.Body != nil {
 		c.Body = append([]byte(nil), m.Body...)
 	}

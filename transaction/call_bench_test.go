@@ -10,11 +10,17 @@ import (
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
-// discard is a Sender that serializes what it is given, as a transport
-// would, and drops it.
+// discard is a Sender that does what a transport does with a message
+// before writing it: reads a response's top Via to route it (RFC 3261
+// §18.2.2), serializes it; and then drops it.
 type discard struct{ buf []byte }
 
 func (d *discard) Send(_ context.Context, m *sipmsg.Message, _ transport.Addr) error {
+	if !m.IsRequest() {
+		if _, err := m.Via(); err != nil {
+			return err
+		}
+	}
 	d.buf = m.AppendTo(d.buf[:0])
 	return nil
 }
