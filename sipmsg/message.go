@@ -1,6 +1,9 @@
 package sipmsg
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Field is one header field line: its name as written (or as given to
 // [Message.Add]) and its value with surrounding whitespace removed and line
@@ -122,8 +125,16 @@ func (m *Message) setValue(i int, v string) {
 	m.extra[f.vOff] = v
 }
 
+// extraFields is how many set fields the first one makes room for: a
+// response usually gets a To tag, a Contact, a Content-Type and its
+// Content-Length.
+const extraFields = 4
+
 func (m *Message) newField(name, value string, id hdrID) field {
 	f := field{id: id, nOff: uint32(len(m.extra)), vOff: uint32(len(m.extra) + 1)}
+	if m.extra == nil {
+		m.extra = make([]string, 0, 2*extraFields)
+	}
 	m.extra = append(m.extra, name, value)
 	return f
 }
@@ -314,7 +325,7 @@ func (m *Message) delFrom(name string, from int) {
 
 // SetContentLength sets the Content-Length header to len(m.Body).
 func (m *Message) SetContentLength() {
-	m.Set("Content-Length", itoa(len(m.Body)))
+	m.Set("Content-Length", strconv.Itoa(len(m.Body)))
 }
 
 // Clone returns a deep copy of m that shares no mutable memory with it.
@@ -405,5 +416,3 @@ func appendInt(dst []byte, n int) []byte {
 	}
 	return append(dst, b[i:]...)
 }
-
-func itoa(n int) string { return string(appendInt(nil, n)) }

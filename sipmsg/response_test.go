@@ -132,3 +132,38 @@ func TestViaChangeDropsCache(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerAllocs: building a 200 to an INVITE as a UA does (NewResponse,
+// SetToTag, a Contact, an SDP body and its Content-Length) makes five
+// allocations: the message, its copy of the request's headers, the To
+// value with the tag, the room for the fields set afterwards and the
+// Content-Length digits.
+func TestAnswerAllocs(t *testing.T) {
+	req, err := Parse(readWorkload(t, "invite.sip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if req.ToTag() != "" {
+		t.Fatal("the workload's To has a tag")
+	}
+	body := req.Body // an SDP offer of 129 bytes
+	if len(body) < 100 {
+		t.Fatalf("the workload's body has %d bytes, want 100 or more", len(body))
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		r := NewResponse(req, 200, "")
+		if err := r.SetToTag("as1"); err != nil {
+			t.Fatal(err)
+		}
+		r.Add("Contact", "<sip:uas@192.0.2.2>")
+		r.Add("Content-Type", "application/sdp")
+		r.Body = body
+		r.SetContentLength()
+	})
+	if allocs > 5 {
+		t.Errorf("got %v allocations, want 5", allocs)
+	}
+}
