@@ -87,7 +87,8 @@ func TestSIPpMWI(t *testing.T) {
 // line 1002. Phone.Watch subscribes (SIPp checks Event and Accept), the
 // line goes ringing (with the caller), busy (a partial document merged)
 // and idle (the dialog terminated); stopping the watch removes the
-// subscription, and SIPp exits 0.
+// subscription, SIPp's final NOTIFY (terminated) gets 200 (RFC 6665
+// §4.1.2.3: not 481, though the subscription is gone), and SIPp exits 0.
 func TestSIPpWatch(t *testing.T) {
 	ph, check := sippServer(t, "blf-notifier", nil, nil)
 	got := make(chan xphone.LineStatus, 4)
@@ -106,7 +107,8 @@ func TestSIPpWatch(t *testing.T) {
 // TestSIPpPresence: SIPp is the presence notifier (presence-notifier.xml)
 // of 1002. Phone.WatchPresence subscribes (SIPp checks Event and Accept),
 // reports online with the note of the open tuple (skipping the RPID
-// element), then offline; stopping the watch removes the subscription.
+// element), then offline; stopping the watch removes the subscription,
+// and SIPp's final NOTIFY gets 200.
 func TestSIPpPresence(t *testing.T) {
 	ph, check := sippServer(t, "presence-notifier", nil, nil)
 	got := make(chan xphone.Presence, 4)

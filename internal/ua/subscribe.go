@@ -153,9 +153,21 @@ func (u *UA) unsubscribeAll(ctx context.Context) {
 
 // stop ends s's goroutine and removes the subscription (Expires: 0).
 func (s *subscription) stop(ctx context.Context) {
+	s.ending() // a NOTIFY that no longer finds s finds this
 	s.cancel()
 	<-s.done
 	s.unsubscribe(ctx)
+}
+
+// ending lets the UA answer 200 to the NOTIFYs of s's dialog, if it has
+// one, for 64*T1 after it is gone (endedSubs).
+func (s *subscription) ending() {
+	s.mu.Lock()
+	d := s.dlg
+	s.mu.Unlock()
+	if d != nil {
+		s.u.endedSubs.add(d.ID, s.event, 64*s.u.t1())
+	}
 }
 
 // run keeps the subscription up until ctx ends: it sends SUBSCRIBE when
@@ -600,6 +612,7 @@ func (s *subscription) unsubscribe(ctx context.Context) {
 	if !up {
 		return
 	}
+	s.ending() // the dialog, should a refresh have made a new one
 	if _, err := s.send(ctx, 0); err != nil {
 		s.u.log.Debug("ua: unsubscribe", "event", s.event, "err", err)
 	}

@@ -242,7 +242,8 @@ func (u *UA) findSubscription(req *sipmsg.Message, event sipmsg.Event) *subscrip
 // (event, the package its Event header names): in one of our
 // subscriptions, its package's answer; an unsolicited message-summary
 // (outside any dialog) goes to OnVoicemail; one in a call's dialog is the
-// call's (489 there); anything else is 481.
+// call's (489 there); one of a subscription we removed lately gets 200
+// (endedSubs); anything else is 481.
 func (u *UA) handleEventNotify(tx *transaction.ServerTx, event string) {
 	req := tx.Request()
 	to, _ := req.To()
@@ -261,6 +262,8 @@ func (u *UA) handleEventNotify(tx *transaction.ServerTx, event string) {
 			s.handleNotify(tx)
 		} else if c := u.findCall(req.CallID()); c != nil {
 			c.handleNotify(tx)
+		} else if st, err := req.SubscriptionState(); err == nil && u.endedSubs.take(req, ev, st) {
+			u.respond(tx, 200, "") // of a subscription we removed (RFC 6665 §4.1.2.3)
 		} else {
 			u.respond(tx, 481, "")
 		}

@@ -266,6 +266,7 @@ type UA struct {
 	events    serial
 	voicemail coalescer // OnVoicemail's reports
 	late      lateCalls // cancelled INVITEs a 2xx may still answer
+	endedSubs endedSubs // subscriptions removed, whose final NOTIFY may come
 
 	testAcked      func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
 	testAnswered   func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive

@@ -50,9 +50,10 @@ func TestWatch(t *testing.T) {
 	tag := token()
 	p.respond(sub, 200, tag, "", "Expires", "3600")
 	seq := 0
+	state := "active;expires=3600"
 	notify := func(body string) *sipmsg.Message {
 		seq++
-		n := p.mwiNotify(sub.m, tag, seq, "active;expires=3600", "")
+		n := p.mwiNotify(sub.m, tag, seq, state, "")
 		n.Set("Event", "dialog")
 		n.Add("Content-Type", dialoginfo.ContentType)
 		n.Body = []byte(body)
@@ -60,7 +61,7 @@ func TestWatch(t *testing.T) {
 		p.send(n, sub.from)
 		return p.next("answer to NOTIFY", isRespTo(n)).m
 	}
-	state := func(what string) string {
+	dialogs := func(what string) string {
 		t.Helper()
 		select {
 		case i := <-got:
@@ -85,7 +86,7 @@ func TestWatch(t *testing.T) {
 		if r := notify(step.body); r.StatusCode != 200 {
 			t.Fatalf("NOTIFY: got %d, want 200", r.StatusCode)
 		}
-		if s := state(step.want); s != step.want {
+		if s := dialogs(step.want); s != step.want {
 			t.Errorf("after %.80q: got %q, want %q", step.body, s, step.want)
 		}
 	}
@@ -98,8 +99,17 @@ func TestWatch(t *testing.T) {
 	un := p.next("unsubscribe", func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" })
 	p.respond(un, 200, tag, "", "Expires", "0")
 	<-stopped
-	if r := notify(dialogDoc(t, 4, true, "c", "recipient", "early")); r.StatusCode != 481 {
-		t.Errorf("NOTIFY after Stop: got %d, want 481", r.StatusCode)
+	// The removal's final NOTIFY (RFC 6665 §4.1.2.3), and one sent before
+	// it, get 200 and are not reported; after the final one, 481.
+	if r := notify(dialogDoc(t, 4, true, "c", "recipient", "early")); r.StatusCode != 200 {
+		t.Errorf("NOTIFY after Stop, before the final one: got %d, want 200", r.StatusCode)
+	}
+	state = "terminated;reason=timeout"
+	if r := notify(dialogDoc(t, 5, true)); r.StatusCode != 200 {
+		t.Errorf("final NOTIFY after Stop: got %d, want 200", r.StatusCode)
+	}
+	if r := notify(dialogDoc(t, 6, true, "c", "recipient", "early")); r.StatusCode != 481 {
+		t.Errorf("NOTIFY after the final one: got %d, want 481", r.StatusCode)
 	}
 	select {
 	case i := <-got:
