@@ -102,10 +102,11 @@ func (u *UA) SendMessage(ctx context.Context, target, contentType string, body [
 		if dst.Protocol == transport.UDP && len(req.AppendTo(nil)) > MaxMessageUDP {
 			return ErrMessageTooLarge
 		}
-		resp, err := finalResponse(ctx, tl, req, dst)
+		resp, at, err := u.outsideFinal(ctx, tl, tm, req, dst)
 		if err != nil {
 			return err
 		}
+		dst = at // the credentials go to the server that asked
 		code := resp.StatusCode
 		if code >= 200 && code < 300 {
 			return nil

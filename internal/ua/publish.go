@@ -184,10 +184,11 @@ func (p *publication) send(ctx context.Context, expires time.Duration) error {
 			req.Body = body
 		}
 		req.SetContentLength()
-		resp, err := finalResponse(ctx, tl, req, dst)
+		resp, at, err := u.outsideFinal(ctx, tl, tm, req, dst)
 		if err != nil {
 			return err
 		}
+		dst = at // a retry goes to the server that answered
 		code := resp.StatusCode
 		switch {
 		case code >= 200 && code < 300:

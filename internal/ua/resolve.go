@@ -191,3 +191,30 @@ func (u *UA) nextTarget(ctx context.Context, uri sipmsg.URI, dst transport.Addr)
 	}
 	return transport.Addr{}, false
 }
+
+// outsideFinal sends req, a request outside any dialog, to dst, its first
+// hop, and returns its final response and the server that gave it. When
+// that server does not serve it (no answer, a transport failure, 503),
+// the same request with a new branch goes to the next SRV target of the
+// hop (RFC 3263 §4.3), up to maxFailovers times; the last server's answer
+// or error is returned. A retry with credentials goes to the server that
+// challenged: the returned one.
+func (u *UA) outsideFinal(ctx context.Context, tl *transaction.Layer, tm *transport.Manager, req *sipmsg.Message, dst transport.Addr) (*sipmsg.Message, transport.Addr, error) {
+	for failovers := 0; ; failovers++ {
+		keep := req.Clone() // the layer owns req once it is sent
+		resp, err := finalResponse(ctx, tl, req, dst)
+		noService := err != nil && ctx.Err() == nil && (errors.Is(err, transaction.ErrTimeout) || errors.Is(err, transaction.ErrTransport))
+		if !noService && (err != nil || resp.StatusCode != 503) || failovers == maxFailovers {
+			return resp, dst, err
+		}
+		next, ok := u.nextTarget(ctx, u.firstHop(keep.RequestURI), dst)
+		if !ok {
+			return resp, dst, err
+		}
+		u.log.Debug("ua: next SRV target", "method", keep.Method, "from", dst.AddrPort, "to", next.AddrPort)
+		dst = next
+		keep.Del("Via")
+		keep.PrependVia(u.via(tm, tl, dst.Protocol))
+		req = keep
+	}
+}

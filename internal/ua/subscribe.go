@@ -388,12 +388,15 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 	secs := uint32(expires / time.Second)
 	var a *authRetry
 	var authName, authValue string
+	var served transport.Addr // the server that answered a new subscription's last SUBSCRIBE
 	for attempt := 0; ; attempt++ {
 		req, d, hop := s.request(tl)
 		s.mu.Lock()
 		dst, m := s.dst, mark{targets: s.targets, heard: s.heard, expiry: s.expiry} // NOTIFYs' doings before this request
 		s.mu.Unlock()
 		switch {
+		case d == nil && served.AddrPort.IsValid():
+			dst = served // credentials, or a longer expiry, for the server that asked
 		case d == nil:
 			var err error
 			if dst, err = s.u.destination(ctx, req.RequestURI); err != nil {
@@ -420,7 +423,18 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		req.SetContentLength()
 		keep := req.Clone()
 		m.at = time.Now() // Timer N starts as the SUBSCRIBE leaves (RFC 6665 §4.1.2.4)
-		resp, err := finalResponse(ctx, tl, req, dst)
+		var resp *sipmsg.Message
+		var err error
+		if d == nil {
+			// A new subscription: another server of the notifier's SRV
+			// set when this one does not serve it (RFC 3263 §4.3).
+			resp, served, err = s.u.outsideFinal(ctx, tl, tm, req, dst)
+			s.mu.Lock()
+			s.dst = served
+			s.mu.Unlock()
+		} else {
+			resp, err = finalResponse(ctx, tl, req, dst)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				s.refreshFailed(d, 0) // a timeout, a transport error

@@ -1,0 +1,158 @@
+package ua
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/internal/dialoginfo"
+	"github.com/xphone-go/xphone/internal/pidf"
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// RFC 3263 §4.3 for the requests outside a dialog other than REGISTER and
+// INVITE (resolve_test.go): MESSAGE, a new subscription's SUBSCRIBE and
+// PUBLISH go to the next SRV target of their first hop when one answers
+// 503 or not at all, as the same request under a new branch; what follows
+// (credentials, the subscription's dialog, the publication's refreshes)
+// goes to the server that answered.
+
+// twoServers returns two peers that are the SRV targets of far.test, in
+// that order, and the resolver that says so.
+func twoServers(t *testing.T) (p1, p2 *peer, d *fakeDNS) {
+	t.Helper()
+	p1, p2 = newPeer(t), newPeer(t)
+	d = newFakeDNS(t, map[string][]srvRecord{
+		"_sip._udp.far.test.": {{10, 0, uint16(p1.port), "a.far.test."}, {20, 0, uint16(p2.port), "b.far.test."}},
+	}, map[string][]netip.Addr{
+		"a.far.test.": {netip.MustParseAddr("127.0.0.1")},
+		"b.far.test.": {netip.MustParseAddr("127.0.0.1")},
+	})
+	return p1, p2, d
+}
+
+// sameRequest checks that again is first sent anew (RFC 3263 §4.3): the
+// same Call-ID and CSeq under a new branch.
+func sameRequest(t *testing.T, first, again *sipmsg.Message) {
+	t.Helper()
+	cs1, _ := first.CSeq()
+	cs2, _ := again.CSeq()
+	v1, _ := first.Via()
+	v2, _ := again.Via()
+	if again.CallID() != first.CallID() || cs2 != cs1 || v2.Branch() == v1.Branch() {
+		t.Errorf("%s at the second server: Call-ID %s CSeq %v branch %s; want %s, %v, a new branch",
+			again.Method, again.CallID(), cs2, v2.Branch(), first.CallID(), cs1)
+	}
+}
+
+const challenge = `Digest realm="far.test", nonce="n1", algorithm=MD5, qop="auth"`
+
+// TestMessageSRVFailover: the first server answers 503, the second asks
+// for credentials and gets them, then takes the message.
+func TestMessageSRVFailover(t *testing.T) {
+	t.Parallel()
+	p1, p2, d := twoServers(t)
+	u := newUA(t, func(c *Config) { c.Resolver, c.AuthUsername, c.Password = d.resolver(), "test", "secret" })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- u.SendMessage(ctx, "sip:bob@far.test", "", []byte("hello")) }()
+	m1 := p1.next("MESSAGE at the first server", isReq("MESSAGE"))
+	p1.respond(m1, 503, token(), "")
+	m2 := p2.next("MESSAGE at the second server", isReq("MESSAGE"))
+	sameRequest(t, m1.m, m2.m)
+	p2.respond(m2, 401, token(), "", "WWW-Authenticate", challenge)
+	authed := p2.next("MESSAGE with credentials at the second server", func(m *sipmsg.Message) bool {
+		return m.Method == "MESSAGE" && m.Has("Authorization")
+	})
+	p2.respond(authed, 200, token(), "")
+	if err := <-done; err != nil {
+		t.Fatalf("SendMessage: %v", err)
+	}
+	if m := p1.none(100*time.Millisecond, isReq("MESSAGE")); m != nil {
+		t.Errorf("the first server got the MESSAGE again:\n%s", m)
+	}
+}
+
+// TestWatchSRVFailover: the first server answers the SUBSCRIBE 503; the
+// second asks for credentials and gets them, grants it and notifies, and
+// the removal goes to it.
+func TestWatchSRVFailover(t *testing.T) {
+	t.Parallel()
+	p1, p2, d := twoServers(t)
+	u := newUA(t, func(c *Config) {
+		c.Resolver, c.RegisterExpiry, c.AuthUsername, c.Password = d.resolver(), -1, "test", "secret"
+	})
+	got := make(chan dialoginfo.Info, 4)
+	w, err := u.Watch("sip:1002@far.test", func(i dialoginfo.Info) { got <- i })
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	s1 := p1.next("SUBSCRIBE at the first server", isReq("SUBSCRIBE"))
+	p1.respond(s1, 503, token(), "")
+	s2 := p2.next("SUBSCRIBE at the second server", isReq("SUBSCRIBE"))
+	sameRequest(t, s1.m, s2.m)
+	p2.respond(s2, 401, token(), "", "WWW-Authenticate", challenge)
+	s2 = p2.next("SUBSCRIBE with credentials at the second server", func(m *sipmsg.Message) bool {
+		return m.Method == "SUBSCRIBE" && m.Has("Authorization")
+	})
+	tag := token()
+	p2.respond(s2, 200, tag, "", "Expires", "3600")
+	n := p2.mwiNotify(s2.m, tag, 1, "active;expires=3600", "")
+	n.Set("Event", "dialog")
+	n.Add("Content-Type", dialoginfo.ContentType)
+	n.Body = []byte(dialogDoc(t, 0, true))
+	n.SetContentLength()
+	p2.send(n, s2.from)
+	if r := p2.next("answer to the NOTIFY", isRespTo(n)); r.m.StatusCode != 200 {
+		t.Errorf("NOTIFY: got %d, want 200", r.m.StatusCode)
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the NOTIFY was not reported")
+	}
+	stopped := make(chan struct{})
+	go func() { w.Stop(context.Background()); close(stopped) }()
+	un := p2.next("removal at the second server", func(m *sipmsg.Message) bool {
+		return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0"
+	})
+	p2.respond(un, 200, tag, "", "Expires", "0")
+	<-stopped
+}
+
+// TestPublishSRVFailover: the registrar's first SRV target answers
+// PUBLISH 503; the second takes it, and the refresh goes there.
+func TestPublishSRVFailover(t *testing.T) {
+	t.Parallel()
+	p1, p2, d := twoServers(t)
+	u := newUA(t, func(c *Config) {
+		c.Host, c.Resolver, c.RegisterExpiry = "far.test", d.resolver(), -1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	doc := pidf.Presence{Entity: "sip:test@far.test", Tuples: []pidf.Tuple{{ID: "t", Open: true}}}
+	done := make(chan error, 1)
+	go func() { done <- u.Publish(ctx, doc) }()
+	isPub := isNewReq("PUBLISH")
+	pub1 := p1.next("PUBLISH at the first server", isPub)
+	p1.respond(pub1, 503, token(), "")
+	pub2 := p2.next("PUBLISH at the second server", isPub)
+	sameRequest(t, pub1.m, pub2.m)
+	p2.respond(pub2, 200, token(), "", "SIP-ETag", "e1", "Expires", "2")
+	if err := <-done; err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	refresh := p2.next("refresh at the second server", isPub)
+	if refresh.m.Get("SIP-If-Match") != "e1" {
+		t.Errorf("refresh: SIP-If-Match %q, want e1", refresh.m.Get("SIP-If-Match"))
+	}
+	p2.respond(refresh, 200, token(), "", "SIP-ETag", "e2", "Expires", "3600")
+	go func() { done <- u.Disconnect(context.Background()) }()
+	rm := p2.next("removal at the second server", isPub)
+	p2.respond(rm, 200, token(), "", "Expires", "0")
+	if err := <-done; err != nil {
+		t.Errorf("Disconnect: %v", err)
+	}
+}
