@@ -1,10 +1,13 @@
 package xphone
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/xphone-go/xphone/transaction"
 )
 
 // Sentinel errors, one per failure an application acts on. Errors returned
@@ -176,8 +179,9 @@ type RegistrationError struct {
 	RetryAfter time.Duration
 }
 
-// Error returns "xphone: registration failed: 403 Forbidden" or
-// "xphone: registration failed: <cause>".
+// Error returns "xphone: registration failed: 403 Forbidden",
+// "xphone: registration failed: no answer from the registrar: <cause>"
+// when it timed out, or "xphone: registration failed: <cause>".
 func (e *RegistrationError) Error() string {
 	msg := ErrRegistrationFailed.Error()
 	if e.Code != 0 {
@@ -185,6 +189,8 @@ func (e *RegistrationError) Error() string {
 		if e.Reason != "" {
 			msg += " " + e.Reason
 		}
+	} else if errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, transaction.ErrTimeout) {
+		msg += ": no answer from the registrar"
 	}
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"testing"
+
+	"github.com/xphone-go/xphone/transaction"
 )
 
 var sentinels = []error{ErrBusy, ErrDeclined, ErrNotFound, ErrAuthFailed, ErrDialTimeout, ErrUnavailable, ErrCancelled, ErrNotAcceptable}
@@ -55,6 +57,9 @@ func TestErrorMessages(t *testing.T) {
 		{&RegistrationError{Code: 403, Reason: "Forbidden"}, "xphone: registration failed: 403 Forbidden"},
 		{&RegistrationError{Err: io.EOF}, "xphone: registration failed: EOF"},
 		{&RegistrationError{Code: 503, Err: io.EOF}, "xphone: registration failed: 503: EOF"},
+		{&RegistrationError{Err: fmt.Errorf("transaction: canceled: %w", context.DeadlineExceeded)},
+			"xphone: registration failed: no answer from the registrar: transaction: canceled: context deadline exceeded"},
+		{&RegistrationError{Err: transaction.ErrTimeout}, "xphone: registration failed: no answer from the registrar: " + transaction.ErrTimeout.Error()},
 		{&StateError{Op: OpHold, Direction: Inbound, State: StateRinging}, "xphone: Hold not allowed on an inbound call in state Ringing"},
 		{EndRemoteHangup, "xphone: call ended: remote hangup"},
 	}
