@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -30,6 +31,9 @@ type Conn struct {
 	mu     sync.RWMutex // writers hold it shared; Close, exclusively
 	closed bool
 	shut   bool
+
+	recverr bool        // ReportUnreachable: ICMP errors are queued (icmp_linux.go)
+	pending atomic.Bool // a write took the error an ICMP message set
 }
 
 // Listen binds a UDP socket to ap. An unspecified address (0.0.0.0 or ::)
@@ -106,7 +110,9 @@ func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
 func (c *Conn) Fd() int { return c.fd }
 
 // WriteTo sends b to dst without allocating. It is safe for concurrent
-// use and fails with ErrClosed after Shutdown or Close.
+// use and fails with ErrClosed after Shutdown or Close. With
+// ReportUnreachable, the error an ICMP message set fails no write: the
+// write is made again, and Pending reports it.
 func (c *Conn) WriteTo(b []byte, dst netip.AddrPort) error {
 	if len(b) == 0 {
 		return nil
@@ -116,6 +122,18 @@ func (c *Conn) WriteTo(b []byte, dst netip.AddrPort) error {
 	if c.shut || c.closed {
 		return ErrClosed
 	}
+	err := c.writeTo(b, dst)
+	if err != nil && c.recverr && Unreachable(err) {
+		// The error an ICMP message about an earlier datagram set on the
+		// socket (ip(7)): this one was not sent. The reader takes the
+		// queued error (Pending).
+		c.pending.Store(true)
+		err = c.writeTo(b, dst)
+	}
+	return err
+}
+
+func (c *Conn) writeTo(b []byte, dst netip.AddrPort) error {
 	var errno syscall.Errno
 	a := dst.Addr()
 	switch {
@@ -247,7 +265,8 @@ func (b *Batch) Len() int { return len(b.hdrs) }
 // Read reads the datagrams waiting on c, up to Len. On a non-blocking
 // socket it returns 0 when none waits; on a blocking one it waits for the
 // first (or the socket's wake interval, then 0). After Shutdown it
-// returns ErrClosed.
+// returns ErrClosed; with ReportUnreachable, ErrUnreachable when ICMP
+// errors are queued (and no datagram was read).
 func (b *Batch) Read(c *Conn) (int, error) {
 	for i := range b.hdrs {
 		h := &b.hdrs[i].hdr
@@ -263,6 +282,9 @@ func (b *Batch) Read(c *Conn) (int, error) {
 		return 0, ErrClosed
 	}
 	if errno != 0 {
+		if Unreachable(errno) {
+			return 0, ErrUnreachable
+		}
 		return 0, nil // EAGAIN: nothing waiting (or the wake interval passed); EINTR
 	}
 	return int(r), nil
