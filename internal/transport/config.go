@@ -136,6 +136,15 @@ type Config struct {
 	// and must not block for long.
 	OnConnClosed func(remote Addr, err error)
 
+	// OnUnreachable, when set, is called for each ICMP error (port, host
+	// or network unreachable, ...) that answers a datagram sent from a UDP
+	// listener, with where the datagram went, as much of it as the ICMP
+	// message quoted (valid during the call only) and the error (RFC 3261
+	// §18.4). It runs on the listener's reading goroutines and must not
+	// block for long. Only on Linux; elsewhere, and without it, ICMP
+	// errors go unseen.
+	OnUnreachable func(dst Addr, quoted []byte, err error)
+
 	// udpWake, when set, replaces udpWake (Linux) for this Manager's UDP
 	// listeners: tests shorten it to see an idle reader.
 	udpWake time.Duration

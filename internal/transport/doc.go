@@ -37,6 +37,12 @@
 // over the request's connection on streams, to the source address and port
 // on UDP when rport was requested.
 //
+// On Linux, with [Config].OnUnreachable, the ICMP errors (port, host or
+// network unreachable) that answer datagrams sent from a UDP listener are
+// read from the socket's error queue and handed over with the datagram
+// they quote (RFC 3261 §18.4): the transaction layer ends the request at
+// once instead of retransmitting it to nobody until Timer B or F.
+//
 // # Keepalive
 //
 // A CRLFCRLF ping on a stream is answered with a CRLF pong

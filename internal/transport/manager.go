@@ -107,6 +107,10 @@ func (m *Manager) Listen(ctx context.Context, proto Protocol, addr string) error
 		if err != nil {
 			return fmt.Errorf("transport: listen udp %s: %w", addr, err)
 		}
+		if err := m.reportUnreachable(u); err != nil {
+			u.Close()
+			return fmt.Errorf("transport: listen udp %s: ICMP errors: %w", addr, err)
+		}
 		l.udp = u
 		l.local = unmap(u.LocalAddr())
 		m.setReadBuffer(l)

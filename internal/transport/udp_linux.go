@@ -4,6 +4,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"runtime"
@@ -89,8 +90,15 @@ func (m *Manager) readUDP(l *listener) {
 			yielded = now
 		}
 		n, err := b.Read(c)
+		if errors.Is(err, udpsock.ErrUnreachable) {
+			m.unreachable(l, c)
+			continue
+		}
 		if err != nil {
 			return // shut down
+		}
+		if c.Pending() {
+			m.unreachable(l, c) // a write took the error the ICMP message set
 		}
 		for i := range n {
 			d, from := b.Datagram(i)
@@ -117,4 +125,29 @@ func (m *Manager) readUDP(l *listener) {
 			}
 		}
 	}
+}
+
+// unreachable hands the ICMP errors queued on l's socket to OnUnreachable.
+func (m *Manager) unreachable(l *listener, c *udpsock.Conn) {
+	f := m.cfg.OnUnreachable
+	var buf [2048]byte // as much as ICMP quotes: 548 bytes over IPv4, 1232 over IPv6
+	for {
+		n, dst, cause, ok := c.ReadUnreachable(buf[:])
+		if !ok {
+			return
+		}
+		m.log.Debug("sip: unreachable", "to", dst, "err", cause)
+		if f != nil {
+			f(Addr{Protocol: UDP, AddrPort: dst}, buf[:n], cause)
+		}
+	}
+}
+
+// reportUnreachable turns on the ICMP error queue of a UDP listener when
+// the Manager has OnUnreachable.
+func (m *Manager) reportUnreachable(u udpSocket) error {
+	if b, ok := u.(blockingUDP); ok && m.cfg.OnUnreachable != nil {
+		return b.ReportUnreachable()
+	}
+	return nil
 }

@@ -20,3 +20,6 @@ func listenUDP(ctx context.Context, addr string, _ time.Duration) (udpSocket, er
 
 // readUDP is one of a UDP listener's reading goroutines.
 func (m *Manager) readUDP(l *listener) { m.readNetUDP(l, l.udp.(netUDP).c) }
+
+// reportUnreachable does nothing here: ICMP errors go unseen.
+func (m *Manager) reportUnreachable(udpSocket) error { return nil }
