@@ -317,16 +317,21 @@ func (u *UA) Connect(ctx context.Context) error {
 		u.mu.Unlock()
 		return ErrAlreadyConnected
 	}
+	var tl *transaction.Layer
 	tm := transport.New(transport.Config{
 		Handler:      func(in transport.Inbound) { u.inbound(in) },
 		Logger:       u.log,
 		TLSConfig:    u.cfg.TLSConfig,
 		OwnsSentBy:   u.ownsSentBy,
 		OnConnClosed: u.onConnClosed,
+		// An ICMP error ends the request it answers at once (RFC 3261
+		// §18.4): a registrar or server that is not there fails fast, and
+		// the next SRV target is tried.
+		OnUnreachable: func(dst transport.Addr, quoted []byte, err error) { tl.Unreachable(dst, quoted, err) },
 
 		KeepaliveTimeout: u.cfg.KeepaliveTimeout,
 	})
-	tl := transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, T4: u.cfg.T4, Logger: u.log})
+	tl = transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, T4: u.cfg.T4, Logger: u.log})
 	u.tm, u.tl = tm, tl
 	u.mu.Unlock()
 
