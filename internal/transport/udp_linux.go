@@ -91,14 +91,14 @@ func (m *Manager) readUDP(l *listener) {
 		}
 		n, err := b.Read(c)
 		if errors.Is(err, udpsock.ErrUnreachable) {
-			m.unreachable(l, c)
+			m.unreachable(c)
 			continue
 		}
 		if err != nil {
 			return // shut down
 		}
 		if c.Pending() {
-			m.unreachable(l, c) // a write took the error the ICMP message set
+			m.unreachable(c) // a write took the error the ICMP message set
 		}
 		for i := range n {
 			d, from := b.Datagram(i)
@@ -127,11 +127,19 @@ func (m *Manager) readUDP(l *listener) {
 	}
 }
 
-// unreachable hands the ICMP errors queued on l's socket to OnUnreachable.
-func (m *Manager) unreachable(l *listener, c *udpsock.Conn) {
+// unreachableBatch bounds the ICMP errors one look takes, so that a flood
+// of them (forged ones need only our port) cannot keep a reader from the
+// datagrams, which a read returns before a pending error. The rest wait
+// for the next look, at the next ICMP error; a request whose error waits
+// too long ends by its timer as before.
+const unreachableBatch = 64
+
+// unreachable hands the ICMP errors queued on a UDP listener's socket c to
+// OnUnreachable.
+func (m *Manager) unreachable(c *udpsock.Conn) {
 	f := m.cfg.OnUnreachable
 	var buf [2048]byte // as much as ICMP quotes: 548 bytes over IPv4, 1232 over IPv6
-	for {
+	for range unreachableBatch {
 		n, dst, cause, ok := c.ReadUnreachable(buf[:])
 		if !ok {
 			return
