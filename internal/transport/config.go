@@ -145,6 +145,11 @@ type Config struct {
 	// errors go unseen.
 	OnUnreachable func(dst Addr, quoted []byte, err error)
 
+	// icmpLooks and icmpWindow, when set, replace icmpLooks and
+	// icmpWindow (Linux): tests lower the one and widen the other.
+	icmpLooks  int
+	icmpWindow time.Duration
+
 	// udpWake, when set, replaces udpWake (Linux) for this Manager's UDP
 	// listeners: tests shorten it to see an idle reader.
 	udpWake time.Duration
@@ -162,7 +167,7 @@ func (c *Config) keepaliveTimeout() time.Duration {
 	return orDefault(c.KeepaliveTimeout, DefaultKeepaliveTimeout)
 }
 
-func orDefault(d, def time.Duration) time.Duration {
+func orDefault[T int | time.Duration](d, def T) T {
 	if d <= 0 {
 		return def
 	}

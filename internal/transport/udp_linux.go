@@ -84,14 +84,24 @@ func (m *Manager) readUDP(l *listener) {
 	b := udpsock.NewBatch(1, limit+1) // one byte more tells an oversize datagram
 	yielded := time.Now()
 	sparse := 0
+	var icmp icmpGuard
 	for {
-		if now := time.Now(); now.Sub(yielded) >= yieldEvery {
+		now := time.Now()
+		if now.Sub(yielded) >= yieldEvery {
 			runtime.Gosched()
 			yielded = now
+		}
+		if icmp.resume(now) {
+			_ = c.ReportUnreachable(true)
 		}
 		n, err := b.Read(c)
 		if errors.Is(err, udpsock.ErrUnreachable) {
 			m.unreachable(c)
+			if icmp.look(now, orDefault(m.cfg.icmpLooks, icmpLooks), orDefault(m.cfg.icmpWindow, icmpWindow)) {
+				_ = c.ReportUnreachable(false)
+				m.log.Warn("sip: ICMP errors flood a UDP listener; not listening to them for a while",
+					"addr", l.local, "pause", icmpPause)
+			}
 			continue
 		}
 		if err != nil {
@@ -127,6 +137,46 @@ func (m *Manager) readUDP(l *listener) {
 	}
 }
 
+// A read reports a pending ICMP error before the datagrams that wait, so
+// a flood of ICMP errors (forged ones need only our port) would keep a
+// reader from SIP. A reader that looks at them more than icmpLooks times
+// in icmpWindow stops the socket queueing them for icmpPause.
+const (
+	icmpLooks  = 200
+	icmpWindow = time.Second
+	icmpPause  = 10 * time.Second
+)
+
+// icmpGuard is a reader's count of its looks at ICMP errors.
+type icmpGuard struct {
+	start    time.Time // of the window
+	looks    int
+	offUntil time.Time // while the socket does not queue them; zero when it does
+}
+
+// look counts a look at now and reports whether the reader should stop
+// the socket queueing ICMP errors: more than limit looks in a window.
+func (g *icmpGuard) look(now time.Time, limit int, window time.Duration) bool {
+	if now.Sub(g.start) >= window {
+		g.start, g.looks = now, 0
+	}
+	if g.looks++; g.looks <= limit {
+		return false
+	}
+	g.offUntil, g.start, g.looks = now.Add(icmpPause), time.Time{}, 0
+	return true
+}
+
+// resume reports, once the pause is over, that the socket should queue
+// ICMP errors again.
+func (g *icmpGuard) resume(now time.Time) bool {
+	if g.offUntil.IsZero() || now.Before(g.offUntil) {
+		return false
+	}
+	g.offUntil = time.Time{}
+	return true
+}
+
 // unreachableBatch bounds the ICMP errors one look takes, so that a flood
 // of them (forged ones need only our port) cannot keep a reader from the
 // datagrams, which a read returns before a pending error. The rest wait
@@ -155,7 +205,7 @@ func (m *Manager) unreachable(c *udpsock.Conn) {
 // the Manager has OnUnreachable.
 func (m *Manager) reportUnreachable(u udpSocket) error {
 	if b, ok := u.(blockingUDP); ok && m.cfg.OnUnreachable != nil {
-		return b.ReportUnreachable()
+		return b.ReportUnreachable(true)
 	}
 	return nil
 }

@@ -66,3 +66,75 @@ func TestUDPUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// TestUDPUnreachableFlood: a reader that looks at ICMP errors more often
+// than its budget (here 3 in an hour) stops the socket queueing them, so
+// that they cannot keep it from the datagrams: the errors of two more
+// datagrams to nowhere do not reach OnUnreachable before the request a
+// peer sends after them is handled.
+func TestUDPUnreachableFlood(t *testing.T) {
+	calls := make(chan unreachableCall, 16)
+	e := newEndpoint(t, UDP, "127.0.0.1", Config{icmpLooks: 3, icmpWindow: time.Hour, OnUnreachable: func(dst Addr, quoted []byte, err error) {
+		calls <- unreachableCall{dst, nil, err}
+	}})
+	gone := rawUDP(t, "127.0.0.1")
+	dst := Addr{Protocol: UDP, AddrPort: localPort(gone)}
+	gone.Close()
+	msg, err := sipmsg.Parse([]byte(probeRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 { // one look each: the reader takes each error before the next send
+		if err := e.Send(context.Background(), msg, dst); err != nil {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+		select {
+		case <-calls:
+		case <-time.After(wait):
+			t.Fatalf("error %d did not reach OnUnreachable", i)
+		}
+	}
+	// Over budget after the fourth: the socket no longer queues them.
+	for range 2 {
+		if err := e.Send(context.Background(), msg, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	peer := rawUDP(t, "127.0.0.1")
+	if _, err := peer.WriteToUDP([]byte(probeRequest), net.UDPAddrFromAddrPort(e.LocalAddr(UDP))); err != nil {
+		t.Fatal(err)
+	}
+	e.recv(t)
+	if n := len(calls); n != 0 {
+		t.Errorf("OnUnreachable after the budget: %d calls, want none", n)
+	}
+}
+
+// TestICMPGuard: more than the budget of looks in a window pauses; the
+// pause ends after icmpPause; a new window starts the count again.
+func TestICMPGuard(t *testing.T) {
+	var g icmpGuard
+	t0 := time.Unix(1000, 0)
+	for i := range 3 {
+		if g.look(t0.Add(time.Duration(i)*time.Millisecond), 3, time.Second) {
+			t.Fatalf("look %d paused", i)
+		}
+	}
+	if g.look(t0.Add(2*time.Second), 3, time.Second) {
+		t.Fatal("a look in a new window paused")
+	}
+	for i := range 2 {
+		if g.look(t0.Add(2*time.Second+time.Duration(i+1)*time.Millisecond), 3, time.Second) {
+			t.Fatalf("look %d of the new window paused", i+2)
+		}
+	}
+	if !g.look(t0.Add(2*time.Second+5*time.Millisecond), 3, time.Second) {
+		t.Fatal("the fourth look in a window did not pause")
+	}
+	if g.resume(t0.Add(2*time.Second + icmpPause - time.Millisecond)) {
+		t.Fatal("resumed before the pause ended")
+	}
+	if !g.resume(t0.Add(2*time.Second+icmpPause+5*time.Millisecond)) || g.resume(t0.Add(time.Hour)) {
+		t.Fatal("resume: want true once after the pause")
+	}
+}

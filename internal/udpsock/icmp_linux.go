@@ -37,18 +37,23 @@ func Unreachable(err error) bool {
 }
 
 // ReportUnreachable turns on the queue of ICMP errors (IP_RECVERR, and
-// IPV6_RECVERR on an IPv6 socket). Call it before the socket is used.
-func (c *Conn) ReportUnreachable() error {
+// IPV6_RECVERR on an IPv6 or dual-stack socket), or off again with on
+// false. It is safe for concurrent use.
+func (c *Conn) ReportUnreachable(on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
 	if c.v6 {
-		if err := syscall.SetsockoptInt(c.fd, syscall.IPPROTO_IPV6, syscall.IPV6_RECVERR, 1); err != nil {
+		if err := syscall.SetsockoptInt(c.fd, syscall.IPPROTO_IPV6, syscall.IPV6_RECVERR, v); err != nil {
 			return err
 		}
 	}
-	err := syscall.SetsockoptInt(c.fd, syscall.IPPROTO_IP, syscall.IP_RECVERR, 1)
+	err := syscall.SetsockoptInt(c.fd, syscall.IPPROTO_IP, syscall.IP_RECVERR, v)
 	if err != nil && !c.v6 {
 		return err
 	}
-	c.recverr = true // on a dual-stack socket IPV6_RECVERR serves IPv4-mapped traffic too
+	c.recverr.Store(on) // on a dual-stack socket IPV6_RECVERR serves IPv4-mapped traffic too
 	return nil
 }
 

@@ -38,7 +38,7 @@ func TestReadUnreachable(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := listen(t, netip.AddrPortFrom(netip.MustParseAddr(tt.bind), 0), false)
-			if err := c.ReportUnreachable(); err != nil {
+			if err := c.ReportUnreachable(true); err != nil {
 				t.Fatalf("ReportUnreachable: %v", err)
 			}
 			dst := closedPort(t, netip.MustParseAddr(tt.to))
@@ -74,7 +74,7 @@ func TestReadUnreachable(t *testing.T) {
 // write again, and Pending says the error is queued, once.
 func TestWriteAfterUnreachable(t *testing.T) {
 	c := listen(t, netip.AddrPortFrom(loopback, 0), false)
-	if err := c.ReportUnreachable(); err != nil {
+	if err := c.ReportUnreachable(true); err != nil {
 		t.Fatal(err)
 	}
 	dst := closedPort(t, loopback)

@@ -32,7 +32,7 @@ type Conn struct {
 	closed bool
 	shut   bool
 
-	recverr bool        // ReportUnreachable: ICMP errors are queued (icmp_linux.go)
+	recverr atomic.Bool // ReportUnreachable: ICMP errors are queued (icmp_linux.go)
 	pending atomic.Bool // a write took the error an ICMP message set
 }
 
@@ -123,7 +123,7 @@ func (c *Conn) WriteTo(b []byte, dst netip.AddrPort) error {
 		return ErrClosed
 	}
 	err := c.writeTo(b, dst)
-	if err != nil && c.recverr && Unreachable(err) {
+	if err != nil && c.recverr.Load() && Unreachable(err) {
 		// The error an ICMP message about an earlier datagram set on the
 		// socket (ip(7)): this one was not sent. The reader takes the
 		// queued error (Pending).
