@@ -149,6 +149,9 @@ type Config struct {
 	// icmpWindow (Linux): tests lower the one and widen the other.
 	icmpLooks  int
 	icmpWindow time.Duration
+	// onICMPPause, when set, is called when a reader pauses the queue of
+	// ICMP errors (tests).
+	onICMPPause func()
 
 	// udpWake, when set, replaces udpWake (Linux) for this Manager's UDP
 	// listeners: tests shorten it to see an idle reader.

@@ -101,6 +101,9 @@ func (m *Manager) readUDP(l *listener) {
 				_ = c.ReportUnreachable(false)
 				m.log.Warn("sip: ICMP errors flood a UDP listener; not listening to them for a while",
 					"addr", l.local, "pause", icmpPause)
+				if f := m.cfg.onICMPPause; f != nil {
+					f()
+				}
 			}
 			continue
 		}

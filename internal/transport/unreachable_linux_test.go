@@ -74,9 +74,10 @@ func TestUDPUnreachable(t *testing.T) {
 // peer sends after them is handled.
 func TestUDPUnreachableFlood(t *testing.T) {
 	calls := make(chan unreachableCall, 16)
+	paused := make(chan struct{}, 1)
 	e := newEndpoint(t, UDP, "127.0.0.1", Config{icmpLooks: 3, icmpWindow: time.Hour, OnUnreachable: func(dst Addr, quoted []byte, err error) {
 		calls <- unreachableCall{dst, nil, err}
-	}})
+	}, onICMPPause: func() { paused <- struct{}{} }})
 	gone := rawUDP(t, "127.0.0.1")
 	dst := Addr{Protocol: UDP, AddrPort: localPort(gone)}
 	gone.Close()
@@ -84,17 +85,28 @@ func TestUDPUnreachableFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 4 { // one look each: the reader takes each error before the next send
+	// Errors that come while the last is not yet taken make one look, so
+	// send until the reader pauses (four looks at least).
+	for i := 0; ; i++ {
+		if i == 64 {
+			t.Fatal("the reader did not pause the queue")
+		}
 		if err := e.Send(context.Background(), msg, dst); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 		select {
 		case <-calls:
+			continue
+		case <-paused:
 		case <-time.After(wait):
-			t.Fatalf("error %d did not reach OnUnreachable", i)
+			t.Fatalf("error %d reached neither OnUnreachable nor the pause", i)
 		}
+		break
 	}
-	// Over budget after the fourth: the socket no longer queues them.
+	for len(calls) > 0 {
+		<-calls
+	}
+	// Over budget: the socket no longer queues them.
 	for range 2 {
 		if err := e.Send(context.Background(), msg, dst); err != nil {
 			t.Fatal(err)
