@@ -14,6 +14,20 @@ import (
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
+// nowhere returns a UDP address on loopback where nothing listens (a port
+// just bound and released) and a request to send there.
+func nowhere(t *testing.T) (Addr, *sipmsg.Message) {
+	t.Helper()
+	gone := rawUDP(t, "127.0.0.1")
+	dst := Addr{Protocol: UDP, AddrPort: localPort(gone)}
+	gone.Close()
+	msg, err := sipmsg.Parse([]byte(probeRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst, msg
+}
+
 type unreachableCall struct {
 	dst    Addr
 	quoted []byte
@@ -32,13 +46,7 @@ func TestUDPUnreachable(t *testing.T) {
 			e := newEndpoint(t, UDP, host, Config{OnUnreachable: func(dst Addr, quoted []byte, err error) {
 				calls <- unreachableCall{dst, bytes.Clone(quoted), err}
 			}})
-			gone := rawUDP(t, "127.0.0.1")
-			dst := Addr{Protocol: UDP, AddrPort: localPort(gone)}
-			gone.Close()
-			msg, err := sipmsg.Parse([]byte(probeRequest))
-			if err != nil {
-				t.Fatal(err)
-			}
+			dst, msg := nowhere(t)
 			if err := e.Send(context.Background(), msg, dst); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -78,13 +86,7 @@ func TestUDPUnreachableFlood(t *testing.T) {
 	e := newEndpoint(t, UDP, "127.0.0.1", Config{icmpLooks: 3, icmpWindow: time.Hour, OnUnreachable: func(dst Addr, quoted []byte, err error) {
 		calls <- unreachableCall{dst, nil, err}
 	}, onICMPPause: func() { paused <- struct{}{} }})
-	gone := rawUDP(t, "127.0.0.1")
-	dst := Addr{Protocol: UDP, AddrPort: localPort(gone)}
-	gone.Close()
-	msg, err := sipmsg.Parse([]byte(probeRequest))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dst, msg := nowhere(t)
 	// Errors that come while the last is not yet taken make one look, so
 	// send until the reader pauses (four looks at least).
 	for i := 0; ; i++ {

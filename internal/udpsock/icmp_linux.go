@@ -53,8 +53,7 @@ func (c *Conn) ReportUnreachable(on bool) error {
 	if err != nil && !c.v6 {
 		return err
 	}
-	c.recverr.Store(on) // on a dual-stack socket IPV6_RECVERR serves IPv4-mapped traffic too
-	return nil
+	return nil // on a dual-stack socket IPV6_RECVERR serves IPv4-mapped traffic too
 }
 
 // Pending reports, once, that a write took the error an ICMP message set

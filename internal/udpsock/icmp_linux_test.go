@@ -96,3 +96,25 @@ func TestWriteAfterUnreachable(t *testing.T) {
 		t.Errorf("ReadUnreachable: got %v %v %v", ok, to, cause)
 	}
 }
+
+// TestWriteAfterUnreachableOff: an error an ICMP message set while the
+// queue was on fails no write after it is turned off either.
+func TestWriteAfterUnreachableOff(t *testing.T) {
+	c := listen(t, netip.AddrPortFrom(loopback, 0), false)
+	if err := c.ReportUnreachable(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteTo([]byte("x"), closedPort(t, loopback)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReportUnreachable(false); err != nil {
+		t.Fatal(err)
+	}
+	peer := listen(t, netip.AddrPortFrom(loopback, 0), false)
+	if err := c.WriteTo([]byte("y"), peer.LocalAddr()); err != nil {
+		t.Fatalf("write after the queue was turned off: %v", err)
+	}
+	if n, err := NewBatch(1, 16).Read(peer); n != 1 || err != nil {
+		t.Errorf("peer: got %d, %v; want the datagram", n, err)
+	}
+}

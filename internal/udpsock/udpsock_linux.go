@@ -32,8 +32,7 @@ type Conn struct {
 	closed bool
 	shut   bool
 
-	recverr atomic.Bool // ReportUnreachable: ICMP errors are queued (icmp_linux.go)
-	pending atomic.Bool // a write took the error an ICMP message set
+	pending atomic.Bool // a write took the error an ICMP message set (icmp_linux.go)
 }
 
 // Listen binds a UDP socket to ap. An unspecified address (0.0.0.0 or ::)
@@ -110,9 +109,9 @@ func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
 func (c *Conn) Fd() int { return c.fd }
 
 // WriteTo sends b to dst without allocating. It is safe for concurrent
-// use and fails with ErrClosed after Shutdown or Close. With
-// ReportUnreachable, the error an ICMP message set fails no write: the
-// write is made again, and Pending reports it.
+// use and fails with ErrClosed after Shutdown or Close. The error an ICMP
+// message set (ReportUnreachable) fails no write: the write is made
+// again, and Pending reports it.
 func (c *Conn) WriteTo(b []byte, dst netip.AddrPort) error {
 	if len(b) == 0 {
 		return nil
@@ -123,10 +122,11 @@ func (c *Conn) WriteTo(b []byte, dst netip.AddrPort) error {
 		return ErrClosed
 	}
 	err := c.writeTo(b, dst)
-	if err != nil && c.recverr.Load() && Unreachable(err) {
+	if err != nil && Unreachable(err) {
 		// The error an ICMP message about an earlier datagram set on the
-		// socket (ip(7)): this one was not sent. The reader takes the
-		// queued error (Pending).
+		// socket (ip(7)), with ReportUnreachable on now or then: this one
+		// was not sent. The reader takes the queued error (Pending). (A
+		// send that fails on its own, no route, fails again.)
 		c.pending.Store(true)
 		err = c.writeTo(b, dst)
 	}
