@@ -80,7 +80,8 @@
 //
 // Failures are reported with errors that errors.Is tells apart:
 // [ErrTimeout] (Timers B, F, H), [ErrTransport] (the transport could not
-// send; the cause is wrapped too) and [ErrCanceled] (the context of
+// send, or an ICMP error given to [Layer.Unreachable] answered what was
+// sent; the cause is wrapped too) and [ErrCanceled] (the context of
 // Layer.Request ended, the context's cause is wrapped too; or a CANCEL
 // arrived; or the layer closed). A client transaction reports them
 // through [ClientTx.Err]; a server transaction through

@@ -2,32 +2,52 @@ package transaction
 
 import (
 	"bytes"
+	"strconv"
+	"strings"
 
 	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
 )
 
 // Unreachable takes an ICMP error (port, host or network unreachable)
-// that answered a datagram sent to dst, of which quoted is what the ICMP
-// message quoted (transport.Config.OnUnreachable): a client transaction
-// whose request that was, sent to dst over UDP and not yet answered by
-// anything, ends at once with an error wrapping ErrTransport and err (RFC
-// 3261 §18.4, §17.1.4) instead of retransmitting until Timer B or F. The
-// request is known by its method and top Via branch, so a quote that does
-// not reach the end of the Via line, or a forged ICMP message that does
-// not know the branch, ends nothing. It does not keep quoted.
+// that answered a datagram sent to dst over UDP, of which quoted is what
+// the ICMP message quoted (transport.Config.OnUnreachable), and ends the
+// transaction that datagram belonged to (RFC 3261 §18.4):
+//   - a client transaction whose request it was and that nothing has
+//     answered yet ends with an error wrapping ErrTransport and err
+//     instead of retransmitting until Timer B or F (§17.1.4);
+//   - an INVITE server transaction whose response it was, still ringing
+//     or retransmitting a non-2xx until the ACK (Timer G), ends the same
+//     way, and the TU hears of it through HandleServerError (§17.2.4).
+//
+// A transaction is named by the quote's top Via branch (RFC 3261 magic
+// cookie only), method and destination, so a quote cut before the end of
+// the Via line, or a forged ICMP message that does not know the branch,
+// ends nothing. A 2xx to an INVITE is the TU's to retransmit
+// (§13.3.1.4): ParseQuote tells the TU which one an ICMP error answered.
+// Unreachable does not keep quoted.
 func (l *Layer) Unreachable(dst transport.Addr, quoted []byte, err error) {
-	method, branch, ok := quotedRequest(quoted)
-	if !ok {
+	q, ok := ParseQuote(quoted)
+	if !ok || dst.Protocol.Reliable() {
 		return
 	}
-	l.mu.Lock()
-	tx := l.clients[clientKey{branch, method}]
-	l.mu.Unlock()
-	if tx == nil || tx.dst.Protocol.Reliable() || tx.dst.AddrPort != dst.AddrPort {
+	if q.Status == 0 {
+		l.mu.Lock()
+		tx := l.clients[clientKey{q.Via.Branch(), q.Method}]
+		l.mu.Unlock()
+		if tx != nil && tx.dst.AddrPort == dst.AddrPort && !tx.dst.Protocol.Reliable() {
+			tx.unreachable(err)
+		}
 		return
 	}
-	tx.unreachable(err)
+	b := q.Via.Branch()
+	if q.Method != "INVITE" || !strings.HasPrefix(b, magicCookie) {
+		return
+	}
+	s := l.lookup(matchKey{s: serverKey{branch: b, host: q.Via.Host, port: q.Via.Port}})
+	if s != nil && s.src.AddrPort == dst.AddrPort && !s.src.Protocol.Reliable() {
+		s.unreachable(err)
+	}
 }
 
 // unreachable ends the transaction with a transport error when nothing
@@ -40,38 +60,99 @@ func (tx *ClientTx) unreachable(err error) {
 	}
 }
 
-// quotedRequest returns the method and the top Via's branch of the request
-// at the start of b, which may be cut anywhere after them: the request
-// line and the whole first Via line must be there. A folded Via line, a
-// response, or anything else gives ok false.
-func quotedRequest(b []byte) (method, branch string, ok bool) {
+// unreachable ends an INVITE server transaction whose responses no longer
+// reach the client, while it still has something to send: the final
+// response (Proceeding) or retransmissions of a non-2xx (Completed).
+func (s *srv) unreachable(err error) {
+	s.mu.Lock()
+	if s.state != sProceeding && s.state != sCompleted {
+		s.mu.Unlock()
+		return
+	}
+	s.err = transportError(err)
+	tx, terr := s.tx, s.err
+	s.terminate()
+	s.mu.Unlock()
+	if tx != nil {
+		s.l.tu.HandleServerError(tx, terr)
+	}
+}
+
+// Quote is what ParseQuote reads of a SIP message an ICMP error quoted.
+type Quote struct {
+	Status int        // the status code of a response; 0 for a request
+	Method string     // the request's method, or the CSeq method of a response
+	Via    sipmsg.Via // the top Via, with a branch
+	CallID string     // the Call-ID, or "" when the quote ends before it
+}
+
+// ParseQuote reads the SIP message at the start of b, which an ICMP error
+// quoted and may have cut anywhere: the start line and the whole top Via
+// line must be there, with a branch, and for a response the CSeq line too.
+// A folded Via or CSeq line, or anything else, gives ok false. The strings
+// of q do not keep b.
+func ParseQuote(b []byte) (q Quote, ok bool) {
 	line, rest, ok := cutLine(b)
-	if !ok {
-		return "", "", false
+	if !ok || !q.startLine(line) {
+		return Quote{}, false
+	}
+	haveVia := false
+	for {
+		if line, rest, ok = cutLine(rest); !ok || len(line) == 0 {
+			break // the quote ends, or the header section does
+		}
+		name, value, found := bytes.Cut(line, []byte(":"))
+		if !found {
+			continue
+		}
+		folded := len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t')
+		value = bytes.TrimSpace(value)
+		switch name = bytes.TrimRight(name, " \t"); {
+		case isName(name, "Via", "v") && !haveVia:
+			if folded {
+				return Quote{}, false
+			}
+			top, _, _ := bytes.Cut(value, []byte(","))
+			v, err := sipmsg.ParseVia(string(bytes.TrimSpace(top)))
+			if err != nil || v.Branch() == "" {
+				return Quote{}, false
+			}
+			q.Via, haveVia = v, true
+		case isName(name, "CSeq", "") && q.Status != 0 && q.Method == "" && !folded:
+			c, err := sipmsg.ParseCSeq(string(value))
+			if err != nil {
+				return Quote{}, false
+			}
+			q.Method = c.Method
+		case isName(name, "Call-ID", "i") && q.CallID == "" && !folded:
+			q.CallID = string(value)
+		}
+	}
+	if !haveVia || q.Method == "" {
+		return Quote{}, false
+	}
+	return q, true
+}
+
+// startLine reads a request line's method or a status line's code.
+func (q *Quote) startLine(line []byte) bool {
+	if code, ok := bytes.CutPrefix(line, []byte("SIP/2.0 ")); ok {
+		if len(code) < 3 || (len(code) > 3 && code[3] != ' ') {
+			return false
+		}
+		n, err := strconv.Atoi(string(code[:3]))
+		if err != nil || n < 100 || n > 699 {
+			return false
+		}
+		q.Status = n
+		return true
 	}
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 || !bytes.HasSuffix(line, []byte(" SIP/2.0")) {
-		return "", "", false
+		return false
 	}
-	method = string(line[:sp])
-	for {
-		if line, rest, ok = cutLine(rest); !ok || len(line) == 0 {
-			return "", "", false // cut before the Via, or no Via at all
-		}
-		name, value, found := bytes.Cut(line, []byte(":"))
-		if !found || !isVia(bytes.TrimRight(name, " \t")) {
-			continue
-		}
-		if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-			return "", "", false // folded: the rest of the value is on the next line
-		}
-		top, _, _ := bytes.Cut(value, []byte(","))
-		v, err := sipmsg.ParseVia(string(bytes.TrimSpace(top)))
-		if err != nil || v.Branch() == "" {
-			return "", "", false
-		}
-		return method, v.Branch(), true
-	}
+	q.Method = string(line[:sp])
+	return true
 }
 
 // cutLine returns the line at the start of b without its CRLF (or LF),
@@ -84,7 +165,8 @@ func cutLine(b []byte) (line, rest []byte, ok bool) {
 	return bytes.TrimSuffix(b[:i], []byte("\r")), b[i+1:], true
 }
 
-// isVia reports whether a header name is Via or its compact form v.
-func isVia(name []byte) bool {
-	return bytes.EqualFold(name, []byte("Via")) || bytes.EqualFold(name, []byte("v"))
+// isName reports whether a header name is long or its compact form short
+// ("" for none).
+func isName(name []byte, long, short string) bool {
+	return bytes.EqualFold(name, []byte(long)) || short != "" && bytes.EqualFold(name, []byte(short))
 }

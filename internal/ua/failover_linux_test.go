@@ -38,3 +38,47 @@ func TestRegisterUnreachable(t *testing.T) {
 		t.Errorf("Connect: got %v, want a RegistrationError with ErrTransport and ECONNREFUSED", err)
 	}
 }
+
+// TestCallerGone: a caller whose socket closes after its 180 does not get
+// our 183 (ringing) or 200 (answered): the ICMP error that comes back
+// ends the call at once with a transport error (RFC 3261 §18.4), not
+// after Timer H or 64*T1 without an ACK (here 64 hours).
+func TestCallerGone(t *testing.T) {
+	t.Parallel()
+	for _, answer := range []string{"183", "200"} {
+		t.Run(answer, func(t *testing.T) {
+			t.Parallel()
+			calls := make(chan *Call, 1)
+			causes := make(chan error, 1)
+			u := newUA(t, func(c *Config) {
+				c.T1 = time.Hour
+				c.OnIncoming = func(c *Call) { calls <- c }
+				c.EndCause = func(r EndReason, err error) error {
+					causes <- err
+					return r
+				}
+			})
+			p := newPeer(t)
+			p.send(p.invite(uaURI(u), peerSDP(40000, "PCMU")), netipAddr(u))
+			c := recvCall(t, calls)
+			p.next("180", isResp(180, "INVITE"))
+			p.pc.Close()
+			var err error
+			if answer == "183" {
+				err = c.Progress(context.Background())
+			} else {
+				err = c.Accept(context.Background())
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitDone(t, c)
+			if got, want := c.Reason(), EndError; got != want {
+				t.Errorf("reason: got %v, want %v", got, want)
+			}
+			if err := <-causes; !errors.Is(err, transaction.ErrTransport) || !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Errorf("cause: got %v, want ErrTransport and ECONNREFUSED", err)
+			}
+		})
+	}
+}

@@ -3,11 +3,13 @@ package ua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/media"
 	"github.com/xphone-go/xphone/internal/sdp"
+	"github.com/xphone-go/xphone/internal/transport"
 	"github.com/xphone-go/xphone/sipmsg"
 	"github.com/xphone-go/xphone/transaction"
 )
@@ -305,10 +307,7 @@ func (c *Call) retransmit() {
 	st.elapsed += st.interval
 	if limit := 64 * c.u.t1(); st.elapsed >= limit {
 		c.mu.Unlock()
-		c.end(EndError, errors.New("ua: no ACK for our 2xx"))
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.inDialog(ctx, "BYE", nil) //nolint:errcheck // best effort
+		c.noAck(errors.New("ua: no ACK for our 2xx"))
 		return
 	}
 	st.interval = min(2*st.interval, transaction.DefaultT2, 64*c.u.t1()-st.elapsed)
@@ -316,6 +315,43 @@ func (c *Call) retransmit() {
 	c.retrans.Reset(st.interval)
 	c.mu.Unlock()
 	c.stx.Respond(ok) //nolint:errcheck // the transaction may be over; the timer keeps trying
+}
+
+// noAck ends an answered call whose ACK will not come, for why, and tells
+// the caller with BYE (RFC 3261 §13.3.1.4).
+func (c *Call) noAck(why error) {
+	c.end(EndError, why)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.inDialog(ctx, "BYE", nil) //nolint:errcheck // best effort
+}
+
+// answerUnreachable takes an ICMP error that answered our 2xx to an INVITE
+// (q), sent to dst: the call it answered, still waiting for the ACK, ends
+// at once as it would after 64*T1 without one (RFC 3261 §18.4).
+func (u *UA) answerUnreachable(dst transport.Addr, q transaction.Quote, err error) {
+	c := u.findCall(q.CallID)
+	if c == nil || c.outbound || c.stx == nil {
+		return
+	}
+	if src := c.stx.Source(); src.Protocol.Reliable() || src.AddrPort != dst.AddrPort {
+		return
+	}
+	c.mu.Lock()
+	waiting := c.ok != nil && !c.acked && c.state != StateEnded
+	if waiting {
+		v, verr := c.ok.Via() // kept from the INVITE: the quote's branch must be its
+		waiting = verr == nil && v.Branch() == q.Via.Branch()
+	}
+	c.mu.Unlock()
+	if !waiting {
+		return
+	}
+	u.tasks.add()
+	go func() {
+		defer u.tasks.done()
+		c.noAck(fmt.Errorf("ua: our 2xx did not reach the caller: %w: %w", transaction.ErrTransport, err))
+	}()
 }
 
 // handleAck takes the ACK for our 2xx: retransmissions stop, and for a late

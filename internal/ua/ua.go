@@ -324,10 +324,16 @@ func (u *UA) Connect(ctx context.Context) error {
 		TLSConfig:    u.cfg.TLSConfig,
 		OwnsSentBy:   u.ownsSentBy,
 		OnConnClosed: u.onConnClosed,
-		// An ICMP error ends the request it answers at once (RFC 3261
+		// An ICMP error ends the transaction it answers at once (RFC 3261
 		// §18.4): a registrar or server that is not there fails fast, and
-		// the next SRV target is tried.
-		OnUnreachable: func(dst transport.Addr, quoted []byte, err error) { tl.Unreachable(dst, quoted, err) },
+		// the next SRV target is tried; a caller gone before our answer
+		// or its ACK ends the call.
+		OnUnreachable: func(dst transport.Addr, quoted []byte, err error) {
+			tl.Unreachable(dst, quoted, err)
+			if q, ok := transaction.ParseQuote(quoted); ok && q.Status/100 == 2 && q.Method == "INVITE" {
+				u.answerUnreachable(dst, q, err)
+			}
+		},
 
 		KeepaliveTimeout: u.cfg.KeepaliveTimeout,
 	})
