@@ -30,9 +30,11 @@ type Phone interface {
 	// context's error. After success the registration is refreshed and
 	// recovered in the background until Disconnect.
 	Connect(ctx context.Context) error
-	// Disconnect ends every call (EndLocalHangup), unregisters, closes
-	// the transport and returns when all of the Phone's goroutines have
-	// exited. It returns ErrNotConnected if not connected. Connect may be
+	// Disconnect ends every call (EndLocalHangup), removes its
+	// subscriptions and publication, unregisters, closes the transport
+	// and returns when all of the Phone's goroutines have exited. Before
+	// closing it waits, up to 2*T1 and within ctx, for the final NOTIFYs
+	// the removals ask for, so that they are answered. It returns ErrNotConnected if not connected. Connect may be
 	// called again afterwards.
 	Disconnect(ctx context.Context) error
 	// Dial places a call and blocks until it is answered (StateActive),

@@ -160,14 +160,17 @@ func (s *subscription) stop(ctx context.Context) {
 }
 
 // ending lets the UA answer 200 to the NOTIFYs of s's dialog, if it has
-// one, for 64*T1 after it is gone (endedSubs).
-func (s *subscription) ending() {
+// one, for 64*T1 after it is gone (endedSubs); it returns the dialog's ID
+// and whether there is one.
+func (s *subscription) ending() (dialog.ID, bool) {
 	s.mu.Lock()
 	d := s.dlg
 	s.mu.Unlock()
-	if d != nil {
-		s.u.endedSubs.add(d.ID, s.event, 64*s.u.t1())
+	if d == nil {
+		return dialog.ID{}, false
 	}
+	s.u.endedSubs.add(d.ID, s.event, 64*s.u.t1())
+	return d.ID, true
 }
 
 // run keeps the subscription up until ctx ends: it sends SUBSCRIBE when
@@ -620,15 +623,13 @@ func (s *subscription) resetLocked() {
 
 // unsubscribe removes the subscription (Expires: 0), best effort.
 func (s *subscription) unsubscribe(ctx context.Context) {
-	s.mu.Lock()
-	up := s.dlg != nil
-	s.mu.Unlock()
+	id, up := s.ending() // the dialog, should a refresh have made a new one
 	if !up {
 		return
 	}
-	s.ending() // the dialog, should a refresh have made a new one
 	if _, err := s.send(ctx, 0); err != nil {
 		s.u.log.Debug("ua: unsubscribe", "event", s.event, "err", err)
+		s.u.endedSubs.forget(id) // no final NOTIFY to wait for
 	}
 	s.reset()
 }

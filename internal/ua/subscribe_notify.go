@@ -262,8 +262,11 @@ func (u *UA) handleEventNotify(tx *transaction.ServerTx, event string) {
 			s.handleNotify(tx)
 		} else if c := u.findCall(req.CallID()); c != nil {
 			c.handleNotify(tx)
-		} else if st, err := req.SubscriptionState(); err == nil && u.endedSubs.take(req, ev, st) {
+		} else if id, final, ok := u.endedSubs.take(req, ev); ok {
 			u.respond(tx, 200, "") // of a subscription we removed (RFC 6665 §4.1.2.3)
+			if final {
+				u.endedSubs.forget(id) // answered: Disconnect may close now
+			}
 		} else {
 			u.respond(tx, 481, "")
 		}

@@ -405,8 +405,10 @@ func (u *UA) lifeContext() context.Context {
 	return u.life
 }
 
-// Disconnect ends every call, unregisters, closes the transport and waits
-// for every goroutine the UA started.
+// Disconnect ends every call, removes its subscriptions (waiting, up to
+// 2*T1 and within ctx, for their final NOTIFYs) and publication,
+// unregisters, closes the transport and waits for every goroutine the UA
+// started.
 func (u *UA) Disconnect(ctx context.Context) error {
 	u.mu.Lock()
 	if !u.connected {
@@ -429,6 +431,7 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	stop()
 	<-done
 	u.unsubscribeAll(ctx)
+	finals, finalBy := u.endedSubs.settled(), time.Now().Add(2*u.t1())
 	u.mu.Lock()
 	pub := u.pub
 	u.pub = nil
@@ -444,6 +447,16 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	if reg != nil {
 		reg.unregister(ctx)
 	}
+	// The notifiers' final NOTIFYs (RFC 6665 §4.1.2.3) are answered: wait
+	// for them, up to 2*T1 after the removals (a NOTIFY lost once comes
+	// again after T1).
+	wait := time.NewTimer(time.Until(finalBy))
+	select {
+	case <-finals:
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	wait.Stop()
 	u.mu.Lock()
 	tm, tl := u.tm, u.tl
 	u.tm, u.tl = nil, nil

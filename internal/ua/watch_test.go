@@ -225,3 +225,50 @@ func TestWatcherStopDuringNotify(t *testing.T) {
 	p.respond(un, 200, tag, "", "Expires", "0")
 	<-stopped
 }
+
+// TestDisconnectAnswersFinalNotify: Disconnect removes a watch and, before
+// it closes the transport, waits for the notifier's final NOTIFY (RFC
+// 6665 §4.1.2.3), which gets 200 even when it comes a while after the
+// notifier's 200 to the removal.
+func TestDisconnectAnswersFinalNotify(t *testing.T) {
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) {
+		c.Host, c.Port, c.RegisterExpiry, c.T1 = "127.0.0.1", p.port, -1, 5*time.Second
+	})
+	if _, err := u.Watch("1002", func(dialoginfo.Info) {}); err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	sub := p.next("SUBSCRIBE", isReq("SUBSCRIBE"))
+	tag := token()
+	p.respond(sub, 200, tag, "", "Expires", "3600")
+	notify := func(seq int, state string) int {
+		n := p.mwiNotify(sub.m, tag, seq, state, "")
+		n.Set("Event", "dialog")
+		n.Add("Content-Type", dialoginfo.ContentType)
+		n.Body = []byte(dialogDoc(t, seq, true))
+		n.SetContentLength()
+		p.send(n, sub.from)
+		return p.next("answer to NOTIFY", isRespTo(n)).m.StatusCode
+	}
+	if code := notify(1, "active;expires=3600"); code != 200 {
+		t.Fatalf("NOTIFY: got %d, want 200", code)
+	}
+	disconnected := make(chan error, 1)
+	go func() { disconnected <- u.Disconnect(context.Background()) }()
+	un := p.next("unsubscribe", func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" })
+	p.respond(un, 200, tag, "", "Expires", "0")
+	// The notifier's part of the scenario, not a wait for a condition: it
+	// sends the final NOTIFY a while after its 200.
+	time.Sleep(200 * time.Millisecond)
+	if code := notify(2, "terminated;reason=timeout"); code != 200 {
+		t.Errorf("final NOTIFY: got %d, want 200", code)
+	}
+	select {
+	case err := <-disconnected:
+		if err != nil {
+			t.Errorf("Disconnect: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Disconnect did not return")
+	}
+}
