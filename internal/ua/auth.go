@@ -126,12 +126,27 @@ func (a *authRetry) answer(final *sipmsg.Message, method, uri string) (name, val
 // may be challenged (RFC 3261 §22), by the peer or a proxy on the route
 // set: a 401 or 407 is answered up to maxAuthRetries times with a copy of
 // the request under the dialog's next CSeq, a new branch and the
-// credentials (§22.2).
+// credentials (§22.2). When the next hop does not serve it (no answer, a
+// transport failure, 503), the same request under a new branch goes to
+// the hop's next SRV target (RFC 3263 §4.3), up to maxFailovers times,
+// and the call's requests keep going there (nextDst).
 func (c *Call) dialogFinal(ctx context.Context, tl *transaction.Layer, tm *transport.Manager, d *dialog.Dialog, req *sipmsg.Message, dst transport.Addr) (final, sent *sipmsg.Message, err error) {
 	var a *authRetry
+	failovers := 0
 	for attempt := 0; ; attempt++ {
 		keep := req.Clone() // the layer owns req once it is sent
 		final, err := finalResponse(ctx, tl, req, dst)
+		if notServed(ctx, final, err) && failovers < maxFailovers {
+			if next, ok := c.nextDst(ctx, d, dst); ok {
+				failovers++
+				attempt-- // not an answer to a challenge
+				dst = next
+				keep.Del("Via")
+				keep.PrependVia(c.u.via(tm, tl, dst.Protocol))
+				req = keep
+				continue
+			}
+		}
 		if err != nil || attempt == maxAuthRetries || (final.StatusCode != 401 && final.StatusCode != 407) {
 			return final, req, err
 		}
@@ -152,4 +167,24 @@ func (c *Call) dialogFinal(ctx context.Context, tl *transaction.Layer, tm *trans
 		keep.PrependVia(c.u.via(tm, tl, dst.Protocol))
 		req = keep
 	}
+}
+
+// nextDst returns where the requests of d go after dst did not serve one:
+// the next SRV target of d's next hop, or of the server (registrar or
+// outbound proxy) when dst is that (UA.nextTarget). The call's later
+// requests go there too, unless its next hop moved meanwhile.
+func (c *Call) nextDst(ctx context.Context, d *dialog.Dialog, dst transport.Addr) (transport.Addr, bool) {
+	c.mu.Lock()
+	hop := d.NextHop()
+	c.mu.Unlock()
+	next, ok := c.u.nextTarget(ctx, hop, dst)
+	if !ok {
+		return next, false
+	}
+	c.mu.Lock()
+	if c.dlg == d && c.dst.AddrPort == dst.AddrPort && c.dst.Protocol == dst.Protocol {
+		c.dst = next
+	}
+	c.mu.Unlock()
+	return next, true
 }

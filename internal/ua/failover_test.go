@@ -3,6 +3,7 @@ package ua
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,61 @@ func TestPublishSRVFailover(t *testing.T) {
 	p2.respond(rm, 200, token(), "", "Expires", "0")
 	if err := <-done; err != nil {
 		t.Errorf("Disconnect: %v", err)
+	}
+}
+
+// TestInDialogSRVFailover: a call whose route set is far.test (the
+// caller's INVITE came Record-Routed by it): the re-INVITE of Hold goes
+// to far.test's first SRV target, which answers 503 or nothing at all,
+// and again, under a new branch, to the second, which takes it; the ACK
+// and the BYE then go to the second only (RFC 3263 §4.3).
+func TestInDialogSRVFailover(t *testing.T) {
+	t.Parallel()
+	for _, silent := range []bool{false, true} {
+		t.Run(map[bool]string{false: "503", true: "silent"}[silent], func(t *testing.T) {
+			t.Parallel()
+			p1, p2, d := twoServers(t)
+			calls := make(chan *Call, 1)
+			u := newUA(t, func(c *Config) {
+				c.Resolver, c.OnIncoming = d.resolver(), acceptAll(t, calls)
+				c.T1 = 10 * time.Millisecond // Timer B: 640 ms
+			})
+			caller := newPeer(t)
+			inv := caller.invite(uaURI(u), peerSDP(40000, "PCMU"))
+			inv.Add("Record-Route", "<sip:far.test;lr>")
+			caller.send(inv, netipAddr(u))
+			ok := caller.next("200", isResp(200, "INVITE"))
+			caller.send(caller.ack(inv, ok.m, ""), ok.from)
+			c := recvCall(t, calls)
+			waitState(t, c, StateActive)
+			from, _ := inv.From()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			held := make(chan error, 1)
+			go func() { held <- c.Hold(ctx) }()
+			r1 := p1.next("re-INVITE at the first server", isReq("INVITE"))
+			if !silent {
+				p1.respond(r1, 503, from.Tag(), "")
+				p1.next("ACK of the 503", isReq("ACK"))
+			}
+			r2 := p2.next("re-INVITE at the second server", isReq("INVITE"))
+			sameRequest(t, r1.m, r2.m)
+			p2.respond(r2, 200, from.Tag(), strings.Replace(peerSDP(40000, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+			p2.next("ACK of the 200", isReq("ACK"))
+			if err := <-held; err != nil {
+				t.Fatalf("Hold: %v", err)
+			}
+			ended := make(chan error, 1)
+			go func() { ended <- c.End(ctx) }()
+			bye := p2.next("BYE at the second server", isReq("BYE"))
+			p2.respond(bye, 200, from.Tag(), "")
+			if err := <-ended; err != nil {
+				t.Errorf("End: %v", err)
+			}
+			if m := p1.none(100*time.Millisecond, func(m *sipmsg.Message) bool { return m.IsRequest() && m.Method != "INVITE" }); m != nil {
+				t.Errorf("the first server got a request after it failed:\n%s", m)
+			}
+		})
 	}
 }

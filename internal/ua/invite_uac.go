@@ -339,8 +339,11 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 		// RFC 3263 §4.3: no answer, a transport failure or 503 from one
 		// server of the target's SRV set sends the INVITE, with a new
 		// branch, to the next.
-		noService := final == nil && ictx.Err() == nil && (errors.Is(tx.Err(), transaction.ErrTimeout) || errors.Is(tx.Err(), transaction.ErrTransport))
-		if (noService || (final != nil && final.StatusCode == 503)) && failovers < maxFailovers {
+		var txErr error
+		if final == nil {
+			txErr = tx.Err()
+		}
+		if notServed(ictx, final, txErr) && failovers < maxFailovers {
 			if next, ok := u.nextTarget(ictx, u.firstHop(req.RequestURI), dst); ok {
 				failovers++
 				dst = next

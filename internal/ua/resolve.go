@@ -152,6 +152,16 @@ func failoverable(err error) bool {
 	return errors.Is(err, transaction.ErrTimeout) || errors.Is(err, transaction.ErrTransport)
 }
 
+// notServed says whether a request's outcome, its final response or its
+// transaction's error, means that the server did not serve it (RFC 3263
+// §4.3): no answer or a transport failure while ctx still runs, or 503.
+func notServed(ctx context.Context, final *sipmsg.Message, err error) bool {
+	if err != nil {
+		return ctx.Err() == nil && (errors.Is(err, transaction.ErrTimeout) || errors.Is(err, transaction.ErrTransport))
+	}
+	return final != nil && final.StatusCode == 503
+}
+
 // nextTarget returns where to send an out-of-dialog request to uri again
 // after dst did not serve it (no answer, a transport failure, 503; RFC
 // 3263 §4.3): the registrar's or outbound proxy's next SRV target when dst
@@ -203,8 +213,7 @@ func (u *UA) outsideFinal(ctx context.Context, tl *transaction.Layer, tm *transp
 	for failovers := 0; ; failovers++ {
 		keep := req.Clone() // the layer owns req once it is sent
 		resp, err := finalResponse(ctx, tl, req, dst)
-		noService := err != nil && ctx.Err() == nil && (errors.Is(err, transaction.ErrTimeout) || errors.Is(err, transaction.ErrTransport))
-		if !noService && (err != nil || resp.StatusCode != 503) || failovers == maxFailovers {
+		if !notServed(ctx, resp, err) || failovers == maxFailovers {
 			return resp, dst, err
 		}
 		next, ok := u.nextTarget(ctx, u.firstHop(keep.RequestURI), dst)
