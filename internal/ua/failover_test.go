@@ -123,6 +123,44 @@ func TestWatchSRVFailover(t *testing.T) {
 	<-stopped
 }
 
+// TestWatchInDialogSRVFailover: a subscription Record-Routed by far.test;
+// its removal goes to far.test's first SRV target, which answers 503, and
+// again, under a new branch, to the second, which takes it.
+func TestWatchInDialogSRVFailover(t *testing.T) {
+	t.Parallel()
+	p1, p2, d := twoServers(t)
+	u := newUA(t, func(c *Config) { c.Resolver, c.RegisterExpiry = d.resolver(), -1 })
+	w, err := u.Watch("sip:1002@far.test", func(dialoginfo.Info) {})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	sub := p1.next("SUBSCRIBE", isReq("SUBSCRIBE"))
+	tag := token()
+	p1.respond(sub, 200, tag, "", "Expires", "3600", "Record-Route", "<sip:far.test;lr>")
+	n := p1.mwiNotify(sub.m, tag, 1, "active;expires=3600", "")
+	n.Set("Event", "dialog")
+	n.Add("Record-Route", "<sip:far.test;lr>")
+	n.Add("Content-Type", dialoginfo.ContentType)
+	n.Body = []byte(dialogDoc(t, 0, true))
+	n.SetContentLength()
+	p1.send(n, sub.from)
+	if r := p1.next("answer to the NOTIFY", isRespTo(n)); r.m.StatusCode != 200 {
+		t.Fatalf("NOTIFY: got %d, want 200", r.m.StatusCode)
+	}
+	stopped := make(chan struct{})
+	go func() { w.Stop(context.Background()); close(stopped) }()
+	removal := func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" }
+	un1 := p1.next("removal at the first server", removal)
+	if routes := un1.m.Values("Route"); len(routes) != 1 || routes[0] != "<sip:far.test;lr>" {
+		t.Errorf("removal's Route: got %q, want <sip:far.test;lr>", routes)
+	}
+	p1.respond(un1, 503, tag, "")
+	un2 := p2.next("removal at the second server", removal)
+	sameRequest(t, un1.m, un2.m)
+	p2.respond(un2, 200, tag, "", "Expires", "0")
+	<-stopped
+}
+
 // TestPublishSRVFailover: the registrar's first SRV target answers
 // PUBLISH 503; the second takes it, and the refresh goes there.
 func TestPublishSRVFailover(t *testing.T) {

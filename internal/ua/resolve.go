@@ -203,20 +203,26 @@ func (u *UA) nextTarget(ctx context.Context, uri sipmsg.URI, dst transport.Addr)
 }
 
 // outsideFinal sends req, a request outside any dialog, to dst, its first
-// hop, and returns its final response and the server that gave it. When
-// that server does not serve it (no answer, a transport failure, 503),
-// the same request with a new branch goes to the next SRV target of the
-// hop (RFC 3263 §4.3), up to maxFailovers times; the last server's answer
-// or error is returned. A retry with credentials goes to the server that
+// hop, and returns its final response and the server that gave it, as
+// failoverFinal does. A retry with credentials goes to the server that
 // challenged: the returned one.
 func (u *UA) outsideFinal(ctx context.Context, tl *transaction.Layer, tm *transport.Manager, req *sipmsg.Message, dst transport.Addr) (*sipmsg.Message, transport.Addr, error) {
+	return u.failoverFinal(ctx, tl, tm, req, dst, u.firstHop(req.RequestURI))
+}
+
+// failoverFinal sends req to dst, where hop was resolved to, and returns
+// its final response and the server that gave it. When that server does
+// not serve it (no answer, a transport failure, 503), the same request
+// with a new branch goes to the next SRV target of hop (RFC 3263 §4.3), up
+// to maxFailovers times; the last server's answer or error is returned.
+func (u *UA) failoverFinal(ctx context.Context, tl *transaction.Layer, tm *transport.Manager, req *sipmsg.Message, dst transport.Addr, hop sipmsg.URI) (*sipmsg.Message, transport.Addr, error) {
 	for failovers := 0; ; failovers++ {
 		keep := req.Clone() // the layer owns req once it is sent
 		resp, err := finalResponse(ctx, tl, req, dst)
 		if !notServed(ctx, resp, err) || failovers == maxFailovers {
 			return resp, dst, err
 		}
-		next, ok := u.nextTarget(ctx, u.firstHop(keep.RequestURI), dst)
+		next, ok := u.nextTarget(ctx, hop, dst)
 		if !ok {
 			return resp, dst, err
 		}

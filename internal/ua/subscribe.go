@@ -436,7 +436,10 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 			s.dst = served
 			s.mu.Unlock()
 		} else {
-			resp, err = finalResponse(ctx, tl, req, dst)
+			// A refresh or removal: to the next SRV target of the
+			// dialog's next hop too (each refresh starts again from
+			// the first, as resolveHop picks it).
+			resp, _, err = s.u.failoverFinal(ctx, tl, tm, req, dst, hop)
 		}
 		if err != nil {
 			if ctx.Err() == nil {
