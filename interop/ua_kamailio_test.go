@@ -140,6 +140,33 @@ func TestUAKamailioCallBetweenPhones(t *testing.T) {
 	calleeHangsUp(ctx, t, ca, cb)
 }
 
+// TestUAKamailioLargeInviteOverTCP: an INVITE larger than 1300 bytes
+// for Kamailio's UDP address goes over TCP to the same port instead (RFC
+// 3261 §18.1.1), its Via saying so; Kamailio takes it, challenges it and
+// relays it to the callee over UDP, and the call is set up and ended
+// through the route set.
+func TestUAKamailioLargeInviteOverTCP(t *testing.T) {
+	k := startKamailio(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, incoming := phonesThrough(t, k)
+	ca, err := a.Dial(ctx, "1002", xphone.WithHeader("X-Pad", strings.Repeat("p", 700)))
+	if err != nil {
+		t.Fatalf("Dial 1002 with a large INVITE: %v", err)
+	}
+	var cb xphone.Call
+	select {
+	case cb = <-incoming:
+	case <-ctx.Done():
+		t.Fatal("1002 got no call")
+	}
+	vias := cb.Header("Via")
+	if len(vias) == 0 || !strings.HasPrefix(vias[len(vias)-1], "SIP/2.0/TCP ") {
+		t.Errorf("the caller's Via at the callee: %q, want SIP/2.0/TCP", vias)
+	}
+	calleeHangsUp(ctx, t, ca, cb)
+}
+
 func asReason(err error, r *xphone.EndReason) bool {
 	v, ok := err.(xphone.EndReason)
 	if ok {

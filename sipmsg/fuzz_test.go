@@ -55,6 +55,9 @@ func FuzzParse(f *testing.F) {
 		}
 		exercise(m)
 		out := m.AppendTo(nil)
+		if n := m.WireLen(); n != len(out) {
+			t.Fatalf("WireLen %d, AppendTo %d bytes: %q", n, len(out), out)
+		}
 		m2, err := relaxed.Parse(out)
 		if err != nil {
 			t.Fatalf("reparse failed: %v\ninput %q\noutput %q", err, b, out)

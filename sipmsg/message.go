@@ -376,6 +376,24 @@ func (m *Message) AppendTo(dst []byte) []byte {
 	return append(dst, m.Body...)
 }
 
+// WireLen returns the length of m's wire form, what AppendTo appends,
+// without building it.
+func (m *Message) WireLen() int {
+	var n int
+	if m.IsRequest() {
+		var uri [128]byte
+		n = len(m.Method) + 1 + len(m.RequestURI.AppendTo(uri[:0])) + len(" SIP/2.0\r\n")
+	} else {
+		var code [8]byte
+		n = len("SIP/2.0 ") + len(appendInt(code[:0], m.StatusCode)) + 1 + len(m.Reason) + 2
+	}
+	for i := range m.fields {
+		f := &m.fields[i]
+		n += len(m.fname(f)) + 2 + len(m.fvalue(f)) + 2
+	}
+	return n + 2 + len(m.Body)
+}
+
 func trimWS[T string | []byte](s T) T {
 	i, j := 0, len(s)
 	for i < j && isWS(s[i]) {

@@ -444,3 +444,24 @@ func TestSubscriptionStateExpires(t *testing.T) {
 		}
 	}
 }
+
+// TestWireLen: WireLen is the length AppendTo gives, for requests and
+// responses, without allocating.
+func TestWireLen(t *testing.T) {
+	for _, raw := range []string{
+		"INVITE sip:bob@[2001:db8::1]:5062;transport=udp SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nContent-Length: 3\r\n\r\nabc",
+		"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nv: SIP/2.0/TCP g\r\n\r\n",
+	} {
+		m, err := Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Add("X-Added", "value")
+		if got, want := m.WireLen(), len(m.AppendTo(nil)); got != want {
+			t.Errorf("WireLen: got %d, want %d", got, want)
+		}
+		if n := testing.AllocsPerRun(10, func() { m.WireLen() }); n != 0 {
+			t.Errorf("WireLen allocates %v times", n)
+		}
+	}
+}

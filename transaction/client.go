@@ -28,7 +28,7 @@ const (
 type ClientTx struct {
 	l      *Layer
 	req    *sipmsg.Message
-	dst    transport.Addr
+	dst    transport.Addr // guarded by mu: the first send may move it to TCP
 	key    clientKey
 	invite bool
 	ch     chan *sipmsg.Message
@@ -52,8 +52,11 @@ type ClientTx struct {
 // retransmits it as RFC 3261 §17.1.1.2 and §17.1.2.2 say until a response
 // arrives or Timer B or F fires. req needs a top Via whose sent-by the TU
 // filled in (the transport's address); a missing or pre-RFC 3261 branch is
-// replaced with [Layer.NewBranch]. The layer owns req afterwards. ACK is
-// not sent through a transaction: see [Layer.Send].
+// replaced with [Layer.NewBranch]. The layer owns req afterwards. A
+// request for UDP larger than [Config].MaxUDPRequest goes over TCP to the
+// same address instead, its top Via changed to TCP (RFC 3261 §18.1.1),
+// unless that server does not take TCP. ACK is not sent through a
+// transaction: see [Layer.Send].
 //
 // ctx bounds the wait for a final response: when it ends first, the
 // transaction ends for the TU with an error wrapping ErrCanceled and the
@@ -114,7 +117,9 @@ func (l *Layer) start(ctx context.Context, req *sipmsg.Message, dst transport.Ad
 
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	if err := l.sender.Send(ctx, req, dst); err != nil {
+	dst, err := l.sendFirst(ctx, req, dst)
+	tx.dst = dst
+	if err != nil {
 		tx.state = cTerminated
 		l.removeClient(tx)
 		return nil, transportError(err)

@@ -79,6 +79,14 @@ type Config struct {
 	// a new request beyond it is answered 503 Service Unavailable without
 	// creating a transaction (RFC 3261 §21.5.4). Zero means no bound.
 	MaxServerTransactions int
+	// MaxUDPRequest is the size in bytes above which a request that a
+	// client transaction would send over UDP goes over TCP to the same
+	// address and port instead, its top Via changed to TCP (RFC 3261
+	// §18.1.1); a server that does not take the connection within 2*T1
+	// gets it over UDP after all, and further such requests over UDP for
+	// ten minutes. Zero means DefaultMaxUDPRequest; negative never
+	// switches. ACKs (Layer.Send) and responses are never switched.
+	MaxUDPRequest int
 	// Logger receives debug records about dropped messages; nil means
 	// slog.Default().
 	Logger *slog.Logger

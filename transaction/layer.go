@@ -82,6 +82,8 @@ type Layer struct {
 	t2        time.Duration
 	t4        time.Duration
 	maxServer int
+	maxUDP    int   // requests larger than this go over TCP, not UDP; negative: never
+	noTCP     noTCP // destinations that refused TCP for such a request lately
 	idPrefix  string
 	ids       atomic.Uint64
 
@@ -133,6 +135,7 @@ func New(s transport.Sender, tu TU, cfg Config) *Layer {
 		t2:        cfg.T2,
 		t4:        cfg.T4,
 		maxServer: cfg.MaxServerTransactions,
+		maxUDP:    cfg.MaxUDPRequest,
 		clients:   make(map[clientKey]*ClientTx),
 		servers:   make(map[serverKey]*srv),
 		legacy:    make(map[legacyKey]*srv),
@@ -151,6 +154,9 @@ func New(s transport.Sender, tu TU, cfg Config) *Layer {
 	}
 	if l.t4 <= 0 {
 		l.t4 = DefaultT4
+	}
+	if l.maxUDP == 0 {
+		l.maxUDP = DefaultMaxUDPRequest
 	}
 	l.idPrefix = rand.Text()[:12]
 	l.epoch = l.clock.Now()

@@ -35,8 +35,8 @@ func (l *Layer) Unreachable(dst transport.Addr, quoted []byte, err error) {
 		l.mu.Lock()
 		tx := l.clients[clientKey{q.Via.Branch(), q.Method}]
 		l.mu.Unlock()
-		if tx != nil && tx.dst.AddrPort == dst.AddrPort && !tx.dst.Protocol.Reliable() {
-			tx.unreachable(err)
+		if tx != nil {
+			tx.unreachable(dst, err)
 		}
 		return
 	}
@@ -50,11 +50,15 @@ func (l *Layer) Unreachable(dst transport.Addr, quoted []byte, err error) {
 	}
 }
 
-// unreachable ends the transaction with a transport error when nothing
-// came back for it yet: once a response arrived the server is there.
-func (tx *ClientTx) unreachable(err error) {
+// unreachable ends the transaction with a transport error when it sent
+// its request to dst over UDP and nothing came back for it yet: once a
+// response arrived the server is there.
+func (tx *ClientTx) unreachable(dst transport.Addr, err error) {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	if tx.dst.AddrPort != dst.AddrPort || tx.dst.Protocol.Reliable() {
+		return
+	}
 	if tx.state == cCalling || tx.state == cTrying {
 		tx.terminate(transportError(err))
 	}
