@@ -86,6 +86,12 @@ type Config struct {
 	// UDP, as most softphones do. Over TCP and TLS nothing is rewritten:
 	// the registrar reaches us over our connection.
 	NoContactRewrite bool
+	// MaxUDPRequest is the size in bytes above which a request that would
+	// go over UDP goes over TCP to the same address instead (RFC 3261
+	// §18.1.1; large datagrams are fragmented, and NATs drop fragments).
+	// A server that does not take TCP gets it over UDP after all. 0 means
+	// 1300; negative keeps every request on UDP.
+	MaxUDPRequest int
 	// STUNServer, if set, is asked for our public address at Connect
 	// (RFC 8489), which is then advertised in SIP and SDP: "host" or
 	// "host:port" (default port 3478). If it does not answer, local

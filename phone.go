@@ -56,6 +56,7 @@ func New(cfg Config) (Phone, error) {
 		SRTPProfiles:        d.SRTPSuites,
 		RefuseSDESOverPlain: d.RefuseSDESOverPlain,
 		NoContactRewrite:    d.NoContactRewrite,
+		MaxUDPRequest:       d.MaxUDPRequest,
 		NoTelephoneEvent:    d.DTMFMode == DTMFInfo,
 		DTMFMode:            uaDTMFMode(d.DTMFMode),
 		SessionTimer:        d.SessionTimer,

@@ -3,6 +3,8 @@ package ua
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +97,49 @@ func TestReceiveMessage(t *testing.T) {
 	}
 	if !strings.Contains(u.allow(), "MESSAGE") {
 		t.Errorf("Allow with OnMessage: got %q", u.allow())
+	}
+}
+
+// TestMaxUDPRequest: an INVITE larger than Config.MaxUDPRequest goes over
+// TCP to the peer's port (RFC 3261 §18.1.1); with -1 it stays on UDP.
+func TestMaxUDPRequest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		max     int
+		overTCP bool
+	}{{200, true}, {-1, false}} {
+		p := newPeer(t)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		overTCP := make(chan string, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			b := make([]byte, 64)
+			n, _ := c.Read(b)
+			overTCP <- string(b[:n])
+		}()
+		u := newUA(t, func(c *Config) { c.MaxUDPRequest = tc.max })
+		ctx, cancel := context.WithCancel(context.Background())
+		go u.Dial(ctx, p.uri("bob"), DialOptions{}) //nolint:errcheck // cancelled below
+		select {
+		case start := <-overTCP:
+			if !tc.overTCP || !strings.HasPrefix(start, "INVITE ") {
+				t.Errorf("MaxUDPRequest %d: over TCP %q", tc.max, start)
+			}
+		case m := <-p.in:
+			if tc.overTCP || m.m.Method != "INVITE" {
+				t.Errorf("MaxUDPRequest %d: over UDP %s", tc.max, m.m.Method)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("MaxUDPRequest %d: no INVITE", tc.max)
+		}
+		cancel()
 	}
 }

@@ -159,6 +159,9 @@ type Config struct {
 	// parameters of our Via (RFC 3581 §4), that we are behind a NAT. By
 	// default the binding is moved to that public address (register.go).
 	NoContactRewrite bool
+	// MaxUDPRequest is transaction.Config.MaxUDPRequest: the size above
+	// which a request for UDP goes over TCP (RFC 3261 §18.1.1).
+	MaxUDPRequest int
 	// SessionTimer is the session interval asked for in INVITEs and
 	// offered to callers (RFC 4028), rounded down to seconds and at least
 	// 90 s; <= 0 disables session timers: none asked for, and callers'
@@ -337,7 +340,7 @@ func (u *UA) Connect(ctx context.Context) error {
 
 		KeepaliveTimeout: u.cfg.KeepaliveTimeout,
 	})
-	tl = transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, T4: u.cfg.T4, Logger: u.log})
+	tl = transaction.New(tm, u, transaction.Config{T1: u.cfg.T1, T4: u.cfg.T4, MaxUDPRequest: u.cfg.MaxUDPRequest, Logger: u.log})
 	u.tm, u.tl = tm, tl
 	u.mu.Unlock()
 
