@@ -143,3 +143,22 @@ func TestMaxUDPRequest(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestResponseWithTwoVias: a response that carries a second Via was
+// meant for a proxy and is dropped (RFC 3261 §8.1.3.3): the MESSAGE's
+// transaction waits for the response that is its own.
+func TestResponseWithTwoVias(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- u.SendMessage(ctx, p.uri("bob"), "", []byte("hi")) }()
+	m := p.next("MESSAGE", isReq("MESSAGE"))
+	p.respond(m, 403, token(), "", "Via", "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKproxy")
+	p.respond(m, 200, token(), "")
+	if err := <-done; err != nil {
+		t.Errorf("SendMessage: got %v, want the 200's nil", err)
+	}
+}

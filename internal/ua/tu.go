@@ -22,6 +22,15 @@ var knownMethods = map[string]bool{
 
 // inbound is the transport's Handler: it hands the message to the layer.
 func (u *UA) inbound(in transport.Inbound) {
+	if !in.Msg.IsRequest() {
+		// RFC 3261 §8.1.3.3: a response with more than one Via was
+		// meant for a proxy on its way, not for a UA.
+		var vias [2]string
+		if len(in.Msg.AppendValues(vias[:0], "Via")) > 1 {
+			u.log.Debug("ua: response with more than one Via dropped", "from", in.Source.AddrPort)
+			return
+		}
+	}
 	u.mu.Lock()
 	tl := u.tl
 	u.mu.Unlock()
