@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/xphone-go/xphone/internal/transport"
@@ -180,4 +181,50 @@ func TestLargeRequestNoTCP(t *testing.T) {
 	if got, want := s.take(), []arrival{{transport.UDP, "UDP"}}; !slices.Equal(got, want) {
 		t.Errorf("MaxUDPRequest -1: sent %v, want %v", got, want)
 	}
+}
+
+// silentTCP is a Sender whose TCP connections never complete: a send over
+// TCP waits for its context to end.
+type silentTCP struct{ refuser }
+
+func (s *silentTCP) Send(ctx context.Context, m *sipmsg.Message, dst transport.Addr) error {
+	if err := s.refuser.Send(ctx, m, dst); err == nil || dst.Protocol != transport.TCP {
+		return err
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestLargeRequestSilentTCP: a server whose TCP port does not answer at
+// all gets the large request over UDP once 2*T1 have passed; when the
+// request's own context ends first, nothing is sent over UDP.
+func TestLargeRequestSilentTCP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &silentTCP{}
+		l := New(s, &tu{}, Config{})
+		defer l.Close()
+		req := request(t, "OPTIONS", "z9hG4bKs1", "UDP")
+		req.Add("X-Pad", strings.Repeat("p", 1400))
+		start := time.Now()
+		if _, err := l.Request(context.Background(), req, udp(addrB)); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := s.take(), []arrival{{transport.TCP, "TCP"}, {transport.UDP, "UDP"}}; !slices.Equal(got, want) {
+			t.Errorf("sent %v, want %v", got, want)
+		}
+		if waited := time.Since(start); waited != 2*DefaultT1 {
+			t.Errorf("fell back to UDP after %v, want 2*T1 = %v", waited, 2*DefaultT1)
+		}
+
+		req = request(t, "OPTIONS", "z9hG4bKs2", "UDP")
+		req.Add("X-Pad", strings.Repeat("p", 1400))
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultT1/2)
+		defer cancel()
+		if _, err := l.Request(ctx, req, udp(addrA)); !errors.Is(err, ErrTransport) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Request whose context ended: got %v, want ErrTransport and DeadlineExceeded", err)
+		}
+		if got, want := s.take(), []arrival{{transport.TCP, "TCP"}}; !slices.Equal(got, want) {
+			t.Errorf("context ended: sent %v, want %v", got, want)
+		}
+	})
 }
