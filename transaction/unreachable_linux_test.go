@@ -65,10 +65,15 @@ func TestUnreachableSockets(t *testing.T) {
 	}
 }
 
-// busyTU answers every request 486 and passes on what the layer reports.
-type busyTU struct{ errs chan error }
+// busyTU answers every request 486, once gone is closed, and passes on
+// what the layer reports.
+type busyTU struct {
+	gone chan struct{}
+	errs chan error
+}
 
 func (u busyTU) HandleRequest(tx *ServerTx) {
+	<-u.gone
 	r := sipmsg.NewResponse(tx.Request(), 486, "")
 	_ = r.SetToTag("busy")
 	_ = tx.Respond(r)
@@ -81,7 +86,7 @@ func (u busyTU) HandleServerError(_ *ServerTx, err error) { u.errs <- err }
 // transaction ends and says so at once instead of retransmitting the 486
 // until Timer H.
 func TestUnreachableServerSockets(t *testing.T) {
-	u := busyTU{errs: make(chan error, 1)}
+	u := busyTU{gone: make(chan struct{}), errs: make(chan error, 1)}
 	l, m := icmpLayer(t, u)
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(m.LocalAddr(transport.UDP)))
 	if err != nil {
@@ -95,6 +100,7 @@ func TestUnreachableServerSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close() // the INVITE is in the listener's queue; the 486 finds no one
+	close(u.gone)
 	select {
 	case err := <-u.errs:
 		if !errors.Is(err, ErrTransport) || !errors.Is(err, syscall.ECONNREFUSED) {
