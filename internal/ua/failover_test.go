@@ -251,3 +251,28 @@ func TestInDialogSRVFailover(t *testing.T) {
 		})
 	}
 }
+
+// TestPrackSRVFailover: a reliable 180 Record-Routed by far.test is
+// PRACKed to far.test's first SRV target, which answers 503, and again,
+// under a new branch, to the second.
+func TestPrackSRVFailover(t *testing.T) {
+	t.Parallel()
+	p1, p2, d := twoServers(t)
+	callee := newPeer(t)
+	u := newUA(t, func(c *Config) { c.Resolver = d.resolver() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch := dialAsync(ctx, u, callee.uri("callee"), DialOptions{})
+	inv := callee.next("INVITE", isReq("INVITE"))
+	tag := token()
+	callee.respond(inv, 180, tag, "", "Record-Route", "<sip:far.test;lr>", "Require", "100rel", "RSeq", "1")
+	pr1 := p1.next("PRACK at the first server", isReq("PRACK"))
+	p1.respond(pr1, 503, "", "")
+	pr2 := p2.next("PRACK at the second server", isReq("PRACK"))
+	sameRequest(t, pr1.m, pr2.m)
+	p2.respond(pr2, 200, "", "")
+	callee.respond(inv, 486, tag, "")
+	if r := recvDial(t, ch); r.err == nil {
+		t.Error("Dial: got a call, want the 486")
+	}
+}

@@ -456,18 +456,24 @@ func (c *Call) acknowledge(ctx context.Context, req, resp *sipmsg.Message, conta
 	}
 	c.mu.Lock()
 	p := ed.d.NewRequest("PRACK", 0)
-	hop := ed.dst
+	hop, hopURI := ed.dst, ed.d.NextHop()
 	c.mu.Unlock()
 	cs, _ := req.CSeq()
 	p.PrependVia(c.u.via(tm, tl, hop.Protocol))
 	p.Add("RAck", strconv.FormatUint(uint64(rseq), 10)+" "+strconv.FormatUint(uint64(cs.Seq), 10)+" "+cs.Method)
 	p.Add("User-Agent", c.u.cfg.UserAgent)
 	p.SetContentLength()
-	// The transaction retransmits and ends on its own (Timer F); its
-	// answer changes nothing here, and the call's end cancels it.
-	if _, err := tl.Request(c.ctx, p, hop); err != nil {
-		c.u.log.Debug("ua: PRACK not sent", "err", err)
-	}
+	// Its answer changes nothing here, so nothing waits for it but a
+	// goroutine that sends it again to the next SRV target of the early
+	// dialog's next hop when that does not serve it (RFC 3263 §4.3); the
+	// call's end cancels it.
+	c.u.tasks.add()
+	go func() {
+		defer c.u.tasks.done()
+		if _, _, err := c.u.failoverFinal(c.ctx, tl, tm, p, hop, hopURI); err != nil {
+			c.u.log.Debug("ua: PRACK", "err", err)
+		}
+	}()
 	return true, true
 }
 
