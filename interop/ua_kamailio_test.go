@@ -150,16 +150,7 @@ func TestUAKamailioLargeInviteOverTCP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	a, incoming := phonesThrough(t, k)
-	ca, err := a.Dial(ctx, "1002", xphone.WithHeader("X-Pad", strings.Repeat("p", 700)))
-	if err != nil {
-		t.Fatalf("Dial 1002 with a large INVITE: %v", err)
-	}
-	var cb xphone.Call
-	select {
-	case cb = <-incoming:
-	case <-ctx.Done():
-		t.Fatal("1002 got no call")
-	}
+	ca, cb := dialAccepted(ctx, t, a, incoming, xphone.WithHeader("X-Pad", strings.Repeat("p", 700)))
 	vias := cb.Header("Via")
 	if len(vias) == 0 || !strings.HasPrefix(vias[len(vias)-1], "SIP/2.0/TCP ") {
 		t.Errorf("the caller's Via at the callee: %q, want SIP/2.0/TCP", vias)
@@ -229,9 +220,9 @@ func phonesThrough(t *testing.T, k *kamailio) (caller xphone.Phone, incoming cha
 }
 
 // dialAccepted has a call 1002 and returns both ends once 1002 accepted.
-func dialAccepted(ctx context.Context, t *testing.T, a xphone.Phone, incoming chan xphone.Call) (caller, callee xphone.Call) {
+func dialAccepted(ctx context.Context, t *testing.T, a xphone.Phone, incoming chan xphone.Call, opts ...xphone.DialOption) (caller, callee xphone.Call) {
 	t.Helper()
-	ca, err := a.Dial(ctx, "1002")
+	ca, err := a.Dial(ctx, "1002", opts...)
 	if err != nil {
 		t.Fatalf("Dial 1002: %v", err)
 	}

@@ -100,14 +100,8 @@ func TestWatchSRVFailover(t *testing.T) {
 	})
 	tag := token()
 	p2.respond(s2, 200, tag, "", "Expires", "3600")
-	n := p2.mwiNotify(s2.m, tag, 1, "active;expires=3600", "")
-	n.Set("Event", "dialog")
-	n.Add("Content-Type", dialoginfo.ContentType)
-	n.Body = []byte(dialogDoc(t, 0, true))
-	n.SetContentLength()
-	p2.send(n, s2.from)
-	if r := p2.next("answer to the NOTIFY", isRespTo(n)); r.m.StatusCode != 200 {
-		t.Errorf("NOTIFY: got %d, want 200", r.m.StatusCode)
+	if r := p2.sendDialogNotify(s2, tag, 1, "active;expires=3600", dialogDoc(t, 0, true)); r.StatusCode != 200 {
+		t.Errorf("NOTIFY: got %d, want 200", r.StatusCode)
 	}
 	select {
 	case <-got:
@@ -137,15 +131,9 @@ func TestWatchInDialogSRVFailover(t *testing.T) {
 	sub := p1.next("SUBSCRIBE", isReq("SUBSCRIBE"))
 	tag := token()
 	p1.respond(sub, 200, tag, "", "Expires", "3600", "Record-Route", "<sip:far.test;lr>")
-	n := p1.mwiNotify(sub.m, tag, 1, "active;expires=3600", "")
-	n.Set("Event", "dialog")
-	n.Add("Record-Route", "<sip:far.test;lr>")
-	n.Add("Content-Type", dialoginfo.ContentType)
-	n.Body = []byte(dialogDoc(t, 0, true))
-	n.SetContentLength()
-	p1.send(n, sub.from)
-	if r := p1.next("answer to the NOTIFY", isRespTo(n)); r.m.StatusCode != 200 {
-		t.Fatalf("NOTIFY: got %d, want 200", r.m.StatusCode)
+	r := p1.sendDialogNotify(sub, tag, 1, "active;expires=3600", dialogDoc(t, 0, true), "Record-Route", "<sip:far.test;lr>")
+	if r.StatusCode != 200 {
+		t.Fatalf("NOTIFY: got %d, want 200", r.StatusCode)
 	}
 	stopped := make(chan struct{})
 	go func() { w.Stop(context.Background()); close(stopped) }()

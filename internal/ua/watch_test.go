@@ -31,6 +31,23 @@ func dialogDoc(t *testing.T, version int, full bool, dialogs ...string) string {
 // partial documents merged into the full picture and terminated ones
 // dropped, reach the callback; a body that is not dialog-info is 400;
 // Stop removes the subscription (Expires: 0) and nothing is reported
+// sendDialogNotify sends a dialog-event NOTIFY (RFC 4235) with body in the
+// subscription that sub, answered with To tag tag, made, and returns the
+// UA's answer to it; extra are more header names and values.
+func (p *peer) sendDialogNotify(sub peerMsg, tag string, seq int, state, body string, extra ...string) *sipmsg.Message {
+	p.t.Helper()
+	n := p.mwiNotify(sub.m, tag, seq, state, "")
+	n.Set("Event", "dialog")
+	for i := 0; i+1 < len(extra); i += 2 {
+		n.Add(extra[i], extra[i+1])
+	}
+	n.Add("Content-Type", dialoginfo.ContentType)
+	n.Body = []byte(body)
+	n.SetContentLength()
+	p.send(n, sub.from)
+	return p.next("answer to NOTIFY", isRespTo(n)).m
+}
+
 // after it.
 func TestWatch(t *testing.T) {
 	p := newPeer(t)
@@ -53,13 +70,7 @@ func TestWatch(t *testing.T) {
 	state := "active;expires=3600"
 	notify := func(body string) *sipmsg.Message {
 		seq++
-		n := p.mwiNotify(sub.m, tag, seq, state, "")
-		n.Set("Event", "dialog")
-		n.Add("Content-Type", dialoginfo.ContentType)
-		n.Body = []byte(body)
-		n.SetContentLength()
-		p.send(n, sub.from)
-		return p.next("answer to NOTIFY", isRespTo(n)).m
+		return p.sendDialogNotify(sub, tag, seq, state, body)
 	}
 	dialogs := func(what string) string {
 		t.Helper()
@@ -242,13 +253,7 @@ func TestDisconnectAnswersFinalNotify(t *testing.T) {
 	tag := token()
 	p.respond(sub, 200, tag, "", "Expires", "3600")
 	notify := func(seq int, state string) int {
-		n := p.mwiNotify(sub.m, tag, seq, state, "")
-		n.Set("Event", "dialog")
-		n.Add("Content-Type", dialoginfo.ContentType)
-		n.Body = []byte(dialogDoc(t, seq, true))
-		n.SetContentLength()
-		p.send(n, sub.from)
-		return p.next("answer to NOTIFY", isRespTo(n)).m.StatusCode
+		return p.sendDialogNotify(sub, tag, seq, state, dialogDoc(t, seq, true)).StatusCode
 	}
 	if code := notify(1, "active;expires=3600"); code != 200 {
 		t.Fatalf("NOTIFY: got %d, want 200", code)
