@@ -35,25 +35,34 @@ func (sizeTU) HandleOutside(transport.Inbound)    {}
 func (sizeTU) HandleServerError(*ServerTx, error) {}
 
 // sizeNode is a layer over a Manager listening on 127.0.0.1 over UDP and,
-// with tcp, over TCP on the same port.
+// with tcp, over TCP on the same port: a port whose TCP twin some other
+// socket of the machine holds is given up for another.
 func sizeNode(t *testing.T, tu TU, tcp bool) (*Layer, *transport.Manager) {
 	t.Helper()
-	var l *Layer
-	m := transport.New(transport.Config{Handler: func(in transport.Inbound) { l.HandleInbound(in) }, Logger: quiet})
-	l = New(m, tu, Config{T1: 10 * time.Millisecond, Logger: quiet})
-	t.Cleanup(func() {
-		_ = l.Close()
-		_ = m.Close()
-	})
-	if err := m.Listen(context.Background(), transport.UDP, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	if tcp {
-		if err := m.Listen(context.Background(), transport.TCP, m.LocalAddr(transport.UDP).String()); err != nil {
-			t.Fatalf("TCP on the UDP listener's port: %v", err)
+	for try := 1; ; try++ {
+		var l *Layer
+		m := transport.New(transport.Config{Handler: func(in transport.Inbound) { l.HandleInbound(in) }, Logger: quiet})
+		l = New(m, tu, Config{T1: 10 * time.Millisecond, Logger: quiet})
+		closeBoth := func() {
+			_ = l.Close()
+			_ = m.Close()
 		}
+		if err := m.Listen(context.Background(), transport.UDP, "127.0.0.1:0"); err != nil {
+			closeBoth()
+			t.Fatal(err)
+		}
+		if tcp {
+			if err := m.Listen(context.Background(), transport.TCP, m.LocalAddr(transport.UDP).String()); err != nil {
+				closeBoth()
+				if try == 20 {
+					t.Fatalf("TCP on the UDP listener's port, %d tries: %v", try, err)
+				}
+				continue
+			}
+		}
+		t.Cleanup(closeBoth)
+		return l, m
 	}
-	return l, m
 }
 
 // paddedOptions is an OPTIONS from m's UDP listener to dst whose wire form

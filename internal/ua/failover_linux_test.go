@@ -63,14 +63,12 @@ func TestCallerGone(t *testing.T) {
 			c := recvCall(t, calls)
 			p.next("180", isResp(180, "INVITE"))
 			p.pc.Close()
-			var err error
+			// The ICMP error may end the call before Progress or
+			// Accept returns, which then say so: the end is what counts.
 			if answer == "183" {
-				err = c.Progress(context.Background())
+				c.Progress(context.Background()) //nolint:errcheck // see above
 			} else {
-				err = c.Accept(context.Background())
-			}
-			if err != nil {
-				t.Fatal(err)
+				c.Accept(context.Background()) //nolint:errcheck // see above
 			}
 			waitDone(t, c)
 			if got, want := c.Reason(), EndError; got != want {

@@ -108,12 +108,7 @@ func TestMaxUDPRequest(t *testing.T) {
 		max     int
 		overTCP bool
 	}{{200, true}, {-1, false}} {
-		p := newPeer(t)
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
+		p, ln := peerWithTCP(t)
 		overTCP := make(chan string, 1)
 		go func() {
 			c, err := ln.Accept()
@@ -160,5 +155,22 @@ func TestResponseWithTwoVias(t *testing.T) {
 	p.respond(m, 200, token(), "")
 	if err := <-done; err != nil {
 		t.Errorf("SendMessage: got %v, want the 200's nil", err)
+	}
+}
+
+// peerWithTCP returns a peer and a TCP listener on its UDP port, giving up
+// a port whose TCP twin another socket holds for another.
+func peerWithTCP(t *testing.T) (*peer, net.Listener) {
+	t.Helper()
+	for try := 1; ; try++ {
+		p := newPeer(t)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+		if err == nil {
+			t.Cleanup(func() { ln.Close() })
+			return p, ln
+		}
+		if try == 20 {
+			t.Fatalf("TCP on the peer's UDP port, %d tries: %v", try, err)
+		}
 	}
 }
