@@ -198,7 +198,7 @@ func TestInDialogSRVFailover(t *testing.T) {
 			calls := make(chan *Call, 1)
 			u := newUA(t, func(c *Config) {
 				c.Resolver, c.OnIncoming = d.resolver(), acceptAll(t, calls)
-				c.T1 = 10 * time.Millisecond // Timer B: 640 ms
+				c.T1 = 50 * time.Millisecond // Timer B: 3.2 s; the 2xx waits that long for its ACK too
 			})
 			caller := newPeer(t)
 			inv := caller.invite(uaURI(u), peerSDP(40000, "PCMU"))
