@@ -42,7 +42,7 @@ func sizeNode(t *testing.T, tu TU, tcp bool) (*Layer, *transport.Manager) {
 	for try := 1; ; try++ {
 		var l *Layer
 		m := transport.New(transport.Config{Handler: func(in transport.Inbound) { l.HandleInbound(in) }, Logger: quiet})
-		l = New(m, tu, Config{T1: 10 * time.Millisecond, Logger: quiet})
+		l = New(m, tu, Config{Logger: quiet}) // T1 500 ms: the TCP connection has 1 s
 		closeBoth := func() {
 			_ = l.Close()
 			_ = m.Close()
