@@ -246,7 +246,7 @@ func (s *srv) release() {
 
 // armWait (re)starts the transaction's long timer on q. s.mu is held.
 func (s *srv) armWait(q *waitQueue) {
-	if old := s.link.q; old != nil {
+	if old := s.link.q.Load(); old != nil {
 		old.remove(s)
 	}
 	s.waitAt = q.add(s)
@@ -255,7 +255,7 @@ func (s *srv) armWait(q *waitQueue) {
 // stopWait stops the long timer. s.mu is held.
 func (s *srv) stopWait() {
 	s.waitAt = 0
-	if q := s.link.q; q != nil {
+	if q := s.link.q.Load(); q != nil {
 		q.remove(s)
 	}
 }

@@ -53,9 +53,10 @@ type waitQueue struct {
 }
 
 // waitLink is a server transaction's place in a waitQueue; guarded by
-// the queue's mutex.
+// the queue's mutex. q, the queue, is also read without it (by the
+// transaction, to know which queue to take it out of): it is atomic.
 type waitLink struct {
-	q          *waitQueue
+	q          atomic.Pointer[waitQueue]
 	prev, next *srv
 	at         int64 // the tick it is due at (see Layer.tick)
 }
@@ -80,7 +81,8 @@ func (q *waitQueue) add(s *srv) int64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	at := q.due()
-	s.link = waitLink{q: q, prev: q.tail, at: at}
+	s.link.prev, s.link.next, s.link.at = q.tail, nil, at
+	s.link.q.Store(q)
 	if q.tail != nil {
 		q.tail.link.next = s
 	} else {
@@ -99,7 +101,7 @@ func (q *waitQueue) add(s *srv) int64 {
 // remove takes s out of q if it is still there.
 func (q *waitQueue) remove(s *srv) {
 	q.mu.Lock()
-	if s.link.q == q {
+	if s.link.q.Load() == q {
 		q.unlink(s)
 	}
 	q.mu.Unlock()
@@ -122,7 +124,8 @@ func (q *waitQueue) unlink(s *srv) {
 	} else {
 		q.tail = s.link.prev
 	}
-	s.link = waitLink{}
+	s.link.prev, s.link.next, s.link.at = nil, nil, 0
+	s.link.q.Store(nil)
 }
 
 // arm sets the timer for tick at (plus the queue's slack); q.mu is held.
