@@ -15,8 +15,8 @@ import (
 // SUBSCRIBE may still be on its way: each gets 200 and goes no further,
 // where a NOTIFY that belongs to no subscription gets 481. The answer to
 // the final one, terminated, ends the memory; Disconnect waits for that
-// (settled). Entries come only from our own
-// subscriptions, so the map stays as small as they are.
+// (settled). Entries come only from our own subscriptions, so the map
+// stays as small as they are.
 type endedSubs struct {
 	mu    sync.Mutex
 	m     map[dialog.ID]endedSub
