@@ -273,6 +273,7 @@ type UA struct {
 
 	testAcked      func(*Call, context.Context) // tests: runs after the 2xx was ACKed, just before StateActive
 	testAnswered   func(*Call)                  // tests: runs after Accept sent the 2xx, before StateActive
+	testRemoved    func()                       // tests: runs in Disconnect once subscriptions, publication and registration are removed
 	testPutOff     func()                       // tests: an UPDATE or re-INVITE waits for Accept to finish
 	testAcking     func(*Call)                  // tests: runs as an ACK of a 2xx is about to go out
 	testInviteDone func(*Call)                  // tests: runs when the goroutine of an outbound INVITE returns
@@ -449,6 +450,9 @@ func (u *UA) Disconnect(ctx context.Context) error {
 	u.mu.Unlock()
 	if reg != nil {
 		reg.unregister(ctx)
+	}
+	if u.testRemoved != nil {
+		u.testRemoved()
 	}
 	// The notifiers' final NOTIFYs (RFC 6665 §4.1.2.3) are answered: wait
 	// for them, up to 2*T1 after the removals (a NOTIFY lost once comes

@@ -239,8 +239,8 @@ func TestWatcherStopDuringNotify(t *testing.T) {
 
 // TestDisconnectAnswersFinalNotify: Disconnect removes a watch and, before
 // it closes the transport, waits for the notifier's final NOTIFY (RFC
-// 6665 §4.1.2.3), which gets 200 even when it comes a while after the
-// notifier's 200 to the removal.
+// 6665 §4.1.2.3), which gets 200 even when the notifier sends it only
+// after Disconnect is done removing (testRemoved).
 func TestDisconnectAnswersFinalNotify(t *testing.T) {
 	p := newPeer(t)
 	u := newUA(t, func(c *Config) {
@@ -258,13 +258,17 @@ func TestDisconnectAnswersFinalNotify(t *testing.T) {
 	if code := notify(1, "active;expires=3600"); code != 200 {
 		t.Fatalf("NOTIFY: got %d, want 200", code)
 	}
+	removed := make(chan struct{})
+	u.testRemoved = func() { close(removed) } // where Disconnect used to close the transport
 	disconnected := make(chan error, 1)
 	go func() { disconnected <- u.Disconnect(context.Background()) }()
 	un := p.next("unsubscribe", func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" })
 	p.respond(un, 200, tag, "", "Expires", "0")
-	// The notifier's part of the scenario, not a wait for a condition: it
-	// sends the final NOTIFY a while after its 200.
-	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-removed: // the notifier sends its final NOTIFY only now
+	case <-time.After(10 * time.Second):
+		t.Fatal("Disconnect did not get past the removal")
+	}
 	if code := notify(2, "terminated;reason=timeout"); code != 200 {
 		t.Errorf("final NOTIFY: got %d, want 200", code)
 	}
