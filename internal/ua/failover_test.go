@@ -149,6 +149,44 @@ func TestWatchInDialogSRVFailover(t *testing.T) {
 	<-stopped
 }
 
+// TestWatchKeepsServedTarget: a subscription's refresh fails over from
+// the first SRV target of its dialog's next hop to the second, which
+// takes it; the removal then goes to the second at once, as a call's
+// requests keep to the target that served (the first never answers
+// again: a removal sent there would wait out Timer F, 32 s).
+func TestWatchKeepsServedTarget(t *testing.T) {
+	t.Parallel()
+	p1, p2, d := twoServers(t)
+	u := newUA(t, func(c *Config) { c.Resolver, c.RegisterExpiry = d.resolver(), -1 })
+	w, err := u.Watch("sip:1002@far.test", func(dialoginfo.Info) {})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	isSub := isNewReq("SUBSCRIBE")
+	sub := p1.next("SUBSCRIBE", isSub)
+	tag := token()
+	// Expires 2: the refresh is due in 1 s.
+	p1.respond(sub, 200, tag, "", "Expires", "2", "Record-Route", "<sip:far.test;lr>")
+	r := p1.sendDialogNotify(sub, tag, 1, "active;expires=2", dialogDoc(t, 0, true), "Record-Route", "<sip:far.test;lr>")
+	if r.StatusCode != 200 {
+		t.Fatalf("NOTIFY: got %d, want 200", r.StatusCode)
+	}
+	ref1 := p1.next("refresh at the first server", isSub)
+	p1.respond(ref1, 503, tag, "")
+	ref2 := p2.next("refresh at the second server", isSub)
+	sameRequest(t, ref1.m, ref2.m)
+	p2.respond(ref2, 200, tag, "", "Expires", "3600")
+	stopped := make(chan struct{})
+	go func() { w.Stop(context.Background()); close(stopped) }()
+	removal := func(m *sipmsg.Message) bool { return m.Method == "SUBSCRIBE" && m.Get("Expires") == "0" }
+	un := p2.next("removal at the second server", removal)
+	p2.respond(un, 200, tag, "", "Expires", "0")
+	<-stopped
+	if m := p1.none(0, removal); m != nil {
+		t.Errorf("the first server got the removal too")
+	}
+}
+
 // TestPublishSRVFailover: the registrar's first SRV target answers
 // PUBLISH 503; the second takes it, and the refresh goes there.
 func TestPublishSRVFailover(t *testing.T) {

@@ -88,8 +88,12 @@ type subscription struct {
 	// after the first SUBSCRIBE sent whose 2xx came with no NOTIFY since;
 	// zero while no NOTIFY is awaited.
 	noNotify time.Time
-	dst      transport.Addr // where the subscription was made
-	stopped  bool           // the notifier refused or ended it for good
+	// dst is where the subscription was made, then where its dialog's
+	// requests went last: the server that answered, after any failover
+	// (RFC 3263 §4.3), while the dialog's next hop stays hopKey.
+	dst     transport.Addr
+	hopKey  string
+	stopped bool // the notifier refused or ended it for good
 	// due is when run sends the next SUBSCRIBE, zero while one is under
 	// way; a NOTIFY's expires may bring it forward (§4.1.3).
 	due time.Time
@@ -396,7 +400,9 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		req, d, hop := s.request(tl)
 		s.mu.Lock()
 		dst, m := s.dst, mark{targets: s.targets, heard: s.heard, expiry: s.expiry} // NOTIFYs' doings before this request
+		hopKey := s.hopKey
 		s.mu.Unlock()
+		var key string // the next hop, in the dialog without a proxy
 		switch {
 		case d == nil && served.AddrPort.IsValid():
 			dst = served // credentials, or a longer expiry, for the server that asked
@@ -411,8 +417,11 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 		case !s.u.throughProxy(d):
 			// In the dialog: to its first route or remote target (RFC
 			// 3261 §12.2.1.1); with no route set and an outbound proxy,
-			// through the proxy, as for calls (hop.go).
-			dst = s.u.resolveHop(ctx, hop, dst.Protocol, dst)
+			// through the proxy, as for calls (hop.go). Once resolved,
+			// the hop's server that served last is kept, as a call's.
+			if key = hop.String(); key != hopKey {
+				dst = s.u.resolveHop(ctx, hop, dst.Protocol, dst)
+			}
 		}
 		req.PrependVia(s.u.via(tm, tl, dst.Protocol))
 		req.Add("Event", s.event)
@@ -437,9 +446,15 @@ func (s *subscription) send(ctx context.Context, expires time.Duration) (time.Du
 			s.mu.Unlock()
 		} else {
 			// A refresh or removal: to the next SRV target of the
-			// dialog's next hop too (each refresh starts again from
-			// the first, as resolveHop picks it).
-			resp, _, err = s.u.failoverFinal(ctx, tl, tm, req, dst, hop)
+			// dialog's next hop too, and later ones to the server that
+			// served it.
+			var at transport.Addr
+			resp, at, err = s.u.failoverFinal(ctx, tl, tm, req, dst, hop)
+			s.mu.Lock()
+			if s.dlg == d {
+				s.dst, s.hopKey = at, key
+			}
+			s.mu.Unlock()
 		}
 		if err != nil {
 			if ctx.Err() == nil {
@@ -621,7 +636,7 @@ func (s *subscription) reset() {
 // resetLocked is reset with s.mu held.
 func (s *subscription) resetLocked() {
 	s.dlg, s.callID, s.early, s.earlyTag, s.earlyRoutes, s.earlySeq = nil, "", nil, "", nil, 0
-	s.noNotify, s.expiry, s.failing = time.Time{}, time.Time{}, false
+	s.noNotify, s.expiry, s.failing, s.hopKey = time.Time{}, time.Time{}, false, ""
 }
 
 // unsubscribe removes the subscription (Expires: 0), best effort.
