@@ -735,6 +735,7 @@ func (c *Call) sendAck(resp, inv *sipmsg.Message) {
 	defer cancel()
 	dst = c.settledDst(sctx, dst)
 	ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
+	copyCredentials(ack, inv)
 	ack.SetContentLength()
 	c.mu.Lock()
 	c.ack = ack.Clone()
@@ -746,6 +747,17 @@ func (c *Call) sendAck(resp, inv *sipmsg.Message) {
 	// ended.
 	if err := tl.Send(sctx, ack, dst); err != nil {
 		c.u.log.Debug("ua: ACK not sent", "err", err)
+	}
+}
+
+// copyCredentials gives ack, the ACK of a 2xx, the credentials of inv, the
+// INVITE it acknowledges (RFC 3261 §13.2.2.4: the same credentials): a
+// proxy that asked for them may check the ACK too.
+func copyCredentials(ack, inv *sipmsg.Message) {
+	for _, name := range [...]string{"Authorization", "Proxy-Authorization"} {
+		for _, v := range inv.Values(name) {
+			ack.Add(name, v)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,10 +70,17 @@ func TestDialAuthRetryAndRinging(t *testing.T) {
 	if got, want := r.c.State(), StateActive; got != want {
 		t.Errorf("state: got %v, want %v", got, want)
 	}
-	p.next("ACK of the 200", isReq("ACK"))
+	// The ACK carries the INVITE's credentials (§13.2.2.4), each time.
+	sameCredentials := func(ack peerMsg) {
+		t.Helper()
+		if got, want := ack.m.Values("Authorization"), inv2.m.Values("Authorization"); !slices.Equal(got, want) {
+			t.Errorf("ACK's Authorization: got %q, want the INVITE's %q", got, want)
+		}
+	}
+	sameCredentials(p.next("ACK of the 200", isReq("ACK")))
 	// A retransmitted 2xx is ACKed again (§13.2.2.4).
 	p.send(ok.Clone(), inv2.from)
-	p.next("second ACK", isReq("ACK"))
+	sameCredentials(p.next("second ACK", isReq("ACK")))
 	go sendTone(r.c, 440)
 	sink.wait(t)
 	go func() {
@@ -406,6 +414,9 @@ func TestInDialogAuth(t *testing.T) {
 	cs, _ := ack.m.CSeq()
 	if want, _ := reinv2.m.CSeq(); cs.Seq != want.Seq {
 		t.Errorf("ACK CSeq: got %d, want the retried re-INVITE's %d", cs.Seq, want.Seq)
+	}
+	if got, want := ack.m.Get("Authorization"), reinv2.m.Get("Authorization"); got != want {
+		t.Errorf("ACK's Authorization: got %q, want the re-INVITE's %q", got, want)
 	}
 	if err := <-held; err != nil {
 		t.Fatalf("Hold: %v", err)

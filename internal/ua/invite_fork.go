@@ -107,6 +107,7 @@ func (c *Call) endFork(inv, resp *sipmsg.Message, tag string) {
 		ics, _ := inv.CSeq()
 		ack := d.NewRequest("ACK", ics.Seq)
 		ack.PrependVia(c.u.via(tm, tl, dst.Protocol))
+		copyCredentials(ack, inv)
 		ack.SetContentLength()
 		c.mu.Lock()
 		c.forks[tag] = forkAck{ack.Clone(), dst}
