@@ -247,7 +247,6 @@ func (s *Session) Start(cfg Config) error {
 		lc.close()
 		return err
 	}
-	s.setRTCPRecv(lc.rtcpRecv)
 	s.startReaders()
 	sched.add(s)
 	return nil

@@ -7,14 +7,25 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/internal/audiotest"
+	"github.com/xphone-go/xphone/rtp"
 )
 
+// TestRTCPReports: reports cross both ways, on their own port or muxed,
+// in the clear or as SRTCP (RFC 3711 §3.4), and give an RTT; with SRTP a
+// report in the clear is refused.
 func TestRTCPReports(t *testing.T) {
-	for _, mux := range []bool{false, true} {
+	for _, c := range []struct{ mux, srtp bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		mux := c.mux
 		oa, ob := testOptions(), testOptions()
 		oa.RTCPInterval, ob.RTCPInterval = 50e6, 50e6 // 50 ms
-		cfg := Config{Codec: CodecPCMU, RTCPMux: mux}
-		a, b := pair(t, oa, ob, cfg, cfg)
+		ca := Config{Codec: CodecPCMU, RTCPMux: mux}
+		cb := ca
+		if c.srtp {
+			ka, kb := cryptoPair(t)
+			ca.SRTPSend, ca.SRTPRecv = ka, kb
+			cb.SRTPSend, cb.SRTPRecv = kb, ka
+		}
+		a, b := pair(t, oa, ob, ca, cb)
 		feedTone(t, a, 440, 200)
 		feedTone(t, b, 440, 200)
 		collect(t, a, 3)
@@ -25,6 +36,17 @@ func TestRTCPReports(t *testing.T) {
 		t.Logf("mux=%v: RTT %v / %v", mux, st.RTT, a.Stats().RTT)
 		if st.RTT > deadline || st.RemoteLost != 0 {
 			t.Errorf("mux=%v: got RTT %v and remote loss %d, want a small RTT and no loss", mux, st.RTT, st.RemoteLost)
+		}
+		if c.srtp {
+			plain, err := (&rtp.Compound{ReceiverReports: []rtp.ReceiverReport{{SSRC: 7}}}).AppendTo(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := b.Stats().AuthFailed
+			b.receiveRTCP(plain, a.LocalRTP(), time.Now())
+			if got := b.Stats().AuthFailed; got != failed+1 {
+				t.Errorf("mux=%v: RTCP in the clear to an SRTP session: auth failures %d → %d, want it refused", mux, failed, got)
+			}
 		}
 		a.Close()
 		b.Close()
