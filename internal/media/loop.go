@@ -1,6 +1,8 @@
 package media
 
 import (
+	"bytes"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -95,6 +97,13 @@ type loop struct {
 	owed int
 
 	// receive side
+	// prevRecv is the SRTP receive context a rekey replaced, kept until
+	// prevUntil for the packets protected with its key that were still on
+	// their way (rekeyGrace); rekeyBuf is where packets are decrypted
+	// meanwhile, as a failure with one key must leave them for the other.
+	prevRecv  *srtp.Context
+	prevUntil time.Time
+	rekeyBuf  []byte
 	rx        rtp.Packet
 	rstats    rtp.Stats
 	haveSrc   bool
@@ -299,7 +308,13 @@ func (l *loop) apply(lc *loopConfig) {
 		l.lastRTP, l.lastHeard = time.Now(), time.Now()
 		l.timedOut = false
 	}
-	l.s.setRTCPRecv(lc.rtcpRecv)
+	// After a rekey the peer's replaced key is kept a while (rekeyGrace).
+	rekeyed := old != nil && old.rtpRecv != nil && lc.rtpRecv != nil && !sameKeys(old.cfg.SRTPRecv, lc.cfg.SRTPRecv)
+	var keepUntil time.Time
+	if rekeyed {
+		keepUntil = time.Now().Add(rekeyGrace)
+	}
+	l.s.setRTCPRecv(lc.rtcpRecv, keepUntil)
 	lc.rtcpRecv = nil // now owned by the session's RTCP state
 	if old != nil {
 		// A rekey keeps each stream's rollover counter: the SSRC and
@@ -314,6 +329,11 @@ func (l *loop) apply(lc *loopConfig) {
 				lc.rtpRecv.SetROC(l.rssrc, roc)
 			}
 		}
+		if rekeyed {
+			l.dropPrevRecv()
+			l.prevRecv, l.prevUntil = old.rtpRecv, keepUntil
+			old.rtpRecv = nil // not closed with the rest
+		}
 		old.close()
 	}
 	l.s.statsMu.Lock()
@@ -326,13 +346,22 @@ func (l *loop) apply(lc *loopConfig) {
 	l.s.statsMu.Unlock()
 }
 
-func (s *Session) setRTCPRecv(c *srtp.Context) {
+// setRTCPRecv makes c the SRTCP receive context. The one it replaces is
+// kept until keepUntil when that is set (a rekey), else closed.
+func (s *Session) setRTCPRecv(c *srtp.Context, keepUntil time.Time) {
 	s.rtcpMu.Lock()
 	old := s.rtcpRecv
 	s.rtcpRecv = c
+	var drop *srtp.Context
+	if !keepUntil.IsZero() && old != nil && old != c {
+		drop, s.rtcpPrev, s.rtcpPrevUntil = s.rtcpPrev, old, keepUntil
+		old = nil
+	}
 	s.rtcpMu.Unlock()
-	if old != nil && old != c {
-		old.Close()
+	for _, x := range []*srtp.Context{old, drop} {
+		if x != nil && x != c {
+			x.Close()
+		}
 	}
 }
 
@@ -431,8 +460,11 @@ func (l *loop) checkTimeout(now time.Time) {
 	}
 }
 
-// receive handles one datagram from the RTP socket.
+// receive handles one datagram from the RTP socket. A pending Update
+// applies first: after a rekey the peer's first packets under its new key
+// can come before the next tick.
 func (l *loop) receive(buf []byte, from netip.AddrPort, now time.Time) {
+	l.applyPending()
 	switch stun.Classify(buf) {
 	case stun.KindRTP:
 		l.receiveRTP(buf, from, now)
@@ -487,7 +519,12 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 	s := l.s
 	if c := l.lc.rtpRecv; c != nil {
 		var err error
-		if buf, err = c.DecryptRTP(buf[:0], buf); err != nil {
+		if l.prevRecv != nil {
+			buf, err = l.decryptRekeyed(buf, now)
+		} else {
+			buf, err = c.DecryptRTP(buf[:0], buf)
+		}
+		if err != nil {
 			s.ctr.authFailed.Add(1)
 			return
 		}
@@ -553,6 +590,53 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 		PayloadType: pt,
 		Payload:     p.Payload,
 	}, l.playable(now))
+}
+
+// rekeyGrace is how long after a rekey packets protected with the peer's
+// replaced key are still taken: those it sent before it had our answer,
+// or before it switched keys, and those still queued on the way, which a
+// round trip or two bounds.
+const rekeyGrace = 2 * time.Second
+
+// decryptRekeyed decrypts the SRTP packet buf while the receive key a
+// rekey replaced is kept: with the new key, else, when the packet fails
+// authentication with it (a forgery or the old key; not a replay), with
+// the old one. Past rekeyGrace the old key is dropped.
+func (l *loop) decryptRekeyed(buf []byte, now time.Time) ([]byte, error) {
+	if !now.Before(l.prevUntil) {
+		l.dropPrevRecv()
+		return l.lc.rtpRecv.DecryptRTP(buf[:0], buf)
+	}
+	if l.rekeyBuf == nil {
+		l.rekeyBuf = make([]byte, 0, max(len(buf), 1500))
+	}
+	out, err := l.lc.rtpRecv.DecryptRTP(l.rekeyBuf[:0], buf)
+	if errors.Is(err, srtp.ErrAuthFailed) {
+		out, err = l.prevRecv.DecryptRTP(l.rekeyBuf[:0], buf)
+	}
+	return out, err
+}
+
+// dropPrevRecv closes the receive context a rekey replaced, if kept.
+func (l *loop) dropPrevRecv() {
+	if l.prevRecv != nil {
+		l.prevRecv.Close()
+	}
+	l.prevRecv, l.rekeyBuf = nil, nil
+}
+
+// sameKeys reports whether a and b, both non-nil, are the same suite with
+// the same master keys and salts.
+func sameKeys(a, b *srtp.Crypto) bool {
+	if a == nil || b == nil || a.Suite != b.Suite || len(a.Keys) != len(b.Keys) {
+		return false
+	}
+	for i := range a.Keys {
+		if !bytes.Equal(a.Keys[i].KeySalt, b.Keys[i].KeySalt) {
+			return false
+		}
+	}
+	return true
 }
 
 // playable returns when a packet read at now can first be played: at the

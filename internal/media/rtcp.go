@@ -1,11 +1,13 @@
 package media
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"time"
 
 	"github.com/xphone-go/xphone/rtp"
+	"github.com/xphone-go/xphone/srtp"
 )
 
 // rtcpInterval returns the time to the next report: the nominal interval
@@ -108,8 +110,18 @@ func (s *Session) receiveRTCP(buf []byte, from netip.AddrPort, now time.Time) {
 		if cap(s.rtcpBuf) < len(buf) {
 			s.rtcpBuf = make([]byte, 0, max(len(buf), 1500))
 		}
+		in := buf
 		var err error
-		if buf, err = c.DecryptRTCP(s.rtcpBuf[:0], buf); err != nil {
+		buf, err = c.DecryptRTCP(s.rtcpBuf[:0], in)
+		if p := s.rtcpPrev; p != nil && errors.Is(err, srtp.ErrAuthFailed) {
+			if now.Before(s.rtcpPrevUntil) {
+				buf, err = p.DecryptRTCP(s.rtcpBuf[:0], in) // under the key a rekey replaced
+			} else {
+				p.Close()
+				s.rtcpPrev = nil
+			}
+		}
+		if err != nil {
 			s.ctr.authFailed.Add(1)
 			return
 		}

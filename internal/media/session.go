@@ -85,9 +85,13 @@ type Session struct {
 	// (or the loop with rtcp-mux) and by Stats.
 	rtcpMu   sync.Mutex
 	rtcpRecv *srtp.Context
-	rtcpIn   rtp.Compound
-	rtcpBuf  []byte
-	remote   remoteView
+	// rtcpPrev is the SRTCP receive context a rekey replaced, kept until
+	// rtcpPrevUntil as loop.prevRecv is for SRTP.
+	rtcpPrev      *srtp.Context
+	rtcpPrevUntil time.Time
+	rtcpIn        rtp.Compound
+	rtcpBuf       []byte
+	remote        remoteView
 	// latchedRTCP is where the peer's RTCP comes from, when latching.
 	latchedRTCP netip.AddrPort
 
@@ -324,6 +328,7 @@ func (s *Session) Close() error {
 		s.loopMu.Unlock()
 		s.shard.barrier() // the shard may have queued sends on our sockets
 		s.l.lc.close()
+		s.l.dropPrevRecv()
 	}
 	s.shutdown()
 	s.wg.Wait()
@@ -348,9 +353,11 @@ func (s *Session) shutdown() {
 		s.rtpRawOut.close()
 		s.mu.Unlock()
 		s.rtcpMu.Lock()
-		if s.rtcpRecv != nil {
-			s.rtcpRecv.Close()
-			s.rtcpRecv = nil
+		for _, c := range []**srtp.Context{&s.rtcpRecv, &s.rtcpPrev} {
+			if *c != nil {
+				(*c).Close()
+				*c = nil
+			}
 		}
 		s.rtcpMu.Unlock()
 		close(s.done)

@@ -604,3 +604,125 @@ func TestSRTPUpdateKeepsROC(t *testing.T) {
 		t.Errorf("got %d packets after Update, want at least 50", st.PacketsReceived-before)
 	}
 }
+
+// TestSRTPRekeyGrace: after a rekey replaced the peer's key, packets
+// protected with the replaced key are still taken for rekeyGrace (sent
+// before the peer switched, or on their way), along with those under the
+// new key; a replay is refused under either key, and past rekeyGrace the
+// replaced key is dropped. Packets are handed to the loop with the time
+// of their arrival, so no test waits out the grace.
+func TestSRTPRekeyGrace(t *testing.T) {
+	ka, kb := cryptoPair(t)
+	ka2, _ := cryptoPair(t)
+	ca := Config{Codec: CodecPCMU, SRTPSend: ka, SRTPRecv: kb}
+	cb := Config{Codec: CodecPCMU, SRTPSend: kb, SRTPRecv: ka}
+	a, b := pair(t, testOptions(), testOptions(), ca, cb)
+	cb.RemoteRTP, cb.RemoteRTCP, cb.SRTPRecv = a.LocalRTP(), a.LocalRTCP(), ka2
+	if err := b.Update(cb); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	protect := func(k *srtp.Crypto) func(seq uint16) []byte {
+		ctx, err := k.NewContext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ctx.Close() })
+		return func(seq uint16) []byte {
+			p := rtp.Packet{Header: rtp.Header{PayloadType: 0, SequenceNumber: seq,
+				Timestamp: uint32(seq) * 160, SSRC: 0x5EC0DE}, Payload: make([]byte, 160)}
+			raw, err := p.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw, err = ctx.EncryptRTP(nil, raw); err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+	}
+	oldKey, newKey := protect(ka), protect(ka2)
+	b.loopMu.Lock()
+	defer b.loopMu.Unlock()
+	b.l.applyPending() // as the next visit would
+	until := b.l.prevUntil
+	if b.l.prevRecv == nil || until.IsZero() {
+		t.Fatal("the replaced receive key was not kept")
+	}
+	from := a.LocalRTP()
+	for i, step := range []struct {
+		what   string
+		pkt    []byte
+		at     time.Time
+		accept bool
+	}{
+		{"old key", oldKey(100), until.Add(-time.Second), true},
+		{"new key", newKey(101), until.Add(-time.Second), true},
+		{"old key, later", oldKey(102), until.Add(-time.Millisecond), true},
+		{"old key, replayed", oldKey(100), until.Add(-time.Millisecond), false},
+		{"new key, replayed", newKey(101), until.Add(-time.Millisecond), false},
+		{"new key, forged", append(newKey(103)[:172], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), until.Add(-time.Millisecond), false},
+		{"old key, past the grace", oldKey(104), until, false},
+		{"new key, past the grace", newKey(105), until, true},
+	} {
+		before := b.Stats()
+		b.l.receive(step.pkt, from, step.at)
+		after := b.Stats()
+		taken := after.PacketsReceived == before.PacketsReceived+1 && after.AuthFailed == before.AuthFailed
+		refused := after.PacketsReceived == before.PacketsReceived && after.AuthFailed == before.AuthFailed+1
+		if (step.accept && !taken) || (!step.accept && !refused) {
+			t.Errorf("step %d, %s: received %d→%d, auth failures %d→%d; want taken %v",
+				i, step.what, before.PacketsReceived, after.PacketsReceived, before.AuthFailed, after.AuthFailed, step.accept)
+		}
+	}
+	if b.l.prevRecv != nil {
+		t.Error("the replaced key is still kept past the grace")
+	}
+
+	// SRTCP the same way.
+	report := func(k *srtp.Crypto) func() []byte {
+		ctx, err := k.NewContext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ctx.Close() })
+		return func() []byte {
+			c := rtp.Compound{ReceiverReports: []rtp.ReceiverReport{{SSRC: 0x5EC0DE}}}
+			raw, err := c.AppendTo(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw, err = ctx.EncryptRTCP(nil, raw); err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+	}
+	oldRR, newRR := report(ka), report(ka2)
+	for i, step := range []struct {
+		what   string
+		pkt    []byte
+		at     time.Time
+		accept bool
+	}{
+		{"RTCP, old key", oldRR(), until.Add(-time.Second), true},
+		{"RTCP, new key", newRR(), until.Add(-time.Millisecond), true},
+		{"RTCP, old key, past the grace", oldRR(), until, false},
+		{"RTCP, new key, past the grace", newRR(), until.Add(time.Millisecond), true},
+	} {
+		failed := b.Stats().AuthFailed
+		b.receiveRTCP(step.pkt, from, step.at)
+		b.rtcpMu.Lock()
+		taken := b.remote.lastRTCP.Equal(step.at)
+		b.rtcpMu.Unlock()
+		refused := b.Stats().AuthFailed == failed+1
+		if (step.accept && (!taken || refused)) || (!step.accept && (taken || !refused)) {
+			t.Errorf("step %d, %s: taken %v, refused %v; want taken %v", i, step.what, taken, refused, step.accept)
+		}
+	}
+	b.rtcpMu.Lock()
+	kept := b.rtcpPrev != nil
+	b.rtcpMu.Unlock()
+	if kept {
+		t.Error("the replaced SRTCP key is still kept past the grace")
+	}
+}

@@ -2,14 +2,11 @@ package ua
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
-	"github.com/xphone-go/xphone/rtp"
-	"github.com/xphone-go/xphone/srtp"
 )
 
 // srtpKeys returns the keys a call sends and receives with, as a=crypto
@@ -26,62 +23,13 @@ func srtpKeys(c *Call) (send, recv string) {
 	return send, recv
 }
 
-// sendOldKey protects n RTP packets with key and sends them to c's RTP
-// port from a socket of its own.
-func sendOldKey(t *testing.T, c *Call, key string, n int) {
-	t.Helper()
-	cr, err := srtp.ParseCrypto(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, err := cr.NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Close()
-	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(c.media.LocalRTP()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	for i := range n {
-		p := rtp.Packet{Header: rtp.Header{PayloadType: 0, SequenceNumber: uint16(1000 + i),
-			Timestamp: uint32(160 * i), SSRC: 0x5EC0DE}, Payload: make([]byte, 160)}
-		b, err := p.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b, err = ctx.EncryptRTP(nil, b); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// waitAuthFailed waits until c's media has counted at least want SRTP
-// authentication failures.
-func waitAuthFailed(t *testing.T, c *Call, want uint64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.media.Stats().AuthFailed < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("SRTP authentication failures: got %d, want at least %d", c.media.Stats().AuthFailed, want)
-		}
-		select {
-		case <-c.Done():
-			t.Fatal("call ended waiting for SRTP authentication failures")
-		case <-time.After(5 * time.Millisecond): // a counter: nothing to wait on
-		}
-	}
-}
-
 // TestSRTPRekeyOnReinvite: with mandatory SRTP, a re-INVITE from either
 // side carries new keys both ways (our offer and our answer each get a new
 // master key, RFC 4568 §7.1.4); each side sends with the key the other
-// receives with, the tones still cross after each rekey, and packets
-// protected with a replaced key fail authentication and are counted.
+// receives with, and the tones still cross after each rekey. The answerer
+// keeps the offerer's replaced key a while (media's rekeyGrace, tested
+// there with its expiry), so the packets the offerer sent before it had
+// the answer do not fail authentication.
 func TestSRTPRekeyOnReinvite(t *testing.T) {
 	incoming := make(chan *Call, 1)
 	mandatory := func(c *Config) { c.SRTP = sdp.SRTPMandatory }
@@ -113,6 +61,7 @@ func TestSRTPRekeyOnReinvite(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
+			failed := tc.peer.media.Stats().AuthFailed
 			// Resume on an active call is a plain sendrecv re-offer.
 			if err := tc.from.Resume(ctx); err != nil {
 				t.Fatalf("re-INVITE: %v", err)
@@ -146,16 +95,8 @@ func TestSRTPRekeyOnReinvite(t *testing.T) {
 			if err := hearTone(t, ca, 10, 25, 1000); err != nil {
 				t.Errorf("caller heard after the rekey: %v", err)
 			}
-			// Steady state: the new keys work both ways, so every failure
-			// counted from here is a packet under a replaced key.
-			const n = 3
-			for _, c := range []struct {
-				to  *Call
-				old string
-			}{{cb, aSend}, {ca, bSend}} {
-				base := c.to.media.Stats().AuthFailed
-				sendOldKey(t, c.to, c.old, n)
-				waitAuthFailed(t, c.to, base+n)
+			if got := tc.peer.media.Stats().AuthFailed; got != failed {
+				t.Errorf("answerer's SRTP authentication failures across the rekey: got %d, want %d", got-failed, 0)
 			}
 		})
 	}
