@@ -137,15 +137,32 @@ const rtcpMaxRTT = 2 * time.Second
 // from our report blocks, none of our packets lost and our report of its
 // stream lossless; and its rtcpsummary line (the module is loaded into
 // this baresip only, with the insmod command) counts as received from us
-// the packets we sent, none lost.
+// the packets we sent, none lost. The same with SRTP mandatory on both
+// sides: the reports cross as SRTCP (RFC 3711 §3.4), authenticated and
+// encrypted.
 func TestUARTCPBaresip(t *testing.T) {
-	b := startBaresip(t, baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440})
+	t.Run("RTP", func(t *testing.T) { rtcpWithBaresip(t, false) })
+	t.Run("SRTP", func(t *testing.T) { rtcpWithBaresip(t, true) })
+}
+
+// rtcpWithBaresip is TestUARTCPBaresip over RTP or SRTP.
+func rtcpWithBaresip(t *testing.T, secure bool) {
+	o := baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440}
+	if secure {
+		o.mediaenc = "srtp-mand"
+	}
+	b := startBaresip(t, o)
 	ctl := dialBaresipCtl(t, b)
 	if out := ctl.command(t, "insmod", "rtcpsummary"); !strings.Contains(out, "loaded module rtcpsummary") {
 		t.Fatalf("baresip insmod rtcpsummary: %q", out)
 	}
 	events := ctl.events(time.Now().Add(100 * time.Second))
-	p := listeningPhone(t, "xphone", 0, func(c *xphone.Config) { c.Codecs = []xphone.Codec{xphone.CodecPCMU} })
+	p := listeningPhone(t, "xphone", 0, func(c *xphone.Config) {
+		c.Codecs = []xphone.Codec{xphone.CodecPCMU}
+		if secure {
+			c.SRTP = xphone.SRTPMandatory
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -155,6 +172,9 @@ func TestUARTCPBaresip(t *testing.T) {
 	}
 	if got := c.Codec(); got != xphone.CodecPCMU {
 		t.Fatalf("Call.Codec() = %q, want PCMU", got)
+	}
+	if got := c.Stats().SRTP; got != secure {
+		t.Fatalf("Stats().SRTP = %v, want %v", got, secure)
 	}
 	go toneTo(c, 1000)
 	go func() {
