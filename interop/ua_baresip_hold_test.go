@@ -137,15 +137,35 @@ func hearTone(t *testing.T, c xphone.Call, freq float64) {
 // count against what we accepted); Resume brings sendrecv back and
 // baresip's 440 Hz is heard again. We send throughout (sendonly is the
 // music-on-hold direction): baresip received every packet we sent.
+// Once over RTP, once with SRTP mandatory, where each re-INVITE carries
+// new keys both ways (RFC 4568 §7.1.4) and no packet may be lost to
+// them on either side.
 func TestUAHoldsBaresip(t *testing.T) {
-	b := startBaresip(t, baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440, trace: true})
-	p, _, _ := referPhone(t, "alice", false)
+	t.Run("RTP", func(t *testing.T) { holdsBaresip(t, false) })
+	t.Run("SRTP", func(t *testing.T) { holdsBaresip(t, true) })
+}
+
+// holdsBaresip is TestUAHoldsBaresip over RTP or SRTP.
+func holdsBaresip(t *testing.T, secure bool) {
+	o := baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440, trace: true}
+	if secure {
+		o.mediaenc = "srtp-mand"
+	}
+	b := startBaresip(t, o)
+	p := listeningPhone(t, "alice", freePort(t), func(c *xphone.Config) {
+		if secure {
+			c.SRTP = xphone.SRTPMandatory
+		}
+	})
 	ctl := dialBaresipCtl(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	c, err := p.Dial(ctx, fmt.Sprintf("sip:1001@127.0.0.1:%d", b.sipPort))
 	if err != nil {
 		t.Fatalf("Dial baresip: %v", err)
+	}
+	if got := c.Stats().SRTP; got != secure {
+		t.Fatalf("Stats().SRTP = %v, want %v", got, secure)
 	}
 	ctl.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
 	go toneTo(c, 1000)
@@ -201,8 +221,9 @@ func TestUAHoldsBaresip(t *testing.T) {
 	// baresip sent nothing while held: all it sent, we accepted, but for
 	// a packet or two around each direction change and the BYE.
 	bsent, _ := b.rtpCounts(t)
-	accepted := int(c.Stats().PacketsReceived)
-	t.Logf("RTP packets: baresip sent %d, we accepted %d", bsent, accepted)
+	st := c.Stats()
+	accepted := int(st.PacketsReceived)
+	t.Logf("RTP packets: baresip sent %d, we accepted %d, lost %d", bsent, accepted, st.PacketsLost)
 	if bsent-accepted > 4 || bsent < accepted {
 		t.Errorf("baresip sent %d RTP packets and we accepted %d: want at most 4 unaccepted (it sends nothing while held)", bsent, accepted)
 	}
@@ -212,13 +233,39 @@ func TestUAHoldsBaresip(t *testing.T) {
 // command: a re-INVITE with a=sendonly). Our call reports StateOnHold and
 // stops sending (we answered recvonly) while baresip's audio still comes
 // in; "resume" brings StateActive back and our 1000 Hz reaches baresip's
-// recording again.
+// recording again. Once over RTP, once with SRTP mandatory (our answers
+// keep our key, which baresip goes on decrypting with).
 func TestUAHeldByBaresip(t *testing.T) {
-	b := startBaresip(t, baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440})
-	_, addr, calls := referPhone(t, "bob", true)
+	t.Run("RTP", func(t *testing.T) { heldByBaresip(t, false) })
+	t.Run("SRTP", func(t *testing.T) { heldByBaresip(t, true) })
+}
+
+// heldByBaresip is TestUAHeldByBaresip over RTP or SRTP.
+func heldByBaresip(t *testing.T, secure bool) {
+	o := baresipOptions{user: "1001", codecs: "PCMU", toneHz: 440}
+	if secure {
+		o.mediaenc = "srtp-mand"
+	}
+	b := startBaresip(t, o)
+	port := freePort(t)
+	p, addr := listeningPhone(t, "bob", port, func(c *xphone.Config) {
+		if secure {
+			c.SRTP = xphone.SRTPMandatory
+		}
+	}), fmt.Sprintf("127.0.0.1:%d", port)
+	calls := make(chan xphone.Call, 1)
+	p.OnIncoming(func(c xphone.Call) {
+		if err := c.Accept(context.Background()); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+		calls <- c
+	})
 	ctl := dialBaresipCtl(t, b)
 	ctl.command(t, "dial", "sip:bob@"+addr)
 	c := referRecv(t, calls, "bob")
+	if got := c.Stats().SRTP; got != secure {
+		t.Fatalf("Stats().SRTP = %v, want %v", got, secure)
+	}
 	states := stateWatch(c)
 	ctl.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
 	go toneTo(c, 1000)

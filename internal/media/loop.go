@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/xphone-go/xphone/jitter"
@@ -308,32 +309,8 @@ func (l *loop) apply(lc *loopConfig) {
 		l.lastRTP, l.lastHeard = time.Now(), time.Now()
 		l.timedOut = false
 	}
-	// After a rekey the peer's replaced key is kept a while (rekeyGrace).
-	rekeyed := old != nil && old.rtpRecv != nil && lc.rtpRecv != nil && !sameKeys(old.cfg.SRTPRecv, lc.cfg.SRTPRecv)
-	var keepUntil time.Time
-	if rekeyed {
-		keepUntil = time.Now().Add(rekeyGrace)
-	}
-	l.s.setRTCPRecv(lc.rtcpRecv, keepUntil)
-	lc.rtcpRecv = nil // now owned by the session's RTCP state
+	l.applySRTP(old, lc)
 	if old != nil {
-		// A rekey keeps each stream's rollover counter: the SSRC and
-		// sequence numbers go on (RFC 3711 §3.3.1).
-		if old.rtpSend != nil && lc.rtpSend != nil {
-			if roc, ok := old.rtpSend.ROC(l.ssrc); ok {
-				lc.rtpSend.SetROC(l.ssrc, roc)
-			}
-		}
-		if old.rtpRecv != nil && lc.rtpRecv != nil && l.haveSrc {
-			if roc, ok := old.rtpRecv.ROC(l.rssrc); ok {
-				lc.rtpRecv.SetROC(l.rssrc, roc)
-			}
-		}
-		if rekeyed {
-			l.dropPrevRecv()
-			l.prevRecv, l.prevUntil = old.rtpRecv, keepUntil
-			old.rtpRecv = nil // not closed with the rest
-		}
 		old.close()
 	}
 	l.s.statsMu.Lock()
@@ -344,6 +321,47 @@ func (l *loop) apply(lc *loopConfig) {
 		l.s.snap.SampleRate = r
 	}
 	l.s.statsMu.Unlock()
+}
+
+// applySRTP carries the SRTP state over a change from old (nil at Start)
+// to lc. A key that stays keeps its contexts, taken into lc: packet
+// indexes go on, so no keystream is used twice (RFC 3711 §9.1), and replay
+// windows stay. A new key gets the new contexts with the stream's rollover
+// counter (RFC 3711 §3.3.1); the peer's replaced key is kept a while
+// (rekeyGrace) for its packets still on their way. The SRTCP receive
+// context moves to the session.
+func (l *loop) applySRTP(old, lc *loopConfig) {
+	keepSend := old != nil && old.rtpSend != nil && lc.rtpSend != nil && sameKeys(old.cfg.SRTPSend, lc.cfg.SRTPSend)
+	keepRecv := old != nil && old.rtpRecv != nil && lc.rtpRecv != nil && sameKeys(old.cfg.SRTPRecv, lc.cfg.SRTPRecv)
+	rekeyed := old != nil && old.rtpRecv != nil && lc.rtpRecv != nil && !keepRecv
+	switch {
+	case keepSend:
+		lc.rtpSend, old.rtpSend = old.rtpSend, lc.rtpSend
+		lc.rtcpSend, old.rtcpSend = old.rtcpSend, lc.rtcpSend
+	case old != nil && old.rtpSend != nil && lc.rtpSend != nil:
+		if roc, ok := old.rtpSend.ROC(l.ssrc); ok {
+			lc.rtpSend.SetROC(l.ssrc, roc)
+		}
+	}
+	switch {
+	case keepRecv:
+		lc.rtpRecv, old.rtpRecv = old.rtpRecv, lc.rtpRecv
+		lc.rtcpRecv.Close() // the session's stays
+	case rekeyed:
+		if l.haveSrc {
+			if roc, ok := old.rtpRecv.ROC(l.rssrc); ok {
+				lc.rtpRecv.SetROC(l.rssrc, roc)
+			}
+		}
+		until := time.Now().Add(rekeyGrace)
+		l.s.setRTCPRecv(lc.rtcpRecv, until)
+		l.dropPrevRecv()
+		l.prevRecv, l.prevUntil = old.rtpRecv, until
+		old.rtpRecv = nil // not closed with the rest
+	default:
+		l.s.setRTCPRecv(lc.rtcpRecv, time.Time{})
+	}
+	lc.rtcpRecv = nil // the session's now, or closed
 }
 
 // setRTCPRecv makes c the SRTCP receive context. The one it replaces is
@@ -626,9 +644,9 @@ func (l *loop) dropPrevRecv() {
 }
 
 // sameKeys reports whether a and b, both non-nil, are the same suite with
-// the same master keys and salts.
+// the same master keys and salts and session parameters.
 func sameKeys(a, b *srtp.Crypto) bool {
-	if a == nil || b == nil || a.Suite != b.Suite || len(a.Keys) != len(b.Keys) {
+	if a == nil || b == nil || a.Suite != b.Suite || len(a.Keys) != len(b.Keys) || !slices.Equal(a.SessionParams, b.SessionParams) {
 		return false
 	}
 	for i := range a.Keys {

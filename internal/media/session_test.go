@@ -726,3 +726,52 @@ func TestSRTPRekeyGrace(t *testing.T) {
 		t.Error("the replaced SRTCP key is still kept past the grace")
 	}
 }
+
+// TestSRTPUpdateKeepsContexts: an Update that keeps both keys (a hold, a
+// codec change) keeps the SRTP and SRTCP contexts themselves, so that
+// their packet indexes go on and no keystream is used twice (RFC 3711
+// §9.1); one that changes the peer's key builds new receive contexts and
+// keeps the send ones.
+func TestSRTPUpdateKeepsContexts(t *testing.T) {
+	ka, kb := cryptoPair(t)
+	ka2, _ := cryptoPair(t)
+	ca := Config{Codec: CodecPCMU, SRTPSend: ka, SRTPRecv: kb}
+	cb := Config{Codec: CodecPCMU, SRTPSend: kb, SRTPRecv: ka}
+	a, b := pair(t, testOptions(), testOptions(), ca, cb)
+	contexts := func() (rtpSend, rtcpSend, rtpRecv, rtcpRecv *srtp.Context) {
+		b.rtcpMu.Lock()
+		defer b.rtcpMu.Unlock()
+		return b.l.lc.rtpSend, b.l.lc.rtcpSend, b.l.lc.rtpRecv, b.rtcpRecv
+	}
+	update := func(c Config) {
+		t.Helper()
+		c.RemoteRTP, c.RemoteRTCP = a.LocalRTP(), a.LocalRTCP()
+		if err := b.Update(c); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		b.loopMu.Lock()
+		b.l.applyPending()
+		b.loopMu.Unlock()
+	}
+	b.loopMu.Lock()
+	s1, sc1, r1, rc1 := contexts()
+	b.loopMu.Unlock()
+	held := cb
+	held.Codec, held.Direction = CodecPCMA, SendOnly
+	update(held)
+	b.loopMu.Lock()
+	s2, sc2, r2, rc2 := contexts()
+	b.loopMu.Unlock()
+	if s2 != s1 || sc2 != sc1 || r2 != r1 || rc2 != rc1 {
+		t.Errorf("same keys, new codec and direction: contexts replaced (send %v %v, receive %v %v)", s2 == s1, sc2 == sc1, r2 == r1, rc2 == rc1)
+	}
+	rekeyed := held
+	rekeyed.SRTPRecv = ka2
+	update(rekeyed)
+	b.loopMu.Lock()
+	s3, sc3, r3, rc3 := contexts()
+	b.loopMu.Unlock()
+	if s3 != s1 || sc3 != sc1 || r3 == r1 || rc3 == rc1 || r3 == nil || rc3 == nil {
+		t.Errorf("the peer's new key: send kept %v %v (want true), receive kept %v %v (want false)", s3 == s1, sc3 == sc1, r3 == r1, rc3 == rc1)
+	}
+}

@@ -53,8 +53,9 @@
 // SRTP when the answer accepts one of them. An answer takes the first
 // a=crypto of the offer whose suite is configured and which the srtp package
 // can honour (one key, no MKI, no session parameters), and replies with the
-// same tag and suite and a fresh key of ours (RFC 4568 §5.1.2). Keys stay
-// the same through re-offers until Rekey. SDES keys travel in the SIP body in
+// same tag and suite and a fresh key of ours (RFC 4568 §5.1.2). Our keys stay
+// the same through re-offers and answers for the session's life, as most
+// peers expect. SDES keys travel in the SIP body in
 // clear text: use them with SIP over TLS.
 //
 // WebRTC offers (RTP/SAVPF, UDP/TLS/RTP/SAVPF) need ICE and DTLS-SRTP,

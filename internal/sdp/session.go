@@ -296,10 +296,6 @@ func addrType(a netip.Addr) string {
 // Offer.
 func (s *Session) SetDirection(d Direction) { s.dir = d }
 
-// Rekey makes later offers and answers carry new SRTP master keys, with
-// the same tags (RFC 4568 §7.1.4).
-func (s *Session) Rekey() { clear(s.keys) }
-
 // Negotiated returns the media agreed by the last completed exchange, and
 // false before the first one.
 func (s *Session) Negotiated() (Negotiated, bool) { return s.neg, s.hasNeg }

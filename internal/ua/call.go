@@ -638,9 +638,7 @@ func (c *Call) sendReinvite(ctx context.Context, apply func(sdp.Negotiated) erro
 	var interval uint32
 	glare := 0 // 491 retries (update.go)
 	for attempt := 0; ; attempt++ {
-		// A new SRTP key in every offer (RFC 4568 §7.1.4); see
-		// answerOffer (update.go).
-		c.sdp.Rekey()
+		// Our SRTP key stays the same (see answerOffer, update.go).
 		off, err := c.sdp.Offer()
 		if err != nil {
 			return err

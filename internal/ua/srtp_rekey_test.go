@@ -2,11 +2,13 @@ package ua
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/internal/transport"
+	"github.com/xphone-go/xphone/srtp"
 )
 
 // srtpKeys returns the keys a call sends and receives with, as a=crypto
@@ -23,14 +25,13 @@ func srtpKeys(c *Call) (send, recv string) {
 	return send, recv
 }
 
-// TestSRTPRekeyOnReinvite: with mandatory SRTP, a re-INVITE from either
-// side carries new keys both ways (our offer and our answer each get a new
-// master key, RFC 4568 §7.1.4); each side sends with the key the other
-// receives with, and the tones still cross after each rekey. The answerer
-// keeps the offerer's replaced key a while (media's rekeyGrace, tested
-// there with its expiry), so the packets the offerer sent before it had
-// the answer do not fail authentication.
-func TestSRTPRekeyOnReinvite(t *testing.T) {
+// TestSRTPKeysKeptOnReinvite: with mandatory SRTP, a re-INVITE from either
+// side keeps every key as it was (most peers expect it: baresip 1.0.0
+// goes on decrypting with the first key it was given), each side sends
+// with the key the other receives with, the tones still cross, and
+// neither side counts an authentication failure: media.Update kept the
+// SRTP contexts, whose packet indexes went on.
+func TestSRTPKeysKeptOnReinvite(t *testing.T) {
 	incoming := make(chan *Call, 1)
 	mandatory := func(c *Config) { c.SRTP = sdp.SRTPMandatory }
 	b := newPhone(t, transport.UDP, func(c *Config) {
@@ -43,61 +44,116 @@ func TestSRTPRekeyOnReinvite(t *testing.T) {
 	go sendTone(ca, 440)
 	go sendTone(cb, 1000)
 	if err := hearTone(t, cb, 25, 25, 440); err != nil {
-		t.Fatalf("callee heard before the rekey: %v", err)
+		t.Fatalf("callee heard before the re-INVITE: %v", err)
 	}
-
+	aSend, aRecv := srtpKeys(ca)
+	bSend, bRecv := srtpKeys(cb)
+	if aSend == "" || bSend == "" || aSend != bRecv || bSend != aRecv {
+		t.Fatalf("SRTP keys: caller %q/%q, callee %q/%q; want both set, each side's send key the other's receive key",
+			aSend, aRecv, bSend, bRecv)
+	}
+	failedA, failedB := ca.media.Stats().AuthFailed, cb.media.Stats().AuthFailed
 	for _, tc := range []struct {
-		name       string
-		from, peer *Call
+		name string
+		from *Call
 	}{
-		{"caller-reinvites", ca, cb},
-		{"callee-reinvites", cb, ca},
+		{"caller-reinvites", ca},
+		{"callee-reinvites", cb},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			aSend, aRecv := srtpKeys(ca)
-			bSend, bRecv := srtpKeys(cb)
-			if aSend == "" || bSend == "" {
-				t.Fatalf("SRTP keys before the rekey: got %q and %q, want both set", aSend, bSend)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			failed := tc.peer.media.Stats().AuthFailed
 			// Resume on an active call is a plain sendrecv re-offer.
 			if err := tc.from.Resume(ctx); err != nil {
 				t.Fatalf("re-INVITE: %v", err)
 			}
-			aSend2, aRecv2 := srtpKeys(ca)
-			bSend2, bRecv2 := srtpKeys(cb)
-			for _, k := range []struct{ what, old, now string }{
-				{"caller's send key", aSend, aSend2},
-				{"caller's receive key", aRecv, aRecv2},
-				{"callee's send key", bSend, bSend2},
-				{"callee's receive key", bRecv, bRecv2},
-			} {
-				if k.now == "" || k.now == k.old {
-					t.Errorf("%s after the re-INVITE: got %q, want a new key (old %q)", k.what, k.now, k.old)
-				}
-			}
-			if aSend2 != bRecv2 || bSend2 != aRecv2 {
-				t.Errorf("keys disagree: caller sends %q, callee receives %q; callee sends %q, caller receives %q",
-					aSend2, bRecv2, bSend2, aRecv2)
-			}
-			for _, c := range []*Call{ca, cb} {
-				send, recv := srtpKeys(c)
-				mc := c.media.Config()
-				if mc.SRTPSend == nil || mc.SRTPRecv == nil || mc.SRTPSend.String() != send || mc.SRTPRecv.String() != recv {
-					t.Errorf("media keys: got %v/%v, want %q/%q", mc.SRTPSend, mc.SRTPRecv, send, recv)
+			for _, c := range []struct {
+				who        string
+				call       *Call
+				send, recv string
+			}{{"caller", ca, aSend, aRecv}, {"callee", cb, bSend, bRecv}} {
+				send, recv := srtpKeys(c.call)
+				mc := c.call.media.Config()
+				if send != c.send || recv != c.recv || mc.SRTPSend == nil || mc.SRTPRecv == nil ||
+					mc.SRTPSend.String() != send || mc.SRTPRecv.String() != recv {
+					t.Errorf("%s's keys after the re-INVITE: negotiated %q/%q, media %v/%v; want %q/%q as before",
+						c.who, send, recv, mc.SRTPSend, mc.SRTPRecv, c.send, c.recv)
 				}
 			}
 			if err := hearTone(t, cb, 10, 25, 440); err != nil {
-				t.Errorf("callee heard after the rekey: %v", err)
+				t.Errorf("callee heard after the re-INVITE: %v", err)
 			}
 			if err := hearTone(t, ca, 10, 25, 1000); err != nil {
-				t.Errorf("caller heard after the rekey: %v", err)
-			}
-			if got := tc.peer.media.Stats().AuthFailed; got != failed {
-				t.Errorf("answerer's SRTP authentication failures across the rekey: got %d, want %d", got-failed, 0)
+				t.Errorf("caller heard after the re-INVITE: %v", err)
 			}
 		})
 	}
+	if a, b := ca.media.Stats().AuthFailed, cb.media.Stats().AuthFailed; a != failedA || b != failedB {
+		t.Errorf("SRTP authentication failures across the re-INVITEs: caller %d, callee %d; want none", a-failedA, b-failedB)
+	}
+}
+
+// srtpOffer returns the first a=crypto of the SDP in body.
+func srtpOffer(t *testing.T, body []byte) srtp.Crypto {
+	t.Helper()
+	d, err := sdp.Parse(body)
+	if err != nil || len(d.Media) == 0 || len(d.Media[0].Cryptos()) == 0 {
+		t.Fatalf("no a=crypto in %q (%v)", body, err)
+	}
+	return d.Media[0].Cryptos()[0]
+}
+
+// TestSRTPPeerNewKey: a peer that answers our hold re-INVITE with a new
+// key of its own (RFC 4568 §7.1.4) is followed: the call's media then
+// decrypts with it, while our re-offer carried our key unchanged.
+func TestSRTPPeerNewKey(t *testing.T) {
+	t.Parallel()
+	p := newPeer(t)
+	u := newUA(t, func(c *Config) { c.SRTP = sdp.SRTPMandatory })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+	inv := p.next("INVITE", isReq("INVITE"))
+	ours := srtpOffer(t, inv.m.Body)
+	prof, err := ours.Profile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(dir string) (string, srtp.Crypto) {
+		k, err := srtp.NewCrypto(ours.Tag, prof, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := strings.Replace(peerSDP(40000, "PCMU"), "RTP/AVP", "RTP/SAVP", 1)
+		body = strings.Replace(body, "a=sendrecv", dir, 1) + "a=crypto:" + k.String() + "\r\n"
+		return body, k
+	}
+	tag := token()
+	body, k1 := answer("a=sendrecv")
+	p.respond(inv, 200, tag, body)
+	r := recvDial(t, res)
+	if r.err != nil {
+		t.Fatalf("Dial: %v", r.err)
+	}
+	p.next("ACK", isReq("ACK"))
+	if got := r.c.media.Config().SRTPRecv; got == nil || got.String() != k1.String() {
+		t.Fatalf("receive key: got %v, want the peer's %v", got, k1)
+	}
+	held := make(chan error, 1)
+	go func() { held <- r.c.Hold(ctx) }()
+	reinv := p.next("re-INVITE", isReq("INVITE"))
+	if again := srtpOffer(t, reinv.m.Body); again.String() != ours.String() {
+		t.Errorf("our key in the re-offer: got %v, want %v as before", again, ours)
+	}
+	body, k2 := answer("a=recvonly")
+	p.respond(reinv, 200, tag, body)
+	p.next("ACK of the re-INVITE", isReq("ACK"))
+	if err := <-held; err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	mc := r.c.media.Config()
+	if mc.SRTPRecv == nil || mc.SRTPRecv.String() != k2.String() || mc.SRTPSend == nil || mc.SRTPSend.String() != ours.String() {
+		t.Errorf("media keys after the peer's new key: send %v, receive %v; want %v, %v", mc.SRTPSend, mc.SRTPRecv, ours, k2)
+	}
+	p.hangupFrom(r.c)
 }

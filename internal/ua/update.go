@@ -159,11 +159,12 @@ func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 	if c.u.testAnswering != nil {
 		c.u.testAnswering(c)
 	}
-	// SRTP rekey (RFC 4568 §7.1.4): every answer to a re-offer carries a
-	// new key of ours, as every offer does (sendReinvite), so the fresh
-	// SRTP context media.Update builds never reuses a key with a reset
-	// rollover counter (RFC 3711 §9.1). See srtp_rekey_test.go.
-	c.sdp.Rekey()
+	// Our SRTP key stays the same through re-offers and their answers, as
+	// most peers keep theirs: baresip 1.0.0 goes on decrypting with the key
+	// of the first offer, so a new one cut our audio at its first hold
+	// (TestUAHoldsBaresip). media.Update keeps a key's SRTP contexts, so
+	// its packet indexes go on and no keystream is used twice (RFC 3711
+	// §9.1); a peer that changes its own key is followed (RFC 4568 §7.1.4).
 	ans, n, err := c.sdp.Answer(offer)
 	if err != nil {
 		return nil, 488
