@@ -198,17 +198,25 @@ type Config struct {
 	// Codec is the SDP encoding name of the audio codec: PCMU, PCMA, G722
 	// or opus.
 	Codec string
-	// PayloadType is the codec's RTP payload type, as the answer says.
+	// PayloadType is the codec's RTP payload type in what we send: the
+	// peer's number for it (RFC 3264 §5.1).
 	PayloadType uint8
+	// RecvPayloadType is the codec's payload type in what we receive: our
+	// number for it, which differs from PayloadType when the answer to our
+	// offer renumbered the codec. Packets with either are taken. Zero means
+	// PayloadType, but for PCMU, whose static number is 0.
+	RecvPayloadType uint8
 	// ClockRate is the codec's RTP clock rate; zero selects the codec's
 	// (8000, 8000 for G722 per RFC 3551 §4.5.2, 48000 for Opus).
 	ClockRate int
 	// PTime is the packetization time; zero or 20 ms. Other values are
 	// refused: every frame and packet is 20 ms.
 	PTime time.Duration
-	// DTMFPayloadType is the payload type of telephone-event (RFC 4733);
-	// zero means none was negotiated.
-	DTMFPayloadType uint8
+	// DTMFPayloadType is the payload type of telephone-event (RFC 4733)
+	// in what we send; zero means none was negotiated.
+	// DTMFRecvPayloadType is its payload type in what we receive, as
+	// RecvPayloadType is the codec's; zero means DTMFPayloadType.
+	DTMFPayloadType, DTMFRecvPayloadType uint8
 	// RemoteRTP is where to send RTP. RemoteRTCP is where to send RTCP;
 	// zero means RemoteRTP's port + 1, or RemoteRTP with RTCPMux.
 	RemoteRTP, RemoteRTCP netip.AddrPort
@@ -263,10 +271,16 @@ func (c *Config) validate() (codecInfo, error) {
 	if c.PTime != 0 && c.PTime != FrameDuration {
 		return ci, fmt.Errorf("media: ptime %v not supported, want 20ms", c.PTime)
 	}
-	if c.PayloadType > 127 || c.DTMFPayloadType > 127 {
+	if c.RecvPayloadType == 0 && ci.name != CodecPCMU {
+		c.RecvPayloadType = c.PayloadType
+	}
+	if c.DTMFRecvPayloadType == 0 {
+		c.DTMFRecvPayloadType = c.DTMFPayloadType
+	}
+	if max(c.PayloadType, c.RecvPayloadType, c.DTMFPayloadType, c.DTMFRecvPayloadType) > 127 {
 		return ci, errors.New("media: payload type above 127")
 	}
-	if c.DTMFPayloadType != 0 && c.DTMFPayloadType == c.PayloadType {
+	if c.DTMFPayloadType != 0 && (c.DTMFPayloadType == c.PayloadType || c.DTMFRecvPayloadType == c.RecvPayloadType) {
 		return ci, errors.New("media: telephone-event shares the codec's payload type")
 	}
 	if (c.SRTPSend == nil) != (c.SRTPRecv == nil) {

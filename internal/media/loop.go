@@ -254,7 +254,7 @@ func (l *loop) init(s *Session, lc *loopConfig) error {
 func (l *loop) apply(lc *loopConfig) {
 	old := l.lc
 	l.lc = lc
-	codecChanged := old == nil || old.ci != lc.ci || old.cfg.PayloadType != lc.cfg.PayloadType
+	codecChanged := old == nil || old.ci != lc.ci || old.cfg.PayloadType != lc.cfg.PayloadType || old.cfg.RecvPayloadType != lc.cfg.RecvPayloadType
 	l.cfg, l.ci = lc.cfg, lc.ci
 	if lc.cfg.RTCPMux {
 		l.rtcpPoll = nil
@@ -553,8 +553,11 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 		return
 	}
 	pt := p.PayloadType
-	isEvent := l.cfg.DTMFPayloadType != 0 && pt == l.cfg.DTMFPayloadType
-	if !isEvent && pt != l.cfg.PayloadType {
+	// The peer sends with our numbers (RFC 3264 §5.1); some send with
+	// their own, taken too where they do not mean something else to us.
+	c := &l.cfg
+	isEvent := c.DTMFPayloadType != 0 && (pt == c.DTMFRecvPayloadType || pt == c.DTMFPayloadType && pt != c.RecvPayloadType)
+	if !isEvent && pt != c.RecvPayloadType && (pt != c.PayloadType || c.DTMFPayloadType != 0 && pt == c.DTMFRecvPayloadType) {
 		// Comfort noise (13), a payload type we did not negotiate, or a
 		// stray of a previous codec: not ours to play.
 		s.ctr.discarded.Add(1)

@@ -356,6 +356,7 @@ func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
 	cfg := media.Config{
 		Codec:           n.Codec,
 		PayloadType:     n.PT,
+		RecvPayloadType: n.RecvPT,
 		ClockRate:       int(n.ClockRate),
 		RemoteRTP:       n.RemoteRTP,
 		RemoteRTCP:      n.RemoteRTCP,
@@ -366,7 +367,7 @@ func (c *Call) startMedia(n sdp.Negotiated, update bool) error {
 		DTMFPayloadType: 0,
 	}
 	if n.DTMF {
-		cfg.DTMFPayloadType = n.DTMFPT
+		cfg.DTMFPayloadType, cfg.DTMFRecvPayloadType = n.DTMFPT, n.DTMFRecvPT
 	}
 	lookup := !cfg.RemoteRTP.Addr().IsValid() && n.RemoteHost != ""
 	if lookup {

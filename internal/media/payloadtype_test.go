@@ -1,0 +1,85 @@
+package media
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/rtp"
+)
+
+// TestReceivePayloadTypes: the peer sends with the numbers of our offer
+// when its answer renumbered a codec or telephone-event (RFC 3264 §5.1):
+// those are taken, its own numbers too where they mean nothing else to
+// us, and other payload types are discarded. When the two sides swapped
+// two numbers, ours decide.
+func TestReceivePayloadTypes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cfg       Config
+		audio     []uint8 // taken as audio
+		events    []uint8 // taken as key presses
+		discarded []uint8
+	}{
+		{"renumbered", Config{Codec: CodecPCMA, PayloadType: 96, RecvPayloadType: 8, DTMFPayloadType: 100, DTMFRecvPayloadType: 101},
+			[]uint8{8, 96}, []uint8{101, 100}, []uint8{0, 102}},
+		{"swapped", Config{Codec: CodecPCMA, PayloadType: 101, RecvPayloadType: 111, DTMFPayloadType: 111, DTMFRecvPayloadType: 101},
+			[]uint8{111}, []uint8{101}, []uint8{8, 0}},
+		{"PCMU, same numbers", Config{Codec: CodecPCMU, DTMFPayloadType: 101},
+			[]uint8{0}, []uint8{101}, []uint8{8, 96}},
+		{"no telephone-event", Config{Codec: CodecPCMA, PayloadType: 8},
+			[]uint8{8}, nil, []uint8{0, 101}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			digits := make(chan rune, 16)
+			o := testOptions()
+			o.OnDTMF = func(d rune) { digits <- d }
+			s := newSession(t, o)
+			cfg := tc.cfg
+			cfg.RTCPMux, cfg.RemoteRTP = true, rawPeer(t).LocalAddr().(*net.UDPAddr).AddrPort()
+			if err := s.Start(cfg); err != nil {
+				t.Fatal(err)
+			}
+			s.loopMu.Lock()
+			defer s.loopMu.Unlock()
+			from := s.LocalRTP()
+			seq, ts := uint16(1), uint32(160)
+			packet := func(pt uint8, payload []byte) []byte {
+				seq, ts = seq+1, ts+160
+				b, err := (&rtp.Packet{Header: rtp.Header{PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 0xABCD}, Payload: payload}).Marshal()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			for _, pt := range tc.audio {
+				before := s.Stats()
+				s.l.receive(packet(pt, make([]byte, 160)), from, time.Now())
+				if after := s.Stats(); after.PacketsReceived != before.PacketsReceived+1 || after.Discarded != before.Discarded {
+					t.Errorf("audio with payload type %d: received %d→%d, discarded %d→%d; want it taken",
+						pt, before.PacketsReceived, after.PacketsReceived, before.Discarded, after.Discarded)
+				}
+			}
+			for i, pt := range tc.events {
+				ev := rtp.TelephoneEvent{Event: uint8(i + 1), End: true, Duration: 160}
+				s.l.receive(packet(pt, ev.AppendTo(nil)), from, time.Now())
+				select {
+				case d := <-digits:
+					if want := rune('0' + i + 1); d != want {
+						t.Errorf("event with payload type %d: digit %q, want %q", pt, d, want)
+					}
+				default:
+					t.Errorf("event with payload type %d: no key press", pt)
+				}
+			}
+			for _, pt := range tc.discarded {
+				before := s.Stats()
+				s.l.receive(packet(pt, make([]byte, 160)), from, time.Now())
+				if after := s.Stats(); after.Discarded != before.Discarded+1 || len(digits) != 0 {
+					t.Errorf("payload type %d: discarded %d→%d, %d key presses; want it discarded", pt, before.Discarded, after.Discarded, len(digits))
+				}
+			}
+		})
+	}
+}
+
