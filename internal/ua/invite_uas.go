@@ -355,9 +355,15 @@ func (u *UA) answerUnreachable(dst transport.Addr, q transaction.Quote, err erro
 }
 
 // handleAck takes the ACK for our 2xx: retransmissions stop, and for a late
-// offer its SDP answer starts the media.
+// offer its SDP answer starts the media. The ACK of a re-INVITE without SDP
+// brings the answer to the offer in our 2xx (reinviteAck).
 func (c *Call) handleAck(ack *sipmsg.Message) {
 	c.mu.Lock()
+	if cs, err := ack.CSeq(); err == nil && c.upd.ackSeq != 0 && cs.Seq == c.upd.ackSeq {
+		c.mu.Unlock()
+		c.reinviteAck(ack)
+		return
+	}
 	if c.outbound || c.acked || c.ok == nil {
 		c.mu.Unlock()
 		return

@@ -3,6 +3,7 @@ package ua
 import (
 	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/xphone-go/xphone/sipmsg"
 	"github.com/xphone-go/xphone/transaction"
@@ -94,7 +95,17 @@ func (c *Call) handleReInviteOnce(tx *transaction.ServerTx, mayWait bool) {
 		off, err := c.sdp.Offer()
 		c.mu.Lock()
 		c.upd.answering = false
+		var seq uint32
+		if err == nil {
+			cs, _ := req.CSeq() // validated
+			seq, c.upd.ackSeq = cs.Seq, cs.Seq
+		}
 		c.mu.Unlock()
+		if seq != 0 {
+			// No ACK within 64*T1 (RFC 3261 §13.3.1.4): the offer is
+			// withdrawn and the session stays as it was.
+			time.AfterFunc(64*c.u.t1(), func() { c.ackLost(seq) })
+		}
 		if err != nil {
 			c.u.respond(tx, 500, "")
 			return
@@ -108,4 +119,62 @@ func (c *Call) handleReInviteOnce(tx *transaction.ServerTx, mayWait bool) {
 	tx.Respond(resp) //nolint:errcheck // a lost re-INVITE answer is the peer's to retry
 	// Any 2xx to a re-INVITE refreshes the session (RFC 4028 §10).
 	c.armTimer(timer)
+}
+
+// reinviteAck takes the ACK of a re-INVITE without SDP whose 2xx carried
+// our offer: its answer updates the media, under the answering flag as
+// answerOffer does. An ACK without one (RFC 3264 §4 wants it) or with an
+// answer we cannot use leaves the session as it was (§8: the offer is
+// withdrawn) rather than ending the call.
+func (c *Call) reinviteAck(ack *sipmsg.Message) {
+	c.mu.Lock()
+	if c.upd.ackSeq == 0 {
+		c.mu.Unlock()
+		return // a retransmission, taken already
+	}
+	c.upd.ackSeq = 0
+	c.upd.answering = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.upd.answering = false
+		c.mu.Unlock()
+	}()
+	if c.u.testAnswering != nil {
+		c.u.testAnswering(c)
+	}
+	n, ok := c.processAnswer(ack)
+	if !ok {
+		c.sdp.DiscardOffer()
+		c.u.log.Warn("ua: the ACK of a re-INVITE without SDP brought no usable answer", "call", c.id, "body", len(ack.Body))
+		return
+	}
+	if err := c.startMedia(n, true); err != nil {
+		c.u.log.Warn("ua: media update", "err", err)
+	}
+	if st := c.State(); st == StateActive || st == StateOnHold {
+		if !n.RemoteDirection.Receives() || !n.Direction.Receives() {
+			c.setState(StateOnHold)
+		} else {
+			c.setState(StateActive)
+		}
+	}
+}
+
+// ackLost withdraws our offer in the 2xx to the re-INVITE seq when its ACK
+// has not come.
+func (c *Call) ackLost(seq uint32) {
+	c.mu.Lock()
+	if c.upd.ackSeq != seq || c.upd.answering {
+		c.mu.Unlock()
+		return // taken; or c.sdp is busy, and the next exchange replaces the offer
+	}
+	c.upd.ackSeq = 0
+	c.upd.answering = true
+	c.mu.Unlock()
+	c.sdp.DiscardOffer()
+	c.mu.Lock()
+	c.upd.answering = false
+	c.mu.Unlock()
+	c.u.log.Warn("ua: no ACK for our 2xx to a re-INVITE without SDP; its offer is withdrawn", "call", c.id)
 }

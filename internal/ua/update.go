@@ -41,7 +41,11 @@ const maxGlareRetries = 3
 type updateState struct {
 	answering bool // c.sdp is in an exchange the peer began: answerOffer, our offer for a re-INVITE without one, the ACK's answer
 	waiting   bool // our re-INVITE got 491 and waits to be sent again
-	refused   bool // the peer answered our UPDATE 405 or 501: refresh by re-INVITE
+	// ackSeq is the CSeq of the peer's re-INVITE without SDP whose 2xx
+	// carried our offer: its ACK brings the answer (RFC 3261 §14.2, RFC
+	// 3264 §4); zero when none is awaited.
+	ackSeq  uint32
+	refused bool // the peer answered our UPDATE 405 or 501: refresh by re-INVITE
 }
 
 // glareDelay is how long to wait before sending a request again after 491
@@ -91,7 +95,7 @@ func (c *Call) putOff(f func()) {
 // without SDP still waits for the ACK's answer (RFC 3261 §13.2.1): no other
 // offer may cross it (RFC 3264 §4).
 func (c *Call) lateOfferPendingLocked() bool {
-	return !c.outbound && c.uas != nil && c.uas.lateOffer && c.ok != nil && !c.acked
+	return c.upd.ackSeq != 0 || !c.outbound && c.uas != nil && c.uas.lateOffer && c.ok != nil && !c.acked
 }
 
 // waitGlare waits out glareDelay; it fails when ctx ends or the call does.
