@@ -296,7 +296,10 @@ func (c *Call) runInvite(ictx context.Context, req *sipmsg.Message, dst transpor
 					}
 				}
 				if len(resp.Body) > 0 && !early {
-					if n, ok := c.processAnswer(resp); ok {
+					// Until one is usable, each 18x's SDP is tried against
+					// our offer: one we could not use does not use it up
+					// (an unreliable 18x is only a preview, RFC 3960).
+					if n, ok := c.processForkAnswer(resp); ok {
 						early = true
 						if to, err := resp.To(); err == nil {
 							earlyTag = to.Tag()
@@ -498,8 +501,8 @@ func (c *Call) answer(ictx context.Context, resp, req *sipmsg.Message, contact s
 		// than the 183's brings its own dialog's answer (§13.2.2.4): the
 		// media go where that dialog's callee is.
 		process := c.processAnswer
-		if early && d.ID.RemoteTag != earlyTag {
-			process = c.processForkAnswer
+		if !early || d.ID.RemoteTag != earlyTag {
+			process = c.processForkAnswer // also after an 18x whose SDP we could not use
 		}
 		if m, ok2 := process(resp); ok2 {
 			n, ok = m, true
