@@ -267,8 +267,15 @@ func (l *loop) apply(lc *loopConfig) {
 	// none before: then it is the late answer of a lookup of the host
 	// the SDP named (ua's lookupMedia), and the peer's packets have
 	// shown where it really is.
+	moved := old != nil && old.cfg.RemoteRTP.IsValid() && old.cfg.RemoteRTP != lc.cfg.RemoteRTP
+	if moved {
+		// So is where the peer's RTCP came from (Options.Latch).
+		l.s.rtcpMu.Lock()
+		l.s.latchedRTCP = netip.AddrPort{}
+		l.s.rtcpMu.Unlock()
+	}
 	switch {
-	case !l.latched || old == nil || (old.cfg.RemoteRTP.IsValid() && old.cfg.RemoteRTP != lc.cfg.RemoteRTP):
+	case !l.latched || old == nil || moved:
 		l.remoteRTP, l.remoteRTCP, l.latched = lc.cfg.RemoteRTP, lc.cfg.remoteRTCP(), false
 	case !l.remoteRTCP.IsValid():
 		l.remoteRTCP = lc.cfg.remoteRTCP() // RTCP not on the RTP port: the lookup's

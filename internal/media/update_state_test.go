@@ -1,0 +1,147 @@
+package media
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/rtp"
+)
+
+// readSRTCPIndex reads RTCP datagrams at c until one comes and returns its
+// SRTCP index (AES_CM_128_HMAC_SHA1_80: E||index, then a 10-byte tag).
+func readSRTCPIndex(t *testing.T, c *net.UDPConn) uint32 {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("no SRTCP: %v", err)
+		}
+		if rtp.IsRTCP(buf[:n]) && n >= 14 {
+			return binary.BigEndian.Uint32(buf[n-14:]) & 0x7fffffff
+		}
+	}
+}
+
+// TestSRTCPIndexGoesOn: an Update that keeps the keys (here a hold) goes
+// on with the SRTCP index: it must not repeat under one key (RFC 3711
+// §3.4; with AES-CM the same key, SSRC and index give the same keystream,
+// §9.1), and a peer's replay list would refuse the repeats.
+func TestSRTCPIndexGoesOn(t *testing.T) {
+	peer := rawPeer(t)
+	ka, kb := cryptoPair(t)
+	o := testOptions()
+	o.RTCPInterval = 50 * time.Millisecond
+	s := newSession(t, o)
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true, RemoteRTP: peer.LocalAddr().(*net.UDPAddr).AddrPort(), SRTPSend: ka, SRTPRecv: kb}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	var idx []uint32
+	for range 3 {
+		idx = append(idx, readSRTCPIndex(t, peer))
+	}
+	cfg.Direction = SendOnly
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		idx = append(idx, readSRTCPIndex(t, peer))
+	}
+	for i := 1; i < len(idx); i++ {
+		if idx[i] <= idx[i-1] {
+			t.Fatalf("SRTCP indexes sent: %v; want them rising under the one key", idx)
+		}
+	}
+}
+
+// TestSRTPReplayAfterUpdate: an Update that keeps the keys keeps the
+// replay window (RFC 3711 §3.3.2): a packet taken before is refused after.
+func TestSRTPReplayAfterUpdate(t *testing.T) {
+	ka, kb := cryptoPair(t)
+	ca := Config{Codec: CodecPCMU, SRTPSend: ka, SRTPRecv: kb}
+	cb := Config{Codec: CodecPCMU, SRTPSend: kb, SRTPRecv: ka}
+	a, b := pair(t, testOptions(), testOptions(), ca, cb)
+	tx, err := ka.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	var pkt []byte
+	for seq := uint16(100); seq < 106; seq++ {
+		p := rtp.Packet{Header: rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: 0x5EC0DE}, Payload: make([]byte, 160)}
+		raw, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw, err = tx.EncryptRTP(nil, raw); err != nil {
+			t.Fatal(err)
+		}
+		b.loopMu.Lock()
+		b.l.receive(append([]byte(nil), raw...), a.LocalRTP(), time.Now())
+		b.loopMu.Unlock()
+		pkt = raw
+	}
+	cb.RemoteRTP, cb.RemoteRTCP, cb.Direction = a.LocalRTP(), a.LocalRTCP(), RecvOnly
+	if err := b.Update(cb); err != nil {
+		t.Fatal(err)
+	}
+	b.loopMu.Lock()
+	defer b.loopMu.Unlock()
+	before := b.Stats()
+	b.l.receive(pkt, a.LocalRTP(), time.Now())
+	if after := b.Stats(); after.PacketsReceived != before.PacketsReceived || after.AuthFailed != before.AuthFailed+1 {
+		t.Errorf("a replay after an Update that kept the keys: received %d→%d, refused %d→%d; want it refused",
+			before.PacketsReceived, after.PacketsReceived, before.AuthFailed, after.AuthFailed)
+	}
+}
+
+// TestLatchedRTCPMoves: with Latch, an Update to a new remote address
+// drops where the old peer's RTCP came from, as it drops the latched RTP
+// address: reports go to the new peer.
+func TestLatchedRTCPMoves(t *testing.T) {
+	old, moved := rawPeer(t), rawPeer(t)
+	o := testOptions()
+	o.Latch = true
+	o.RTCPInterval = 50 * time.Millisecond
+	s := newSession(t, o)
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true, RemoteRTP: old.LocalAddr().(*net.UDPAddr).AddrPort()}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := (&rtp.Compound{ReceiverReports: []rtp.ReceiverReport{{SSRC: 0x1234}}}).AppendTo(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.receiveRTCP(rr, old.LocalAddr().(*net.UDPAddr).AddrPort(), time.Now())
+	s.rtcpMu.Lock()
+	latched := s.latchedRTCP
+	s.rtcpMu.Unlock()
+	if !latched.IsValid() {
+		t.Fatal("RTCP not latched")
+	}
+	cfg.RemoteRTP = moved.LocalAddr().(*net.UDPAddr).AddrPort()
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	moved.SetReadDeadline(time.Now().Add(5 * time.Second)) // 100 report intervals
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := moved.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("no report at the new address: %v", err)
+		}
+		if rtp.IsRTCP(buf[:n]) {
+			break
+		}
+	}
+	s.rtcpMu.Lock()
+	defer s.rtcpMu.Unlock()
+	if s.latchedRTCP != (netip.AddrPort{}) {
+		t.Errorf("latched RTCP address after the move: %v, want none", s.latchedRTCP)
+	}
+}
