@@ -82,4 +82,3 @@ func TestReceivePayloadTypes(t *testing.T) {
 		})
 	}
 }
-

@@ -58,4 +58,3 @@ func TestReinviteWithoutOffer(t *testing.T) {
 	waitState(t, d.c, StateOnHold)
 	d.hangupFrom(d.c)
 }
-
