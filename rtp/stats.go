@@ -222,6 +222,22 @@ func (s *Stats) updateJitter(timestamp uint32, arrival time.Time) {
 	s.jitter += uint32(diff) - ((s.jitter + 8) >> 4)
 }
 
+// SetClockRate changes the RTP clock rate, as a change of codec to one with
+// another clock does while the source keeps its SSRC: the jitter estimate
+// is rescaled to the new clock's units, and the next packet's transit time
+// starts afresh, as the timestamps of the two clocks do not compare.
+func (s *Stats) SetClockRate(hz int) {
+	if hz == s.ClockRate {
+		return
+	}
+	if s.ClockRate > 0 && hz > 0 {
+		s.jitter = uint32(uint64(s.jitter) * uint64(hz) / uint64(s.ClockRate))
+	} else {
+		s.jitter = 0
+	}
+	s.ClockRate, s.haveTransit = hz, false
+}
+
 // ReceivedSR records a sender report from the source, received at
 // arrival, for the LSR and DLSR fields of later reports.
 func (s *Stats) ReceivedSR(ntpTime uint64, arrival time.Time) {

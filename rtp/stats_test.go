@@ -175,6 +175,35 @@ func TestStatsJitter(t *testing.T) {
 	}
 }
 
+// TestStatsSetClockRate: a source that keeps its SSRC across a codec
+// change from an 8 kHz to a 48 kHz clock: the jitter (80 units at 8 kHz,
+// 10 ms) becomes 480 units at once, and steady packets of the new clock
+// keep it there rather than reading the change of clock as 100 ms of
+// jitter.
+func TestStatsSetClockRate(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	s := Stats{ClockRate: 8000}
+	for i := range 500 {
+		arrival := t0.Add(time.Duration(i)*20*time.Millisecond + time.Duration(i%2)*10*time.Millisecond)
+		s.Update(uint16(i), uint32(i)*160, arrival)
+	}
+	before := s.Jitter()
+	s.SetClockRate(48000)
+	if got := s.Jitter(); got+6 < before*6 || got > before*6+6 {
+		t.Errorf("jitter after the change: got %d units, want %d×6", got, before)
+	}
+	for i := 500; i < 510; i++ {
+		arrival := t0.Add(time.Duration(i) * 20 * time.Millisecond)
+		s.Update(uint16(i), 0x40000000+uint32(i)*960, arrival)
+	}
+	if got := s.Jitter(); got > before*6+6 {
+		t.Errorf("jitter after steady packets of the new clock: got %d units, want at most %d", got, before*6)
+	}
+	if s.PacketsLost() != 0 {
+		t.Errorf("lost: got %d, want 0 (the sequence goes on)", s.PacketsLost())
+	}
+}
+
 func TestStatsLSR(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	s := Stats{ClockRate: 8000}

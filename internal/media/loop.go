@@ -281,7 +281,8 @@ func (l *loop) apply(lc *loopConfig) {
 		l.remoteRTCP = lc.cfg.remoteRTCP() // RTCP not on the RTP port: the lookup's
 	}
 	if codecChanged {
-		l.jb, l.player = nil, nil // made again on first use (playback)
+		l.rstats.SetClockRate(lc.ci.clockRate) // the source may keep its SSRC
+		l.jb, l.player = nil, nil              // made again on first use (playback)
 		n := lc.ci.samples()
 		l.silence = make([]int16, n)
 		l.frame = make([]int16, n)
