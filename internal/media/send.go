@@ -512,7 +512,11 @@ func (l *loop) write(now time.Time, p *rtp.Packet) {
 	l.sentAny = true
 	l.pktCount++
 	l.octCount += uint32(len(p.Payload))
-	l.lastSRTS = p.Timestamp
+	// The media clock of this tick: an event packet carries the
+	// timestamp of its event's start (RFC 4733 §2.3.1), which the
+	// RTP time of our sender reports must not fall back to (RFC 3550
+	// §6.4.1).
+	l.lastSRTS = l.ts
 	l.lastSent = now
 	s.ctr.packetsSent.Add(1)
 	s.ctr.bytesSent.Add(uint64(len(p.Payload)))

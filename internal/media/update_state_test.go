@@ -145,3 +145,35 @@ func TestLatchedRTCPMoves(t *testing.T) {
 		t.Errorf("latched RTCP address after the move: %v, want none", s.latchedRTCP)
 	}
 }
+
+// TestSRTimeDuringDTMF: while a digit is sent, the RTP time our sender
+// reports extrapolate from is the media clock of the last packet's tick,
+// not the event's start timestamp that the packet carries (RFC 4733
+// §2.3.1): an SR's RTP and NTP times name the same instant (RFC 3550
+// §6.4.1).
+func TestSRTimeDuringDTMF(t *testing.T) {
+	o := testOptions()
+	o.DTMFDuration = time.Second
+	s := newSession(t, o)
+	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101, RTCPMux: true, RemoteRTP: rawPeer(t).LocalAddr().(*net.UDPAddr).AddrPort()}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendDTMF("5"); err != nil {
+		t.Fatal(err)
+	}
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	now := time.Now()
+	for range 10 {
+		now = now.Add(FrameDuration)
+		s.l.tick(now)
+	}
+	l := &s.l
+	if !l.dtmfOn || l.pktCount == 0 {
+		t.Fatalf("no digit under way after 10 ticks (sent %d packets)", l.pktCount)
+	}
+	if want := l.ts - l.ci.tsPerFrame; l.lastSRTS != want {
+		t.Errorf("RTP time of the last packet sent: got %d, want the tick's %d (the event started at %d)", l.lastSRTS, want, l.dtmfTS)
+	}
+}
