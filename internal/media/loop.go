@@ -134,6 +134,7 @@ type loop struct {
 	standing int    // sends in a row that left a short queue (catchUp)
 	quiet    int    // ticks since a writer last gave a frame or packet
 	sentAny  bool   // sent RTP since the last report (RFC 3550 §6.4)
+	sentPrev bool   // sent RTP in the interval before that one (we_sent, §6.3.8)
 	pktCount uint32
 	octCount uint32
 	lastSRTS uint32

@@ -35,7 +35,9 @@ func (l *loop) sendReport(now time.Time, bye bool) {
 	if l.haveSrc {
 		blocks = []rtp.ReceptionReport{l.rstats.Report(now)} // one block, every 5 s
 	}
-	if l.sentAny {
+	// A sender report while we sent since the last report or the one
+	// before (RFC 3550 §6.4, we_sent of §6.3.8).
+	if l.sentAny || l.sentPrev {
 		// RTP timestamp of now, extrapolated from the last packet sent
 		// (RFC 3550 §6.4.1).
 		rtpTime := l.lastSRTS + uint32(now.Sub(l.lastSent).Seconds()*float64(l.ci.clockRate))
@@ -50,7 +52,7 @@ func (l *loop) sendReport(now time.Time, bye bool) {
 	} else {
 		c.ReceiverReports = append(c.ReceiverReports, rtp.ReceiverReport{SSRC: l.ssrc, Reports: blocks})
 	}
-	l.sentAny = false
+	l.sentPrev, l.sentAny = l.sentAny, false
 	c.SourceDescriptions = append(c.SourceDescriptions, rtp.SourceDescription{
 		Chunks: []rtp.SDESChunk{{Source: l.ssrc, Items: []rtp.SDESItem{{Type: rtp.SDESCNAME, Text: []byte(s.cname)}}}},
 	})

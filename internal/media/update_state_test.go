@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +176,53 @@ func TestSRTimeDuringDTMF(t *testing.T) {
 	}
 	if want := l.ts - l.ci.tsPerFrame; l.lastSRTS != want {
 		t.Errorf("RTP time of the last packet sent: got %d, want the tick's %d (the event started at %d)", l.lastSRTS, want, l.dtmfTS)
+	}
+}
+
+// TestSenderReportAfterSending: a report is a sender report while we sent
+// since the last report or the one before (RFC 3550 §6.4, we_sent of
+// §6.3.8), then a receiver report.
+func TestSenderReportAfterSending(t *testing.T) {
+	peer := rawPeer(t)
+	o := testOptions()
+	o.RTCPInterval = time.Hour // no report but ours
+	s := newSession(t, o)
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true, RemoteRTP: peer.LocalAddr().(*net.UDPAddr).AddrPort()}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	s.loopMu.Lock()
+	s.l.sendAudio(time.Now(), s.l.silence) // one packet, then none
+	var kinds []string
+	for range 3 {
+		s.l.sendReport(time.Now(), false)
+		c := readRTCPAt(t, peer)
+		switch {
+		case len(c.SenderReports) == 1:
+			kinds = append(kinds, "SR")
+		case len(c.ReceiverReports) == 1:
+			kinds = append(kinds, "RR")
+		}
+	}
+	s.loopMu.Unlock()
+	if got, want := strings.Join(kinds, " "), "SR SR RR"; got != want {
+		t.Errorf("reports after one packet: got %s, want %s", got, want)
+	}
+}
+
+// readRTCPAt reads datagrams at c until an RTCP compound comes.
+func readRTCPAt(t *testing.T, c *net.UDPConn) *rtp.Compound {
+	t.Helper()
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("no RTCP: %v", err)
+		}
+		var cp rtp.Compound
+		if rtp.IsRTCP(buf[:n]) && cp.Unmarshal(buf[:n]) == nil {
+			return &cp
+		}
 	}
 }
