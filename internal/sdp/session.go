@@ -296,6 +296,9 @@ func addrType(a netip.Addr) string {
 // Offer.
 func (s *Session) SetDirection(d Direction) { s.dir = d }
 
+// Direction returns the direction we want, as SetDirection last set it.
+func (s *Session) Direction() Direction { return s.dir }
+
 // Negotiated returns the media agreed by the last completed exchange, and
 // false before the first one.
 func (s *Session) Negotiated() (Negotiated, bool) { return s.neg, s.hasNeg }

@@ -585,10 +585,10 @@ func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) erro
 		c.reinviting = false
 		c.mu.Unlock()
 	}()
-	prev := sdp.SendRecv
-	if c.State() == StateOnHold {
-		prev = sdp.SendOnly
-	}
+	// A refused offer leaves the session as it was (RFC 3264 §8): our
+	// direction too, which the call's state does not tell when the peer
+	// holds us.
+	prev := c.sdp.Direction()
 	c.sdp.SetDirection(dir)
 	ok := false
 	defer func() {

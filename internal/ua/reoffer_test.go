@@ -1,8 +1,10 @@
 package ua
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xphone-go/xphone/sipmsg"
 )
@@ -56,5 +58,35 @@ func TestReinviteWithoutOffer(t *testing.T) {
 		t.Errorf("an offer after an ACK without an answer: got %d\n%s\nwant 200 with a=recvonly", r.StatusCode, r.Body)
 	}
 	waitState(t, d.c, StateOnHold)
+	d.hangupFrom(d.c)
+}
+
+// TestFailedHoldWhileHeld: the peer holds us; our own Hold is refused
+// (488), which leaves the session as it was (RFC 3264 §8): our direction
+// is still sendrecv, so when the peer resumes we answer sendrecv and the
+// call is active again.
+func TestFailedHoldWhileHeld(t *testing.T) {
+	t.Parallel()
+	d := peerCalls(t, nil)
+	if r := d.ask("UPDATE", sdpWith("sendonly", "PCMU")); r.StatusCode != 200 {
+		t.Fatalf("the peer's hold: got %d", r.StatusCode)
+	}
+	waitState(t, d.c, StateOnHold)
+	held := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		held <- d.c.Hold(ctx)
+	}()
+	reinv := d.next("our re-INVITE", isReq("INVITE"))
+	d.respond(reinv, 488, "", "")
+	if err := <-held; err == nil {
+		t.Fatal("Hold: got no error after 488")
+	}
+	r := d.ask("UPDATE", sdpWith("sendrecv", "PCMU"))
+	if r.StatusCode != 200 || !strings.Contains(string(r.Body), "a=sendrecv\r\n") {
+		t.Errorf("the peer's resume after our refused Hold: got %d\n%s\nwant 200 with a=sendrecv", r.StatusCode, r.Body)
+	}
+	waitState(t, d.c, StateActive)
 	d.hangupFrom(d.c)
 }
