@@ -668,3 +668,45 @@ func TestStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestReofferKeepsDynamicMeanings: after we answered an offer whose
+// telephone-event/48000 is 101 (Linphone's numbering), our re-offer, which
+// adds telephone-event/8000 for PCMU, does not give it 101: a dynamic
+// number keeps its meaning for the session (RFC 3264 §8.3.2).
+func TestReofferKeepsDynamicMeanings(t *testing.T) {
+	offer := mustParse(t, "v=0\r\no=linphone 1 1 IN IP4 192.0.2.1\r\ns=Talk\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"+
+		"m=audio 7078 RTP/AVP 96 97 98 0 8 18 101 99 100\r\n"+
+		"a=rtpmap:96 opus/48000/2\r\na=fmtp:96 useinbandfec=1\r\n"+
+		"a=rtpmap:97 speex/16000\r\na=rtpmap:98 speex/8000\r\n"+
+		"a=rtpmap:101 telephone-event/48000\r\na=rtpmap:99 telephone-event/16000\r\na=rtpmap:100 telephone-event/8000\r\n")
+	s := newSession(t, Config{Codecs: []string{PCMU, Opus}})
+	ans, _, err := s.Answer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := func(d *Description) map[string]string {
+		out := map[string]string{}
+		for _, a := range d.Media[0].Attributes {
+			if a.Key == "rtpmap" {
+				pt, v, _ := strings.Cut(a.Value, " ")
+				out[pt] = strings.ToLower(v)
+			}
+		}
+		return out
+	}
+	before := maps(ans)
+	s.SetDirection(SendOnly)
+	re, err := s.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := maps(re)
+	for pt, v := range before {
+		if got, ok := after[pt]; ok && got != v {
+			t.Errorf("payload type %s: %q in our answer, %q in our re-offer", pt, v, got)
+		}
+	}
+	if len(after) <= len(before) {
+		t.Errorf("re-offer's formats %v: want those of the answer %v and more", after, before)
+	}
+}

@@ -77,12 +77,18 @@ func (s *Session) buildAudio(proto string, fmts []format, cryptos []srtp.Crypto,
 func (s *Session) Offer() (*Description, error) {
 	st := &offerState{dtmf: map[uint32]uint8{}, dir: s.dir, mux: s.cfg.RTCPMux}
 	used := map[int]bool{}
+	// A number the session gave a format stays that format's: a format
+	// new to the session does not get it by default (RFC 3264 §8.3.2).
+	given := map[int]bool{}
+	for _, pt := range s.pts {
+		given[pt] = true
+	}
 	assign := func(key string, def uint8) uint8 {
-		pt, ok := s.pts[key]
-		if !ok {
+		pt, mine := s.pts[key]
+		if !mine {
 			pt = int(def)
 		}
-		for p := 96; used[pt] && p < 128; p++ {
+		for p := 96; (used[pt] || !mine && given[pt]) && p < 128; p++ {
 			pt = p
 		}
 		used[pt] = true
