@@ -710,3 +710,34 @@ func TestReofferKeepsDynamicMeanings(t *testing.T) {
 		t.Errorf("re-offer's formats %v: want those of the answer %v and more", after, before)
 	}
 }
+
+// TestReofferKeepsSRTP: with SRTPOptional, a session that an RTP/SAVP
+// offer set up on SRTP is re-offered on RTP/SAVP, and an answer without
+// a=crypto to that re-offer is not taken: a hold does not silently turn
+// an SRTP call into plain RTP.
+func TestReofferKeepsSRTP(t *testing.T) {
+	peer := newSession(t, Config{SRTP: SRTPMandatory, Address: netip.MustParseAddr("192.0.2.1"), Port: 5000})
+	s := newSession(t, Config{SRTP: SRTPOptional})
+	off, err := peer.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := s.Answer(mustParse(t, off.String())); err != nil || !n.SRTP() {
+		t.Fatalf("answer to an RTP/SAVP offer: SRTP %v, %v", n.SRTP(), err)
+	}
+	s.SetDirection(SendOnly)
+	re, err := s.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re.Media[0].Proto != "RTP/SAVP" || len(re.Media[0].Cryptos()) == 0 {
+		t.Errorf("re-offer of an SRTP session:\n%s\nwant RTP/SAVP with a=crypto", re)
+	}
+	plain := mustParse(t, "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=recvonly\r\n")
+	if n, err := s.ProcessAnswer(plain); !errors.Is(err, ErrNotAcceptable) {
+		t.Errorf("a plain answer to it: got SRTP %v, %v; want %v", n.SRTP(), err, ErrNotAcceptable)
+	}
+	if n, _ := s.Negotiated(); !n.SRTP() {
+		t.Error("the session is no longer SRTP after the refused answer")
+	}
+}

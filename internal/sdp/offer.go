@@ -21,6 +21,9 @@ type offerState struct {
 	mux     bool
 	nmedia  int
 	audio   int
+	// secure says the offer is a re-offer of a session that runs SRTP:
+	// an answer without it is not taken (no silent fall back to RTP).
+	secure bool
 }
 
 // format is a payload format as we write it in an m= section.
@@ -112,8 +115,10 @@ func (s *Session) Offer() (*Description, error) {
 		}
 	}
 	proto := "RTP/AVP"
+	st.secure = s.hasNeg && s.neg.LocalCrypto != nil
 	if s.cfg.SRTP != SRTPOff {
-		if s.cfg.SRTP == SRTPMandatory {
+		// A re-offer keeps the profile of a session on RTP/SAVP.
+		if s.cfg.SRTP == SRTPMandatory || st.secure && s.layout != nil && s.layout[s.audio].Transport() == TransportRTPSAVP {
 			proto = "RTP/SAVP"
 		}
 		for i, p := range s.cfg.SRTPProfiles {
@@ -219,6 +224,8 @@ func (s *Session) ProcessAnswer(answer *Description) (Negotiated, error) {
 		return Negotiated{}, notAcceptable("answer without a usable a=crypto, and SRTP is mandatory")
 	case n.LocalCrypto == nil && t == TransportRTPSAVP:
 		return Negotiated{}, notAcceptable("RTP/SAVP answer without a usable a=crypto")
+	case n.LocalCrypto == nil && st.secure:
+		return Negotiated{}, notAcceptable("answer without a usable a=crypto to a re-offer of an SRTP session")
 	}
 	n.RTCPMux = st.mux
 	if err := remoteTarget(answer, st.audio, &n); err != nil {
