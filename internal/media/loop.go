@@ -592,14 +592,20 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 		l.rstats = rtp.Stats{SSRC: p.SSRC, ClockRate: l.ci.clockRate}
 		l.events.Reset()
 	}
+	high := l.rstats.ExtendedHighest()
 	l.rstats.Update(p.SequenceNumber, p.Timestamp, now)
 	s.ctr.packetsReceived.Add(1)
 	s.ctr.bytesReceived.Add(uint64(len(p.Payload)))
 	l.lastRTP = now
 	if isEvent || pt == 13 {
 		// Keep the audio's sequence numbers contiguous for the jitter
-		// buffer, so a digit does not count as lost audio.
-		l.skipSeq++
+		// buffer, so a digit does not count as lost audio. Only a new
+		// number is skipped: a duplicate (an event's end packet sent
+		// again under its number) would shift the audio after it onto
+		// the number before, which the buffer drops as a duplicate.
+		if l.rstats.ExtendedHighest() != high {
+			l.skipSeq++
+		}
 		if isEvent {
 			l.receiveEvent(p)
 		}

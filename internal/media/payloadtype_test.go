@@ -82,3 +82,39 @@ func TestReceivePayloadTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicateEventKeepsAudio: a telephone-event packet that comes twice
+// under one sequence number (a duplicate, or an end packet sent again
+// under its number) is skipped once in the audio's numbering, so the next
+// audio packet is not taken for a duplicate by the jitter buffer.
+func TestDuplicateEventKeepsAudio(t *testing.T) {
+	s := newSession(t, testOptions())
+	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101, RTCPMux: true, RemoteRTP: rawPeer(t).LocalAddr().(*net.UDPAddr).AddrPort()}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.PCMReader() // the jitter buffer is made for a reader
+	packet := func(pt uint8, seq uint16, payload []byte) []byte {
+		b, err := (&rtp.Packet{Header: rtp.Header{PayloadType: pt, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: 0xABCD}, Payload: payload}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	end := (&rtp.TelephoneEvent{Event: 5, End: true, Duration: 160}).AppendTo(nil)
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	from, now := s.LocalRTP(), time.Now()
+	for seq := uint16(1); seq <= 10; seq++ {
+		s.l.receive(packet(0, seq, make([]byte, 160)), from, now)
+	}
+	s.l.receive(packet(101, 11, end), from, now)
+	s.l.receive(packet(101, 11, end), from, now) // again, same number
+	before := s.l.jb.Stats()
+	s.l.receive(packet(0, 12, make([]byte, 160)), from, now)
+	after := s.l.jb.Stats()
+	if after.Duplicate != before.Duplicate || after.Late != before.Late {
+		t.Errorf("audio after a duplicated event packet: jitter buffer duplicates %d→%d, late %d→%d; want it taken",
+			before.Duplicate, after.Duplicate, before.Late, after.Late)
+	}
+}
