@@ -156,6 +156,7 @@ type loop struct {
 	dtmf                           rtp.EventSender
 	dtmfOn                         bool
 	dtmfTS                         uint32
+	dtmfPT                         uint8 // the payload type the current digit started with
 	dtmfGap                        int
 	txPkt                          rtp.Packet
 	evPayload                      [rtp.TelephoneEventSize]byte
@@ -322,6 +323,9 @@ func (l *loop) apply(lc *loopConfig) {
 	if old != nil {
 		old.close()
 	}
+	if lc.cfg.DTMFPayloadType == 0 {
+		l.dropQueuedDTMF()
+	}
 	l.s.statsMu.Lock()
 	l.s.snap.Codec = lc.ci.name
 	l.s.clockRate = lc.ci.clockRate
@@ -330,6 +334,23 @@ func (l *loop) apply(lc *loopConfig) {
 		l.s.snap.SampleRate = r
 	}
 	l.s.statsMu.Unlock()
+}
+
+// dropQueuedDTMF gives up the digits still queued once telephone-event is
+// no longer negotiated (an Update dropped it): they count as done for
+// SendDTMFWait, which would wait for them for ever, and as dropped
+// outbound. A digit under way ends under the payload type it began with.
+func (l *loop) dropQueuedDTMF() {
+	s := l.s
+	for {
+		select {
+		case <-s.dtmfIn:
+			s.ctr.droppedOut.Add(1)
+			s.dtmfFinished()
+		default:
+			return
+		}
+	}
 }
 
 // applySRTP carries the SRTP state over a change from old (nil at Start)

@@ -118,3 +118,60 @@ func TestDuplicateEventKeepsAudio(t *testing.T) {
 			before.Duplicate, after.Duplicate, before.Late, after.Late)
 	}
 }
+
+// TestDTMFPayloadTypeDropped: an Update that drops telephone-event while a
+// digit is under way lets that digit end under the payload type it began
+// with, never as audio (payload type 0), and gives up the digit still
+// queued: it counts as done, so SendDTMFWait does not wait for it.
+func TestDTMFPayloadTypeDropped(t *testing.T) {
+	peer := rawPeer(t)
+	o := testOptions()
+	o.DTMFDuration = 200 * time.Millisecond
+	s := newSession(t, o)
+	cfg := Config{Codec: CodecPCMU, DTMFPayloadType: 101, RTCPMux: true, RemoteRTP: peer.LocalAddr().(*net.UDPAddr).AddrPort()}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.loopMu.Lock()
+	if err := s.SendDTMF("56"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tick := func(n int) {
+		for range n {
+			now = now.Add(FrameDuration)
+			s.l.tick(now)
+		}
+	}
+	tick(3) // the first digit is under way
+	cfg.DTMFPayloadType = 0
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.l.applyPending()
+	tick(20) // the rest of the first digit
+	s.loopMu.Unlock()
+	if sent, queued := s.dtmfSent.Load(), s.dtmfQueued; sent != queued || s.Stats().DroppedOutbound != 1 {
+		t.Errorf("digits done %d of %d queued, %d dropped; want all done, one dropped", sent, queued, s.Stats().DroppedOutbound)
+	}
+	peer.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 1500)
+	events := 0
+	for {
+		n, _, err := peer.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			break // all read
+		}
+		var p rtp.Packet
+		if rtp.IsRTCP(buf[:n]) || p.Unmarshal(buf[:n]) != nil || len(p.Payload) != rtp.TelephoneEventSize {
+			continue
+		}
+		if p.PayloadType != 101 {
+			t.Errorf("an event packet went out with payload type %d", p.PayloadType)
+		}
+		events++
+	}
+	if events < 10 {
+		t.Errorf("event packets of the first digit: got %d, want it whole (10 or more)", events)
+	}
+}

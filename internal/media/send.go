@@ -414,7 +414,7 @@ func (l *loop) sendEvent(now time.Time, sends bool) bool {
 		// all with the event's start timestamp.
 		l.dtmf.Start(code, 10, uint16(durTS), uint16(l.ci.tsPerFrame))
 		l.dtmfOn = true
-		l.dtmfTS = l.ts
+		l.dtmfTS, l.dtmfPT = l.ts, l.cfg.DTMFPayloadType
 	}
 	ev, marker, ok := l.dtmf.Next()
 	if !ok || l.dtmf.Done() {
@@ -432,7 +432,7 @@ func (l *loop) sendEvent(now time.Time, sends bool) bool {
 	p := &l.txPkt
 	p.Header = rtp.Header{
 		Marker:         marker,
-		PayloadType:    l.cfg.DTMFPayloadType,
+		PayloadType:    l.dtmfPT, // an Update that changed it lets the digit end
 		SequenceNumber: l.seq,
 		Timestamp:      l.dtmfTS,
 		SSRC:           l.ssrc,

@@ -517,7 +517,9 @@ func (s *Session) SendDTMF(digits string) error {
 // SendDTMFWait queues digits as SendDTMF does and blocks until the last of
 // them has been sent (its final end packet, RFC 4733 §2.5.1.4), ctx ends
 // (ctx.Err()) or the session closes (ErrClosed). Digits already sent stay
-// sent; those still queued when ctx ends are sent anyway.
+// sent; those still queued when ctx ends are sent anyway. Digits still
+// queued when an Update drops telephone-event are given up and count as
+// done (and in Stats.DroppedOutbound).
 func (s *Session) SendDTMFWait(ctx context.Context, digits string) error {
 	target, err := s.queueDTMF(digits)
 	if err != nil {
