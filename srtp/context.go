@@ -183,6 +183,34 @@ func (c *Context) ROC(ssrc uint32) (roc uint32, ok bool) {
 	return uint32(s.index >> 16), true
 }
 
+// Index returns the highest packet index (ROC<<16 | SEQ, RFC 3711 §3.3.1)
+// the Context sent or accepted in the SRTP stream ssrc, and whether it has
+// one.
+func (c *Context) Index(ssrc uint32) (index uint64, ok bool) {
+	s := c.rtpStreams[ssrc]
+	if s == nil || !s.started {
+		return 0, false
+	}
+	return s.index, true
+}
+
+// SetIndex makes index the highest packet index of the SRTP stream ssrc,
+// for a stream that goes on under this Context's key after a rekey: the
+// next packet's index is estimated from it (RFC 3711 §3.3.1), so a rekey
+// at a sequence-number wrap keeps the rollover counter right, where
+// SetROC, which takes the next packet's SEQ as it comes, would not. It
+// clears the stream's replay window.
+func (c *Context) SetIndex(ssrc uint32, index uint64) {
+	if c.closed {
+		return
+	}
+	s := c.stream(ssrc)
+	s.index, s.started = index&(1<<48-1), true
+	s.roc = uint32(s.index >> 16)
+	s.replay = replayWindow{}
+	s.replay.init(c.window)
+}
+
 func (c *Context) stream(ssrc uint32) *rtpStream {
 	if c.last != nil && c.lastSSRC == ssrc {
 		return c.last

@@ -78,6 +78,40 @@ func TestSetROC(t *testing.T) {
 	}
 }
 
+// TestSetIndex: a receiver that takes up a stream at its highest index
+// 65535 (a rekey at the wrap) reads SEQ 0 as index 65536, where SetROC
+// with the ROC of that index (0) would read it as index 0 and fail.
+func TestSetIndex(t *testing.T) {
+	enc, _ := pair(t, ProfileAES128CMSHA1_80)
+	enc.SetIndex(1, 65534)
+	if _, err := enc.EncryptRTP(nil, rtpPacket(65535, 1, 0xaa)); err != nil {
+		t.Fatal(err)
+	}
+	prot, err := enc.EncryptRTP(nil, rtpPacket(0, 1, 0xbb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, ok := enc.Index(1); idx != 65536 || !ok {
+		t.Errorf("sender's index: got %d, %v, want 65536, true", idx, ok)
+	}
+	_, byROC := pair(t, ProfileAES128CMSHA1_80)
+	byROC.SetROC(1, 0)
+	if _, err := byROC.DecryptRTP(nil, prot); !errors.Is(err, ErrAuthFailed) {
+		t.Errorf("with SetROC(0): got %v, want ErrAuthFailed", err)
+	}
+	_, dec := pair(t, ProfileAES128CMSHA1_80)
+	if _, ok := dec.Index(1); ok {
+		t.Error("Index of a stream not seen: got one")
+	}
+	dec.SetIndex(1, 65535)
+	if _, err := dec.DecryptRTP(nil, prot); err != nil {
+		t.Errorf("with SetIndex(65535): got %v, want nil", err)
+	}
+	if idx, ok := dec.Index(1); idx != 65536 || !ok {
+		t.Errorf("receiver's index: got %d, %v, want 65536, true", idx, ok)
+	}
+}
+
 func TestReplayWindow(t *testing.T) {
 	tests := []struct {
 		window   int

@@ -369,9 +369,7 @@ func (l *loop) applySRTP(old, lc *loopConfig) {
 		lc.rtpSend, old.rtpSend = old.rtpSend, lc.rtpSend
 		lc.rtcpSend, old.rtcpSend = old.rtcpSend, lc.rtcpSend
 	case old != nil && old.rtpSend != nil && lc.rtpSend != nil:
-		if roc, ok := old.rtpSend.ROC(l.ssrc); ok {
-			lc.rtpSend.SetROC(l.ssrc, roc)
-		}
+		carryIndex(old.rtpSend, lc.rtpSend, l.ssrc)
 	}
 	switch {
 	case keepRecv:
@@ -379,9 +377,7 @@ func (l *loop) applySRTP(old, lc *loopConfig) {
 		lc.rtcpRecv.Close() // the session's stays
 	case rekeyed:
 		if l.haveSrc {
-			if roc, ok := old.rtpRecv.ROC(l.rssrc); ok {
-				lc.rtpRecv.SetROC(l.rssrc, roc)
-			}
+			carryIndex(old.rtpRecv, lc.rtpRecv, l.rssrc)
 		}
 		until := time.Now().Add(rekeyGrace)
 		l.s.setRTCPRecv(lc.rtcpRecv, until)
@@ -392,6 +388,17 @@ func (l *loop) applySRTP(old, lc *loopConfig) {
 		l.s.setRTCPRecv(lc.rtcpRecv, time.Time{})
 	}
 	lc.rtcpRecv = nil // the session's now, or closed
+}
+
+// carryIndex starts the stream ssrc of to, a new key's context, where it
+// stands in from, the replaced key's: at its highest packet index, or at
+// the rollover counter from was given before any packet.
+func carryIndex(from, to *srtp.Context, ssrc uint32) {
+	if idx, ok := from.Index(ssrc); ok {
+		to.SetIndex(ssrc, idx)
+	} else if roc, ok := from.ROC(ssrc); ok {
+		to.SetROC(ssrc, roc)
+	}
 }
 
 // setRTCPRecv makes c the SRTCP receive context. The one it replaces is

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xphone-go/xphone/rtp"
+	"github.com/xphone-go/xphone/srtp"
 )
 
 // readSRTCPIndex reads RTCP datagrams at c until one comes and returns its
@@ -224,5 +225,59 @@ func readRTCPAt(t *testing.T, c *net.UDPConn) *rtp.Compound {
 		if rtp.IsRTCP(buf[:n]) && cp.Unmarshal(buf[:n]) == nil {
 			return &cp
 		}
+	}
+}
+
+// TestRekeyAtWrap: the peer changes its key right after its sequence
+// number wrapped (SEQ 65535, then 0 under the new key, whose context goes
+// on with the stream's index). The new receive context starts from the
+// stream's highest index, so SEQ 0 is index 65536 (RFC 3711 §3.3.1), not
+// 0: every packet authenticates.
+func TestRekeyAtWrap(t *testing.T) {
+	ka, kb := cryptoPair(t)
+	ka2, _ := cryptoPair(t)
+	s := newSession(t, testOptions())
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true, RemoteRTP: rawPeer(t).LocalAddr().(*net.UDPAddr).AddrPort(), SRTPSend: kb, SRTPRecv: ka}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	const ssrc = 0xABCD
+	sender := func(k *srtp.Crypto) func(seq uint16) []byte {
+		ctx, err := k.NewContext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ctx.Close() })
+		ctx.SetIndex(ssrc, 65532) // the peer's stream, before these packets
+		return func(seq uint16) []byte {
+			b, err := (&rtp.Packet{Header: rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: ssrc}, Payload: make([]byte, 160)}).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err = ctx.EncryptRTP(nil, b); err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	old, renewed := sender(ka), sender(ka2)
+	from := s.LocalRTP()
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	for _, seq := range []uint16{65533, 65534, 65535} {
+		s.l.receive(old(seq), from, time.Now())
+	}
+	cfg.SRTPRecv = ka2
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.l.applyPending()
+	renewed(65535) // the peer's new context is at the wrap too
+	failed := s.Stats().AuthFailed
+	for seq := uint16(0); seq < 20; seq++ {
+		s.l.receive(renewed(seq), from, time.Now())
+	}
+	if n := s.Stats().AuthFailed - failed; n != 0 {
+		t.Errorf("after the rekey at the wrap: %d of 20 packets failed authentication", n)
 	}
 }
