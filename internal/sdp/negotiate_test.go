@@ -741,3 +741,21 @@ func TestReofferKeepsSRTP(t *testing.T) {
 		t.Error("the session is no longer SRTP after the refused answer")
 	}
 }
+
+// TestAnswerCryptoWithMKI: with SRTPOptional, an answer that takes our
+// a=crypto (tag and suite) with a key that has an MKI, which we cannot
+// use, is not acceptable: the peer would send SRTP, so plain RTP is no
+// fall back (RFC 4568 §7.1.3).
+func TestAnswerCryptoWithMKI(t *testing.T) {
+	s := newSession(t, Config{SRTP: SRTPOptional})
+	off, err := s.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := off.Media[0].Cryptos()[0]
+	body := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n" +
+		"a=crypto:" + strconv.Itoa(int(c.Tag)) + " " + c.Suite + " inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n"
+	if n, err := s.ProcessAnswer(mustParse(t, body)); !errors.Is(err, ErrNotAcceptable) {
+		t.Errorf("answer with an MKI key: got SRTP %v, %v; want %v", n.SRTP(), err, ErrNotAcceptable)
+	}
+}

@@ -204,6 +204,7 @@ func (s *Session) ProcessAnswer(answer *Description) (Negotiated, error) {
 			}
 		}
 	}
+	unusable := false // the answer took one of our a=crypto with a key we cannot use
 	if len(st.cryptos) > 0 {
 	match:
 		for _, rc := range m.Cryptos() {
@@ -216,10 +217,15 @@ func (s *Session) ProcessAnswer(answer *Description) (Negotiated, error) {
 					n.LocalCrypto, n.RemoteCrypto = &local, &remote
 					break match
 				}
+				unusable = true
 			}
 		}
 	}
 	switch {
+	case n.LocalCrypto == nil && unusable:
+		// The peer will send SRTP we cannot read (an MKI, say): not
+		// plain RTP either (RFC 4568 §7.1.3).
+		return Negotiated{}, notAcceptable("answer takes our a=crypto with a key we cannot use")
 	case n.LocalCrypto == nil && s.cfg.SRTP == SRTPMandatory:
 		return Negotiated{}, notAcceptable("answer without a usable a=crypto, and SRTP is mandatory")
 	case n.LocalCrypto == nil && t == TransportRTPSAVP:
