@@ -114,7 +114,10 @@ type loop struct {
 	lastRTP   time.Time // last RTP accepted for playout or DTMF
 	lastHeard time.Time // last valid RTP, whatever the direction
 	timedOut  bool
-	slab      []int16
+	// lateBefore and concealedBefore are the Late and Concealed counts of
+	// the jitter buffers a codec change replaced: Stats counts on.
+	lateBefore, concealedBefore uint64
+	slab                        []int16
 	// With Options.PCMRate other than the codec's: frames at the channels
 	// have appN samples; rs converts, decoded holds a frame at the codec's
 	// rate before it is converted, appFrame a written frame padded to appN.
@@ -284,7 +287,13 @@ func (l *loop) apply(lc *loopConfig) {
 	}
 	if codecChanged {
 		l.rstats.SetClockRate(lc.ci.clockRate) // the source may keep its SSRC
-		l.jb, l.player = nil, nil              // made again on first use (playback)
+		if l.jb != nil {
+			js := l.jb.Stats() // the counters Stats reports go on
+			l.lateBefore += js.Late
+			l.concealedBefore += js.Concealed
+		}
+		l.jb, l.player = nil, nil // made again on first use (playback)
+		oldAppN := l.appN
 		n := lc.ci.samples()
 		l.silence = make([]int16, n)
 		l.frame = make([]int16, n)
@@ -296,7 +305,12 @@ func (l *loop) apply(lc *loopConfig) {
 			l.appFrame = make([]int16, l.appN)
 		}
 		l.pacedBuf = make([]int16, l.appN)
-		l.pacedRest = nil
+		if l.appN != oldAppN && len(l.pacedRest) > 0 {
+			// The rest of a paced chunk at the application's old rate
+			// cannot go on at the new one: counted, not lost unseen.
+			l.s.ctr.droppedOut.Add(uint64((len(l.pacedRest) + oldAppN - 1) / oldAppN))
+			l.pacedRest = nil
+		}
 		l.slab = nil
 		l.talking = false
 	} else {

@@ -62,8 +62,8 @@ func (l *loop) snapshot() {
 	}
 	s := l.s
 	s.statsMu.Lock()
-	s.snap.Late = js.Late
-	s.snap.Concealed = js.Concealed
+	s.snap.Late = l.lateBefore + js.Late
+	s.snap.Concealed = l.concealedBefore + js.Concealed
 	s.snap.JitterDelay = js.Delay
 	if l.haveSrc {
 		s.snap.Lost = l.rstats.PacketsLost()

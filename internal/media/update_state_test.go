@@ -281,3 +281,85 @@ func TestRekeyAtWrap(t *testing.T) {
 		t.Errorf("after the rekey at the wrap: %d of 20 packets failed authentication", n)
 	}
 }
+
+// TestCodecChangeKeepsPacedAudio: a codec change at the same application
+// rate (PCMU to PCMA) goes on with the paced chunk under way: every frame
+// of 1 s written on PacedPCMWriter is sent or counted dropped.
+func TestCodecChangeKeepsPacedAudio(t *testing.T) {
+	s := newSession(t, testOptions())
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true, RemoteRTP: rawPeer(t).LocalAddr().(*net.UDPAddr).AddrPort()}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]int16, 8000) // 1 s: 50 frames
+	for i := range chunk {
+		chunk[i] = 1000
+	}
+	s.PacedPCMWriter() <- chunk
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	now := time.Now()
+	tick := func(n int) {
+		for range n {
+			now = now.Add(FrameDuration)
+			s.l.tick(now)
+		}
+	}
+	tick(10)
+	cfg.Codec, cfg.PayloadType = CodecPCMA, 8
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.l.applyPending()
+	tick(60)
+	if st := s.Stats(); st.PacketsSent != 50 || st.DroppedOutbound != 0 {
+		t.Errorf("1 s written on PacedPCMWriter across a codec change: %d packets sent, %d dropped; want 50, 0", st.PacketsSent, st.DroppedOutbound)
+	}
+}
+
+// TestStatsSurviveCodecChange: Late and Concealed count on across a codec
+// change, which replaces the jitter buffer.
+func TestStatsSurviveCodecChange(t *testing.T) {
+	s := newSession(t, testOptions())
+	cfg := Config{Codec: CodecPCMU, RTCPMux: true, RemoteRTP: rawPeer(t).LocalAddr().(*net.UDPAddr).AddrPort()}
+	if err := s.Start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.PCMReader()
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	from, now := s.LocalRTP(), time.Now()
+	pkt := func(seq uint16) []byte {
+		b, err := (&rtp.Packet{Header: rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: 0x77}, Payload: make([]byte, 160)}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for seq := uint16(1); seq <= 10; seq++ {
+		if seq != 5 {
+			s.l.receive(pkt(seq), from, now)
+		}
+	}
+	for range 15 {
+		now = now.Add(FrameDuration)
+		s.l.tick(now)
+	}
+	s.l.receive(pkt(5), from, now) // late
+	now = now.Add(FrameDuration)
+	s.l.tick(now)
+	before := s.Stats()
+	if before.Late == 0 || before.Concealed == 0 {
+		t.Fatalf("set-up: late %d, concealed %d; want both", before.Late, before.Concealed)
+	}
+	cfg.Codec, cfg.PayloadType = CodecPCMA, 8
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(FrameDuration)
+	s.l.tick(now)
+	if after := s.Stats(); after.Late < before.Late || after.Concealed < before.Concealed {
+		t.Errorf("after a codec change: late %d→%d, concealed %d→%d; want them to count on",
+			before.Late, after.Late, before.Concealed, after.Concealed)
+	}
+}
