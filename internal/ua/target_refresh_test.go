@@ -108,8 +108,11 @@ func holdWhileAnswering(t *testing.T, method string) {
 	calls := make(chan *Call, 1)
 	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
 	answering, release := make(chan struct{}), make(chan struct{})
+	// The hook runs again for the ACK of a re-INVITE without SDP, which
+	// brings the answer to our offer (reinviteAck).
+	answered := sync.OnceFunc(func() { close(answering) })
 	u.testAnswering = func(*Call) {
-		close(answering)
+		answered()
 		<-release
 	}
 	freeAnswer := sync.OnceFunc(func() { close(release) })
