@@ -481,6 +481,17 @@ func (s *Session) SampleRate() int {
 	return s.snap.SampleRate
 }
 
+// RestartTimeout starts the media timeout (Options.MediaTimeout) afresh
+// from now, as if RTP had just come: for a call answered after early media
+// during which the peer sent nothing, or whose timeout fired then and was
+// not acted on.
+func (s *Session) RestartTimeout() {
+	s.loopMu.Lock()
+	defer s.loopMu.Unlock()
+	now := time.Now()
+	s.l.lastRTP, s.l.lastHeard, s.l.timedOut = now, now, false
+}
+
 // ClearOutput drops the audio written for sending that has not gone out:
 // the frames waiting from PCMWriter, the rest of what PacedPCMWriter was
 // given, and the packets waiting from RTPWriter. What is written next

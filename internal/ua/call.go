@@ -153,7 +153,15 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 	opts := u.cfg.Media
 	opts.OnDTMF = func(d rune) { c.receiveDTMF(d, dtmfFromRTP) }
 	c.dtmfMode = u.cfg.DTMFMode
-	opts.OnMediaTimeout = func() { u.tasks.goFunc(func() { c.hangup(EndMediaTimeout, nil) }) }
+	opts.OnMediaTimeout = func() {
+		// Early media (a 183 whose callee sends nothing while it rings)
+		// does not time out: the call is not answered, and ending it
+		// here would send neither CANCEL nor a final response. The
+		// timeout starts again at the answer (setState).
+		if st := c.State(); st == StateActive || st == StateOnHold {
+			u.tasks.goFunc(func() { c.hangup(EndMediaTimeout, nil) })
+		}
+	}
 	opts.Logger = u.log
 	ms, err := media.New(opts)
 	if err != nil {
@@ -265,8 +273,12 @@ func (c *Call) setState(s State) bool {
 		c.mu.Unlock()
 		return false
 	}
+	answered := s == StateActive && c.state != StateOnHold
 	c.state = s
 	c.mu.Unlock()
+	if answered {
+		c.media.RestartTimeout() // a silent early media's counts no more
+	}
 	// A peer can change the state at any rate (re-INVITEs that hold and
 	// resume): bounded, the latest always delivered.
 	c.events.doLatest(func() {

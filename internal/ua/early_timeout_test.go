@@ -1,0 +1,78 @@
+package ua
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/xphone-go/xphone/sipmsg"
+)
+
+// TestEarlyMediaDoesNotTimeOut: a call in early media whose peer sends no
+// RTP (a 183 while the callee rings) is not ended by the media timeout,
+// which would send neither CANCEL nor a final response; the timeout
+// counts from the answer, and then ends the call with BYE. Outbound and
+// inbound.
+func TestEarlyMediaDoesNotTimeOut(t *testing.T) {
+	t.Parallel()
+	const timeout = 200 * time.Millisecond
+	t.Run("outbound", func(t *testing.T) {
+		t.Parallel()
+		u := newUA(t, func(c *Config) { c.Media.MediaTimeout = timeout })
+		p := newPeer(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res := dialAsync(ctx, u, p.uri("bob"), DialOptions{})
+		inv := p.next("INVITE", isReq("INVITE"))
+		tag := token()
+		p.respond(inv, 183, tag, peerSDP(40002, "PCMU"))
+		if m := p.none(3*timeout, isReq("CANCEL")); m != nil {
+			t.Fatal("the silent early media was cancelled")
+		}
+		p.respond(inv, 200, tag, peerSDP(40002, "PCMU"))
+		r := recvDial(t, res)
+		if r.err != nil {
+			t.Fatalf("Dial: %v", r.err)
+		}
+		p.next("ACK", isReq("ACK"))
+		p.respond(p.next("BYE after the answer's media timeout", isReq("BYE")), 200, "", "")
+		waitDone(t, r.c)
+		if got := r.c.Reason(); got != EndMediaTimeout {
+			t.Errorf("end reason: got %v, want EndMediaTimeout", got)
+		}
+	})
+	t.Run("inbound", func(t *testing.T) {
+		t.Parallel()
+		calls := make(chan *Call, 1)
+		u := newUA(t, func(c *Config) {
+			c.Rel100 = Rel100Disabled
+			c.Media.MediaTimeout = timeout
+			c.OnIncoming = func(c *Call) { calls <- c }
+		})
+		p := newPeer(t)
+		inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+		p.send(inv, netipAddr(u))
+		c := recvCall(t, calls)
+		if err := c.Progress(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p.next("183", isResp(183, "INVITE"))
+		final := func(m *sipmsg.Message) bool {
+			cs, _ := m.CSeq()
+			return !m.IsRequest() && m.StatusCode >= 200 && cs.Method == "INVITE"
+		}
+		if m := p.none(3*timeout, final); m != nil {
+			t.Fatalf("the silent early media got %d", m.StatusCode)
+		}
+		if err := c.Accept(context.Background()); err != nil {
+			t.Fatalf("Accept: %v", err)
+		}
+		ok := p.next("200", isResp(200, "INVITE"))
+		p.send(p.ack(inv, ok.m, ""), ok.from)
+		p.respond(p.next("BYE after the answer's media timeout", isReq("BYE")), 200, "", "")
+		waitDone(t, c)
+		if got := c.Reason(); got != EndMediaTimeout {
+			t.Errorf("end reason: got %v, want EndMediaTimeout", got)
+		}
+	})
+}
