@@ -64,6 +64,7 @@ type Call struct {
 	cancel   context.CancelCauseFunc
 	done     chan struct{}
 	active   chan struct{} // closed when the INVITE's 2xx (ours or the peer's) made the call active
+	ackedCh  chan struct{} // closed when the ACK of our 2xx came (inbound calls)
 	media    *media.Session
 	sdp      *sdp.Session
 	events   serial
@@ -147,7 +148,7 @@ func (u *UA) newCall(callID string, outbound bool, proto transport.Protocol, cod
 	if err != nil {
 		return nil, err
 	}
-	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{}), active: make(chan struct{})}
+	c := &Call{u: u, callID: callID, outbound: outbound, proto: proto, done: make(chan struct{}), active: make(chan struct{}), ackedCh: make(chan struct{})}
 	c.events.t = &u.tasks
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	opts := u.cfg.Media
@@ -582,11 +583,14 @@ func (c *Call) Resume(ctx context.Context) error {
 }
 
 func (c *Call) reinvite(ctx context.Context, dir sdp.Direction, next State) error {
+	if err := c.awaitAck(ctx); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	// Not while the peer's offer is being answered either (RFC 3261
 	// §14.1): answerOffer, on the transport's reader, uses c.sdp then;
 	// nor while our offer in the 2xx awaits the ACK's answer (handleAck).
-	if c.reinviting || c.upd.answering || c.lateOfferPendingLocked() || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
+	if c.reinviting || c.upd.answering || c.lateOfferPendingLocked() || c.ackPendingLocked() || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
 		c.mu.Unlock()
 		return ErrInvalidState
 	}

@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +76,34 @@ func TestEarlyMediaDoesNotTimeOut(t *testing.T) {
 			t.Errorf("end reason: got %v, want EndMediaTimeout", got)
 		}
 	})
+}
+
+// TestHoldBeforeAck: Hold before the ACK of our 2xx has come waits for it
+// (RFC 3261 §14.1: the caller's INVITE transaction is still going, and no
+// re-INVITE may cross it); once the ACK is in, the re-INVITE goes.
+func TestHoldBeforeAck(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	c := recvCall(t, calls)
+	waitState(t, c, StateActive)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	held := make(chan error, 1)
+	go func() { held <- c.Hold(ctx) }()
+	isInvite := func(m *sipmsg.Message) bool { return m.IsRequest() && m.Method == "INVITE" }
+	if m := p.none(300*time.Millisecond, isInvite); m != nil {
+		t.Fatal("a re-INVITE went out before the ACK of our 2xx")
+	}
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	re := p.next("re-INVITE after the ACK", isInvite)
+	p.respond(re, 200, "", strings.Replace(peerSDP(40000, "PCMU"), "a=sendrecv", "a=recvonly", 1))
+	if err := <-held; err != nil {
+		t.Errorf("Hold: %v", err)
+	}
+	p.hangupFrom(c)
 }

@@ -369,6 +369,7 @@ func (c *Call) handleAck(ack *sipmsg.Message) {
 		return
 	}
 	c.acked = true
+	close(c.ackedCh)
 	if c.retrans != nil {
 		c.retrans.Stop()
 	}

@@ -192,10 +192,13 @@ func (c *Call) refresh(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := c.awaitAck(ctx); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	// Not while the peer's offer is being answered (c.sdp is in use);
 	// that transaction's 2xx refreshes the session anyway.
-	if c.reinviting || c.upd.answering || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
+	if c.reinviting || c.upd.answering || c.ackPendingLocked() || c.dlg == nil || (c.state != StateActive && c.state != StateOnHold) {
 		c.mu.Unlock()
 		return ErrInvalidState
 	}

@@ -91,9 +91,37 @@ func (c *Call) putOff(f func()) {
 	})
 }
 
+// ackPendingLocked reports whether the caller's INVITE transaction is still
+// going: our 2xx awaits its ACK. No re-INVITE of ours starts meanwhile (RFC
+// 3261 §14.1: one INVITE transaction at a time in either direction).
+// c.mu must be held.
+func (c *Call) ackPendingLocked() bool {
+	return !c.outbound && c.ok != nil && !c.acked && c.state != StateEnded
+}
+
+// awaitAck waits while the ACK of our 2xx has not come (ackPendingLocked):
+// a re-INVITE of ours waits for the caller's INVITE transaction to end. It
+// fails when ctx ends or the call does.
+func (c *Call) awaitAck(ctx context.Context) error {
+	c.mu.Lock()
+	pending := c.ackPendingLocked()
+	c.mu.Unlock()
+	if !pending {
+		return nil
+	}
+	select {
+	case <-c.ackedCh:
+		return nil
+	case <-c.done:
+		return ErrInvalidState
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // lateOfferPendingLocked reports whether our offer in the 2xx to an INVITE
-// without SDP still waits for the ACK's answer (RFC 3261 §13.2.1): no other
-// offer may cross it (RFC 3264 §4).
+// without SDP, or to a re-INVITE without one, still waits for the ACK's
+// answer (RFC 3261 §13.2.1): no other offer may cross it (RFC 3264 §4).
 func (c *Call) lateOfferPendingLocked() bool {
 	return c.upd.ackSeq != 0 || !c.outbound && c.uas != nil && c.uas.lateOffer && c.ok != nil && !c.acked
 }
