@@ -2,6 +2,8 @@ package ua
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -148,6 +150,7 @@ func (c *Call) dialogFinal(ctx context.Context, tl *transaction.Layer, tm *trans
 			}
 		}
 		if err != nil || attempt == maxAuthRetries || (final.StatusCode != 401 && final.StatusCode != 407) {
+			c.dialogGone(d, req.Method, final, err)
 			return final, req, err
 		}
 		if a == nil {
@@ -167,6 +170,28 @@ func (c *Call) dialogFinal(ctx context.Context, tl *transaction.Layer, tm *trans
 		keep.PrependVia(c.u.via(tm, tl, dst.Protocol))
 		req = keep
 	}
+}
+
+// dialogGone ends the call whose dialog d is when a request in it got 481
+// or 408, or no answer at all: the peer has lost the dialog (RFC 3261
+// §12.2.1.2, §14.1; RFC 4028 §10 for a session refresh). The BYE goes
+// best effort. A BYE's own answer, and requests in an early dialog, are
+// not taken as that.
+func (c *Call) dialogGone(d *dialog.Dialog, method string, final *sipmsg.Message, err error) {
+	gone := final != nil && (final.StatusCode == 481 || final.StatusCode == 408) ||
+		errors.Is(err, transaction.ErrTimeout)
+	c.mu.Lock()
+	confirmed := c.dlg == d
+	c.mu.Unlock()
+	if !gone || !confirmed || method == "BYE" {
+		return
+	}
+	why := err
+	if why == nil {
+		why = statusError(final)
+	}
+	c.u.log.Info("ua: the peer lost the call's dialog", "call", c.id, "method", method, "err", why)
+	c.u.tasks.goFunc(func() { c.hangup(EndError, fmt.Errorf("ua: %s in the call's dialog: %w", method, why)) })
 }
 
 // nextDst returns where the requests of d go after dst did not serve one:

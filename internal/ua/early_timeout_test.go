@@ -39,7 +39,7 @@ func TestEarlyMediaDoesNotTimeOut(t *testing.T) {
 		p.respond(p.next("BYE after the answer's media timeout", isReq("BYE")), 200, "", "")
 		waitDone(t, r.c)
 		if got := r.c.Reason(); got != EndMediaTimeout {
-			t.Errorf("end reason: got %v, want EndMediaTimeout", got)
+			t.Errorf("end reason: got %d, want EndMediaTimeout", got)
 		}
 	})
 	t.Run("inbound", func(t *testing.T) {
@@ -73,7 +73,7 @@ func TestEarlyMediaDoesNotTimeOut(t *testing.T) {
 		p.respond(p.next("BYE after the answer's media timeout", isReq("BYE")), 200, "", "")
 		waitDone(t, c)
 		if got := c.Reason(); got != EndMediaTimeout {
-			t.Errorf("end reason: got %v, want EndMediaTimeout", got)
+			t.Errorf("end reason: got %d, want EndMediaTimeout", got)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/xphone-go/xphone/internal/dialog"
 	"github.com/xphone-go/xphone/internal/sdp"
 	"github.com/xphone-go/xphone/sipmsg"
+	"github.com/xphone-go/xphone/transaction"
 )
 
 // Session timers (RFC 4028). A call that negotiated one keeps two timers
@@ -158,8 +159,9 @@ func (c *Call) current(gen uint64) bool {
 	return c.timer.gen == gen && c.state != StateEnded
 }
 
-// refreshSession sends the refresh (RFC 4028 §7.4). A 408 or 481 answer ends the call (§10); other failures
-// leave it to the expiry timer.
+// refreshSession sends the refresh (RFC 4028 §7.4). A 408 or 481 answer,
+// or none, ends the call with BYE (§10); other failures leave it to the
+// expiry timer.
 func (c *Call) refreshSession(gen uint64) {
 	c.u.tasks.add()
 	defer c.u.tasks.done()
@@ -173,7 +175,8 @@ func (c *Call) refreshSession(gen uint64) {
 		return
 	}
 	var se *StatusError
-	if errors.As(err, &se) && (se.Code == 408 || se.Code == 481) {
+	noAnswer := errors.Is(err, transaction.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil
+	if errors.As(err, &se) && (se.Code == 408 || se.Code == 481) || noAnswer {
 		c.hangup(EndError, err)
 		return
 	}
