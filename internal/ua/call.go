@@ -479,6 +479,20 @@ func (c *Call) End(ctx context.Context) error {
 		}
 	}
 	c.mu.Lock()
+	ackPending := c.ackPendingLocked()
+	c.mu.Unlock()
+	if ackPending {
+		// No BYE before the ACK of our 2xx (RFC 3261 §15): one that
+		// overtook the 2xx would leave the caller a dead call. Without an
+		// ACK within 64*T1, noAck ends the call with its own BYE.
+		select {
+		case <-c.ackedCh:
+		case <-c.done:
+			return nil
+		case <-ctx.Done(): // BYE anyway
+		}
+	}
+	c.mu.Lock()
 	bye := c.byeReason
 	c.mu.Unlock()
 	if bye != 0 { // the peer's BYE is being answered

@@ -107,3 +107,28 @@ func TestHoldBeforeAck(t *testing.T) {
 	}
 	p.hangupFrom(c)
 }
+
+// TestByeWaitsForAck: End right after we answered, before the caller's ACK
+// has come, sends no BYE until it comes (RFC 3261 §15: a BYE that overtook
+// our 2xx would leave the caller a dead call).
+func TestByeWaitsForAck(t *testing.T) {
+	t.Parallel()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p := newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	c := recvCall(t, calls)
+	waitState(t, c, StateActive)
+	ended := make(chan error, 1)
+	go func() { ended <- c.End(context.Background()) }()
+	if m := p.none(300*time.Millisecond, isReq("BYE")); m != nil {
+		t.Fatal("BYE sent before the ACK of our 2xx")
+	}
+	p.send(p.ack(inv, ok.m, ""), ok.from)
+	p.respond(p.next("BYE after the ACK", isReq("BYE")), 200, "", "")
+	if err := <-ended; err != nil {
+		t.Errorf("End: %v", err)
+	}
+}
