@@ -521,7 +521,7 @@ func (c *Call) handleBye(tx *transaction.ServerTx) {
 	// A caller may end the early dialog of a call we have not answered
 	// with BYE (RFC 3261 §15): its INVITE then gets 487 (§15.1.2), and
 	// Accept or Reject find the call taken.
-	unanswered := err == nil && !c.outbound && !c.answered && (c.state == StateRinging || c.state == StateEarlyMedia)
+	unanswered := err == nil && !c.outbound && (!c.answered || c.takeOverAcceptLocked()) && (c.state == StateRinging || c.state == StateEarlyMedia)
 	if unanswered {
 		c.answered = true
 		reason = EndCancelled

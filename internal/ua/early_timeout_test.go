@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,67 @@ func TestByeWaitsForAck(t *testing.T) {
 	p.respond(p.next("BYE after the ACK", isReq("BYE")), 200, "", "")
 	if err := <-ended; err != nil {
 		t.Errorf("End: %v", err)
+	}
+}
+
+// TestEndWhileAcceptAwaitsPRACK: while Accept waits for the PRACK of our
+// reliable 183 (RFC 3262 §3), End takes the call over: the INVITE gets a
+// final non-2xx response, the call ends and Accept returns an error; and
+// a BYE from the caller on the early dialog meanwhile gets its INVITE a
+// 487 (RFC 3261 §15.1.2).
+func TestEndWhileAcceptAwaitsPRACK(t *testing.T) {
+	t.Parallel()
+	for _, byPeer := range []bool{false, true} {
+		t.Run(map[bool]string{false: "End", true: "peer-BYE"}[byPeer], func(t *testing.T) {
+			t.Parallel()
+			calls := make(chan *Call, 1)
+			u := newUA(t, func(c *Config) { c.OnIncoming = func(c *Call) { calls <- c } })
+			p := newPeer(t)
+			inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+			inv.Add("Supported", "100rel")
+			p.send(inv, netipAddr(u))
+			c := recvCall(t, calls)
+			ring := p.next("180", isResp(180, "INVITE")) // reliable, never PRACKed
+			if err := c.Progress(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			accepted := make(chan error, 1)
+			go func() { accepted <- c.Accept(context.Background()) }()
+			// Accept waits for PRACKs that never come: from when it has
+			// taken the call, End or the BYE must take it over.
+			for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+				c.mu.Lock()
+				waiting := c.uas.abortAccept != nil
+				c.mu.Unlock()
+				if waiting {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("Accept does not wait for the PRACK")
+				}
+			}
+			want := 603
+			if byPeer {
+				want = 487
+				d := &dlgPeer{peer: p, c: c, ua: ring.from, from: inv.Get("From"), to: ring.m.Get("To"),
+					callID: inv.CallID(), target: mustURI(t, ring.m.Get("Contact")), seq: 1}
+				if r := d.ask("BYE", ""); r.StatusCode != 200 {
+					t.Fatalf("BYE: got %d", r.StatusCode)
+				}
+			} else if err := c.End(context.Background()); err != nil {
+				t.Errorf("End: %v", err)
+			}
+			final := p.next("final response to the INVITE", func(m *sipmsg.Message) bool {
+				cs, _ := m.CSeq()
+				return !m.IsRequest() && m.StatusCode >= 200 && cs.Method == "INVITE"
+			})
+			if final.m.StatusCode != want {
+				t.Errorf("final response: got %d, want %d", final.m.StatusCode, want)
+			}
+			waitDone(t, c)
+			if err := <-accepted; err == nil {
+				t.Error("Accept: got no error for a call taken over")
+			}
+		})
 	}
 }

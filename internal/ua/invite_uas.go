@@ -25,7 +25,10 @@ type uasState struct {
 	elapsed   time.Duration
 	rel       *relUAS // reliable provisional responses (RFC 3262); nil when unreliable
 	relOffer  bool    // late offer with 100rel required: our offer went in the reliable 180, the PRACK answers (RFC 3262 §5)
-	pracked   bool    // a PRACK came: the caller has the early dialog (RFC 3311 §5.1)
+	// abortAccept ends the wait of an Accept for a PRACK; nil when no
+	// Accept waits (takeOverAccept).
+	abortAccept context.CancelFunc
+	pracked     bool // a PRACK came: the caller has the early dialog (RFC 3311 §5.1)
 	// oaDone: the offer/answer exchange of the INVITE completed before
 	// the 2xx, in a reliable provisional response that was PRACKed (RFC
 	// 3262 §5): the caller may offer again in an UPDATE (RFC 3311 §5.1).
@@ -195,13 +198,24 @@ func (c *Call) Accept(ctx context.Context) error {
 	}
 	c.answered = true
 	st := c.uas
+	// While Accept waits for a PRACK, Reject (End) or the caller's BYE may
+	// take the call over (takeOverAccept): waitCtx ends then.
+	waitCtx, abort := context.WithCancel(ctx)
+	defer abort()
+	st.abortAccept = abort
 	c.mu.Unlock()
-	if err := c.awaitPRACKs(ctx); err != nil {
-		if ctx.Err() != nil {
-			c.mu.Lock()
-			c.answered = false // the caller may try again, or Reject
-			c.mu.Unlock()
-		}
+	err := c.awaitPRACKs(waitCtx)
+	c.mu.Lock()
+	taken := st.abortAccept == nil // by takeOverAccept
+	st.abortAccept = nil
+	if err != nil && !taken && ctx.Err() != nil {
+		c.answered = false // the caller may try again, or Reject
+	}
+	c.mu.Unlock()
+	if taken {
+		return fmt.Errorf("%w: the call was rejected or ended while the 2xx waited for a PRACK", ErrInvalidState)
+	}
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -396,6 +410,19 @@ func (c *Call) handleAck(ack *sipmsg.Message) {
 	}
 }
 
+// takeOverAcceptLocked ends the wait of an Accept for a PRACK, which has
+// sent no final response yet, so that Reject or the caller's BYE answers
+// the INVITE instead; it reports whether one waited. c.mu must be held.
+func (c *Call) takeOverAcceptLocked() bool {
+	st := c.uas
+	if st == nil || st.abortAccept == nil {
+		return false
+	}
+	st.abortAccept()
+	st.abortAccept = nil
+	return true
+}
+
 // Reject refuses an inbound call with code (0 means 603).
 func (c *Call) Reject(ctx context.Context, code int, reason string) error {
 	if code == 0 {
@@ -405,7 +432,7 @@ func (c *Call) Reject(ctx context.Context, code int, reason string) error {
 		return errors.New("ua: reject code must be 300-699")
 	}
 	c.mu.Lock()
-	if c.outbound || c.answered || (c.state != StateRinging && c.state != StateEarlyMedia) {
+	if c.outbound || (c.answered && !c.takeOverAcceptLocked()) || (c.state != StateRinging && c.state != StateEarlyMedia) {
 		c.mu.Unlock()
 		return ErrInvalidState
 	}
