@@ -420,7 +420,12 @@ func (b *Buffer) Push(p Packet, arrival time.Time) PushResult {
 	if b.est.n > 0 && absDiff(transit, b.est.base) > max(int64(time.Second), 2*b.maxNS) {
 		// The timestamp jumped against the arrival clock (a sender that
 		// restarted its clock, or a long outage): the old transit history
-		// no longer applies. Measure afresh and reschedule playout.
+		// no longer applies. Measure afresh and reschedule playout. The
+		// packets still waiting from before the jump are given up
+		// (Dropped): scheduled on the new timeline they would look
+		// seconds early, holding playout up until the buffer overflowed,
+		// or seconds late.
+		b.advanceTo(ext)
 		b.est.reset()
 		b.playing = false
 		b.stats.Resyncs++
