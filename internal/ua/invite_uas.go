@@ -402,7 +402,7 @@ func (c *Call) handleAck(ack *sipmsg.Message) {
 				c.u.log.Warn("ua: media start", "err", err)
 			}
 		} else {
-			go c.End(context.Background()) //nolint:errcheck // an unusable answer ends the call
+			c.u.tasks.goFunc(func() { c.End(context.Background()) }) //nolint:errcheck // an unusable answer ends the call
 		}
 		c.mu.Lock()
 		c.upd.answering = false

@@ -152,13 +152,7 @@ func (c *Call) reinviteAck(ack *sipmsg.Message) {
 	if err := c.startMedia(n, true); err != nil {
 		c.u.log.Warn("ua: media update", "err", err)
 	}
-	if st := c.State(); st == StateActive || st == StateOnHold {
-		if !n.RemoteDirection.Receives() || !n.Direction.Receives() {
-			c.setState(StateOnHold)
-		} else {
-			c.setState(StateActive)
-		}
-	}
+	c.holdState(n)
 }
 
 // ackLost withdraws our offer in the 2xx to the re-INVITE seq when its ACK

@@ -218,9 +218,15 @@ func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 			c.u.log.Warn("ua: media update", "err", err)
 		}
 	}
-	// The peer holds us when it will not receive (its offer is sendonly or
-	// inactive, RFC 3264 §8.4); we hold it while our own direction does
-	// not receive.
+	c.holdState(n)
+	return body, 0
+}
+
+// holdState sets an established call OnHold or Active after an exchange
+// the peer began: the peer holds us when it will not receive (its offer is
+// sendonly or inactive, RFC 3264 §8.4); we hold it while our own direction
+// does not receive.
+func (c *Call) holdState(n sdp.Negotiated) {
 	if st := c.State(); st == StateActive || st == StateOnHold {
 		if !n.RemoteDirection.Receives() || !n.Direction.Receives() {
 			c.setState(StateOnHold)
@@ -228,7 +234,6 @@ func (c *Call) answerOffer(raw []byte) (body []byte, code int) {
 			c.setState(StateActive)
 		}
 	}
-	return body, 0
 }
 
 // handleUpdate answers an UPDATE (RFC 3311 §5.2) in one of the call's
