@@ -109,7 +109,7 @@ type loop struct {
 	rstats    rtp.Stats
 	haveSrc   bool
 	rssrc     uint32
-	skipSeq   uint16 // non-audio packets of the source, for jitter numbering
+	skips     seqSkips // non-audio numbers of the source, for jitter numbering
 	events    rtp.EventReceiver
 	lastRTP   time.Time // last RTP accepted for playout or DTMF
 	lastHeard time.Time // last valid RTP, whatever the direction
@@ -630,24 +630,19 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 		}
 	}
 	if !l.haveSrc || p.SSRC != l.rssrc {
-		l.haveSrc, l.rssrc, l.skipSeq = true, p.SSRC, 0
+		l.haveSrc, l.rssrc = true, p.SSRC
+		l.skips.reset()
 		l.rstats = rtp.Stats{SSRC: p.SSRC, ClockRate: l.ci.clockRate}
 		l.events.Reset()
 	}
-	high := l.rstats.ExtendedHighest()
 	l.rstats.Update(p.SequenceNumber, p.Timestamp, now)
 	s.ctr.packetsReceived.Add(1)
 	s.ctr.bytesReceived.Add(uint64(len(p.Payload)))
 	l.lastRTP = now
 	if isEvent || pt == 13 {
 		// Keep the audio's sequence numbers contiguous for the jitter
-		// buffer, so a digit does not count as lost audio. Only a new
-		// number is skipped: a duplicate (an event's end packet sent
-		// again under its number) would shift the audio after it onto
-		// the number before, which the buffer drops as a duplicate.
-		if l.rstats.ExtendedHighest() != high {
-			l.skipSeq++
-		}
+		// buffer, so a digit does not count as lost audio.
+		l.skips.skip(p.SequenceNumber)
 		if isEvent {
 			l.receiveEvent(p)
 		}
@@ -662,7 +657,7 @@ func (l *loop) receiveRTP(buf []byte, from netip.AddrPort, now time.Time) {
 	l.playback()
 	l.jb.Push(jitter.Packet{
 		SSRC:        p.SSRC,
-		Seq:         p.SequenceNumber - l.skipSeq,
+		Seq:         l.skips.audio(p.SequenceNumber),
 		Timestamp:   p.Timestamp,
 		Marker:      p.Marker,
 		PayloadType: pt,
