@@ -478,19 +478,12 @@ func (c *Call) End(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	c.mu.Lock()
-	ackPending := c.ackPendingLocked()
-	c.mu.Unlock()
-	if ackPending {
-		// No BYE before the ACK of our 2xx (RFC 3261 §15): one that
-		// overtook the 2xx would leave the caller a dead call. Without an
-		// ACK within 64*T1, noAck ends the call with its own BYE.
-		select {
-		case <-c.ackedCh:
-		case <-c.done:
-			return nil
-		case <-ctx.Done(): // BYE anyway
-		}
+	// No BYE before the ACK of our 2xx (RFC 3261 §15): one that overtook
+	// the 2xx would leave the caller a dead call. Without an ACK within
+	// 64*T1, noAck ends the call with its own BYE; when ctx ends first,
+	// the BYE goes anyway.
+	if err := c.awaitAck(ctx); errors.Is(err, ErrInvalidState) {
+		return nil
 	}
 	c.mu.Lock()
 	bye := c.byeReason

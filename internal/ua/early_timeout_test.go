@@ -79,19 +79,27 @@ func TestEarlyMediaDoesNotTimeOut(t *testing.T) {
 	})
 }
 
+// answeredUnacked has a peer call a UA that accepts at once and returns
+// the call, Active, before the peer's ACK; ack sends that ACK.
+func answeredUnacked(t *testing.T) (p *peer, c *Call, ack func()) {
+	t.Helper()
+	calls := make(chan *Call, 1)
+	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
+	p = newPeer(t)
+	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
+	p.send(inv, netipAddr(u))
+	ok := p.next("200", isResp(200, "INVITE"))
+	c = recvCall(t, calls)
+	waitState(t, c, StateActive)
+	return p, c, func() { p.send(p.ack(inv, ok.m, ""), ok.from) }
+}
+
 // TestHoldBeforeAck: Hold before the ACK of our 2xx has come waits for it
 // (RFC 3261 §14.1: the caller's INVITE transaction is still going, and no
 // re-INVITE may cross it); once the ACK is in, the re-INVITE goes.
 func TestHoldBeforeAck(t *testing.T) {
 	t.Parallel()
-	calls := make(chan *Call, 1)
-	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
-	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	ok := p.next("200", isResp(200, "INVITE"))
-	c := recvCall(t, calls)
-	waitState(t, c, StateActive)
+	p, c, ack := answeredUnacked(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	held := make(chan error, 1)
@@ -100,7 +108,7 @@ func TestHoldBeforeAck(t *testing.T) {
 	if m := p.none(300*time.Millisecond, isInvite); m != nil {
 		t.Fatal("a re-INVITE went out before the ACK of our 2xx")
 	}
-	p.send(p.ack(inv, ok.m, ""), ok.from)
+	ack()
 	re := p.next("re-INVITE after the ACK", isInvite)
 	p.respond(re, 200, "", strings.Replace(peerSDP(40000, "PCMU"), "a=sendrecv", "a=recvonly", 1))
 	if err := <-held; err != nil {
@@ -114,20 +122,13 @@ func TestHoldBeforeAck(t *testing.T) {
 // our 2xx would leave the caller a dead call).
 func TestByeWaitsForAck(t *testing.T) {
 	t.Parallel()
-	calls := make(chan *Call, 1)
-	u := newUA(t, func(c *Config) { c.OnIncoming = acceptAll(t, calls) })
-	p := newPeer(t)
-	inv := p.invite(uaURI(u), peerSDP(40000, "PCMU"))
-	p.send(inv, netipAddr(u))
-	ok := p.next("200", isResp(200, "INVITE"))
-	c := recvCall(t, calls)
-	waitState(t, c, StateActive)
+	p, c, ack := answeredUnacked(t)
 	ended := make(chan error, 1)
 	go func() { ended <- c.End(context.Background()) }()
 	if m := p.none(300*time.Millisecond, isReq("BYE")); m != nil {
 		t.Fatal("BYE sent before the ACK of our 2xx")
 	}
-	p.send(p.ack(inv, ok.m, ""), ok.from)
+	ack()
 	p.respond(p.next("BYE after the ACK", isReq("BYE")), 200, "", "")
 	if err := <-ended; err != nil {
 		t.Errorf("End: %v", err)
